@@ -1,0 +1,1 @@
+"""Recovery functions (installed as ``vmha.functions``): one recovery step per module, Lambda-style handlers."""

@@ -1,0 +1,1 @@
+"""Compute-host monitors (installed as ``vmha.monitors``): detectors that post notifications to Zaqar."""
