@@ -1,0 +1,110 @@
+"""Bring the local cloud up and down, idempotently, and report its health."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from tests.cloud import bootstrap, catalog, infra, procs, services
+from tests.cloud.layout import COMPUTE_HOSTS, Layout
+
+INFRA = ("mariadb", "redis", "etcd", "rabbitmq")
+
+
+@dataclass(frozen=True)
+class Health:
+    """One line of `status`: a process and whether it runs and serves."""
+
+    name: str
+    running: bool
+    serving: bool | None  # None: no HTTP endpoint to ask
+
+
+def _phase(report: Callable[[str], None], started: float, message: str) -> None:
+    report(f"{time.monotonic() - started:6.1f} s  {message}")
+
+
+def up(layout: Layout, fresh: bool = False, report: Callable[[str], None] = print) -> None:
+    """Start everything that is not running; the first time (or with ``fresh``) set it all up."""
+    started = time.monotonic()
+    missing = infra.missing_packages()
+    if missing:
+        raise procs.StartError(f"missing Debian packages: {' '.join(missing)} (apt-get install them)")
+    if fresh:
+        down(layout, report=lambda _: None)
+        for path in (layout.data, layout.etc, layout.state, layout.run, layout.root / "wsgi"):
+            shutil.rmtree(path, ignore_errors=True)
+    layout.root.mkdir(parents=True, exist_ok=True)
+    bootstrap.install_venv(layout)
+    _phase(report, started, "OpenStack virtualenv ready")
+    infra.start_all(layout)
+    _phase(report, started, "MariaDB, Redis, etcd, RabbitMQ up")
+    bootstrap.write_configs(layout)
+    catalog.write_clouds_yaml(layout)
+    first_time = not (layout.state / "bootstrapped").exists()
+    if first_time:
+        bootstrap.sync_databases(layout)
+        _phase(report, started, "databases created, Keystone bootstrapped")
+    everything = services.all_services(layout)
+    services.start(layout, everything[:1])
+    services.wait_ready(layout, everything[:1])
+    if first_time:
+        catalog.create_catalog(layout)
+        _phase(report, started, "Keystone catalog, service users, demo project")
+    services.start(layout, everything[1:])
+    services.wait_ready(layout, everything[1:])
+    _phase(report, started, "all APIs answer")
+    wait_compute_hosts(layout)
+    if first_time:
+        catalog.create_image_and_flavor(layout)
+        (layout.state / "bootstrapped").write_text("ok\n")
+    _phase(report, started, f"READY: {len(COMPUTE_HOSTS)} compute hosts up; clouds.yaml {layout.clouds_yaml}")
+
+
+def wait_compute_hosts(layout: Layout, timeout: float = 180.0) -> None:
+    """Wait until every nova service is up and every fake host is a mapped, up hypervisor."""
+    conn = catalog.connect(layout)
+    expected = {"nova-conductor", "nova-scheduler", *(f"nova-compute@{h}" for h in COMPUTE_HOSTS)}
+
+    def services_up() -> bool:
+        up_now = {f"{s.binary}@{s.host}" if s.binary == "nova-compute" else s.binary
+                  for s in conn.compute.services() if s.state == "up"}
+        return expected <= up_now
+
+    if not procs.wait_until(services_up, timeout, 1.0):
+        raise procs.StartError("nova services did not all report up; see log/nova-*.log")
+    bootstrap.discover_compute_hosts(layout)
+
+    def hypervisors_up() -> bool:
+        names = {h.name for h in conn.compute.hypervisors() if h.state == "up"}
+        return set(COMPUTE_HOSTS) <= names
+
+    if not procs.wait_until(hypervisors_up, timeout, 1.0):
+        raise procs.StartError("fake compute hosts did not appear as hypervisors")
+
+
+def down(layout: Layout, keep_infra: bool = False, report: Callable[[str], None] = print) -> None:
+    """Stop every OpenStack process (in parallel), then the infrastructure; data stays for the next `up`."""
+    names = [name for name in procs.running_services(layout) if name not in INFRA]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda name: procs.stop(layout, name), names))
+    if not keep_infra:
+        infra.stop_all(layout)
+    report(f"stopped {len(names)} OpenStack processes" + ("" if keep_infra else " and the infrastructure"))
+
+
+def health(layout: Layout) -> list[Health]:
+    rows = [Health(name, procs.is_running(layout, name), None) for name in INFRA]
+    for service in services.all_services(layout):
+        running = procs.is_running(layout, service.name)
+        serving = procs.http_answers(service.ready_url) if service.ready_url and running else None
+        rows.append(Health(service.name, running, serving))
+    return rows
+
+
+def is_up(layout: Layout) -> bool:
+    """True when every process runs and every API answers."""
+    return all(row.running and row.serving is not False for row in health(layout))

@@ -1,0 +1,159 @@
+"""Infrastructure from Debian packages, each a private instance: MariaDB, RabbitMQ, Redis, etcd."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import subprocess
+from pathlib import Path
+
+from tests.cloud import procs
+from tests.cloud.layout import HOST, PASSWORD, Layout
+
+APT_PACKAGES = ("mariadb-server", "rabbitmq-server", "redis-server", "etcd-server", "etcd-client")
+RABBIT_NODE = "vmha@localhost"
+RABBIT_BIN = Path("/usr/lib/rabbitmq/bin")  # the /usr/sbin wrappers switch to the rabbitmq user
+
+
+def missing_packages() -> list[str]:
+    """Debian packages of the infrastructure that are not installed (``.ci/run`` installs them)."""
+    needed = {"mariadb-server": "mariadbd", "rabbitmq-server": "rabbitmqctl", "redis-server": "redis-server",
+              "etcd-server": "etcd"}
+    return [pkg for pkg, binary in needed.items()
+            if shutil.which(binary) is None and not Path("/usr/sbin", binary).exists()]
+
+
+# ---------------------------------------------------------------- MariaDB
+
+def _mariadb_socket(layout: Layout) -> Path:
+    return layout.run / "mariadb.sock"
+
+
+def mariadb_sql(layout: Layout, sql: str) -> None:
+    """Run SQL as the instance's root user (unix socket, no password)."""
+    procs.run(["mariadb", "--no-defaults", f"--socket={_mariadb_socket(layout)}", "-uroot"],
+              input_text=sql, log=layout.log / "mariadb-sql.log")
+
+
+def start_mariadb(layout: Layout) -> None:
+    datadir = layout.data / "mariadb"
+    if not (datadir / "mysql").is_dir():
+        datadir.mkdir(parents=True, exist_ok=True)
+        procs.run(["mariadb-install-db", "--no-defaults", f"--datadir={datadir}", "--user=root",
+                   "--auth-root-authentication-method=socket", "--skip-test-db"],
+                  log=layout.log / "mariadb-install.log")
+    procs.start(layout, "mariadb", [
+        "mariadbd", "--no-defaults", f"--datadir={datadir}", "--user=root",
+        f"--port={layout.ports['mariadb']}", f"--bind-address={HOST}", f"--socket={_mariadb_socket(layout)}",
+        f"--pid-file={datadir / 'mariadbd.pid'}", "--skip-name-resolve", "--max-connections=2000",
+        "--innodb-buffer-pool-size=256M", "--innodb-flush-log-at-trx-commit=2", "--skip-log-bin",
+    ])
+    ping = ["mariadb-admin", "--no-defaults", f"--socket={_mariadb_socket(layout)}", "-uroot", "ping"]
+    if not procs.wait_until(lambda: subprocess.run(ping, capture_output=True, check=False).returncode == 0,
+                            60, 0.3):
+        raise procs.StartError(f"mariadb did not start; see {procs.logfile(layout, 'mariadb')}")
+    mariadb_sql(layout, "".join(
+        f"CREATE USER IF NOT EXISTS 'os'@'{h}' IDENTIFIED BY '{PASSWORD}';"
+        f"GRANT ALL PRIVILEGES ON *.* TO 'os'@'{h}';" for h in ("127.0.0.1", "localhost")
+    ) + "FLUSH PRIVILEGES;")
+
+
+def create_databases(layout: Layout, names: list[str]) -> None:
+    mariadb_sql(layout, "".join(f"CREATE DATABASE IF NOT EXISTS {n} CHARACTER SET utf8mb4;" for n in names))
+
+
+# ---------------------------------------------------------------- RabbitMQ
+
+def _rabbit_env(layout: Layout) -> dict[str, str]:
+    base = layout.data / "rabbitmq"
+    return {
+        "HOME": str(base),  # its Erlang cookie lives here, apart from any system-wide node
+        "RABBITMQ_NODENAME": RABBIT_NODE,
+        "RABBITMQ_NODE_IP_ADDRESS": HOST,
+        "RABBITMQ_NODE_PORT": str(layout.ports["rabbitmq"]),
+        "RABBITMQ_DIST_PORT": str(layout.ports["rabbitmq_dist"]),
+        "ERL_EPMD_PORT": str(layout.ports["epmd"]),
+        "ERL_EPMD_ADDRESS": HOST,
+        "RABBITMQ_MNESIA_BASE": str(base / "mnesia"),
+        "RABBITMQ_LOG_BASE": str(layout.log / "rabbitmq"),
+        "RABBITMQ_CONFIG_FILE": str(layout.etc / "rabbitmq" / "rabbitmq.conf"),
+        "RABBITMQ_ENABLED_PLUGINS_FILE": str(layout.etc / "rabbitmq" / "enabled_plugins"),
+        "RABBITMQ_PID_FILE": str(layout.data / "rabbitmq" / "beam.pid"),
+    }
+
+
+def rabbitmqctl(layout: Layout, *args: str) -> None:
+    procs.run([str(RABBIT_BIN / "rabbitmqctl"), "-n", RABBIT_NODE, *args], env=_rabbit_env(layout),
+              log=layout.log / "rabbitmqctl.log")
+
+
+def start_rabbitmq(layout: Layout) -> None:
+    conf = layout.etc / "rabbitmq"
+    conf.mkdir(parents=True, exist_ok=True)
+    (layout.data / "rabbitmq").mkdir(parents=True, exist_ok=True)
+    (conf / "rabbitmq.conf").write_text(
+        f"listeners.tcp.default = {HOST}:{layout.ports['rabbitmq']}\n"
+        f"distribution.listener.interface = {HOST}\n"
+        "loopback_users = none\n"
+    )
+    (conf / "enabled_plugins").write_text("[].\n")
+    procs.start(layout, "rabbitmq", [str(RABBIT_BIN / "rabbitmq-server")], env=_rabbit_env(layout))
+    rabbitmqctl(layout, "--timeout", "120", "wait", str(layout.data / "rabbitmq" / "beam.pid"))
+    try:
+        rabbitmqctl(layout, "add_user", "openstack", PASSWORD)
+    except procs.StartError as error:
+        if "already exists" not in str(error):
+            raise
+    rabbitmqctl(layout, "set_permissions", "openstack", ".*", ".*", ".*")
+
+
+def stop_rabbitmq(layout: Layout) -> None:
+    procs.stop(layout, "rabbitmq", grace=20)
+    subprocess.run(["epmd", "-port", str(layout.ports["epmd"]), "-kill"], capture_output=True, check=False,
+                   env={"ERL_EPMD_PORT": str(layout.ports["epmd"]), "PATH": "/usr/bin:/bin"})
+
+
+def purge_notification_queues(layout: Layout) -> None:
+    """Drop the backlog of Nova notifications so Ceilometer does not replay old events into Aodh."""
+    for queue in ("notifications.info", "versioned_notifications.info"):
+        with contextlib.suppress(procs.StartError):  # the queue does not exist yet
+            rabbitmqctl(layout, "purge_queue", queue)
+
+
+# ---------------------------------------------------------------- Redis and etcd
+
+def start_redis(layout: Layout) -> None:
+    data = layout.data / "redis"
+    data.mkdir(parents=True, exist_ok=True)
+    procs.start(layout, "redis", [
+        "redis-server", "--bind", HOST, "--port", str(layout.ports["redis"]), "--dir", str(data),
+        "--save", "", "--appendonly", "no", "--protected-mode", "no",
+    ])
+    ping = ["redis-cli", "-h", HOST, "-p", str(layout.ports["redis"]), "ping"]
+    if not procs.wait_until(lambda: subprocess.run(ping, capture_output=True, check=False).returncode == 0,
+                            30, 0.2):
+        raise procs.StartError(f"redis did not start; see {procs.logfile(layout, 'redis')}")
+
+
+def start_etcd(layout: Layout) -> None:
+    peer = f"http://{HOST}:{layout.ports['etcd_peer']}"
+    procs.start(layout, "etcd", [
+        "etcd", "--name", "vmha", "--data-dir", str(layout.data / "etcd"),
+        "--listen-client-urls", layout.etcd_url, "--advertise-client-urls", layout.etcd_url,
+        "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+        "--initial-cluster", f"vmha={peer}", "--log-level", "warn",
+    ])
+    procs.wait_http(layout, "etcd", layout.etcd_url + "/health", 60)
+
+
+def start_all(layout: Layout) -> None:
+    start_mariadb(layout)
+    start_redis(layout)
+    start_etcd(layout)
+    start_rabbitmq(layout)
+
+
+def stop_all(layout: Layout) -> None:
+    stop_rabbitmq(layout)
+    for name in ("etcd", "redis", "mariadb"):
+        procs.stop(layout, name, grace=20)

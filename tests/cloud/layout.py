@@ -1,0 +1,102 @@
+"""Where the local cloud keeps everything: one root directory and a table of private loopback ports."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HOST = "127.0.0.1"
+REGION = "RegionOne"
+PASSWORD = "secret"  # every local account (database, broker, Keystone users); loopback only
+ADMIN_PROJECT = "admin"
+DEMO_PROJECT = "demo"
+COMPUTE_HOSTS = ("compute1", "compute2", "compute3")
+
+# Private ports, away from the defaults of a system-wide install (and from RabbitMQ's 25672).
+PORTS: dict[str, int] = {
+    "mariadb": 23306,
+    "rabbitmq": 25673,
+    "rabbitmq_dist": 25674,
+    "epmd": 24369,
+    "redis": 26379,
+    "etcd": 22379,
+    "etcd_peer": 22380,
+    "keystone": 25000,
+    "placement": 28778,
+    "glance": 29292,
+    "neutron": 29696,
+    "nova": 28774,
+    "zaqar": 28888,
+    "aodh": 28042,
+    "heat": 28004,
+}
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Directories of one local cloud; all derived from ``root``."""
+
+    root: Path
+    ports: dict[str, int] = field(default_factory=lambda: dict(PORTS))
+
+    @classmethod
+    def from_env(cls) -> Layout:
+        """The layout named by ``VMHA_CLOUD_DIR`` (default ``<repo>/.cloud``)."""
+        return cls(Path(os.environ.get("VMHA_CLOUD_DIR", REPO_ROOT / ".cloud")).resolve())
+
+    @property
+    def venv(self) -> Path:
+        return self.root / "venv"
+
+    @property
+    def etc(self) -> Path:
+        return self.root / "etc"
+
+    @property
+    def log(self) -> Path:
+        return self.root / "log"
+
+    @property
+    def run(self) -> Path:
+        return self.root / "run"
+
+    @property
+    def state(self) -> Path:
+        return self.root / "state"
+
+    @property
+    def data(self) -> Path:
+        """Infrastructure data (database files, broker state): survives `down`, wiped by `up --fresh`."""
+        return self.root / "data"
+
+    def bin(self, name: str) -> str:
+        return str(self.venv / "bin" / name)
+
+    def url(self, service: str, path: str = "") -> str:
+        return f"http://{HOST}:{self.ports[service]}{path}"
+
+    @property
+    def auth_url(self) -> str:
+        return self.url("keystone", "/v3")
+
+    def db_url(self, database: str) -> str:
+        return f"mysql+pymysql://os:{PASSWORD}@{HOST}:{self.ports['mariadb']}/{database}"
+
+    @property
+    def transport_url(self) -> str:
+        return f"rabbit://openstack:{PASSWORD}@{HOST}:{self.ports['rabbitmq']}/"
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://{HOST}:{self.ports['redis']}"
+
+    @property
+    def etcd_url(self) -> str:
+        return f"http://{HOST}:{self.ports['etcd']}"
+
+    @property
+    def clouds_yaml(self) -> Path:
+        return self.root / "clouds.yaml"
