@@ -1,0 +1,80 @@
+"""The message contract: schemas in ``vmha.templates``, parsed once at the edge into frozen dataclasses.
+
+One entry point per kind: ``parse_notification``, ``parse_step_message``, ``load_settings`` /
+``parse_settings``, ``load_custom_flows`` / ``parse_custom_flows``; the sender side calls ``to_dict()``,
+which validates too. Every violation raises ``ContractError`` with the offending field's path.
+"""
+
+from vmha.contracts.custom_flows import CustomFlows, FlowSteps, load_custom_flows, parse_custom_flows
+from vmha.contracts.enums import (
+    ClusterStatus,
+    FailureType,
+    HostEvent,
+    HostStatus,
+    ProcessEvent,
+    RecoveryMethod,
+    VirDomainEvent,
+    VmEvent,
+)
+from vmha.contracts.errors import ContractError
+from vmha.contracts.notification import (
+    HostPayload,
+    Notification,
+    Payload,
+    ProcessPayload,
+    VmPayload,
+    parse_notification,
+)
+from vmha.contracts.settings import (
+    Ceilings,
+    Exclusions,
+    HostFailureOptions,
+    InstanceFailureOptions,
+    ProcessFailureOptions,
+    QueueNames,
+    RetryPolicy,
+    Settings,
+    environment_variables,
+    load_settings,
+    parse_settings,
+)
+from vmha.contracts.step import ArgValue, StepMessage, parse_step_message
+from vmha.contracts.validation import MAX_DOCUMENT_BYTES, Raw
+
+__all__ = [
+    "MAX_DOCUMENT_BYTES",
+    "ArgValue",
+    "Ceilings",
+    "ClusterStatus",
+    "ContractError",
+    "CustomFlows",
+    "Exclusions",
+    "FailureType",
+    "FlowSteps",
+    "HostEvent",
+    "HostFailureOptions",
+    "HostPayload",
+    "HostStatus",
+    "InstanceFailureOptions",
+    "Notification",
+    "Payload",
+    "ProcessEvent",
+    "ProcessFailureOptions",
+    "ProcessPayload",
+    "QueueNames",
+    "Raw",
+    "RecoveryMethod",
+    "RetryPolicy",
+    "Settings",
+    "StepMessage",
+    "VirDomainEvent",
+    "VmEvent",
+    "VmPayload",
+    "environment_variables",
+    "load_custom_flows",
+    "load_settings",
+    "parse_custom_flows",
+    "parse_notification",
+    "parse_settings",
+    "parse_step_message",
+]
