@@ -9,7 +9,7 @@ lists them all.
 """
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, get_type_hints
@@ -179,7 +179,7 @@ def _list(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
-_PARSERS: dict[type, Any] = {bool: _boolean, int: int, float: float, list: _list, str: str}
+_PARSERS: dict[type, Callable[[str], Any]] = {bool: _boolean, int: int, float: float, list: _list, str: str}
 
 
 def _nest(path: tuple[str, ...], value: Any) -> dict[str, Any]:
