@@ -1,0 +1,100 @@
+"""Engines for the journal, and schema migrations run in-process (Alembic, scripts in `migrations/`).
+
+SQLite is put in explicit-transaction mode and every transaction starts with `BEGIN IMMEDIATE`, so
+writers serialise on the database lock (waiting up to the busy timeout) instead of failing on a lock
+upgrade, and DDL runs inside the migration's transaction. Migrations hold a database-wide lock (SQLite:
+that write lock; PostgreSQL: an advisory lock; MariaDB/MySQL: a named lock), so processes that start at
+the same time migrate one after the other and the later ones find the schema at head.
+
+A new revision, when the models change:
+`alembic.command.revision(alembic_config(conn), message="...", autogenerate=True)`, then review it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+from vmha.journal.errors import JournalError
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+VERSION_TABLE = "vmha_journal_version"
+SQLITE_BUSY_TIMEOUT_S = 60.0
+MIGRATION_LOCK_TIMEOUT_S = 300
+READ_ONLY = "vmha_journal_read_only"
+"""Execution option marking read-only transactions (SQLite starts them DEFERRED, sharing the database)."""
+_LOCK_NAME = "vmha-journal-migrations"
+_PG_LOCK_KEY = 0x766D6861  # "vmha"
+_ALEMBIC_RUN = threading.Lock()
+"""Alembic keeps the running migration in module-level proxies (`alembic.context`, `alembic.op`), so
+one process runs one migration at a time, whatever the database."""
+
+
+def create_journal_engine(url: str | sa.URL) -> sa.Engine:
+    """An engine for the journal database at `url`, configured for safe concurrent use."""
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return sa.create_engine(parsed, pool_pre_ping=True)
+    engine = sa.create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False})
+    sa.event.listen(engine, "connect", _sqlite_on_connect)
+    sa.event.listen(engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # the driver's implicit BEGIN skips DDL; we issue our own
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.close()
+
+
+def _sqlite_on_begin(connection: sa.Connection) -> None:
+    read_only = connection.get_execution_options().get(READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
+
+
+def alembic_config(connection: sa.Connection) -> Config:
+    """Alembic configuration that runs the packaged migrations on `connection`."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    config.attributes["version_table"] = VERSION_TABLE
+    return config
+
+
+def upgrade(target: str | sa.URL | sa.Engine, revision: str = "head") -> None:
+    """Migrate the journal schema at `target` to `revision`; a no-op when it is already there."""
+    engine = target if isinstance(target, sa.Engine) else create_journal_engine(target)
+    try:
+        with _ALEMBIC_RUN, engine.begin() as connection, _migration_lock(connection):
+            command.upgrade(alembic_config(connection), revision)
+    finally:
+        if engine is not target:
+            engine.dispose()
+
+
+@contextmanager
+def _migration_lock(connection: sa.Connection) -> Iterator[None]:
+    """Hold a database-wide lock for the migration (SQLite already holds its write lock)."""
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+    if dialect not in ("mysql", "mariadb"):
+        yield
+        return
+    acquired = connection.execute(
+        sa.text("SELECT GET_LOCK(:name, :timeout)"), {"name": _LOCK_NAME, "timeout": MIGRATION_LOCK_TIMEOUT_S}
+    ).scalar()
+    if acquired != 1:
+        raise JournalError(f"could not take the migration lock {_LOCK_NAME!r}")
+    try:
+        yield
+    finally:
+        connection.execute(sa.text("SELECT RELEASE_LOCK(:name)"), {"name": _LOCK_NAME})

@@ -1,0 +1,218 @@
+"""The `Journal`: the durable record of recoveries, as a small typed API over SQL.
+
+Every method is one short transaction, reads the injected clock once, and returns frozen records.
+Transactions that lose an insert race (IntegrityError) are retried a few times, so concurrent replicas
+converge on one row; their second look sees the winner's row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from vmha.journal import notifications, progress, steps
+from vmha.journal.database import READ_ONLY, create_journal_engine, upgrade
+from vmha.journal.records import (
+    Clock,
+    InstanceProgress,
+    InstanceStatus,
+    JsonObject,
+    NewNotification,
+    NotificationDetail,
+    NotificationFilter,
+    NotificationRecord,
+    NotificationStatus,
+    ProgressEvent,
+    Recorded,
+    StepClaim,
+    StepKey,
+    StepRecord,
+    StepStart,
+    StepStatus,
+    require_aware,
+    utc_now,
+)
+
+T = TypeVar("T")
+CONFLICT_RETRIES = 3
+MAX_PAGE = 1000
+
+
+def open_journal(url: str | sa.URL, clock: Clock = utc_now) -> Journal:
+    """Connect to the journal at `url` (e.g. `sqlite:///var/lib/vmha/journal.db`), migrated to head."""
+    engine = create_journal_engine(url)
+    upgrade(engine)
+    return Journal(engine, clock)
+
+
+class Journal:
+    """Notifications, step runs, instance progress and progress events of every recovery.
+
+    Raises UnknownNotificationError, IllegalTransitionError and StaleStepClaimError (vmha.journal.errors)
+    as documented per method, ValueError for invalid arguments, sqlalchemy.exc.* for database faults.
+    """
+
+    def __init__(self, engine: sa.Engine, clock: Clock = utc_now) -> None:
+        self._engine = engine
+        self._writes = sessionmaker(engine, expire_on_commit=False)
+        self._reads = sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+        self._clock = clock
+
+    def close(self) -> None:
+        """Close the database connections."""
+        self._engine.dispose()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _write(self, work: Callable[[Session, datetime], T]) -> T:
+        attempt = 1
+        while True:
+            try:
+                with self._writes.begin() as session:
+                    return work(session, require_aware(self._clock(), "clock()"))
+            except IntegrityError:
+                if attempt == CONFLICT_RETRIES:
+                    raise
+                attempt += 1
+
+    def _read(self, work: Callable[[Session, datetime], T]) -> T:
+        with self._reads.begin() as session:
+            return work(session, require_aware(self._clock(), "clock()"))
+
+    def record_notification(
+        self, new: NewNotification, *, dedup_window: timedelta, terminal_within: timedelta
+    ) -> Recorded:
+        """Store `new` exactly once, atomically across replicas.
+
+        CREATED: first time this id is seen (status `new`, deadline = now + terminal_within).
+        ALREADY_KNOWN: the id was recorded before; the stored record is returned unchanged.
+        DUPLICATE: same type, host and payload as a notification accepted less than `dedup_window` ago;
+        stored as `ignored` with the reason, so the id stays known. The window runs on the journal's
+        clock (arrival), not on the sender's generated_time as in Masakari: monitor clocks drift and
+        spooled notifications arrive late.
+        """
+        return self._write(lambda session, now: notifications.record(session, now, new, dedup_window, terminal_within))
+
+    def find_recent_duplicate(
+        self, notification_type: str, hostname: str, payload: JsonObject, window: timedelta
+    ) -> NotificationRecord | None:
+        """The notification accepted less than `window` ago with this type, host and payload, if any."""
+        return self._read(
+            lambda session, now: notifications.find_duplicate(
+                session,
+                now,
+                notification_type=notification_type,
+                hostname=hostname,
+                payload=payload,
+                window=window,
+            )
+        )
+
+    def set_status(
+        self, notification_id: str, status: NotificationStatus, reason: str | None = None
+    ) -> NotificationRecord:
+        """Move a notification to `status` with `reason`, along `vmha.journal.transitions` only.
+
+        Setting the status it already has changes nothing. Raises IllegalTransitionError for a move the
+        state machine forbids, UnknownNotificationError for an unknown id.
+        """
+        return self._write(lambda session, now: notifications.set_status(session, now, notification_id, status, reason))
+
+    def get_notification(self, notification_id: str) -> NotificationDetail | None:
+        """A notification with its step runs, instances and progress events; None if unknown."""
+        return self._read(lambda session, _now: progress.detail(session, notification_id))
+
+    def list_notifications(
+        self, filters: NotificationFilter | None = None, *, limit: int = 100, marker: str | None = None
+    ) -> tuple[NotificationRecord, ...]:
+        """One page, newest first; `marker` is the previous page's last id.
+
+        Raises UnknownNotificationError for an unknown marker.
+        """
+        _check_limit(limit)
+        return self._read(
+            lambda session, _now: notifications.page(session, filters or NotificationFilter(), limit, marker)
+        )
+
+    def notifications_past_deadline(self, limit: int = 100) -> tuple[NotificationRecord, ...]:
+        """Non-terminal notifications past their deadline (for a sweeper to fail), most overdue first."""
+        _check_limit(limit)
+        return self._read(lambda session, now: notifications.past_deadline(session, now, limit))
+
+    def begin_step(self, key: StepKey, lease: timedelta) -> StepStart:
+        """Claim a step run before acting on it (write-ahead idempotency).
+
+        StepClaim: act, then finish_step / skip_step / fail_step with the claim (first run, a retry after
+        a failure, or a takeover of an expired lease). StepDone: the step already succeeded or was
+        skipped; reuse its result. StepBusy: another worker holds a live lease. Unknown notification:
+        UnknownNotificationError.
+        """
+        return self._write(lambda session, now: steps.begin(session, now, key, lease))
+
+    def finish_step(self, claim: StepClaim, result: JsonObject) -> StepRecord:
+        """Record success and the result later redeliveries get back. Lost claim: StaleStepClaimError."""
+        return self._write(lambda session, now: steps.end(session, now, claim, StepStatus.SUCCEEDED, result=result))
+
+    def skip_step(self, claim: StepClaim, result: JsonObject) -> StepRecord:
+        """Record that the step had nothing to do (counts as done). Lost claim: StaleStepClaimError."""
+        return self._write(lambda session, now: steps.end(session, now, claim, StepStatus.SKIPPED, result=result))
+
+    def fail_step(self, claim: StepClaim, error: str) -> StepRecord:
+        """Record a failed attempt; a later begin_step may retry it. Lost claim: StaleStepClaimError."""
+        return self._write(lambda session, now: steps.end(session, now, claim, StepStatus.FAILED, error=error))
+
+    def record_instance_progress(
+        self,
+        notification_id: str,
+        instance_uuid: str,
+        status: InstanceStatus,
+        *,
+        source_host: str | None = None,
+        dest_host: str | None = None,
+        message: str | None = None,
+    ) -> InstanceProgress:
+        """Create or update one instance's progress; hosts left None keep their stored value."""
+        return self._write(
+            lambda session, now: progress.record_instance(
+                session,
+                now,
+                notification_id=notification_id,
+                instance_uuid=instance_uuid,
+                status=status,
+                hosts=(source_host, dest_host),
+                message=message,
+            )
+        )
+
+    def add_progress_event(
+        self, notification_id: str, step_id: str, message: str, fraction_done: float, instance_uuid: str = ""
+    ) -> ProgressEvent:
+        """Append a line to the operator-facing progress log (`fraction_done` within 0..1)."""
+        return self._write(
+            lambda session, now: progress.add_event(
+                session,
+                now,
+                notification_id=notification_id,
+                step_id=step_id,
+                instance_uuid=instance_uuid,
+                message=message,
+                progress=fraction_done,
+            )
+        )
+
+
+def _check_limit(limit: int) -> None:
+    if not 1 <= limit <= MAX_PAGE:
+        raise ValueError(f"limit must be within 1..{MAX_PAGE}, got {limit}")

@@ -1,0 +1,223 @@
+"""What the journal hands out and takes in: closed status sets and frozen records.
+
+Callers never see ORM rows; every timestamp here is timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+Clock = Callable[[], datetime]
+"""Returns the current time, timezone-aware. Injected so tests can use fake time."""
+
+JsonObject = Mapping[str, Any]
+
+
+def utc_now() -> datetime:
+    """The real clock."""
+    return datetime.now(UTC)
+
+
+def require_aware(moment: datetime, what: str) -> datetime:
+    """Return `moment` unchanged, or raise ValueError if it has no timezone."""
+    if moment.utcoffset() is None:
+        raise ValueError(f"{what} must be timezone-aware, got {moment!r}")
+    return moment
+
+
+class NotificationStatus(StrEnum):
+    """Lifecycle of a notification (Masakari's set); legal moves are in `vmha.journal.transitions`."""
+
+    NEW = "new"
+    RUNNING = "running"
+    ERROR = "error"
+    FINISHED = "finished"
+    IGNORED = "ignored"
+    FAILED = "failed"
+
+
+class StepStatus(StrEnum):
+    """State of one step run, keyed by (notification, step, instance)."""
+
+    IN_PROGRESS = "in_progress"
+    SUCCEEDED = "succeeded"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+class InstanceStatus(StrEnum):
+    """Progress of one instance in a recovery (Masakari's vmove statuses)."""
+
+    PENDING = "pending"
+    ONGOING = "ongoing"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    IGNORED = "ignored"
+
+
+FINAL_INSTANCE_STATUSES = frozenset({InstanceStatus.SUCCEEDED, InstanceStatus.FAILED, InstanceStatus.IGNORED})
+
+
+class RecordOutcome(StrEnum):
+    """What `Journal.record_notification` did with a notification."""
+
+    CREATED = "created"
+    """First time this id was seen: stored with status `new`."""
+    ALREADY_KNOWN = "already_known"
+    """This id was recorded before (redelivery, or another replica won the race): nothing changed."""
+    DUPLICATE = "duplicate"
+    """Same host + type + payload as a notification accepted inside the window: stored as `ignored`."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewNotification:
+    """A validated notification as the intake hands it to the journal."""
+
+    id: str
+    type: str
+    hostname: str
+    generated_time: datetime
+    payload: JsonObject
+    source: str
+    segment: str | None = None
+    recovery_method: str | None = None
+
+    def __post_init__(self) -> None:
+        require_aware(self.generated_time, "generated_time")
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationRecord:
+    """A stored notification."""
+
+    id: str
+    type: str
+    hostname: str
+    generated_time: datetime
+    payload: JsonObject
+    source: str
+    status: NotificationStatus
+    status_reason: str | None
+    segment: str | None
+    recovery_method: str | None
+    created_at: datetime
+    updated_at: datetime
+    deadline: datetime
+    """The notification must be terminal (finished, ignored, failed) by then; a sweeper fails it otherwise."""
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """Result of `Journal.record_notification`."""
+
+    outcome: RecordOutcome
+    notification: NotificationRecord
+    duplicate_of: str | None = None
+    """For DUPLICATE: the id of the notification accepted earlier."""
+
+
+@dataclass(frozen=True, slots=True)
+class StepKey:
+    """Identity of one step run; `instance_uuid` is '' for steps not about one instance."""
+
+    notification_id: str
+    step_id: str
+    instance_uuid: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StepRecord:
+    """A stored step run."""
+
+    key: StepKey
+    status: StepStatus
+    attempts: int
+    result: JsonObject | None
+    error: str | None
+    started_at: datetime
+    lease_expires_at: datetime
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class StepClaim:
+    """`begin_step` granted this caller the run: do the work, then finish, skip or fail it."""
+
+    key: StepKey
+    attempt: int
+    """Fencing token: only the holder of the latest attempt may finish, skip or fail the step."""
+    lease_expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StepDone:
+    """`begin_step` found the step already succeeded or skipped: reuse its result, repeat nothing."""
+
+    record: StepRecord
+
+
+@dataclass(frozen=True, slots=True)
+class StepBusy:
+    """`begin_step` found a live lease held elsewhere: try again after `lease_expires_at`."""
+
+    record: StepRecord
+
+
+StepStart = StepClaim | StepDone | StepBusy
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceProgress:
+    """Per-instance progress of a recovery (like Masakari's vmoves)."""
+
+    notification_id: str
+    instance_uuid: str
+    status: InstanceStatus
+    source_host: str | None
+    dest_host: str | None
+    message: str | None
+    started_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressEvent:
+    """One line of the operator-facing progress log of a notification."""
+
+    notification_id: str
+    step_id: str
+    instance_uuid: str
+    at: datetime
+    message: str
+    progress: float
+    """Fraction done of the step, 0..1."""
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationDetail:
+    """A notification with everything recorded about its recovery, oldest first."""
+
+    notification: NotificationRecord
+    steps: tuple[StepRecord, ...]
+    instances: tuple[InstanceProgress, ...]
+    events: tuple[ProgressEvent, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationFilter:
+    """Filters of `Journal.list_notifications`; empty/None fields match everything."""
+
+    statuses: frozenset[NotificationStatus] = frozenset()
+    type: str | None = None
+    hostname: str | None = None
+    segment: str | None = None
+    generated_since: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.generated_since is not None:
+            require_aware(self.generated_since, "generated_since")
