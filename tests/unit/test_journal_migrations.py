@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -158,15 +155,3 @@ def test_a_naive_clock_is_refused(db_url: str) -> None:
     with open_journal(db_url, lambda: datetime(2026, 3, 1)) as journal, pytest.raises(ValueError):
         journal.record_notification(new_notification(), dedup_window=DEDUP_WINDOW, terminal_within=TERMINAL_WITHIN)
 
-
-def test_sqlite_reads_do_not_wait_for_a_writer(tmp_path: Path) -> None:
-    path = tmp_path / "journal.db"
-    with open_journal(f"sqlite:///{path}") as journal:
-        writer = sqlite3.connect(path, isolation_level=None)
-        try:
-            writer.execute("BEGIN IMMEDIATE")
-            started = time.monotonic()
-            assert journal.list_notifications() == ()
-            assert time.monotonic() - started < 5
-        finally:
-            writer.close()

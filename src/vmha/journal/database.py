@@ -32,6 +32,8 @@ READ_ONLY = "vmha_journal_read_only"
 """Execution option marking read-only transactions (SQLite starts them DEFERRED, sharing the database)."""
 _LOCK_NAME = "vmha-journal-migrations"
 _PG_LOCK_KEY = 0x766D6861  # "vmha"
+_DEADLOCK_SQLSTATES = frozenset({"40001", "40P01"})  # PostgreSQL: serialization failure, deadlock
+_DEADLOCK_MYSQL_ERRORS = frozenset({1205, 1213})  # MariaDB/MySQL: lock wait timeout, deadlock
 _ALEMBIC_RUN = threading.Lock()
 """Alembic keeps the running migration in module-level proxies (`alembic.context`, `alembic.op`), so
 one process runs one migration at a time, whatever the database."""
@@ -41,11 +43,24 @@ def create_journal_engine(url: str | sa.URL) -> sa.Engine:
     """An engine for the journal database at `url`, configured for safe concurrent use."""
     parsed = sa.make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return sa.create_engine(parsed, pool_pre_ping=True)
+        # Correctness rests on row locks, unique keys and compare-and-set updates, not on snapshots;
+        # READ COMMITTED also spares InnoDB the gap locks that deadlock concurrent first inserts.
+        return sa.create_engine(parsed, pool_pre_ping=True, isolation_level="READ COMMITTED")
     engine = sa.create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False})
     sa.event.listen(engine, "connect", _sqlite_on_connect)
     sa.event.listen(engine, "begin", _sqlite_on_begin)
     return engine
+
+
+def lost_a_race(error: sa.exc.DBAPIError) -> bool:
+    """True when retrying the whole transaction can succeed: a unique key taken meanwhile, or a deadlock."""
+    if isinstance(error, sa.exc.IntegrityError):
+        return True
+    driver_error = error.orig
+    if getattr(driver_error, "sqlstate", None) in _DEADLOCK_SQLSTATES:
+        return True
+    code = driver_error.args[0] if driver_error is not None and driver_error.args else None
+    return code in _DEADLOCK_MYSQL_ERRORS
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:

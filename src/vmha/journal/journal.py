@@ -1,8 +1,8 @@
 """The `Journal`: the durable record of recoveries, as a small typed API over SQL.
 
 Every method is one short transaction, reads the injected clock once, and returns frozen records.
-Transactions that lose an insert race (IntegrityError) are retried a few times, so concurrent replicas
-converge on one row; their second look sees the winner's row.
+A transaction that loses a race to another replica (a unique key taken meanwhile, a deadlock) is run
+again a few times; its second look sees the winner's row, so concurrent replicas converge on one row.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from types import TracebackType
 from typing import TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from vmha.journal import notifications, progress, steps
-from vmha.journal.database import READ_ONLY, create_journal_engine, upgrade
+from vmha.journal.database import READ_ONLY, create_journal_engine, lost_a_race, upgrade
 from vmha.journal.records import (
     Clock,
     InstanceProgress,
@@ -40,14 +40,18 @@ from vmha.journal.records import (
 )
 
 T = TypeVar("T")
-CONFLICT_RETRIES = 3
+CONFLICT_RETRIES = 5
 MAX_PAGE = 1000
 
 
 def open_journal(url: str | sa.URL, clock: Clock = utc_now) -> Journal:
     """Connect to the journal at `url` (e.g. `sqlite:///var/lib/vmha/journal.db`), migrated to head."""
     engine = create_journal_engine(url)
-    upgrade(engine)
+    try:
+        upgrade(engine)
+    except BaseException:
+        engine.dispose()
+        raise
     return Journal(engine, clock)
 
 
@@ -59,6 +63,7 @@ class Journal:
     """
 
     def __init__(self, engine: sa.Engine, clock: Clock = utc_now) -> None:
+        """Use `engine` (made by `create_journal_engine`: SQLite needs its locking setup) at its schema."""
         self._engine = engine
         self._writes = sessionmaker(engine, expire_on_commit=False)
         self._reads = sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
@@ -82,8 +87,8 @@ class Journal:
             try:
                 with self._writes.begin() as session:
                     return work(session, require_aware(self._clock(), "clock()"))
-            except IntegrityError:
-                if attempt == CONFLICT_RETRIES:
+            except DBAPIError as error:
+                if attempt == CONFLICT_RETRIES or not lost_a_race(error):
                     raise
                 attempt += 1
 
