@@ -2,8 +2,9 @@
 
 Journal tests run once per database in env `VMHA_TEST_DB_URLS` (comma separated SQLAlchemy URLs; the word
 `sqlite` stands for a fresh SQLite file per test and is the default), e.g.
-`VMHA_TEST_DB_URLS=sqlite,mysql+pymysql://vmha:secret@127.0.0.1/vmha_test`. A server database must
-hold nothing but the journal: each test drops the journal's tables before it starts.
+`VMHA_TEST_DB_URLS=sqlite,mysql+pymysql://vmha:secret@127.0.0.1/vmha_test?charset=utf8mb4,`
+`postgresql+psycopg://vmha:secret@127.0.0.1/vmha_test`. A server database must hold nothing but the
+journal: each test drops the journal's tables before it starts.
 """
 
 from __future__ import annotations
