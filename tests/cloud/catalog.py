@@ -37,10 +37,11 @@ def write_clouds_yaml(layout: Layout) -> None:
     layout.clouds_yaml.write_text(yaml.safe_dump(clouds, sort_keys=False))
 
 
-def connect(layout: Layout, cloud: str = "vmha-admin") -> openstack.connection.Connection:
-    """An openstacksdk connection to the local cloud."""
+def connect(layout: Layout, cloud: str = "vmha-admin", compute_microversion: str | None = None) -> Any:
+    """An openstacksdk connection to the local cloud, optionally pinned to a compute microversion."""
     config = openstack.config.OpenStackConfig(config_files=[str(layout.clouds_yaml)])
-    return openstack.connection.Connection(config=config.get_one(cloud=cloud))
+    pin: dict[str, Any] = {"compute_api_version": compute_microversion} if compute_microversion else {}
+    return openstack.connection.Connection(config=config.get_one(cloud=cloud, **pin))
 
 
 def _ensure_user(conn: Any, name: str, project: Any, roles: list[Any]) -> None:

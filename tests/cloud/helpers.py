@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import openstack
+from zaqarclient.queues import client as zaqar_client
+
 from tests.cloud import catalog, procs, services
 from tests.cloud.layout import Layout
 
@@ -47,13 +50,63 @@ def delete_servers(conn: Any, servers: list[Any], timeout: float = 120.0) -> Non
         conn.compute.wait_for_delete(server, wait=timeout, interval=0.5)
 
 
+def zaqar(conn: Any) -> Any:
+    """A python-zaqarclient v2 client on the connection's Keystone session.
+
+    Not openstacksdk's message proxy: in openstacksdk 4.18 creating a claim fails (Claim's `location`
+    attribute shadows the header it parses) and listing messages pages forever on the last message.
+    """
+    return zaqar_client.Client(version=2, session=conn.session)
+
+
 def purge_queue(conn: Any, queue: str) -> int:
     """Delete every message of a Zaqar queue; return how many there were."""
-    deleted = 0
-    while True:
-        messages = list(conn.message.messages(queue, limit=20, echo=True))
-        if not messages:
-            return deleted
-        for message in messages:
-            conn.message.delete_message(queue, message)
-        deleted += len(messages)
+    handle = zaqar(conn).queue(queue, auto_create=False)
+    count = int(handle.stats["messages"]["total"])
+    handle.purge()
+    return count
+
+
+def wait_evacuated(conn: Any, server: Any, failed_host: str, timeout: float = 120.0) -> Any:
+    """Wait until ``server`` is ACTIVE, settled (no task), on a host other than ``failed_host``."""
+    latest = server
+
+    def moved() -> bool:
+        nonlocal latest
+        latest = conn.compute.get_server(server.id)
+        if latest.status == "ERROR":
+            raise AssertionError(f"server {server.id} went to ERROR: {latest.fault}")
+        return bool(latest.status == "ACTIVE" and latest.task_state is None and latest.compute_host != failed_host)
+
+    if not procs.wait_until(moved, timeout, 0.5):
+        raise AssertionError(f"server {server.id} not evacuated from {failed_host} in {timeout} s: "
+                             f"{latest.status} on {latest.compute_host}, task {latest.task_state}")
+    return latest
+
+
+def compute_service(conn: Any, host: str) -> Any:
+    """The nova-compute service record of ``host``."""
+    return next(iter(conn.compute.services(host=host, binary="nova-compute")))
+
+
+def restore_host(layout: Layout, conn: Any, host: str, timeout: float = 120.0) -> None:
+    """Bring a killed fake host back into service: start it, un-force it, wait for `up`, enable it.
+
+    Nova refuses to lift forced_down while evacuation records of the host are still `done`; the restarted
+    compute moves them to `completed` during its start-up, so the un-force is retried until accepted.
+    """
+    start_host(layout, host)
+    service = compute_service(conn, host)
+
+    def unforced() -> bool:
+        try:
+            conn.compute.update_service_forced_down(service, host, "nova-compute", forced=False)
+        except openstack.exceptions.BadRequestException:
+            return False
+        return True
+
+    if not procs.wait_until(unforced, timeout, 1.0):
+        raise AssertionError(f"{host}: Nova kept refusing to lift forced_down")
+    if not procs.wait_until(lambda: compute_service(conn, host).state == "up", timeout, 1.0):
+        raise AssertionError(f"{host}: nova-compute did not report up again")
+    conn.compute.enable_service(service, host, "nova-compute")

@@ -1,0 +1,54 @@
+"""The `vmha` operator command. Subcommands grow with the project (gateway, monitor, deploy, demo).
+
+Every failure an operator can cause (bad settings file, unknown option) ends in one clear line on stderr
+and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from vmha import __version__
+from vmha.contracts import ContractError, environment_variables, load_settings
+
+
+def _settings_check(args: argparse.Namespace) -> int:
+    """Validate a settings file (plus VMHA_* environment overrides) and print the effective settings."""
+    settings = load_settings(args.file)
+    print(json.dumps(dataclasses.asdict(settings), indent=2, default=str))
+    return 0
+
+
+def _settings_env(_: argparse.Namespace) -> int:
+    """List every VMHA_* environment variable and the setting it overrides."""
+    for variable, path in sorted(environment_variables().items()):
+        print(f"{variable:<48} {'.'.join(path)}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="vmha", description="VM high availability for OpenStack.")
+    root.add_argument("--version", action="version", version=f"vmha {__version__}")
+    commands = root.add_subparsers(dest="command", required=True)
+    settings = commands.add_parser("settings", help="inspect the settings file").add_subparsers(
+        dest="action", required=True)
+    check = settings.add_parser("check", help="validate and print the effective settings")
+    check.add_argument("file", type=Path, nargs="?", help="settings file (YAML or JSON); defaults only if absent")
+    check.set_defaults(run=_settings_check)
+    settings.add_parser("env", help="list the VMHA_* environment variables").set_defaults(run=_settings_env)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except (ContractError, OSError) as error:
+        print(f"vmha: {error}", file=sys.stderr)
+        return 2
+    return code

@@ -1,0 +1,43 @@
+"""The `vmha` command: settings inspection with clear errors instead of tracebacks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from vmha import cli
+from vmha.templates import load_example
+
+
+def test_settings_check_prints_effective_settings_with_env_override(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps(load_example("settings")))
+    monkeypatch.setenv("VMHA_RETRY_MAX_ATTEMPTS", "9")
+    assert cli.main(["settings", "check", str(path)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["journal_url"] == load_example("settings")["journal_url"]
+    assert printed["retry"]["max_attempts"] == 9
+
+
+def test_settings_check_rejects_a_bad_file_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "settings.yaml"
+    path.write_text("retry:\n  max_attempts: many\n")
+    assert cli.main(["settings", "check", str(path)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("vmha: ") and "max_attempts" in error
+    assert "Traceback" not in error
+
+
+def test_settings_check_reports_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["settings", "check", str(tmp_path / "absent.yaml")]) == 2
+    assert "absent.yaml" in capsys.readouterr().err
+
+
+def test_settings_env_lists_every_twin(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["settings", "env"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.split() == ["VMHA_RETRY_MAX_ATTEMPTS", "retry.max_attempts"] for line in lines)
