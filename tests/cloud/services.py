@@ -51,8 +51,11 @@ def wsgi_wrapper(layout: Layout, api: str) -> str:
 
 def _api(layout: Layout, api: str, env: dict[str, str]) -> Service:
     port = layout.ports[api]
+    # --keep-alive 75: gunicorn's 2 s default closes idle connections just as clients reuse them
+    # (RemoteDisconnected on a pooled keep-alive connection).
     argv = (layout.bin("gunicorn"), "--no-control-socket", "-b", f"{HOST}:{port}", "-w", "1", "--threads", "4",
-            "--timeout", "120", "--name", f"{api}-api", f"{wsgi_wrapper(layout, api)}:application")
+            "--timeout", "120", "--keep-alive", "75", "--name", f"{api}-api",
+            f"{wsgi_wrapper(layout, api)}:application")
     return Service(f"{api}-api", argv, {"PYTHONPATH": str(layout.root / "wsgi"), **env}, layout.url(api, "/"))
 
 

@@ -1,0 +1,53 @@
+"""What a recovery step returns: outcomes as values, never exceptions for control flow.
+
+A step does ONE thing and reports how it went; only the runtime loops, waits and moves the flow on:
+
+- ``Done``: the step's effect holds (it may have been true already: steps converge, they don't command).
+  ``fan_out`` lists instance uuids when the next step of the flow runs once per instance.
+- ``Skipped``: nothing to do, with the reason recorded (e.g. instance not HA-enabled); the flow goes on.
+- ``Retry``: not yet (service still up, evacuation in progress, Nova 5xx/409); run me again after ``delay``
+  seconds. The runtime re-posts the step message with a Zaqar delay; it never sleeps.
+- ``Fail``: cannot succeed (fencing unconfirmed, mass failure guard, bad input); the notification ends
+  ``failed`` with ``reason`` and the message goes to the dead-letter queue.
+- ``Ignore``: (intake only) the notification is not actionable; it ends ``ignored`` with ``reason``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+JsonObject = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Done:
+    result: JsonObject = field(default_factory=dict)
+    fan_out: tuple[UUID, ...] = ()
+
+
+@dataclass(frozen=True)
+class Skipped:
+    reason: str
+    result: JsonObject = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Retry:
+    reason: str
+    delay: float
+
+
+@dataclass(frozen=True)
+class Fail:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Ignore:
+    reason: str
+
+
+Outcome = Done | Skipped | Retry | Fail | Ignore
