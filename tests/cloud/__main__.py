@@ -1,8 +1,9 @@
-"""`python -m tests.cloud COMMAND`: operate the local cloud (up, down, status, logs, kill-host, start-host)."""
+"""`python -m tests.cloud COMMAND`: operate the local cloud (up, down, status, env, logs, kill-host, start-host)."""
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from collections.abc import Sequence
 
@@ -31,6 +32,18 @@ def _logs(layout: Layout, args: argparse.Namespace) -> int:
         for path in sorted(layout.log.glob(f"{name}*")):
             lines = path.read_text(errors="replace").splitlines()[-args.lines:]
             print(f"===== {path} (last {len(lines)} lines)", *lines, sep="\n")
+    return 0
+
+
+def _env(layout: Layout, _: argparse.Namespace) -> int:
+    """Shell exports for using the cloud: `eval "$(python -m tests.cloud env)"`."""
+    exports = {
+        "OS_CLIENT_CONFIG_FILE": str(layout.clouds_yaml),
+        "OS_CLOUD": "vmha-admin",
+        "VMHA_TEST_DB_URLS": ",".join(("sqlite", *layout.journal_test_urls)),
+    }
+    for name, value in exports.items():
+        print(f"export {name}={shlex.quote(value)}")
     return 0
 
 
@@ -66,6 +79,8 @@ def parser() -> argparse.ArgumentParser:
     down.add_argument("--keep-infra", action="store_true", help="leave MariaDB, RabbitMQ, Redis, etcd running")
     down.set_defaults(run=_down)
     commands.add_parser("status", help="processes, health and memory").set_defaults(run=_status)
+    commands.add_parser("env", help="shell exports: clouds.yaml, OS_CLOUD, journal test databases").set_defaults(
+        run=_env)
     logs = commands.add_parser("logs", help="tail logs of failed (or the named) services")
     logs.add_argument("names", nargs="*")
     logs.add_argument("-n", "--lines", type=int, default=60)

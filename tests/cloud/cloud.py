@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from tests.cloud import bootstrap, catalog, infra, procs, services
 from tests.cloud.layout import COMPUTE_HOSTS, Layout
 
-INFRA = ("mariadb", "redis", "etcd", "rabbitmq")
+INFRA = ("mariadb", "postgresql", "redis", "etcd", "rabbitmq")
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ def up(layout: Layout, fresh: bool = False, report: Callable[[str], None] = prin
     bootstrap.install_venv(layout)
     _phase(report, started, "OpenStack virtualenv ready")
     infra.start_all(layout)
-    _phase(report, started, "MariaDB, Redis, etcd, RabbitMQ up")
+    _phase(report, started, "MariaDB, PostgreSQL, Redis, etcd, RabbitMQ up")
     bootstrap.write_configs(layout)
     catalog.write_clouds_yaml(layout)
     first_time = not (layout.state / "bootstrapped").exists()

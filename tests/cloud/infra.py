@@ -8,9 +8,8 @@ import subprocess
 from pathlib import Path
 
 from tests.cloud import procs
-from tests.cloud.layout import HOST, PASSWORD, Layout
+from tests.cloud.layout import HOST, JOURNAL_TEST_DATABASE, PASSWORD, Layout
 
-APT_PACKAGES = ("mariadb-server", "rabbitmq-server", "redis-server", "etcd-server", "etcd-client")
 RABBIT_NODE = "vmha@localhost"
 RABBIT_BIN = Path("/usr/lib/rabbitmq/bin")  # the /usr/sbin wrappers switch to the rabbitmq user
 
@@ -18,7 +17,7 @@ RABBIT_BIN = Path("/usr/lib/rabbitmq/bin")  # the /usr/sbin wrappers switch to t
 def missing_packages() -> list[str]:
     """Debian packages of the infrastructure that are not installed (``.ci/run`` installs them)."""
     needed = {"mariadb-server": "mariadbd", "rabbitmq-server": "rabbitmqctl", "redis-server": "redis-server",
-              "etcd-server": "etcd"}
+              "etcd-server": "etcd", "postgresql": str(_postgres_bin() / "postgres")}
     return [pkg for pkg, binary in needed.items()
             if shutil.which(binary) is None and not Path("/usr/sbin", binary).exists()]
 
@@ -60,6 +59,42 @@ def start_mariadb(layout: Layout) -> None:
 
 def create_databases(layout: Layout, names: list[str]) -> None:
     mariadb_sql(layout, "".join(f"CREATE DATABASE IF NOT EXISTS {n} CHARACTER SET utf8mb4;" for n in names))
+
+
+# ---------------------------------------------------------------- PostgreSQL (journal tests)
+
+def _postgres_bin() -> Path:
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
+    return versions[-1] if versions else Path("/usr/lib/postgresql/missing/bin")
+
+
+def _as_postgres(*argv: str) -> list[str]:
+    """PostgreSQL refuses to run as root: drop to the `postgres` system user the package creates."""
+    return ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", *argv]
+
+
+def start_postgresql(layout: Layout) -> None:
+    datadir, sockets = layout.data / "postgresql", layout.data / "postgresql-sockets"
+    for path in (datadir, sockets):
+        path.mkdir(parents=True, exist_ok=True)
+        shutil.chown(path, "postgres", "postgres")
+    if not (datadir / "PG_VERSION").exists():
+        procs.run(_as_postgres(str(_postgres_bin() / "initdb"), "-D", str(datadir), "-U", "postgres",
+                               "--auth=trust", "-E", "UTF8"), log=layout.log / "postgresql-initdb.log")
+    port = str(layout.ports["postgresql"])
+    procs.start(layout, "postgresql", _as_postgres(
+        str(_postgres_bin() / "postgres"), "-D", str(datadir), "-p", port, "-k", str(sockets),
+        "-c", f"listen_addresses={HOST}", "-c", "fsync=off"))
+    ready = ["pg_isready", "-h", HOST, "-p", port, "-q"]
+    if not procs.wait_until(lambda: subprocess.run(ready, check=False).returncode == 0, 60, 0.3):
+        raise procs.StartError(f"postgresql did not start; see {procs.logfile(layout, 'postgresql')}")
+    psql = ["psql", "-h", HOST, "-p", port, "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-q"]
+    procs.run([*psql, "-c", f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'vmha') THEN "
+                            f"CREATE ROLE vmha LOGIN PASSWORD '{PASSWORD}'; END IF; END $$;"])
+    exists = subprocess.run([*psql, "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{JOURNAL_TEST_DATABASE}'"],
+                            capture_output=True, text=True, check=False).stdout.strip()
+    if exists != "1":
+        procs.run([*psql, "-c", f"CREATE DATABASE {JOURNAL_TEST_DATABASE} OWNER vmha"])
 
 
 # ---------------------------------------------------------------- RabbitMQ
@@ -148,6 +183,8 @@ def start_etcd(layout: Layout) -> None:
 
 def start_all(layout: Layout) -> None:
     start_mariadb(layout)
+    create_databases(layout, [JOURNAL_TEST_DATABASE])
+    start_postgresql(layout)
     start_redis(layout)
     start_etcd(layout)
     start_rabbitmq(layout)
@@ -155,5 +192,5 @@ def start_all(layout: Layout) -> None:
 
 def stop_all(layout: Layout) -> None:
     stop_rabbitmq(layout)
-    for name in ("etcd", "redis", "mariadb"):
+    for name in ("etcd", "redis", "postgresql", "mariadb"):
         procs.stop(layout, name, grace=20)

@@ -12,10 +12,12 @@ PASSWORD = "secret"  # every local account (database, broker, Keystone users); l
 ADMIN_PROJECT = "admin"
 DEMO_PROJECT = "demo"
 COMPUTE_HOSTS = ("compute1", "compute2", "compute3")
+JOURNAL_TEST_DATABASE = "vmha_journal_test"
 
 # Private ports, away from the defaults of a system-wide install (and from RabbitMQ's 25672).
 PORTS: dict[str, int] = {
     "mariadb": 23306,
+    "postgresql": 25432,
     "rabbitmq": 25673,
     "rabbitmq_dist": 25674,
     "epmd": 24369,
@@ -84,6 +86,14 @@ class Layout:
 
     def db_url(self, database: str) -> str:
         return f"mysql+pymysql://os:{PASSWORD}@{HOST}:{self.ports['mariadb']}/{database}"
+
+    @property
+    def journal_test_urls(self) -> tuple[str, ...]:
+        """Server databases for the journal's tests (each holds nothing but the journal)."""
+        return (
+            f"{self.db_url(JOURNAL_TEST_DATABASE)}?charset=utf8mb4",
+            f"postgresql+psycopg://vmha:{PASSWORD}@{HOST}:{self.ports['postgresql']}/{JOURNAL_TEST_DATABASE}",
+        )
 
     @property
     def transport_url(self) -> str:
