@@ -140,3 +140,13 @@ def test_malformed_file_is_a_contract_error(tmp_path: Path) -> None:
     path.write_text("retry: [unclosed\n")
     with pytest.raises(ContractError, match="cannot parse"):
         load_settings(path, environ={})
+
+
+def test_gateway_options_have_defaults_and_environment_twins() -> None:
+    settings = load_settings(environ={"VMHA_GATEWAY_WORKERS": "7", "VMHA_GATEWAY_POLL_INTERVAL_SECONDS": "0.5"})
+    assert settings.gateway.workers == 7
+    assert settings.gateway.poll_interval_seconds == 0.5
+    assert settings.gateway.claim_ttl_seconds >= 60
+    with pytest.raises(ContractError) as caught:
+        load_settings(environ={"VMHA_GATEWAY_CLAIM_TTL_SECONDS": "30"})
+    assert caught.value.path == "VMHA_GATEWAY_CLAIM_TTL_SECONDS"

@@ -97,3 +97,11 @@ def test_sender_side_validates_before_sending() -> None:
     with pytest.raises(ContractError) as caught:
         wrong.to_dict()
     assert caught.value.path == "flow/position"
+
+
+def test_not_before_round_trips_and_is_left_out_when_unset() -> None:
+    document = load_example("step") | {"not_before": "2025-03-01T11:30:00Z"}
+    message = parse_step_message(document)
+    assert message.not_before == datetime(2025, 3, 1, 11, 30, tzinfo=UTC)
+    assert message.to_dict() == document
+    assert "not_before" not in parse_step_message(load_example("step")).to_dict()

@@ -28,6 +28,7 @@ from vmha.contracts.notification import (
 from vmha.contracts.settings import (
     Ceilings,
     Exclusions,
+    GatewayOptions,
     HostFailureOptions,
     InstanceFailureOptions,
     ProcessFailureOptions,
@@ -51,6 +52,7 @@ __all__ = [
     "Exclusions",
     "FailureType",
     "FlowSteps",
+    "GatewayOptions",
     "HostEvent",
     "HostFailureOptions",
     "HostPayload",

@@ -93,6 +93,20 @@ class Exclusions:
 
 
 @dataclass(frozen=True)
+class GatewayOptions:
+    """The queue consumer of ``vmha gateway`` (schema: ``gateway``)."""
+
+    cloud: str
+    workers: int
+    poll_interval_seconds: float
+    claim_ttl_seconds: int
+    claim_grace_seconds: int
+    sweep_interval_seconds: float
+    listen_host: str
+    listen_port: int
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings of one process; each field is described in ``settings.schema.json``."""
 
@@ -109,6 +123,7 @@ class Settings:
     instance_failure: InstanceFailureOptions
     process_failure: ProcessFailureOptions
     exclusions: Exclusions
+    gateway: GatewayOptions
 
 
 def load_settings(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> Settings:

@@ -22,7 +22,8 @@ ArgValue = str | int | float | bool | None | tuple[str, ...]
 class StepMessage:
     """Run ``step`` (attempt ``attempt``) of the flow recovering from notification ``notification_id``.
 
-    ``instance_uuid`` is set on per-instance (fan-out) steps; ``args`` is read-only.
+    ``instance_uuid`` is set on per-instance (fan-out) steps; ``args`` is read-only. ``not_before`` is set
+    by the runtime on a wait longer than one Zaqar message delay.
     """
 
     notification_id: UUID
@@ -33,6 +34,7 @@ class StepMessage:
     deadline: datetime
     instance_uuid: UUID | None = None
     args: Mapping[str, ArgValue] = field(default_factory=dict)
+    not_before: datetime | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "args", MappingProxyType(dict(self.args)))
@@ -50,6 +52,8 @@ class StepMessage:
             document["instance_uuid"] = str(self.instance_uuid)
         if self.args:
             document["args"] = {key: _to_json(value) for key, value in self.args.items()}
+        if self.not_before is not None:
+            document["not_before"] = format_timestamp(self.not_before)
         _check(document)
         return document
 
@@ -59,6 +63,7 @@ def parse_step_message(raw: Raw) -> StepMessage:
     document = decode(raw)
     _check(document)
     instance_uuid = document.get("instance_uuid")
+    not_before = document.get("not_before")
     return StepMessage(
         notification_id=UUID(document["notification_id"]),
         step=document["step"],
@@ -68,6 +73,7 @@ def parse_step_message(raw: Raw) -> StepMessage:
         deadline=parse_timestamp(document["deadline"], "deadline"),
         instance_uuid=None if instance_uuid is None else UUID(instance_uuid),
         args={key: _from_json(value) for key, value in document.get("args", {}).items()},
+        not_before=None if not_before is None else parse_timestamp(not_before, "not_before"),
     )
 
 
