@@ -17,6 +17,13 @@ from vmha.contracts.enums import (
     VmEvent,
 )
 from vmha.contracts.errors import ContractError
+from vmha.contracts.monitor_settings import (
+    InstanceMonitorOptions,
+    IntrospectiveMonitorOptions,
+    MonitorOptions,
+    ProcessMonitorOptions,
+    SinkOptions,
+)
 from vmha.contracts.notification import (
     HostPayload,
     Notification,
@@ -58,16 +65,21 @@ __all__ = [
     "HostPayload",
     "HostStatus",
     "InstanceFailureOptions",
+    "InstanceMonitorOptions",
+    "IntrospectiveMonitorOptions",
+    "MonitorOptions",
     "Notification",
     "Payload",
     "ProcessEvent",
     "ProcessFailureOptions",
+    "ProcessMonitorOptions",
     "ProcessPayload",
     "QueueNames",
     "Raw",
     "RecoveryMethod",
     "RetryPolicy",
     "Settings",
+    "SinkOptions",
     "StepMessage",
     "VirDomainEvent",
     "VmEvent",

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, get_type_hints
 
 from vmha.contracts.errors import ContractError
+from vmha.contracts.monitor_settings import MonitorOptions
 from vmha.contracts.validation import check, load_document
 from vmha.templates import load_schema
 
@@ -124,6 +125,7 @@ class Settings:
     process_failure: ProcessFailureOptions
     exclusions: Exclusions
     gateway: GatewayOptions
+    monitor: MonitorOptions
 
 
 def load_settings(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> Settings:
