@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from vmha import __version__
 from vmha.contracts import ContractError, environment_variables, load_settings
+from vmha.monitors import runner as monitor_runner
 
 
 def _settings_check(args: argparse.Namespace) -> int:
@@ -31,6 +33,22 @@ def _settings_env(_: argparse.Namespace) -> int:
     return 0
 
 
+def _monitor(args: argparse.Namespace) -> int:
+    """Run compute-host monitors until SIGTERM or SIGINT (or one detection pass with --once)."""
+    return monitor_runner.run(args.kind, load_settings(args.config), once=args.once)
+
+
+def _add_monitor(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    command = commands.add_parser("monitor", help="run the compute-host monitors (settings: monitor.*)")
+    command.add_argument("kind", nargs="?", default="all", choices=("all", *monitor_runner.KINDS),
+                         help="which monitor to run (default: all)")
+    command.add_argument("--config", "--settings", dest="config", type=Path,
+                         default=os.environ.get("VMHA_SETTINGS_FILE") or None,
+                         help="settings file (YAML or JSON); env VMHA_SETTINGS_FILE; defaults only if absent")
+    command.add_argument("--once", action="store_true", help="one detection pass, deliver, exit")
+    command.set_defaults(run=_monitor)
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="vmha", description="VM high availability for OpenStack.")
     root.add_argument("--version", action="version", version=f"vmha {__version__}")
@@ -41,6 +59,7 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("file", type=Path, nargs="?", help="settings file (YAML or JSON); defaults only if absent")
     check.set_defaults(run=_settings_check)
     settings.add_parser("env", help="list the VMHA_* environment variables").set_defaults(run=_settings_env)
+    _add_monitor(commands)
     return root
 
 

@@ -25,13 +25,14 @@ EXAMPLE_NAMES = sorted(
 
 
 def test_the_expected_schemas_and_examples_are_installed() -> None:
-    assert SCHEMA_NAMES == ["common", "custom_flows", "notification", "settings", "step"]
+    assert SCHEMA_NAMES == ["common", "custom_flows", "notification", "process_list", "settings", "step"]
     assert EXAMPLE_NAMES == [
         "custom_flows",
         "notification_compute_host",
         "notification_process",
         "notification_vm",
         "notification_vm_qga",
+        "process_list",
         "settings",
         "step",
     ]

@@ -1,0 +1,124 @@
+"""Helpers for the monitor tests and benchmark: real qemu-ga agents, libvirt test-driver domains with agent
+channels, monitor settings, and reading a Zaqar queue."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import libvirt
+
+from vmha.contracts import Settings, parse_settings
+
+TEST_URI = "test:///default"
+QEMU_GA = shutil.which("qemu-ga") or "/usr/sbin/qemu-ga"
+DOMAIN_XML = """<domain type='test'>
+  <name>{name}</name><uuid>{uuid}</uuid><memory>65536</memory><os><type>hvm</type></os>
+  <devices>
+    <channel type='unix'>
+      <source mode='bind' path='{socket}'/><target type='virtio' name='org.qemu.guest_agent.0'/>
+    </channel>
+  </devices>
+</domain>"""
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
+    """Poll ``condition`` until it holds or ``timeout`` seconds pass; returns whether it held."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(interval)
+    return True
+
+
+@dataclass
+class Agent:
+    """One real qemu-ga listening on a unix socket."""
+
+    socket: Path
+    process: subprocess.Popen[bytes]
+
+    def signal(self, number: signal.Signals) -> None:
+        self.process.send_signal(number)
+
+
+@contextlib.contextmanager
+def qemu_agents(directory: Path, count: int) -> Iterator[list[Agent]]:
+    """Start ``count`` qemu-ga processes (``-m unix-listen``), stop them all afterwards."""
+    agents = []
+    try:
+        for index in range(count):
+            state = directory / f"qga-{index}"
+            state.mkdir(parents=True)
+            socket = state / "agent.sock"
+            process = subprocess.Popen(
+                [QEMU_GA, "-m", "unix-listen", "-p", str(socket), "-t", str(state), "-f", str(state / "pid")],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            agents.append(Agent(socket, process))
+        if not wait_until(lambda: all(agent.socket.exists() for agent in agents), 30):
+            raise AssertionError("qemu-ga sockets did not appear")
+        yield agents
+    finally:
+        for agent in agents:
+            agent.process.send_signal(signal.SIGCONT)
+            agent.process.kill()
+            agent.process.wait()
+
+
+@contextlib.contextmanager
+def agent_domains(sockets: list[Path], prefix: str = "vmha") -> Iterator[list[Any]]:
+    """Running, persistent domains of the in-process libvirt test driver, one per agent socket."""
+    conn = libvirt.open(TEST_URI)
+    tag = uuid.uuid4().hex[:6]
+    domains = []
+    try:
+        for index, socket in enumerate(sockets):
+            dom = conn.defineXML(DOMAIN_XML.format(name=f"{prefix}-{tag}-{index}", uuid=uuid.uuid4(), socket=socket))
+            dom.create()
+            domains.append(dom)
+        yield domains
+    finally:
+        for dom in domains:
+            with contextlib.suppress(libvirt.libvirtError):
+                if dom.isActive():
+                    dom.destroy()
+            with contextlib.suppress(libvirt.libvirtError):
+                dom.undefine()
+        conn.close()
+
+
+def monitor_settings(state_dir: Path, queue: str = "vmha-notifications", **monitor: Any) -> Settings:
+    """Settings for a monitor on host compute1 using ``state_dir``; ``monitor`` overrides monitor.* fields."""
+    section: dict[str, Any] = {"hostname": "compute1", "state_dir": str(state_dir), "libvirt_uri": TEST_URI,
+                               "log_format": "text", "log_level": "DEBUG"}
+    for key, value in monitor.items():
+        section[key] = {**section.get(key, {}), **value} if isinstance(value, dict) else value
+    return parse_settings({"queues": {"notifications": queue}, "monitor": section}, environ={})
+
+
+def queue_bodies(zaqar: Any, queue: str) -> list[dict[str, Any]]:
+    """Every message body in the queue, oldest first."""
+    return [message.body for message in zaqar.queue(queue, auto_create=False).messages(echo=True)]
+
+
+def wait_for_bodies(zaqar: Any, queue: str, count: int, timeout: float = 30) -> list[dict[str, Any]]:
+    """The queue's bodies once there are at least ``count`` (fails after ``timeout`` seconds)."""
+    bodies: list[dict[str, Any]] = []
+
+    def enough() -> bool:
+        nonlocal bodies
+        bodies = queue_bodies(zaqar, queue)
+        return len(bodies) >= count
+
+    if not wait_until(enough, timeout, 0.25):
+        raise AssertionError(f"{len(bodies)} of {count} messages in {queue} after {timeout} s: {bodies}")
+    return bodies
