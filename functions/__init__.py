@@ -1,1 +1,16 @@
-"""Recovery functions (installed as ``vmha.functions``): one recovery step per module, Lambda-style handlers."""
+"""Recovery functions (installed as ``vmha.functions``): one recovery step per module, Lambda-style handlers.
+
+What the gateway loads (``vmha gateway --steps vmha.functions:STEPS --intake vmha.functions:intake``):
+``STEPS``, the step table, and ``intake``, the function deciding what a notification needs.
+
+- ``registry``: ``STEPS``, the default ``FLOWS``, ``resolve_flow`` (the runtime contract is in its docstring);
+- ``triage``: ``intake`` itself: records a notification and picks its flow, or ignores it with a reason;
+- ``steps``: the recovery steps, ``run(message, ctx) -> Outcome`` each;
+- ``handler``: ``handler(event, context) -> dict`` for every step and for intake;
+- ``segments``: failover segments as Nova host aggregates with ``vmha:`` metadata (every key documented).
+"""
+
+from vmha.functions.registry import FLOWS, STEPS, StepSpec, custom_flows, resolve_flow
+from vmha.functions.triage import run as intake
+
+__all__ = ["FLOWS", "STEPS", "StepSpec", "custom_flows", "intake", "resolve_flow"]

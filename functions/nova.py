@@ -1,0 +1,108 @@
+"""What every step shares about Nova: service and server reads, and the exception boundary.
+
+Steps call openstacksdk through ``ctx.cloud`` (pinned to ``vmha.context.COMPUTE_MICROVERSION``) and let
+its exceptions reach ``at_boundary``, which maps them to outcomes: 409, 429, 5xx and connection failures
+are temporary (``Retry`` with the settings' backoff), any other HTTP error is final (``Fail``). A step
+that expects a particular final error, such as a deleted server, catches it itself first.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from keystoneauth1 import exceptions as keystone_errors
+from openstack import exceptions as sdk_errors
+
+from vmha.context import StepContext
+from vmha.contracts import Exclusions, RetryPolicy, StepMessage
+from vmha.outcomes import Fail, Outcome, Retry
+
+COMPUTE_BINARY = "nova-compute"
+NotFound = sdk_errors.NotFoundException
+Conflict = sdk_errors.ConflictException
+BadRequest = sdk_errors.BadRequestException
+_TRUTHY = frozenset({"true", "1", "yes", "on", "y", "t"})
+_TEMPORARY_STATUSES = frozenset({408, 409, 429})
+
+StepRun = Callable[[StepMessage, StepContext], Outcome]
+
+
+def backoff(policy: RetryPolicy, attempt: int) -> float:
+    """Delay before retrying after run number ``attempt`` failed: exponential, capped."""
+    delay = policy.initial_delay_seconds * policy.multiplier ** max(attempt - 1, 0)
+    return float(min(delay, policy.max_delay_seconds))
+
+
+def error_outcome(error: Exception, delay: float) -> Retry | Fail:
+    """The outcome of an openstacksdk/keystoneauth exception escaping a step."""
+    if isinstance(error, sdk_errors.HttpException):
+        status = error.status_code
+        text = f"Nova answered {status}: {error.details or error.message}"
+        if status is None or status >= 500 or status in _TEMPORARY_STATUSES:
+            return Retry(text, delay)
+        return Fail(text)
+    return Retry(f"cannot reach OpenStack: {error}", delay)
+
+
+BOUNDARY_ERRORS = (sdk_errors.HttpException, keystone_errors.ConnectionError)
+
+
+def at_boundary(run: StepRun) -> StepRun:
+    """Wrap a step so that OpenStack errors become outcomes (see the module docstring)."""
+
+    @functools.wraps(run)
+    def guarded(message: StepMessage, ctx: StepContext) -> Outcome:
+        try:
+            return run(message, ctx)
+        except BOUNDARY_ERRORS as error:
+            return error_outcome(error, backoff(ctx.settings.retry, message.attempt))
+
+    return guarded
+
+
+def compute_service(cloud: Any, host: str) -> Any | None:
+    """The nova-compute service of ``host``, None if Nova has none."""
+    return next(iter(cloud.compute.services(host=host, binary=COMPUTE_BINARY)), None)
+
+
+def is_down(service: Any) -> bool:
+    """Nova considers the service down: missed heartbeats or forced down."""
+    return service.state == "down" or bool(service.is_forced_down)
+
+
+def servers_on(cloud: Any, host: str) -> list[Any]:
+    """Every server Nova places on ``host``, all projects (shelved-offloaded ones have no host)."""
+    return list(cloud.compute.servers(details=True, all_projects=True, compute_host=host))
+
+
+def get_server(cloud: Any, uuid: object) -> Any | None:
+    """The server, None if it was deleted."""
+    try:
+        return cloud.compute.get_server(str(uuid))
+    except NotFound:
+        return None
+
+
+def truthy(value: object) -> bool:
+    """Masakari's lenient boolean for metadata values (True, true, 1, yes, on, y, t)."""
+    return str(value).strip().lower() in _TRUTHY
+
+
+def ha_enabled(server: Any, key: str) -> bool:
+    """The server opted into recovery with metadata ``key``."""
+    return truthy((server.metadata or {}).get(key, "false"))
+
+
+def exclusion(server: Any, rules: Exclusions) -> str | None:
+    """Why the server must never be recovered automatically (excluded tag, project or image), or None."""
+    tag = next((tag for tag in server.tags or () if tag in rules.tags), None)
+    if tag is not None:
+        return f"tag {tag} is excluded"
+    if server.project_id in rules.projects:
+        return f"project {server.project_id} is excluded"
+    image = server.image.get("id") if isinstance(server.image, dict) else getattr(server.image, "id", None)
+    if image is not None and image in rules.images:
+        return f"image {image} is excluded"
+    return None

@@ -1,0 +1,143 @@
+"""Failover segments: Nova host aggregates carrying ``vmha:`` metadata, deployed by the heat/ templates.
+
+An aggregate is a segment when at least one of its metadata keys starts with ``vmha:``. Its members are
+the aggregate's hosts plus its reserved hosts; a host belongs to at most one segment. The keys:
+
+``vmha:enabled``
+    ``true`` (default) or ``false``. A disabled segment's notifications are recorded and ignored.
+``vmha:recovery_method``
+    ``auto`` (default: the Nova scheduler picks targets), ``reserved_host`` (evacuate to a spare host),
+    ``auto_priority`` (auto, falling back to a reserved host), ``rh_priority`` (a reserved host, falling
+    back to auto). Masakari's four methods.
+``vmha:reserved_hosts``
+    Comma-separated spare hosts, tried in the listed order. A spare keeps its nova-compute service
+    disabled (Masakari's convention) so Nova never schedules onto it; vmha enables it when it takes it into
+    service, and disables it again if the attempt it was taken for moved nothing onto it.
+``vmha:maintenance_hosts``
+    Comma-separated hosts under planned maintenance: their notifications are recorded and ignored.
+``vmha:fencing``
+    ``disabled`` (default) or ``required``: with ``required`` no host is evacuated unless it was fenced.
+
+These keys are desired configuration and belong to Heat; vmha never writes them. What recovery changes is
+kept in the journal and in Nova's own service state: a host vmha disabled carries a disabled reason
+ending in ``(vmha notification <id>)`` and counts as in maintenance until an operator enables it again.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from vmha.contracts import RecoveryMethod
+
+PREFIX = "vmha:"
+_E = TypeVar("_E", bound=StrEnum)
+_MARKER = re.compile(r"\(vmha notification ([0-9a-f-]{36})\)$")
+_TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
+
+
+class Fencing(StrEnum):
+    """Whether a failed host must be fenced before its servers are evacuated."""
+
+    DISABLED = "disabled"
+    REQUIRED = "required"
+
+
+class SegmentError(ValueError):
+    """A segment's metadata is invalid, or a host is in several segments."""
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One failover segment as read from its aggregate."""
+
+    name: str
+    hosts: tuple[str, ...]
+    enabled: bool
+    recovery_method: RecoveryMethod
+    reserved_hosts: tuple[str, ...]
+    maintenance_hosts: tuple[str, ...]
+    fencing: Fencing
+
+    @property
+    def members(self) -> tuple[str, ...]:
+        """Every host of the segment: the aggregate's hosts, then reserved hosts not among them."""
+        return self.hosts + tuple(host for host in self.reserved_hosts if host not in self.hosts)
+
+
+def parse_segment(name: str, hosts: tuple[str, ...], metadata: Mapping[str, str]) -> Segment:
+    """The segment described by an aggregate's name, hosts and metadata; raises SegmentError."""
+    return Segment(
+        name=name,
+        hosts=hosts,
+        enabled=_flag(metadata.get(PREFIX + "enabled", "true"), name),
+        recovery_method=_choice(RecoveryMethod, metadata.get(PREFIX + "recovery_method", "auto"), name),
+        reserved_hosts=_names(metadata.get(PREFIX + "reserved_hosts", "")),
+        maintenance_hosts=_names(metadata.get(PREFIX + "maintenance_hosts", "")),
+        fencing=_choice(Fencing, metadata.get(PREFIX + "fencing", "disabled"), name),
+    )
+
+
+def segments(cloud: Any) -> list[Segment]:
+    """Every segment of the cloud (aggregates with ``vmha:`` metadata)."""
+    found = []
+    for aggregate in cloud.compute.aggregates():
+        metadata = aggregate.metadata or {}
+        if any(key.startswith(PREFIX) for key in metadata):
+            found.append(parse_segment(aggregate.name, tuple(aggregate.hosts or ()), metadata))
+    return found
+
+
+def segment_of(cloud: Any, host: str) -> Segment | None:
+    """The segment ``host`` belongs to, None if none; SegmentError if it is in several."""
+    matches = [segment for segment in segments(cloud) if host in segment.members]
+    if len(matches) > 1:
+        names = ", ".join(segment.name for segment in matches)
+        raise SegmentError(f"host {host} is in several vmha segments: {names}")
+    return matches[0] if matches else None
+
+
+def segment_named(cloud: Any, name: str) -> Segment:
+    """The segment called ``name``; SegmentError if it no longer exists."""
+    for segment in segments(cloud):
+        if segment.name == name:
+            return segment
+    raise SegmentError(f"segment {name} no longer exists")
+
+
+def disabled_reason(reason: str, notification_id: object) -> str:
+    """The disabled reason vmha sets on a nova-compute service: visible and traceable to the notification."""
+    return f"{reason} (vmha notification {notification_id})"
+
+
+def disabling_notification(service: Any) -> str | None:
+    """The id of the notification whose recovery disabled this service, None if vmha did not disable it."""
+    found = _MARKER.search(service.disabled_reason or "") if service.status == "disabled" else None
+    return found.group(1) if found else None
+
+
+def disabled_by_vmha(service: Any) -> bool:
+    """Whether vmha disabled this service (the host is in maintenance until an operator enables it)."""
+    return disabling_notification(service) is not None
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in text.split(",") if item.strip())
+
+
+def _flag(text: str, segment: str) -> bool:
+    word = text.strip().lower()
+    if word not in _TRUE + _FALSE:
+        raise SegmentError(f"segment {segment}: {PREFIX}enabled must be true or false, not {text!r}")
+    return word in _TRUE
+
+
+def _choice(kind: type[_E], text: str, segment: str) -> _E:
+    try:
+        return kind(text.strip())
+    except ValueError:
+        allowed = ", ".join(member.value for member in kind)
+        raise SegmentError(f"segment {segment}: {text!r} is not one of {allowed}") from None

@@ -1,0 +1,107 @@
+"""COMPUTE_HOST, per instance: wait until one server is settled on another host, then finish it off.
+
+Settled: off the failed host with no task in progress. Then the plan's after-actions (spec §4.4): stop a
+server that was not running, reset one that was in ERROR back to ERROR, unlock it if vmha locked it; and
+record it ``succeeded`` with its new host. Not settled yet: Retry after the recheck interval. A server that
+Nova left on the failed host or that went to ERROR, or one still unsettled at the step's deadline, is
+recorded ``failed`` and the step is Skipped, so that its branch still reaches ``finish_host_recovery``,
+which fails the notification after putting an unused reserved host back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vmha.context import StepContext
+from vmha.contracts import StepMessage
+from vmha.functions import records
+from vmha.functions.evacuation import InstancePlan, planned
+from vmha.functions.nova import at_boundary, get_server
+from vmha.journal import InstanceStatus, NotificationDetail
+from vmha.outcomes import Done, Fail, Outcome, Retry, Skipped
+
+_SETTLED = frozenset({InstanceStatus.SUCCEEDED, InstanceStatus.FAILED, InstanceStatus.IGNORED})
+
+
+@at_boundary
+def run(message: StepMessage, ctx: StepContext) -> Outcome:
+    """Done once the server is settled elsewhere in its expected state; Retry while it is not."""
+    uuid = str(message.instance_uuid)
+    detail = records.recovery(ctx, message)
+    plan = planned(detail, message.instance_uuid)
+    settled = _settled_before(detail, uuid)
+    if plan is None or settled is not None:
+        return settled or Fail(f"server {uuid} is not in the evacuation plan")
+    server = get_server(ctx.cloud, uuid)
+    if server is None:
+        _record(ctx, message, InstanceStatus.IGNORED, "server deleted during evacuation")
+        return Skipped(f"server {uuid} no longer exists")
+    failure = _failure(server, plan, ctx.notification.hostname)
+    if failure is not None:
+        return _give_up(ctx, message, server, plan, failure)
+    if server.task_state is None and _after_actions_done(ctx, server, plan):
+        _unlock(ctx, server, plan)
+        _record(ctx, message, InstanceStatus.SUCCEEDED, f"on {server.compute_host}", server.compute_host)
+        return Done({"host": server.compute_host, "vm_state": server.vm_state})
+    if _too_late(ctx, message, detail, plan):
+        return _give_up(ctx, message, server, plan, f"not settled before the deadline ({server.vm_state}, "
+                                                    f"task {server.task_state}, on {server.compute_host})")
+    return Retry(f"server {uuid}: {server.vm_state}, task {server.task_state}, on {server.compute_host}",
+                 ctx.settings.retry.recheck_interval_seconds)
+
+
+def _settled_before(detail: NotificationDetail, uuid: str) -> Outcome | None:
+    """The outcome of a server already settled by an earlier run (or by evacuate_instance), if any."""
+    recorded = next((item for item in detail.instances if item.instance_uuid == uuid), None)
+    if recorded is None or recorded.status not in _SETTLED:
+        return None
+    if recorded.status is InstanceStatus.SUCCEEDED:
+        return Done({"host": recorded.dest_host})
+    return Skipped(f"server {uuid} {recorded.status.value}: {recorded.message}")
+
+
+def _too_late(ctx: StepContext, message: StepMessage, detail: NotificationDetail, plan: InstancePlan) -> bool:
+    """Past the evacuation ceiling (plus the power-off one when the server is to be stopped) since the request."""
+    uuid = str(message.instance_uuid)
+    requested = next((item.updated_at for item in detail.instances
+                      if item.instance_uuid == uuid and item.status is InstanceStatus.ONGOING), None)
+    ceilings = ctx.settings.ceilings
+    seconds = ceilings.evacuation_seconds + (ceilings.power_off_seconds if plan.stop_after else 0)
+    return records.too_late(ctx, message, requested or records.finished_at(detail, "evacuate_instance", uuid), seconds)
+
+
+def _failure(server: Any, plan: InstancePlan, failed_host: str) -> str | None:
+    if server.task_state is not None:
+        return None
+    if server.compute_host == failed_host:
+        return f"Nova left the server on {failed_host} ({server.vm_state}); see its instance actions"
+    if server.vm_state == "error" and not plan.error_after:
+        return f"the server went to ERROR on {server.compute_host}"
+    return None
+
+
+def _after_actions_done(ctx: StepContext, server: Any, plan: InstancePlan) -> bool:
+    """Run the next after-action; True when none is left."""
+    if plan.stop_after and server.vm_state == "active":
+        ctx.cloud.compute.stop_server(server)
+        return False
+    if plan.error_after and server.vm_state != "error":
+        ctx.cloud.compute.reset_server_state(server, "error")
+    return True
+
+
+def _give_up(ctx: StepContext, message: StepMessage, server: Any, plan: InstancePlan, reason: str) -> Outcome:
+    _unlock(ctx, server, plan)
+    _record(ctx, message, InstanceStatus.FAILED, reason)
+    return Skipped(f"evacuation of {server.id} failed: {reason}")
+
+
+def _unlock(ctx: StepContext, server: Any, plan: InstancePlan) -> None:
+    if not plan.locked and server.is_locked:
+        ctx.cloud.compute.unlock_server(server)
+
+
+def _record(ctx: StepContext, message: StepMessage, status: InstanceStatus, text: str, dest: str | None = None) -> None:
+    ctx.journal.record_instance_progress(
+        str(message.notification_id), str(message.instance_uuid), status, dest_host=dest, message=text
+    )

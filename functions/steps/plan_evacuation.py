@@ -1,0 +1,67 @@
+"""COMPUTE_HOST: choose the servers to evacuate off the failed host, in priority order, and fan out.
+
+Selection (spec §4.3): servers with ``ha_enabled_metadata_key`` true, then, with
+``host_failure.evacuate_all_instances``, every other one; servers in ERROR are left when
+``ignore_instances_in_error_state``; excluded tags, projects and images (``exclusions``, e.g. load-balancer
+amphorae) are never evacuated. Order: highest ``priority_metadata_key`` first, servers without one last,
+HA-enabled before the others at equal priority. Each planned server is recorded ``pending`` with its
+evacuation plan (vmha.functions.evacuation); a re-run re-plans only what is still on the failed host and
+resets its progress, so failures of an earlier attempt never count against this one.
+An empty plan is a Done with no fan-out: the runtime goes straight to the join step.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+from uuid import UUID
+
+from vmha.context import StepContext
+from vmha.contracts import StepMessage
+from vmha.functions.evacuation import plan_for
+from vmha.functions.nova import at_boundary, exclusion, ha_enabled, servers_on
+from vmha.journal import InstanceStatus
+from vmha.outcomes import Done, Outcome
+
+
+@at_boundary
+def run(message: StepMessage, ctx: StepContext) -> Outcome:
+    """Done with the plan as result and the chosen servers' uuids as fan-out."""
+    host = ctx.notification.hostname
+    chosen, left = [], {}
+    for server in servers_on(ctx.cloud, host):
+        reason = _reason_to_leave(server, ctx)
+        if reason is None:
+            chosen.append(server)
+        else:
+            left[server.id] = reason
+    chosen.sort(key=lambda server: _order(server, ctx))
+    record = ctx.journal.record_instance_progress
+    notification_id = str(message.notification_id)
+    for uuid, reason in left.items():
+        record(notification_id, uuid, InstanceStatus.IGNORED, source_host=host, message=reason)
+    for server in chosen:
+        record(notification_id, server.id, InstanceStatus.PENDING, source_host=host, message="planned")
+    plans = {server.id: plan_for(server).to_dict() for server in chosen}
+    return Done({"instances": plans, "left": left}, fan_out=tuple(UUID(server.id) for server in chosen))
+
+
+def _reason_to_leave(server: Any, ctx: StepContext) -> str | None:
+    settings = ctx.settings
+    excluded = exclusion(server, settings.exclusions)
+    if excluded is not None:
+        return excluded
+    if settings.host_failure.ignore_instances_in_error_state and server.vm_state == "error":
+        return "in ERROR state, ignore_instances_in_error_state is set"
+    if not settings.host_failure.evacuate_all_instances and not ha_enabled(server, settings.ha_enabled_metadata_key):
+        return "not HA-enabled"
+    return None
+
+
+def _order(server: Any, ctx: StepContext) -> tuple[float, int]:
+    raw = (server.metadata or {}).get(ctx.settings.priority_metadata_key)
+    try:
+        priority = -float(int(str(raw)))
+    except ValueError:
+        priority = math.inf
+    return priority, 0 if ha_enabled(server, ctx.settings.ha_enabled_metadata_key) else 1

@@ -1,0 +1,195 @@
+"""Intake (``vmha.functions.intake``): turn a validated notification into a recovery with its flow, or not.
+
+1. Read the facts from Nova: the host's segment (``vmha.functions.segments``), its nova-compute
+   service and, for a VM failure, the server.
+2. Record the notification in the journal, which deduplicates it: an id seen before is not recovered
+   twice; the same type, host and payload within ``dedup_window_seconds`` is stored ``ignored``.
+3. Decide (Masakari's rules, spec §2-§5), returning:
+
+   - ``Ignore(reason)``: host in no segment, segment disabled, host in maintenance (listed in the
+     segment, or disabled by an earlier vmha recovery: a host taken out after a nova-compute process
+     failure still gets its servers evacuated when it fails as a whole), or the event is not actionable:
+     COMPUTE_HOST ``STARTED`` or without ``host_status NORMAL`` (power-off not confirmed), PROCESS
+     ``STARTED`` or not ``nova-compute``, a VM event that is not a failure, a server that is gone, not
+     HA-enabled (unless ``process_all_instances``), excluded, paused or rescued.
+   - ``Fail(reason)``: a misconfigured segment, or an invalid custom flows file.
+   - ``Done(result={"flow": [...], "segment": name, "recovery_method": method})``.
+
+An id recorded before whose status is still ``new`` (intake crashed before the flow was posted) is
+processed again; one already past ``new`` is answered with Ignore, and its status must be left as it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from vmha.context import StepContext
+from vmha.contracts import (
+    ContractError,
+    FailureType,
+    HostEvent,
+    HostPayload,
+    HostStatus,
+    Notification,
+    ProcessEvent,
+    ProcessPayload,
+    Settings,
+    VirDomainEvent,
+    VmEvent,
+    VmPayload,
+)
+from vmha.functions.nova import BOUNDARY_ERRORS, backoff, compute_service, error_outcome, exclusion, get_server
+from vmha.functions.nova import ha_enabled as is_ha_enabled
+from vmha.functions.registry import custom_flows, resolve_flow
+from vmha.functions.segments import Segment, SegmentError, disabling_notification, segment_of
+from vmha.journal import NewNotification, NotificationStatus, RecordOutcome
+from vmha.outcomes import Done, Fail, Ignore, Outcome
+
+ACTIONABLE_VM_EVENTS = frozenset({
+    (VmEvent.LIFECYCLE, VirDomainEvent.STOPPED_FAILED),
+    (VmEvent.IO_ERROR, VirDomainEvent.IO_ERROR_REPORT),
+    (VmEvent.QEMU_GUEST_AGENT_ERROR, VirDomainEvent.STOPPED_FAILED),
+})
+RECOVERED_PROCESS = "nova-compute"
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What Nova says about the notification's host (and server)."""
+
+    segment: Segment | None
+    problem: str | None
+    service: Any | None
+    server: Any | None
+
+
+def run(notification: Notification, ctx: StepContext) -> Outcome:
+    """Record ``notification`` and return its flow, or why it is ignored or failed."""
+    try:
+        facts = read_facts(notification, ctx.cloud)
+    except BOUNDARY_ERRORS as error:
+        return error_outcome(error, backoff(ctx.settings.retry, 1))
+    recorded = _record(notification, facts, ctx)
+    if recorded is not None:
+        return recorded
+    if facts.problem is not None:
+        return Fail(facts.problem)
+    segment = facts.segment
+    if segment is None:
+        return Ignore(f"host {notification.hostname} is in no vmha segment")
+    reason = _placement_reason(notification, segment, facts.service, ctx)
+    reason = reason or _event_reason(notification, facts.server, ctx.settings)
+    if reason is not None:
+        return Ignore(reason)
+    return _flow(notification, segment, ctx.settings)
+
+
+def read_facts(notification: Notification, cloud: Any) -> Facts:
+    """The segment, service and server of a notification, as Nova shows them now."""
+    try:
+        segment, problem = segment_of(cloud, notification.hostname), None
+    except SegmentError as error:
+        segment, problem = None, str(error)
+    payload = notification.payload
+    server = get_server(cloud, payload.instance_uuid) if isinstance(payload, VmPayload) else None
+    return Facts(segment, problem, compute_service(cloud, notification.hostname), server)
+
+
+def _record(notification: Notification, facts: Facts, ctx: StepContext) -> Outcome | None:
+    segment = facts.segment
+    new = NewNotification(
+        id=str(notification.id),
+        type=notification.type.value,
+        hostname=notification.hostname,
+        generated_time=notification.generated_time,
+        payload=notification.payload.to_dict(),
+        source=notification.source,
+        segment=None if segment is None else segment.name,
+        recovery_method=None if segment is None else segment.recovery_method.value,
+    )
+    recorded = ctx.journal.record_notification(
+        new,
+        dedup_window=timedelta(seconds=ctx.settings.dedup_window_seconds),
+        terminal_within=timedelta(seconds=ctx.settings.ceilings.notification_seconds),
+    )
+    if recorded.outcome is RecordOutcome.DUPLICATE:
+        return Ignore(f"duplicate of notification {recorded.duplicate_of}")
+    status = recorded.notification.status
+    if recorded.outcome is RecordOutcome.ALREADY_KNOWN and status is not NotificationStatus.NEW:
+        return Ignore(f"notification {notification.id} was already received (status {status.value})")
+    return None
+
+
+def _placement_reason(
+    notification: Notification, segment: Segment, service: Any | None, ctx: StepContext
+) -> str | None:
+    host = notification.hostname
+    if not segment.enabled:
+        return f"segment {segment.name} is disabled"
+    if host in segment.maintenance_hosts:
+        return f"host {host} is in maintenance (segment {segment.name})"
+    disabled_for = None if service is None else disabling_notification(service)
+    if disabled_for is not None and not _host_failure_after_process_failure(notification, disabled_for, ctx):
+        return f"host {host} is in maintenance since the recovery of notification {disabled_for}"
+    return None
+
+
+def _host_failure_after_process_failure(notification: Notification, disabled_for: str, ctx: StepContext) -> bool:
+    if notification.type is not FailureType.COMPUTE_HOST:
+        return False
+    earlier = ctx.journal.get_notification(disabled_for)
+    return earlier is not None and earlier.notification.type == FailureType.PROCESS.value
+
+
+def _event_reason(notification: Notification, server: Any | None, settings: Settings) -> str | None:
+    payload = notification.payload
+    if isinstance(payload, HostPayload):
+        return _host_event_reason(payload)
+    if isinstance(payload, ProcessPayload):
+        return _process_event_reason(payload)
+    return _vm_event_reason(payload, server, settings)
+
+
+def _host_event_reason(payload: HostPayload) -> str | None:
+    if payload.event is HostEvent.STARTED:
+        return "host started: nothing to recover"
+    if payload.host_status is None:
+        return "no host_status: the host is not known to be powered off, evacuating would be unsafe"
+    if payload.host_status is not HostStatus.NORMAL:
+        return f"host_status {payload.host_status.value}: power-off not confirmed, evacuating would be unsafe"
+    return None
+
+
+def _process_event_reason(payload: ProcessPayload) -> str | None:
+    if payload.event is ProcessEvent.STARTED:
+        return f"process {payload.process_name} started: nothing to recover"
+    if payload.process_name != RECOVERED_PROCESS:
+        return f"no recovery for process {payload.process_name} (only {RECOVERED_PROCESS})"
+    return None
+
+
+def _vm_event_reason(payload: VmPayload, server: Any | None, settings: Settings) -> str | None:
+    if (payload.event, payload.vir_domain_event) not in ACTIONABLE_VM_EVENTS:
+        return f"VM event {payload.event.value}/{payload.vir_domain_event.value} is not a failure"
+    if server is None:
+        return f"server {payload.instance_uuid} does not exist"
+    process_all = settings.instance_failure.process_all_instances
+    if not process_all and not is_ha_enabled(server, settings.ha_enabled_metadata_key):
+        return f"server {server.id} is not HA-enabled ({settings.ha_enabled_metadata_key})"
+    excluded = exclusion(server, settings.exclusions)
+    if excluded is not None:
+        return f"server {server.id}: {excluded}"
+    if server.vm_state in ("paused", "rescued"):
+        return f"server {server.id} is {server.vm_state}: not restarted"
+    return None
+
+
+def _flow(notification: Notification, segment: Segment, settings: Settings) -> Outcome:
+    method = segment.recovery_method
+    try:
+        flow = resolve_flow(notification.type, method, custom_flows(settings))
+    except (ContractError, OSError) as error:
+        return Fail(f"custom flows file {settings.custom_flows_file}: {error}")
+    return Done({"flow": list(flow), "segment": segment.name, "recovery_method": method.value})

@@ -1,0 +1,331 @@
+"""COMPUTE_HOST recovery: whole flows per recovery method, then each step's edge cases (fake Nova)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from openstack import exceptions
+
+from vmha.contracts import Notification
+from vmha.functions.registry import HOST_AUTO, HOST_RESERVED
+from vmha.journal import InstanceStatus, Journal, NotificationStatus
+from vmha.outcomes import Done, Fail, Retry, Skipped
+
+from .fake_nova import FakeService, http_error
+from .functions_support import World, host_down, make_world
+from .journal_support import FakeClock
+
+HA = {"HA_Enabled": "True"}
+
+
+@pytest.fixture
+def world(journal: Journal, clock: FakeClock) -> World:
+    return make_world(journal, clock)
+
+
+def fail_host(world: World, host: str = "compute1") -> None:
+    world.nova.service_by_host[host].alive = False
+
+
+def instances(world: World, notification_id: str) -> dict[str, InstanceStatus]:
+    detail = world.journal.get_notification(notification_id)
+    assert detail is not None
+    return {item.instance_uuid: item.status for item in detail.instances}
+
+
+def test_auto_evacuates_every_server_and_keeps_the_host_out(world: World) -> None:
+    servers = [world.nova.add_server("compute1", metadata=HA) for _ in range(3)]
+    other = world.nova.add_server("compute2")
+    fail_host(world)
+    run = world.run(host_down())
+    assert run.status is NotificationStatus.FINISHED
+    assert {s.compute_host for s in servers} == {"compute2"}
+    assert all(s.vm_state == "active" and not s.is_locked for s in servers)
+    assert other.compute_host == "compute2"
+    service = world.nova.service_by_host["compute1"]
+    assert (service.status, service.is_forced_down) == ("disabled", True)
+    assert f"(vmha notification {run_id(world)})" in str(service.disabled_reason)
+    assert world.nova.disabled_while_up == 0
+    assert isinstance(run.of("fence_host"), Skipped)
+
+
+def test_forced_down_comes_before_disable(world: World) -> None:
+    world.nova.add_server("compute1")
+    fail_host(world)
+    world.run(host_down())
+    updates = world.nova.called("update_service")
+    assert updates[0] == {"forced_down": True}
+    assert updates[1]["status"] == "disabled"
+
+
+class StubbornService(FakeService):
+    """A service Nova keeps reporting up, even forced down (as right after a force-down on a busy Nova)."""
+
+    @property
+    def state(self) -> str:
+        return "up"
+
+
+def test_a_service_still_up_after_force_down_is_retried_not_disabled(world: World) -> None:
+    notification = world.recorded(host_down())
+    world.nova.service_by_host["compute1"] = StubbornService("compute1")
+    outcome = world.once(notification, "disable_compute_service", HOST_AUTO.steps)
+    assert isinstance(outcome, Retry)
+    service = world.nova.service_by_host["compute1"]
+    assert (service.is_forced_down, service.status) == (True, "enabled")
+    world.clock.advance(timedelta(seconds=world.settings.ceilings.service_disable_seconds))
+    late = world.once(notification, "disable_compute_service", HOST_AUTO.steps)
+    assert isinstance(late, Fail) and "still reports compute1 up" in late.reason
+
+
+def test_reserved_host_takes_the_spare_and_evacuates_onto_it(world: World) -> None:
+    world.segment(recovery_method="reserved_host", reserved_hosts="compute3")
+    spare = world.nova.service_by_host["compute3"]
+    spare.status, spare.disabled_reason = "disabled", "spare"
+    servers = [world.nova.add_server("compute1") for _ in range(2)]
+    fail_host(world)
+    run = world.run(host_down())
+    assert run.status is NotificationStatus.FINISHED
+    assert {s.compute_host for s in servers} == {"compute3"}
+    assert spare.status == "enabled"
+    assert [target for _, target in world.nova.called("evacuate_server")] == ["compute3", "compute3"]
+
+
+def test_reserved_host_without_a_spare_fails_before_touching_servers(world: World) -> None:
+    world.segment(recovery_method="reserved_host", reserved_hosts="compute3")  # compute3 enabled: not a spare
+    world.nova.add_server("compute1")
+    fail_host(world)
+    run = world.run(host_down())
+    assert run.status is NotificationStatus.FAILED
+    assert isinstance(run.of("take_reserved_host"), Fail)
+    assert world.nova.called("evacuate_server") == []
+
+
+def test_rh_priority_falls_back_to_the_scheduler_without_a_spare(world: World) -> None:
+    world.segment(recovery_method="rh_priority", reserved_hosts="compute3", maintenance_hosts="compute3")
+    world.nova.service_by_host["compute3"].status = "disabled"  # a spare, but under maintenance
+    server = world.nova.add_server("compute1")
+    fail_host(world)
+    run = world.run(host_down())
+    assert run.status is NotificationStatus.FINISHED
+    assert isinstance(run.of("take_reserved_host"), Skipped)
+    assert server.compute_host == "compute2"
+
+
+def test_auto_priority_uses_the_scheduler_while_it_has_room(world: World) -> None:
+    world.segment(recovery_method="auto_priority", reserved_hosts="compute3")
+    world.nova.service_by_host["compute3"].status = "disabled"
+    server = world.nova.add_server("compute1")
+    fail_host(world)
+    run = world.run(host_down())
+    assert isinstance(run.of("take_reserved_host"), Skipped)
+    assert (run.status, server.compute_host) == (NotificationStatus.FINISHED, "compute2")
+
+
+def test_auto_priority_falls_back_to_a_spare_when_no_host_is_enabled(world: World) -> None:
+    world.segment(recovery_method="auto_priority", reserved_hosts="compute3")
+    world.nova.service_by_host["compute2"].status = "disabled"
+    world.nova.service_by_host["compute3"].status = "disabled"
+    server = world.nova.add_server("compute1")
+    fail_host(world)
+    run = world.run(host_down())
+    assert isinstance(run.of("take_reserved_host"), Done)
+    assert (run.status, server.compute_host) == (NotificationStatus.FINISHED, "compute3")
+
+
+def test_a_failed_attempt_puts_the_unused_spare_back(world: World) -> None:
+    world.segment(recovery_method="reserved_host", reserved_hosts="compute3")
+    spare = world.nova.service_by_host["compute3"]
+    spare.status, spare.disabled_reason = "disabled", "kept as spare"
+    server = world.nova.add_server("compute1")
+    world.nova.full_hosts.add("compute3")
+    world.nova._evacuated = lambda s, target: None  # every rebuild fails
+    fail_host(world)
+    run = world.run(host_down())
+    assert run.status is NotificationStatus.FAILED
+    assert isinstance(run.of("finish_host_recovery"), Fail)
+    assert (spare.status, spare.disabled_reason) == ("disabled", "kept as spare")
+    assert instances(world, str(run_id(world)))[server.id] is InstanceStatus.FAILED
+
+
+def run_id(world: World) -> str:
+    [latest] = world.journal.list_notifications(limit=1)
+    return latest.id
+
+
+def test_add_reserved_host_to_aggregate_joins_the_failed_hosts_other_aggregates(journal: Journal,
+                                                                                clock: FakeClock) -> None:
+    world = make_world(journal, clock, host_failure={"add_reserved_host_to_aggregate": True})
+    world.segment(recovery_method="reserved_host", reserved_hosts="compute3")
+    world.nova.service_by_host["compute3"].status = "disabled"
+    ssd = world.nova.add_aggregate("ssd", ["compute1"], {"ssd": "true"})
+    world.nova.add_server("compute1")
+    fail_host(world)
+    assert world.run(host_down()).status is NotificationStatus.FINISHED
+    assert ssd.hosts == ["compute1", "compute3"]
+    segment = next(a for a in world.nova.aggregate_list if a.name == "segment-a")
+    assert segment.hosts == ["compute1", "compute2", "compute3"]  # Heat's segment is never rewritten
+
+
+def test_mass_failure_guard_refuses_before_any_change(world: World) -> None:
+    world.nova.add_server("compute1")
+    fail_host(world)
+    fail_host(world, "compute2")
+    run = world.run(host_down())
+    assert run.status is NotificationStatus.FAILED
+    outcome = run.of("guard_mass_failure")
+    assert isinstance(outcome, Fail) and "2 of 3" in outcome.reason
+    assert world.nova.called("update_service") == []
+
+
+def test_mass_failure_guard_is_off_at_share_one(journal: Journal, clock: FakeClock) -> None:
+    world = make_world(journal, clock, host_failure={"mass_failure_share": 1})
+    world.nova.add_server("compute1")
+    fail_host(world)
+    fail_host(world, "compute2")
+    assert world.run(host_down()).status is NotificationStatus.FINISHED
+
+
+def test_plan_filters_orders_and_records(journal: Journal, clock: FakeClock) -> None:
+    world = make_world(journal, clock, host_failure={"evacuate_all_instances": False,
+                                                     "ignore_instances_in_error_state": True},
+                       exclusions={"tags": ["amphora"], "projects": ["octavia"], "images": ["lb-image"]})
+    low = world.nova.add_server("compute1", metadata={**HA, "HA_Priority": "1"})
+    high = world.nova.add_server("compute1", metadata={**HA, "HA_Priority": "10"})
+    plain_ha = world.nova.add_server("compute1", metadata=HA)
+    left = [
+        world.nova.add_server("compute1"),
+        world.nova.add_server("compute1", metadata=HA, vm_state="error"),
+        world.nova.add_server("compute1", metadata=HA, tags=["amphora"]),
+        world.nova.add_server("compute1", metadata=HA, project_id="octavia"),
+        world.nova.add_server("compute1", metadata=HA, image={"id": "lb-image"}),
+    ]
+    fail_host(world)
+    run = world.run(host_down())
+    plan = run.of("plan_evacuation")
+    assert isinstance(plan, Done)
+    assert [str(u) for u in plan.fan_out] == [high.id, low.id, plain_ha.id]
+    assert all(s.compute_host == "compute1" for s in left)
+    recorded = instances(world, run_id(world))
+    assert {recorded[s.id] for s in left} == {InstanceStatus.IGNORED}
+
+
+def test_evacuate_all_puts_ha_servers_first(world: World) -> None:
+    plain = world.nova.add_server("compute1")
+    ha = world.nova.add_server("compute1", metadata=HA)
+    fail_host(world)
+    plan = world.run(host_down()).of("plan_evacuation")
+    assert isinstance(plan, Done) and [str(u) for u in plan.fan_out] == [ha.id, plain.id]
+
+
+@pytest.mark.parametrize(
+    ("attrs", "final_state", "reset"),
+    [
+        ({"vm_state": "active"}, "active", False),
+        ({"vm_state": "stopped", "power_state": 4}, "stopped", False),
+        ({"vm_state": "error"}, "error", False),
+        ({"vm_state": "active", "task_state": "migrating"}, "active", True),
+        ({"vm_state": "stopped", "task_state": "powering-on"}, "stopped", True),
+        ({"vm_state": "paused"}, "stopped", True),
+        ({"vm_state": "shelved"}, "stopped", True),
+        ({"vm_state": "resized", "power_state": 4}, "stopped", True),
+        ({"vm_state": "resized", "power_state": 1}, "active", True),
+        ({"vm_state": "active", "is_locked": True}, "active", False),
+    ],
+)
+def test_state_table(world: World, attrs: dict[str, object], final_state: str, reset: bool) -> None:
+    server = world.nova.add_server("compute1", **attrs)
+    fail_host(world)
+    assert world.run(host_down()).status is NotificationStatus.FINISHED
+    assert (server.compute_host, server.vm_state, server.task_state) == ("compute2", final_state, None)
+    assert ((server.id, "error") in world.nova.called("reset_server_state")) is (reset or final_state == "error")
+    assert server.is_locked is bool(attrs.get("is_locked", False))
+
+
+def test_nothing_to_evacuate_still_closes_the_host(world: World) -> None:
+    fail_host(world)
+    run = world.run(host_down())
+    assert run.status is NotificationStatus.FINISHED
+    assert world.nova.service_by_host["compute1"].status == "disabled"
+
+
+def test_a_server_nova_cannot_place_fails_the_notification_others_still_move(world: World) -> None:
+    stuck = world.nova.add_server("compute1")
+    moved = world.nova.add_server("compute1")
+    original = world.nova._evacuated
+    world.nova._evacuated = lambda s, t: None if s.id == stuck.id else original(s, t)
+    fail_host(world)
+    run = world.run(host_down())
+    assert run.status is NotificationStatus.FAILED
+    finish = run.of("finish_host_recovery")
+    assert isinstance(finish, Fail) and stuck.id in finish.reason and moved.id not in finish.reason
+    assert (moved.compute_host, stuck.compute_host) == ("compute2", "compute1")
+    assert not stuck.is_locked
+
+
+def recorded_notification(world: World) -> Notification:
+    [record] = world.journal.list_notifications(limit=1)
+    return Notification(uuid.UUID(record.id), record.source, record.hostname, record.generated_time, host_down())
+
+
+def nova_writes(world: World) -> list[tuple[str, object]]:
+    return [call for call in world.nova.calls if call[0] not in ("services", "aggregates", "servers", "get_server")]
+
+
+def test_steps_run_twice_change_nothing(world: World) -> None:
+    server = world.nova.add_server("compute1")
+    fail_host(world)
+    assert world.run(host_down()).status is NotificationStatus.FINISHED
+    notification = recorded_notification(world)
+    writes = len(nova_writes(world))
+    for step in ("guard_mass_failure", "disable_compute_service", "finish_host_recovery"):
+        assert isinstance(world.once(notification, step, HOST_AUTO.steps), Done)
+    for step in ("evacuate_instance", "confirm_instance_evacuated"):
+        assert isinstance(world.once(notification, step, HOST_AUTO.steps, server.id), Done)
+    assert len(nova_writes(world)) == writes
+    assert server.compute_host == "compute2"
+
+
+def test_a_retried_attempt_does_not_count_the_earlier_failures(world: World) -> None:
+    server = world.nova.add_server("compute1")
+    world.nova.full_hosts.update({"compute2", "compute3"})
+    fail_host(world)
+    assert world.run(host_down()).status is NotificationStatus.FAILED
+    notification = recorded_notification(world)
+    assert instances(world, str(notification.id))[server.id] is InstanceStatus.FAILED
+    world.nova.full_hosts.clear()  # capacity is back; the same recovery runs again
+    plan = world.once(notification, "plan_evacuation", HOST_AUTO.steps)
+    assert isinstance(plan, Done) and [str(u) for u in plan.fan_out] == [server.id]
+    assert isinstance(world.once(notification, "evacuate_instance", HOST_AUTO.steps, server.id), Done)
+    world.wait(1)
+    assert isinstance(world.once(notification, "confirm_instance_evacuated", HOST_AUTO.steps, server.id), Done)
+    assert isinstance(world.once(notification, "finish_host_recovery", HOST_AUTO.steps), Done)
+    assert server.compute_host == "compute2"
+
+
+@pytest.mark.parametrize(("status", "kind"), [(409, Retry), (503, Retry), (400, Fail), (403, Fail)])
+def test_nova_errors_map_to_outcomes(world: World, status: int, kind: type[Retry | Fail]) -> None:
+    notification = world.recorded(host_down())
+    classes = {409: exceptions.ConflictException, 503: exceptions.HttpException,
+               400: exceptions.BadRequestException, 403: exceptions.ForbiddenException}
+    world.nova.fail_next("services", http_error(classes[status], status, "boom"))
+    outcome = world.once(notification, "disable_compute_service", HOST_AUTO.steps)
+    assert isinstance(outcome, kind)
+    assert "boom" in outcome.reason
+
+
+def test_fencing_required_stops_the_flow(world: World) -> None:
+    world.segment(fencing="required")
+    world.nova.add_server("compute1")
+    fail_host(world)
+    run = world.run(host_down())
+    assert run.status is NotificationStatus.FAILED
+    assert isinstance(run.of("fence_host"), Fail)
+    assert world.nova.called("evacuate_server") == []
+
+
+def test_reserved_flow_shape() -> None:
+    assert HOST_RESERVED.steps[-1] == HOST_AUTO.steps[-1] == "finish_host_recovery"
+    assert "take_reserved_host" in HOST_RESERVED.steps and "take_reserved_host" not in HOST_AUTO.steps
