@@ -10,13 +10,16 @@ import argparse
 import dataclasses
 import json
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 from vmha import __version__
 from vmha.contracts import ContractError, environment_variables, load_settings
 from vmha.monitors import runner as monitor_runner
+from vmha.runtime import gateway, logs
 
 
 def _settings_check(args: argparse.Namespace) -> int:
@@ -31,6 +34,31 @@ def _settings_env(_: argparse.Namespace) -> int:
     for variable, path in sorted(environment_variables().items()):
         print(f"{variable:<48} {'.'.join(path)}")
     return 0
+
+
+def _gateway(args: argparse.Namespace) -> int:
+    """Run the recovery runtime until SIGTERM or SIGINT: consume the queues, run the steps."""
+    settings = load_settings(args.settings)
+    logs.configure()
+    built = gateway.build(settings, gateway.load_target(args.steps), gateway.load_target(args.intake))
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    gateway.serve(built, stop, args.stop_timeout)
+    return 0
+
+
+def _add_gateway(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    command = commands.add_parser("gateway", help="run the recovery runtime (queue consumer and wake-up endpoint)")
+    command.add_argument("--settings", type=Path, default=os.environ.get("VMHA_SETTINGS_FILE") or None,
+                         help="settings file (YAML or JSON); env VMHA_SETTINGS_FILE; defaults only if absent")
+    command.add_argument("--steps", default=os.environ.get("VMHA_STEPS", "vmha.functions:STEPS"),
+                         help="the step table as module:attribute; env VMHA_STEPS")
+    command.add_argument("--intake", default=os.environ.get("VMHA_INTAKE", "vmha.functions:intake"),
+                         help="the intake function as module:attribute; env VMHA_INTAKE")
+    command.add_argument("--stop-timeout", type=float, default=os.environ.get("VMHA_STOP_TIMEOUT", "30"),
+                         help="seconds in-flight steps may take to finish on SIGTERM; env VMHA_STOP_TIMEOUT")
+    command.set_defaults(run=_gateway)
 
 
 def _monitor(args: argparse.Namespace) -> int:
@@ -59,6 +87,7 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("file", type=Path, nargs="?", help="settings file (YAML or JSON); defaults only if absent")
     check.set_defaults(run=_settings_check)
     settings.add_parser("env", help="list the VMHA_* environment variables").set_defaults(run=_settings_env)
+    _add_gateway(commands)
     _add_monitor(commands)
     return root
 
@@ -67,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         code: int = args.run(args)
-    except (ContractError, OSError) as error:
+    except (ContractError, OSError, gateway.StartupError) as error:
         print(f"vmha: {error}", file=sys.stderr)
         return 2
     return code

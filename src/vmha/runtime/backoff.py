@@ -1,0 +1,37 @@
+"""Retry delays and Zaqar message delays: pure arithmetic on an injected time."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+from vmha.contracts import RetryPolicy
+
+MAX_ZAQAR_DELAY = 900
+"""Zaqar refuses message delays above this (``[transport] max_message_delay``); longer waits are chained."""
+
+_MAX_EXPONENT = 64
+
+
+def backoff(policy: RetryPolicy, attempt: int) -> float:
+    """Seconds to wait after failed attempt ``attempt`` (1-based): initial * multiplier ** (attempt - 1), capped."""
+    exponent = min(max(attempt - 1, 0), _MAX_EXPONENT)
+    return float(min(policy.max_delay_seconds, policy.initial_delay_seconds * policy.multiplier**exponent))
+
+
+def retry_delay(policy: RetryPolicy, attempt: int, requested: float) -> float:
+    """The wait before the next attempt: what the step asked for, but never less than the backoff."""
+    return max(requested, backoff(policy, attempt))
+
+
+def hop(now: datetime, wait: float) -> tuple[int, datetime | None]:
+    """The Zaqar delay for a wait of ``wait`` seconds, and the due time to carry when one delay is too short."""
+    seconds = max(0, math.ceil(wait))
+    if seconds <= MAX_ZAQAR_DELAY:
+        return seconds, None
+    return MAX_ZAQAR_DELAY, now + timedelta(seconds=seconds)
+
+
+def remaining(now: datetime, due: datetime) -> float:
+    """Seconds from ``now`` until ``due`` (0 when it has passed)."""
+    return max(0.0, (due - now).total_seconds())

@@ -1,0 +1,136 @@
+"""The queue consumer: worker threads claiming messages one at a time, and the deadline sweeper.
+
+Each worker claims from the notifications queue first (new failures start at once), then from the steps
+queue, handles what it got and looks again; with nothing to do it waits for the poll interval or a wake-up.
+At most ``settings.gateway.workers`` messages are handled at once per process; any number of processes
+compete for the same queues through Zaqar claims. ``stop`` lets in-flight messages finish and releases the
+claims of those that do not finish in time, so another replica takes them at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from vmha.journal import IllegalTransitionError, Journal, NotificationStatus
+from vmha.runtime.effects import Effects
+from vmha.runtime.intake import NotificationRunner
+from vmha.runtime.queues import Claimed
+from vmha.runtime.runner import StepRunner
+from vmha.runtime.services import Services
+from vmha.runtime.wakeup import Wakeup
+
+log = logging.getLogger(__name__)
+
+_ERROR_PAUSE = 1.0
+
+
+class Consumer:
+    """The consumer threads and the sweeper of one gateway process."""
+
+    def __init__(self, services: Services, wakeup: Wakeup | None = None) -> None:
+        self._services = services
+        self.wakeup = wakeup or Wakeup()
+        effects = Effects(services, self.wakeup)
+        names = services.settings.queues
+        self._handlers: list[tuple[str, Callable[[Claimed], None]]] = [
+            (names.notifications, NotificationRunner(services, effects).handle),
+            (names.steps, StepRunner(services, effects).handle),
+        ]
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._in_flight: dict[str, Claimed] = {}
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Prepare the queues and start the workers and the sweeper."""
+        self._services.queues.prepare(self._services.settings.queues.steps)
+        workers = self._services.settings.gateway.workers
+        targets = [(f"vmha-worker-{n}", self._work) for n in range(workers)] + [("vmha-sweeper", self._sweep)]
+        for name, target in targets:
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        log.info("consumer started", extra={"workers": workers})
+
+    @property
+    def alive(self) -> int:
+        """Worker and sweeper threads still running."""
+        return sum(thread.is_alive() for thread in self._threads)
+
+    def stop(self, timeout: float) -> None:
+        """Stop claiming; wait up to ``timeout`` s for in-flight messages, then release the rest's claims."""
+        self._stopping.set()
+        self.wakeup.wake()
+        for thread in self._threads:
+            thread.join(timeout)
+        with self._lock:
+            left = list(self._in_flight.values())
+        for claimed in left:
+            try:
+                self._services.queues.release(claimed)
+            except Exception:
+                log.exception("could not release a claim", extra={"message_id": claimed.id})
+        log.info("consumer stopped", extra={"released": len(left)})
+
+    def poll_once(self) -> bool:
+        """Claim and handle at most one message; True if there was one (errors included)."""
+        gateway = self._services.settings.gateway
+        for queue, handle in self._handlers:
+            claimed = self._services.queues.claim(queue, gateway.claim_ttl_seconds, gateway.claim_grace_seconds)
+            if claimed is not None:
+                self._handle(claimed, handle)
+                return True
+        return False
+
+    def _handle(self, claimed: Claimed, handle: Callable[[Claimed], None]) -> None:
+        with self._lock:
+            self._in_flight[claimed.id] = claimed
+        try:
+            handle(claimed)
+        except Exception:  # journal or queue down: the message stays claimed and comes back later
+            log.exception("message handling failed; it returns when its claim expires",
+                          extra={"queue": claimed.queue, "message_id": claimed.id})
+        finally:
+            with self._lock:
+                self._in_flight.pop(claimed.id, None)
+
+    def _work(self) -> None:
+        interval = self._services.settings.gateway.poll_interval_seconds
+        while not self._stopping.is_set():
+            seen = self.wakeup.generation
+            try:
+                busy = self.poll_once()
+            except Exception:  # Zaqar unreachable: keep trying, never die
+                log.exception("claiming failed")
+                self._stopping.wait(_ERROR_PAUSE)
+                continue
+            if not busy:
+                self.wakeup.wait(seen, interval)
+
+    def _sweep(self) -> None:
+        interval = self._services.settings.gateway.sweep_interval_seconds
+        while not self._stopping.wait(interval):
+            try:
+                self.sweep_once()
+            except Exception:
+                log.exception("sweeping failed")
+
+    def sweep_once(self) -> int:
+        """Fail every notification past its deadline; return how many this call failed."""
+        return sweep(self._services.journal, self._services.settings.ceilings.notification_seconds)
+
+
+def sweep(journal: Journal, ceiling_seconds: int) -> int:
+    """Fail the notifications past their deadline; return how many this call failed (safe on every replica)."""
+    swept = 0
+    reason = f"not ended within the ceiling of {ceiling_seconds} s"
+    for record in journal.notifications_past_deadline():
+        try:
+            journal.set_status(record.id, NotificationStatus.FAILED, reason)
+        except IllegalTransitionError:  # it ended meanwhile
+            continue
+        log.warning("notification past its deadline failed", extra={"notification_id": record.id})
+        swept += 1
+    return swept

@@ -1,0 +1,112 @@
+"""Carry out the actions of vmha.runtime.flow against the journal and the queues.
+
+Every action is safe to repeat: a redelivered message may carry out the same actions again (a posted step
+that ran already finds its journal record and does nothing; a status already set is a no-op).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from vmha.contracts import StepMessage
+from vmha.journal import IllegalTransitionError, InstanceStatus, NotificationStatus, UnknownNotificationError
+from vmha.runtime.flow import Action, DeadLetter, EndBranch, Frame, Post, SetStatus, joined
+from vmha.runtime.queues import Claimed
+from vmha.runtime.services import Services
+from vmha.runtime.wakeup import Wakeup
+
+log = logging.getLogger(__name__)
+
+DEAD_LETTER_TTL = 1_209_600
+"""Dead letters live 14 days, Zaqar's longest message TTL, for an operator to read."""
+_TTL_MARGIN = 3600
+_MIN_TTL = 60
+
+
+class Effects:
+    """Posts, dead letters, status changes and branch bookkeeping of one gateway."""
+
+    def __init__(self, services: Services, wakeup: Wakeup) -> None:
+        self._services = services
+        self._wakeup = wakeup
+
+    def apply(self, claimed: Claimed, notification_id: str, actions: Sequence[Action]) -> None:
+        """Carry out ``actions`` in order for the message ``claimed`` of notification ``notification_id``."""
+        for action in actions:
+            match action:
+                case Post(message=message, delay=delay):
+                    self.post_step(message.to_dict(), message.deadline, delay)
+                case DeadLetter(reason=reason):
+                    self.dead_letter(claimed, reason, notification_id)
+                case SetStatus(status=status, reason=reason):
+                    self.set_status(notification_id, status, reason)
+                case EndBranch(message=message, reason=reason):
+                    self._end_branch(claimed, notification_id, message, reason)
+
+    def post_step(self, document: dict[str, Any], deadline: datetime, delay: int = 0) -> None:
+        """Post a step message living until some time after its deadline; wake the consumers when it shows."""
+        left = int((deadline - self._services.clock()).total_seconds())
+        ttl = max(_MIN_TTL, left) + delay + _TTL_MARGIN
+        self._services.queues.post(self._services.settings.queues.steps, document, ttl=ttl, delay=delay)
+        if delay:
+            self._wakeup.wake_after(delay)
+        else:
+            self._wakeup.wake()
+
+    def dead_letter(self, claimed: Claimed, reason: str, notification_id: str | None) -> None:
+        """Copy ``claimed`` to the dead-letter queue with ``reason`` (nothing is lost)."""
+        letter = {
+            "reason": reason,
+            "queue": claimed.queue,
+            "message_id": claimed.id,
+            "notification_id": notification_id,
+            "at": self._services.clock().isoformat(),
+            "body": claimed.body,
+        }
+        self._services.queues.post(self._services.settings.queues.dead_letters, letter, ttl=DEAD_LETTER_TTL)
+        log.warning("dead-lettered", extra={"queue": claimed.queue, "notification_id": notification_id,
+                                            "reason": reason})
+
+    def reject(self, claimed: Claimed, reason: str, notification_id: str | None) -> None:
+        """Dead-letter a message that breaks its contract; note it on its notification if that is known."""
+        self.dead_letter(claimed, reason, notification_id)
+        if notification_id is None:
+            return
+        try:
+            self._services.journal.add_progress_event(notification_id, "runtime", f"rejected: {reason}", 1.0)
+        except UnknownNotificationError:
+            log.info("rejected message names an unknown notification", extra={"notification_id": notification_id})
+
+    def set_status(self, notification_id: str, status: NotificationStatus, reason: str | None = None) -> None:
+        """Move the notification to ``status``; a notification that ended meanwhile keeps its end."""
+        try:
+            self._services.journal.set_status(notification_id, status, reason)
+        except IllegalTransitionError as error:
+            log.info("status not changed", extra={"notification_id": notification_id, "reason": str(error)})
+            return
+        log.info("notification status", extra={"notification_id": notification_id, "status": str(status),
+                                               "reason": reason})
+
+    def _end_branch(self, claimed: Claimed, notification_id: str, message: StepMessage, reason: str | None) -> None:
+        journal = self._services.journal
+        if reason is not None:
+            journal.record_instance_progress(notification_id, str(message.instance_uuid), InstanceStatus.FAILED,
+                                             message=reason)
+        detail = journal.get_notification(notification_id)
+        if detail is not None:
+            services = self._services
+            frame = Frame(services.table, services.clock(), detail.notification.deadline)
+            self.apply(claimed, notification_id, joined(message, frame, detail))
+
+
+def id_of(body: Any, field: str) -> str | None:
+    """The notification id a rejected message claims (``body[field]``), if it is a UUID; trusted for nothing else."""
+    value = body.get(field) if isinstance(body, dict) else None
+    try:
+        return str(UUID(value)) if isinstance(value, str) else None
+    except ValueError:
+        return None

@@ -1,0 +1,45 @@
+"""Run one step body with a timeout, turning every way it can go wrong into a Retry.
+
+Python cannot stop a thread: a step still running at its timeout is left to finish in its daemon thread
+while the runtime counts the attempt as failed. Steps converge rather than command, and the journal lease
+keeps the retry from starting before the lease (timeout + margin) has run out.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from vmha.outcomes import Done, Fail, Ignore, Outcome, Retry, Skipped
+
+log = logging.getLogger(__name__)
+
+_OUTCOMES = (Done, Skipped, Retry, Fail, Ignore)
+
+
+def execute(body: Callable[[], Outcome], timeout: float, name: str, labels: Mapping[str, Any]) -> Outcome:
+    """``body()``'s outcome; Retry(delay=0) when it raises, times out or returns something else."""
+    box: list[object] = []  # what came back, checked below: steps are plugins
+
+    def run() -> None:
+        try:
+            box.append(body())
+        except Exception as error:  # a step's bug or an unmapped client error: retried, never fatal
+            box.append(error)
+
+    thread = threading.Thread(target=run, name=f"step-{name}", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if not box:
+        log.error("step timed out", extra={**labels, "timeout_seconds": timeout})
+        return Retry(f"timed out after {timeout:g} s", 0)
+    result = box[0]
+    if isinstance(result, BaseException):
+        log.error("step raised", exc_info=result, extra=dict(labels))
+        return Retry(f"raised {type(result).__name__}: {result}", 0)
+    if not isinstance(result, _OUTCOMES):
+        log.error("step returned a non-outcome", extra={**labels, "returned": repr(result)[:200]})
+        return Retry(f"returned {type(result).__name__}, not an outcome", 0)
+    return result

@@ -1,0 +1,94 @@
+"""``vmha gateway`` assembled: settings -> journal, one OpenStack connection, Zaqar, consumer, HTTP endpoint.
+
+The step table and the intake are named ``module:attribute`` and loaded here at start-up, so the runtime
+core never imports ``vmha.functions`` and a test table can run in a real gateway process.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+from typing import Any
+
+import openstack
+
+from vmha.context import COMPUTE_MICROVERSION
+from vmha.contracts import Settings
+from vmha.journal import open_journal
+from vmha.runtime.consumer import Consumer
+from vmha.runtime.http import WakeupServer
+from vmha.runtime.services import Services
+from vmha.runtime.table import IntakeFunction, StepTable, table_problems
+from vmha.runtime.zaqar import ZaqarQueues
+
+log = logging.getLogger(__name__)
+
+
+class StartupError(Exception):
+    """The gateway cannot start; the message is one line for the operator."""
+
+
+def load_target(spec: str) -> Any:
+    """The object named ``module:attribute``, e.g. ``vmha.functions:STEPS``."""
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise StartupError(f"{spec!r} is not of the form module:attribute")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise StartupError(f"cannot import {module_name}: {error}") from error
+    if not hasattr(module, attribute):
+        raise StartupError(f"{module_name} has no attribute {attribute}")
+    return getattr(module, attribute)
+
+
+def connect(cloud: str) -> Any:
+    """The process's one openstacksdk Connection, pinned to COMPUTE_MICROVERSION (clouds.yaml / OS_CLOUD)."""
+    try:
+        return openstack.connect(cloud=cloud or None, compute_api_version=COMPUTE_MICROVERSION)
+    except openstack.exceptions.ConfigException as error:
+        raise StartupError(f"OpenStack credentials: {error}") from error
+
+
+class Gateway:
+    """The consumer and the wake-up endpoint of one process."""
+
+    def __init__(self, services: Services) -> None:
+        options = services.settings.gateway
+        self.services = services
+        self.consumer = Consumer(services)
+        self.http = WakeupServer(options.listen_host, options.listen_port, self.consumer.wakeup.wake, self.healthy)
+
+    def healthy(self) -> bool:
+        """Every worker thread and the sweeper still run."""
+        return self.consumer.alive == self.services.settings.gateway.workers + 1
+
+    def start(self) -> None:
+        self.consumer.start()
+        self.http.start()
+
+    def stop(self, timeout: float) -> None:
+        """Stop serving, let in-flight messages finish for ``timeout`` s, release the rest."""
+        self.http.stop()
+        self.consumer.stop(timeout)
+        self.services.journal.close()
+
+
+def build(settings: Settings, table: StepTable, intake: IntakeFunction) -> Gateway:
+    """A gateway for ``settings`` running ``table`` and ``intake``; raises StartupError."""
+    problems = table_problems(table, settings.gateway.claim_ttl_seconds)
+    if problems:
+        raise StartupError("step table: " + "; ".join(problems))
+    cloud = connect(settings.gateway.cloud)
+    journal = open_journal(settings.journal_url)
+    return Gateway(Services(settings, journal, ZaqarQueues(cloud.session), table, intake, cloud))
+
+
+def serve(gateway: Gateway, stop: threading.Event, stop_timeout: float) -> None:
+    """Run ``gateway`` until ``stop`` is set, then stop it."""
+    gateway.start()
+    while not stop.wait(1.0):
+        pass
+    log.info("stopping", extra={"timeout_seconds": stop_timeout})
+    gateway.stop(stop_timeout)

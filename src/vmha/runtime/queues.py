@@ -1,0 +1,38 @@
+"""The message queue seam: what the runtime asks of Zaqar, as a Protocol."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """One message claimed from ``queue``: hidden from other consumers until the claim expires."""
+
+    queue: str
+    id: str
+    claim_id: str
+    body: Any
+
+
+class Queues(Protocol):
+    """Competing-consumer queues (Zaqar claims). Every call may raise the backend's errors."""
+
+    def prepare(self, queue: str) -> None:
+        """Create ``queue`` if missing and enable per-message delays on it (idempotent)."""
+
+    def claim(self, queue: str, ttl: int, grace: int) -> Claimed | None:
+        """Claim the oldest visible message of ``queue`` for ``ttl`` seconds; None when there is none."""
+
+    def post(self, queue: str, body: Any, *, ttl: int, delay: int = 0) -> None:
+        """Post one message living ``ttl`` seconds, claimable after ``delay`` seconds (at most 900)."""
+
+    def delete(self, claimed: Claimed) -> bool:
+        """Delete a claimed message; False when the claim was lost (expired and taken by another)."""
+
+    def postpone(self, claimed: Claimed, seconds: int, grace: int) -> None:
+        """Keep the message claimed (hidden) for ``seconds`` more, then let any consumer claim it again."""
+
+    def release(self, claimed: Claimed) -> None:
+        """Give the message back at once (its claim ends)."""

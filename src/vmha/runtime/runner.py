@@ -1,0 +1,172 @@
+"""The step runner: one claimed step message in, its step run once in effect, the flow moved on.
+
+Order for every message: check it, claim the step in the journal (write-ahead), run it, record the result,
+carry out the follow-up actions, and only then delete the message. A crash anywhere before the delete makes
+Zaqar hand the message to another consumer, which finds the journal record and repeats no side effect.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from vmha.contracts import ContractError, StepMessage, parse_step_message
+from vmha.journal import (
+    TERMINAL,
+    NotificationDetail,
+    StaleStepClaimError,
+    StepBusy,
+    StepClaim,
+    StepDone,
+    StepKey,
+    StepStatus,
+)
+from vmha.outcomes import Done, Fail, Outcome, Retry, Skipped
+from vmha.runtime import flow
+from vmha.runtime.backoff import MAX_ZAQAR_DELAY, hop, remaining
+from vmha.runtime.context import RunContext, new_request_id, notification_of
+from vmha.runtime.effects import Effects, id_of
+from vmha.runtime.execute import execute
+from vmha.runtime.queues import Claimed
+from vmha.runtime.services import LEASE_MARGIN, Services
+from vmha.runtime.table import flow_problems
+
+log = logging.getLogger(__name__)
+
+
+def raw(body: Any) -> Any:
+    """A queue message body as the contract parsers take it (a JSON text, or an object)."""
+    return body if isinstance(body, str | dict) else repr(body)
+
+
+class StepRunner:
+    """Handles messages of the steps queue."""
+
+    def __init__(self, services: Services, effects: Effects) -> None:
+        self._services = services
+        self._effects = effects
+
+    def handle(self, claimed: Claimed) -> None:
+        """Process one claimed step message and delete it (exceptions leave it to come back)."""
+        try:
+            message = parse_step_message(raw(claimed.body))
+        except ContractError as error:
+            self._effects.reject(claimed, f"invalid step message: {error}", id_of(claimed.body, "notification_id"))
+        else:
+            self._handle(claimed, message)
+        self._services.queues.delete(claimed)
+
+    def _handle(self, claimed: Claimed, message: StepMessage) -> None:
+        now = self._services.clock()
+        nid = str(message.notification_id)
+        if message.not_before is not None and now < message.not_before:
+            delay, _ = hop(now, remaining(now, message.not_before))
+            self._effects.post_step(message.to_dict(), message.deadline, delay)
+            return
+        detail = self._services.journal.get_notification(nid)
+        if detail is None:
+            self._effects.dead_letter(claimed, f"unknown notification {nid}", None)
+        elif detail.notification.status in TERMINAL:
+            log.info("step of an ended notification dropped", extra=_labels(message))
+        else:
+            frame = flow.Frame(self._services.table, now, detail.notification.deadline)
+            self._effects.apply(claimed, nid, self._decide(message, detail, frame))
+
+    def _decide(self, message: StepMessage, detail: NotificationDetail, frame: flow.Frame) -> list[flow.Action]:
+        now = frame.now
+        problems = flow_problems(message.flow, self._services.table)
+        if problems:
+            return flow.fail(message, "; ".join(problems))
+        if now >= message.deadline:
+            return flow.fail(message, "the step's deadline passed before it ran")
+        spec = self._services.table[message.step]
+        key = StepKey(str(message.notification_id), message.step, _instance(message))
+        lease = timedelta(seconds=spec.timeout_seconds) + LEASE_MARGIN
+        start = self._services.journal.begin_step(key, lease)
+        if isinstance(start, StepBusy):
+            wait = min(MAX_ZAQAR_DELAY, max(1, round(remaining(now, start.record.lease_expires_at))))
+            return [flow.Post(message, wait)]
+        if isinstance(start, StepDone):
+            return flow.advance(message, frame, _fanned_out(start))
+        return self._run(message, detail, start, frame)
+
+    def _run(
+        self, message: StepMessage, detail: NotificationDetail, claim: StepClaim, frame: flow.Frame
+    ) -> list[flow.Action]:
+        services = self._services
+        spec = services.table[message.step]
+        context = RunContext(
+            request_id=new_request_id(),
+            notification=notification_of(detail.notification),
+            settings=services.settings,
+            journal=services.journal,
+            cloud=services.cloud,
+            now=services.clock,
+            deadline=message.deadline,
+        )
+        labels = {**_labels(message), "request_id": context.request_id}
+        self._progress(message, f"attempt {message.attempt} started", 0.0)
+        outcome = execute(lambda: spec.run(message, context), spec.timeout_seconds, message.step, labels)
+        log.info("step ran", extra={**labels, "outcome": type(outcome).__name__})
+        try:
+            return self._record(message, claim, outcome, replace(frame, now=services.clock()))
+        except StaleStepClaimError:
+            log.warning("step run taken over by another worker; its result is dropped", extra=labels)
+            return []
+
+    def _record(
+        self, message: StepMessage, claim: StepClaim, outcome: Outcome, frame: flow.Frame
+    ) -> list[flow.Action]:
+        journal, table = self._services.journal, self._services.table
+        match outcome:
+            case Done(result=result, fan_out=fan_out):
+                stored = {**result, flow.FAN_OUT_KEY: [str(item) for item in fan_out]} if fan_out else result
+                journal.finish_step(claim, stored)
+                self._progress(message, "succeeded" + (f", {len(fan_out)} instances" if fan_out else ""), 1.0)
+                return flow.advance(message, frame, fan_out)
+            case Skipped(reason=reason, result=result):
+                journal.skip_step(claim, {**result, "skipped": reason})
+                self._progress(message, f"skipped: {reason}", 1.0)
+                return flow.advance(message, frame, ())
+            case Retry(reason=reason, delay=delay):
+                journal.fail_step(claim, reason)
+                self._progress(message, f"attempt {message.attempt} failed: {reason}", 1.0)
+                policy = table[message.step].retry or self._services.settings.retry
+                return flow.retry(message, policy, delay, reason, frame.now)
+            case Fail(reason=reason):
+                return self._give_up(message, claim, reason)
+        return self._give_up(message, claim, f"{type(outcome).__name__} is not a step outcome (intake only)")
+
+    def _give_up(self, message: StepMessage, claim: StepClaim, reason: str) -> list[flow.Action]:
+        self._services.journal.fail_step(claim, reason)
+        self._progress(message, f"failed: {reason}", 1.0)
+        return flow.fail(message, reason)
+
+    def _progress(self, message: StepMessage, text: str, fraction: float) -> None:
+        self._services.journal.add_progress_event(
+            str(message.notification_id), message.step, text, fraction, _instance(message)
+        )
+
+
+def _instance(message: StepMessage) -> str:
+    return "" if message.instance_uuid is None else str(message.instance_uuid)
+
+
+def _fanned_out(done: StepDone) -> tuple[UUID, ...]:
+    result = done.record.result or {}
+    if done.record.status != StepStatus.SUCCEEDED:
+        return ()
+    return tuple(UUID(item) for item in result.get(flow.FAN_OUT_KEY, ()))
+
+
+def _labels(message: StepMessage) -> dict[str, Any]:
+    return {
+        "notification_id": str(message.notification_id),
+        "step": message.step,
+        "instance_uuid": _instance(message),
+        "attempt": message.attempt,
+    }
+

@@ -1,0 +1,34 @@
+"""Everything a runtime component uses, built once per process and passed explicitly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from vmha.contracts import Settings
+from vmha.journal import Clock, Journal, utc_now
+from vmha.runtime.queues import Queues
+from vmha.runtime.table import IntakeFunction, StepTable
+
+LEASE_MARGIN = timedelta(seconds=10)
+"""A step's journal lease outlasts its timeout by this much, so a timed-out run is never taken over early."""
+
+
+@dataclass(frozen=True)
+class Services:
+    """The settings, journal, queues, step table, intake and OpenStack connection of one gateway."""
+
+    settings: Settings
+    journal: Journal
+    queues: Queues
+    table: StepTable
+    intake: IntakeFunction
+    cloud: Any
+    clock: Clock = utc_now
+    intake_timeout_seconds: float = 50.0
+
+    @property
+    def ceiling(self) -> timedelta:
+        """How long a notification may take to reach a terminal status."""
+        return timedelta(seconds=self.settings.ceilings.notification_seconds)

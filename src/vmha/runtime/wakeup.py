@@ -1,0 +1,55 @@
+"""Wake-ups for idle consumers: a push from a Zaqar subscription, a stop, or a delay the runtime set ran out.
+
+A generation counter makes a wake-up that arrives between a consumer's empty claim and its wait count:
+the consumer waits only if nothing happened since it last looked.
+"""
+
+from __future__ import annotations
+
+import heapq
+import threading
+import time
+
+
+class Wakeup:
+    """Shared by the consumers of one process; ``time.monotonic`` seconds throughout."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._generation = 0
+        self._due: list[float] = []
+
+    @property
+    def generation(self) -> int:
+        """Changes on every wake-up; read it before looking for work."""
+        with self._condition:
+            return self._generation
+
+    def wake(self) -> None:
+        """Wake every waiting consumer now."""
+        with self._condition:
+            self._generation += 1
+            self._condition.notify_all()
+
+    def wake_after(self, seconds: float) -> None:
+        """Wake every consumer once ``seconds`` from now (when a delayed message becomes visible)."""
+        with self._condition:
+            heapq.heappush(self._due, time.monotonic() + seconds)
+            self._condition.notify_all()
+
+    def wait(self, seen: int, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds unless the generation moved past ``seen``, or a due time came."""
+        deadline = time.monotonic() + timeout
+        with self._condition:
+            while self._generation == seen:
+                now = time.monotonic()
+                if self._due and self._due[0] <= now:
+                    while self._due and self._due[0] <= now:
+                        heapq.heappop(self._due)
+                    self._generation += 1
+                    self._condition.notify_all()
+                    return
+                until = min([deadline, *self._due[:1]])
+                if until <= now:
+                    return
+                self._condition.wait(until - now)

@@ -1,0 +1,67 @@
+"""Queues on Zaqar v2 through python-zaqarclient on a keystoneauth session.
+
+Not openstacksdk's message proxy: in openstacksdk 4.18 creating a claim fails and listing pages forever.
+Messages are claimed one at a time: the Redis store's claim script takes every message after the first
+claimable one without checking its own claim or delay, so a larger claim could take messages another
+consumer holds, or delayed ones early; one message per claim never does.
+Zaqar drops a message's ``delay`` unless its queue has a non-zero ``_default_message_delay``: ``prepare``
+sets one on the queues the runtime posts delayed messages to, and every post names its delay (0 included).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from zaqarclient.queues import client as zaqar_client
+from zaqarclient.queues.v2 import claim as zaqar_claim
+from zaqarclient.queues.v2 import core
+from zaqarclient.queues.v2 import message as zaqar_message
+from zaqarclient.transport import errors
+
+from vmha.runtime.queues import Claimed
+
+log = logging.getLogger(__name__)
+
+_DEFAULT_DELAY = {"op": "add", "path": "/metadata/_default_message_delay", "value": 1}
+_MIN_CLAIM_TTL = 60
+
+
+class ZaqarQueues:
+    """The runtime's Queues on Zaqar; thread-safe (one client, a request per call)."""
+
+    def __init__(self, session: Any) -> None:
+        self._client = zaqar_client.Client(version=2, session=session)
+
+    def prepare(self, queue: str) -> None:
+        handle = self._client.queue(queue, force_create=True)
+        if handle.metadata(force_reload=True).get("_default_message_delay"):
+            return
+        request, transport = self._client._request_and_transport()  # the Queue API would drop other keys
+        core.queue_update(transport, request, queue, metadata=[_DEFAULT_DELAY])
+
+    def claim(self, queue: str, ttl: int, grace: int) -> Claimed | None:
+        handle = self._client.queue(queue, auto_create=False)
+        for message in handle.claim(ttl=ttl, grace=grace, limit=1):
+            return Claimed(queue=queue, id=message.id, claim_id=message.claim_id, body=message.body)
+        return None
+
+    def post(self, queue: str, body: Any, *, ttl: int, delay: int = 0) -> None:
+        self._client.queue(queue, auto_create=False).post([{"body": body, "ttl": ttl, "delay": delay}])
+
+    def delete(self, claimed: Claimed) -> bool:
+        handle = self._client.queue(claimed.queue, auto_create=False)
+        href = f"/v2/queues/{claimed.queue}/messages/{claimed.id}?claim_id={claimed.claim_id}"
+        try:
+            zaqar_message.Message(handle, ttl=0, age=0, body=None, href=href).delete()
+        except errors.ForbiddenError:
+            log.warning("claim lost before delete", extra={"queue": claimed.queue, "message_id": claimed.id})
+            return False
+        return True
+
+    def postpone(self, claimed: Claimed, seconds: int, grace: int) -> None:
+        handle = self._client.queue(claimed.queue, auto_create=False)
+        zaqar_claim.Claim(handle, id=claimed.claim_id).update(ttl=max(_MIN_CLAIM_TTL, seconds), grace=grace)
+
+    def release(self, claimed: Claimed) -> None:
+        zaqar_claim.Claim(self._client.queue(claimed.queue, auto_create=False), id=claimed.claim_id).delete()
