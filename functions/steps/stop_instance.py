@@ -5,7 +5,8 @@ the journal: earlier VM notifications for it whose ``start_instance`` succeeded)
 notification fails, so a server that crashes on every boot is not restarted forever. A RESIZED server is
 reset to ACTIVE first (Nova only stops ACTIVE, SHUTOFF-able servers). Converges: Done once the server is
 stopped; while Nova is stopping it, Retry; Nova answering 409 because its power sync already stopped it
-is not an error (LP #1980736).
+is not an error (LP #1980736). Once ``start_instance`` has run for the notification, it never stops the
+server again.
 """
 
 from __future__ import annotations
@@ -30,21 +31,30 @@ def run(message: StepMessage, ctx: StepContext) -> Outcome:
     payload = ctx.notification.payload
     if not isinstance(payload, VmPayload):
         return Fail("stop_instance handles VM notifications only")
-    limits = ctx.settings.instance_failure
-    restarts = recent_restarts(ctx, message, str(payload.instance_uuid))
-    if restarts >= limits.restart_limit:
-        return Fail(f"server {payload.instance_uuid} was restarted {restarts} times in the last "
-                    f"{limits.restart_window_seconds} s (limit {limits.restart_limit}): leaving it alone")
+    settled = _settled_or_refused(ctx, message, str(payload.instance_uuid))
+    if settled is not None:
+        return settled
     server = get_server(ctx.cloud, payload.instance_uuid)
     if server is None:
         return Fail(f"server {payload.instance_uuid} no longer exists")
     if server.vm_state == "stopped":
-        return Done({"vm_state": "stopped", "restarts_in_window": restarts})
+        return Done({"vm_state": "stopped"})
     if records.too_late(ctx, message, None, ctx.settings.ceilings.power_off_seconds):
         return Fail(f"server {server.id} did not stop in time ({server.vm_state}, task {server.task_state})")
     if server.task_state is None:
         _request_stop(ctx, server)
     return Retry(f"waiting for server {server.id} to stop", ctx.settings.retry.recheck_interval_seconds)
+
+
+def _settled_or_refused(ctx: StepContext, message: StepMessage, instance_uuid: str) -> Outcome | None:
+    if records.step_result(records.recovery(ctx, message), "start_instance") is not None:
+        return Done({"already_restarted": True})
+    limits = ctx.settings.instance_failure
+    restarts = recent_restarts(ctx, message, instance_uuid)
+    if restarts >= limits.restart_limit:
+        return Fail(f"server {instance_uuid} was restarted {restarts} times in the last "
+                    f"{limits.restart_window_seconds} s (limit {limits.restart_limit}): leaving it alone")
+    return None
 
 
 def _request_stop(ctx: StepContext, server: Any) -> None:
