@@ -24,7 +24,7 @@ from vmha.contracts import (
     parse_settings,
 )
 from vmha.functions.registry import STEPS
-from vmha.journal import Journal
+from vmha.journal import InstanceStatus, Journal
 from vmha.outcomes import Outcome
 
 from .fake_nova import FakeCloud
@@ -107,3 +107,24 @@ def make_world(journal: Journal, clock: FakeClock, **sections: Any) -> World:
     world = World(FakeCloud(), journal, clock, settings(**sections))
     world.segment()
     return world
+
+
+HA = {"HA_Enabled": "True"}
+
+
+def fail_host(world: World, host: str = "compute1") -> None:
+    """The host's nova-compute stops reporting (its power went off)."""
+    world.nova.service_by_host[host].alive = False
+
+
+def instances(world: World, notification_id: str) -> dict[str, InstanceStatus]:
+    """Recorded progress of each instance of a notification."""
+    detail = world.journal.get_notification(notification_id)
+    assert detail is not None
+    return {item.instance_uuid: item.status for item in detail.instances}
+
+
+def run_id(world: World) -> str:
+    """The id of the notification recorded last."""
+    [latest] = world.journal.list_notifications(limit=1)
+    return latest.id

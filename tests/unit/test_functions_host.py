@@ -14,25 +14,13 @@ from vmha.journal import InstanceStatus, Journal, NotificationStatus
 from vmha.outcomes import Done, Fail, Retry, Skipped
 
 from .fake_nova import FakeService, http_error
-from .functions_support import World, host_down, make_world
+from .functions_support import HA, World, fail_host, host_down, instances, make_world, run_id
 from .journal_support import FakeClock
-
-HA = {"HA_Enabled": "True"}
 
 
 @pytest.fixture
 def world(journal: Journal, clock: FakeClock) -> World:
     return make_world(journal, clock)
-
-
-def fail_host(world: World, host: str = "compute1") -> None:
-    world.nova.service_by_host[host].alive = False
-
-
-def instances(world: World, notification_id: str) -> dict[str, InstanceStatus]:
-    detail = world.journal.get_notification(notification_id)
-    assert detail is not None
-    return {item.instance_uuid: item.status for item in detail.instances}
 
 
 def test_auto_evacuates_every_server_and_keeps_the_host_out(world: World) -> None:
@@ -150,11 +138,6 @@ def test_a_failed_attempt_puts_the_unused_spare_back(world: World) -> None:
     assert instances(world, str(run_id(world)))[server.id] is InstanceStatus.FAILED
 
 
-def run_id(world: World) -> str:
-    [latest] = world.journal.list_notifications(limit=1)
-    return latest.id
-
-
 def test_add_reserved_host_to_aggregate_joins_the_failed_hosts_other_aggregates(journal: Journal,
                                                                                 clock: FakeClock) -> None:
     world = make_world(journal, clock, host_failure={"add_reserved_host_to_aggregate": True})
@@ -186,62 +169,6 @@ def test_mass_failure_guard_is_off_at_share_one(journal: Journal, clock: FakeClo
     fail_host(world)
     fail_host(world, "compute2")
     assert world.run(host_down()).status is NotificationStatus.FINISHED
-
-
-def test_plan_filters_orders_and_records(journal: Journal, clock: FakeClock) -> None:
-    world = make_world(journal, clock, host_failure={"evacuate_all_instances": False,
-                                                     "ignore_instances_in_error_state": True},
-                       exclusions={"tags": ["amphora"], "projects": ["octavia"], "images": ["lb-image"]})
-    low = world.nova.add_server("compute1", metadata={**HA, "HA_Priority": "1"})
-    high = world.nova.add_server("compute1", metadata={**HA, "HA_Priority": "10"})
-    plain_ha = world.nova.add_server("compute1", metadata=HA)
-    left = [
-        world.nova.add_server("compute1"),
-        world.nova.add_server("compute1", metadata=HA, vm_state="error"),
-        world.nova.add_server("compute1", metadata=HA, tags=["amphora"]),
-        world.nova.add_server("compute1", metadata=HA, project_id="octavia"),
-        world.nova.add_server("compute1", metadata=HA, image={"id": "lb-image"}),
-    ]
-    fail_host(world)
-    run = world.run(host_down())
-    plan = run.of("plan_evacuation")
-    assert isinstance(plan, Done)
-    assert [str(u) for u in plan.fan_out] == [high.id, low.id, plain_ha.id]
-    assert all(s.compute_host == "compute1" for s in left)
-    recorded = instances(world, run_id(world))
-    assert {recorded[s.id] for s in left} == {InstanceStatus.IGNORED}
-
-
-def test_evacuate_all_puts_ha_servers_first(world: World) -> None:
-    plain = world.nova.add_server("compute1")
-    ha = world.nova.add_server("compute1", metadata=HA)
-    fail_host(world)
-    plan = world.run(host_down()).of("plan_evacuation")
-    assert isinstance(plan, Done) and [str(u) for u in plan.fan_out] == [ha.id, plain.id]
-
-
-@pytest.mark.parametrize(
-    ("attrs", "final_state", "reset"),
-    [
-        ({"vm_state": "active"}, "active", False),
-        ({"vm_state": "stopped", "power_state": 4}, "stopped", False),
-        ({"vm_state": "error"}, "error", False),
-        ({"vm_state": "active", "task_state": "migrating"}, "active", True),
-        ({"vm_state": "stopped", "task_state": "powering-on"}, "stopped", True),
-        ({"vm_state": "paused"}, "stopped", True),
-        ({"vm_state": "shelved"}, "stopped", True),
-        ({"vm_state": "resized", "power_state": 4}, "stopped", True),
-        ({"vm_state": "resized", "power_state": 1}, "active", True),
-        ({"vm_state": "active", "is_locked": True}, "active", False),
-    ],
-)
-def test_state_table(world: World, attrs: dict[str, object], final_state: str, reset: bool) -> None:
-    server = world.nova.add_server("compute1", **attrs)
-    fail_host(world)
-    assert world.run(host_down()).status is NotificationStatus.FINISHED
-    assert (server.compute_host, server.vm_state, server.task_state) == ("compute2", final_state, None)
-    assert ((server.id, "error") in world.nova.called("reset_server_state")) is (reset or final_state == "error")
-    assert server.is_locked is bool(attrs.get("is_locked", False))
 
 
 def test_nothing_to_evacuate_still_closes_the_host(world: World) -> None:
