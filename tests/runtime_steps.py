@@ -78,7 +78,7 @@ def make_table(effects: Effects) -> StepTable:
 
     def flaky(message: StepMessage, ctx: StepContext) -> Outcome:
         effects.add("flaky", message)
-        return Retry("not yet", 1) if message.attempt <= 2 else Done()
+        return Retry("not yet", 2) if message.attempt <= 2 else Done()
 
     def boom(message: StepMessage, ctx: StepContext) -> Outcome:
         effects.add("boom", message)

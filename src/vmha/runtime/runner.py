@@ -8,6 +8,7 @@ Zaqar hand the message to another consumer, which finds the journal record and r
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -86,9 +87,10 @@ class StepRunner:
         key = StepKey(str(message.notification_id), message.step, _instance(message))
         lease = timedelta(seconds=spec.timeout_seconds) + LEASE_MARGIN
         start = self._services.journal.begin_step(key, lease)
-        if isinstance(start, StepBusy):
-            wait = min(MAX_ZAQAR_DELAY, max(1, round(remaining(now, start.record.lease_expires_at))))
-            return [flow.Post(message, wait)]
+        if isinstance(start, StepBusy):  # look again soon: the other run usually ends well before its lease
+            until_free = remaining(now, start.record.lease_expires_at)
+            recheck = self._services.settings.retry.recheck_interval_seconds
+            return [flow.Post(message, min(MAX_ZAQAR_DELAY, max(1, math.ceil(min(until_free, recheck)))))]
         if isinstance(start, StepDone):
             return flow.advance(message, frame, _fanned_out(start))
         return self._run(message, detail, start, frame)

@@ -1,0 +1,104 @@
+"""Several consumers on the same queues: exactly-once effects, a killed gateway process's claimed message
+taken over by another process once its claim expires, and the Zaqar subscription push waking a consumer."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cloud.layout import Layout
+from tests.cloud.procs import wait_until
+from tests.runtime_steps import instances
+from vmha.contracts import StepMessage
+from vmha.journal import NotificationStatus, open_journal
+from vmha.runtime.gateway import Gateway
+from vmha.runtime.http import WAKEUP_PATH
+
+from .runtime_support import Place, running, wait_ended
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def place(tmp_path: Path, admin_conn: Any) -> Iterator[Place]:
+    made = Place(tmp_path, admin_conn)
+    yield made
+    made.delete()
+
+
+def test_two_runtimes_on_the_same_queues_run_every_step_once(place: Place) -> None:
+    first, second = place.services(place.settings()), place.services(place.settings())
+    with running(first), running(second):
+        ids = [place.notify("flow:ok,fan,each,join") for _ in range(4)]
+        details = [wait_ended(first.journal, nid) for nid in ids]
+    assert {detail.notification.status for detail in details} == {NotificationStatus.FINISHED}
+    expected = Counter({("ok", "-"): 4, ("fan", "-"): 4, ("join", "-"): 4})
+    for nid in ids:
+        fanned = instances(StepMessage(uuid.UUID(nid), "fan", 1, ("fan",), 0, datetime.now(UTC)))
+        expected.update({("each", str(instance)): 1 for instance in fanned})
+    assert place.effects.counts() == expected
+
+
+def gateway_process(place: Place, layout: Layout, log: Path) -> subprocess.Popen[bytes]:
+    environment = {**os.environ, **place.environment(), "PYTHONPATH": str(ROOT),
+                   "OS_CLIENT_CONFIG_FILE": str(layout.clouds_yaml), "OS_CLOUD": "vmha-admin"}
+    with log.open("ab") as output:
+        return subprocess.Popen([str(Path(sys.executable).parent / "vmha"), "gateway"], cwd=ROOT, env=environment,
+                                stdout=output, stderr=subprocess.STDOUT)
+
+
+def test_a_killed_gateway_process_leaves_its_step_to_another_after_the_claim_expires(
+    place: Place, cloud_layout: Layout, tmp_path: Path
+) -> None:
+    processes = [gateway_process(place, cloud_layout, tmp_path / f"gateway-{n}.log") for n in range(2)]
+    try:
+        nid = place.notify("flow:ok,slow,ok2")
+        assert wait_until(lambda: any(step == "slow-started" for step, _, _ in place.effects.lines()), 60, 0.1)
+        [runner] = [int(pid) for step, _, pid in place.effects.lines() if step == "slow-started"]
+        os.kill(runner, signal.SIGKILL)
+        killed_at = time.monotonic()
+        with open_journal(place.journal_url) as journal:
+            detail = wait_ended(journal, nid, timeout=180)
+        taken_over_after = time.monotonic() - killed_at
+        survivor = next(process for process in processes if process.pid != runner)
+        survivor.send_signal(signal.SIGTERM)
+        assert survivor.wait(60) == 0
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    assert detail.notification.status is NotificationStatus.FINISHED
+    lines = place.effects.lines()
+    assert Counter(step for step, _, _ in lines) == Counter({"ok": 1, "slow-started": 2, "slow": 1, "ok2": 1})
+    assert {pid for step, _, pid in lines if step == "slow"} == {str(survivor.pid)}
+    print(f"flow finished {taken_over_after:.1f} s after the SIGKILL (claim TTL 60 s)")
+
+
+def test_a_subscription_push_wakes_an_idle_consumer_long_before_its_poll(place: Place) -> None:
+    poll = 300.0
+    gateway = Gateway(place.services(place.settings(poll_interval_seconds=poll)))
+    gateway.start()
+    try:
+        place.client.subscription(place.queues["notifications"], subscriber=gateway.http.url + WAKEUP_PATH,
+                                  ttl=3600, options={"source": "vmha-runtime-test"})
+        time.sleep(2)  # the workers' first claims come back empty; from now on they wait for the poll or a push
+        started = time.monotonic()
+        nid = place.notify("flow:ok")
+        detail = wait_ended(gateway.services.journal, nid, timeout=poll / 10)
+        elapsed = time.monotonic() - started
+    finally:
+        gateway.stop(30)
+    assert detail.notification.status is NotificationStatus.FINISHED
+    print(f"notification finished {elapsed:.2f} s after it was posted (poll interval {poll:.0f} s)")
