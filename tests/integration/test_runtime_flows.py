@@ -122,3 +122,15 @@ def test_intake_outcomes_set_the_status_and_a_failed_branch_still_reaches_the_jo
 def _queue_empty(place: Place, kind: str) -> bool:
     stats = place.client.queue(place.queues[kind], auto_create=False).stats
     return int(stats["messages"]["total"]) == 0
+
+
+def test_a_notification_delivered_twice_is_recovered_once(place: Place) -> None:
+    services = place.services(place.settings())
+    nid = place.notify("flow:ok,ok2")
+    [message] = place.client.queue(place.queues["notifications"], auto_create=False).messages(echo=True)
+    place.post("notifications", message.body)
+    with running(services):
+        detail = wait_ended(services.journal, nid)
+        assert wait_until(lambda: _queue_empty(place, "notifications") and _queue_empty(place, "steps"), 60, 0.5)
+    assert detail.notification.status is NotificationStatus.FINISHED
+    assert place.effects.counts() == Counter({("ok", "-"): 1, ("ok2", "-"): 1})
