@@ -66,13 +66,16 @@ def test_bad_messages_and_failed_flows_go_to_the_dead_letter_queue(place: Place)
         place.post("notifications", "{not json")
         place.post("notifications", {"id": str(uuid.uuid4()), "type": "VM"})
         place.post("steps", {"step": "ok"})
+        place.post("notifications", "[" * 200_000)
         failing = place.notify("flow:ok,fail,ok2")
         exploding = place.notify("flow:boom")
-        assert wait_until(lambda: len(place.dead_letters()) >= 5, 90, 0.5), place.dead_letters()
+        assert wait_until(lambda: len(place.dead_letters()) >= 6, 90, 0.5), place.dead_letters()
         failed, exploded = wait_ended(services.journal, failing), wait_ended(services.journal, exploding)
     reasons = sorted(letter["reason"] for letter in place.dead_letters())
     assert any(reason.startswith("invalid notification: malformed JSON") for reason in reasons)
-    assert "{not json" in [letter["body"] for letter in place.dead_letters()]
+    bodies = [letter["body"] for letter in place.dead_letters()]
+    assert "{not json" in bodies
+    assert {"truncated": True, "size": 200_002, "start": '"' + "[" * 131_071} in bodies
     assert any(reason.startswith("invalid notification: ") and "required field is missing" in reason
                for reason in reasons)
     assert any(reason.startswith("invalid step message: ") for reason in reasons)

@@ -6,6 +6,7 @@ that ran already finds its journal record and does nothing; a status already set
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from datetime import datetime
@@ -23,6 +24,8 @@ log = logging.getLogger(__name__)
 
 DEAD_LETTER_TTL = 1_209_600
 """Dead letters live 14 days, Zaqar's longest message TTL, for an operator to read."""
+MAX_DEAD_BODY = 131_072
+"""A dead letter quotes at most this many characters of the message (Zaqar takes 256 KiB per post)."""
 _TTL_MARGIN = 3600
 _MIN_TTL = 60
 
@@ -65,7 +68,7 @@ class Effects:
             "message_id": claimed.id,
             "notification_id": notification_id,
             "at": self._services.clock().isoformat(),
-            "body": claimed.body,
+            "body": _bounded(claimed.body),
         }
         self._services.queues.post(self._services.settings.queues.dead_letters, letter, ttl=DEAD_LETTER_TTL)
         log.warning("dead-lettered", extra={"queue": claimed.queue, "notification_id": notification_id,
@@ -110,3 +113,11 @@ def id_of(body: Any, field: str) -> str | None:
         return str(UUID(value)) if isinstance(value, str) else None
     except ValueError:
         return None
+
+
+def _bounded(body: Any) -> Any:
+    """``body`` itself, or its first MAX_DEAD_BODY characters of JSON when it is too large to quote whole."""
+    text = json.dumps(body, default=str)
+    if len(text) <= MAX_DEAD_BODY:
+        return body
+    return {"truncated": True, "size": len(text), "start": text[:MAX_DEAD_BODY]}
