@@ -8,9 +8,11 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import yaml
+
 from tests.cloud import config, procs
 from tests.cloud.infra import create_databases
-from tests.cloud.layout import COMPUTE_HOSTS, PASSWORD, REGION, Layout
+from tests.cloud.layout import BMC_USER, COMPUTE_HOSTS, HOST, PASSWORD, REGION, Layout
 
 HERE = Path(__file__).resolve().parent
 CONSTRAINTS = HERE / "constraints.txt"
@@ -19,6 +21,7 @@ OPENSTACK_PACKAGES = (
     "zaqar==23.0.1", "aodh==23.0.0", "ceilometer==27.0.0", "openstack-heat==27.0.1",
     "pyroute2", "gunicorn", "PyMySQL", "redis", "pymemcache",
     "python-openstackclient", "python-zaqarclient", "python-heatclient", "aodhclient",
+    "sushy-tools", "pyghmi", "libvirt-python",  # the fake hosts' BMC emulators (bmc_emulator.py)
 )
 DATABASES = ["keystone", "placement", "glance", "neutron", "nova_api", "nova", "nova_cell0", "zaqar", "aodh",
              "heat"]
@@ -66,6 +69,25 @@ def write_configs(layout: Layout) -> None:
     for sub in ("nova/instances", "nova/lock", "neutron/lock", "glance/images", "glance/staging",
                 "glance/tasks", "keystone"):
         (layout.state / sub).mkdir(parents=True, exist_ok=True)
+
+
+def write_fencing_config(layout: Layout) -> None:
+    """fencing.yaml for the BMC emulators: Redfish for compute1 and compute2, IPMI for compute3 (both
+    protocols in every recovery drill); passwords in files, as an operator should keep them."""
+    secrets = layout.state / "bmc" / "secrets"
+    secrets.mkdir(parents=True, exist_ok=True)
+    hosts: dict[str, dict[str, object]] = {}
+    for host in COMPUTE_HOSTS:
+        password_file = secrets / host
+        password_file.write_text(layout.bmc_password(host) + "\n")
+        password_file.chmod(0o600)
+        access: dict[str, object] = {"username": BMC_USER, "password_file": str(password_file)}
+        if host == COMPUTE_HOSTS[-1]:
+            access.update(protocol="ipmi", address=HOST, port=layout.bmc_ipmi_port(host))
+        else:
+            access.update(protocol="redfish", address=layout.bmc_redfish_url(host))
+        hosts[host] = access
+    layout.fencing_yaml.write_text(yaml.safe_dump({"hosts": hosts}, sort_keys=False))
 
 
 def _manage(layout: Layout, *argv: str) -> None:

@@ -44,6 +44,7 @@ def up(layout: Layout, fresh: bool = False, report: Callable[[str], None] = prin
     _phase(report, started, "MariaDB, PostgreSQL, Redis, etcd, RabbitMQ up")
     bootstrap.write_configs(layout)
     catalog.write_clouds_yaml(layout)
+    bootstrap.write_fencing_config(layout)
     first_time = not (layout.state / "bootstrapped").exists()
     if first_time:
         bootstrap.sync_databases(layout)

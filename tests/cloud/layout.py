@@ -34,6 +34,11 @@ PORTS: dict[str, int] = {
     "heat": 28004,
 }
 
+# Each fake host's BMC: Redfish on TCP BMC_REDFISH_BASE + n, IPMI on UDP BMC_IPMI_BASE + n (host n = computeN).
+BMC_REDFISH_BASE = 28100
+BMC_IPMI_BASE = 28200
+BMC_USER = "admin"
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -80,6 +85,16 @@ class Layout:
     def url(self, service: str, path: str = "") -> str:
         return f"http://{HOST}:{self.ports[service]}{path}"
 
+    def bmc_redfish_url(self, host: str) -> str:
+        return f"http://{HOST}:{BMC_REDFISH_BASE + COMPUTE_HOSTS.index(host) + 1}"
+
+    def bmc_ipmi_port(self, host: str) -> int:
+        return BMC_IPMI_BASE + COMPUTE_HOSTS.index(host) + 1
+
+    @staticmethod
+    def bmc_password(host: str) -> str:
+        return f"{PASSWORD}-{host}"
+
     @property
     def auth_url(self) -> str:
         return self.url("keystone", "/v3")
@@ -110,3 +125,8 @@ class Layout:
     @property
     def clouds_yaml(self) -> Path:
         return self.root / "clouds.yaml"
+
+    @property
+    def fencing_yaml(self) -> Path:
+        """vmha's fencing configuration for the fake hosts' BMC emulators."""
+        return self.root / "fencing.yaml"

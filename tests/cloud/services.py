@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.cloud import procs
-from tests.cloud.layout import COMPUTE_HOSTS, HOST, Layout
+from tests.cloud.layout import BMC_USER, COMPUTE_HOSTS, HOST, Layout
 
 # WSGI entry modules. oslo.config in these apps parses sys.argv, which under gunicorn holds gunicorn's own
 # flags, so each app is imported through a small wrapper that hides them.
@@ -72,6 +72,17 @@ def compute_service(layout: Layout, host: str) -> Service:
     return _daemon(layout, f"nova-{host}", "nova-compute", etc / "nova.conf", etc / host / "compute.conf")
 
 
+def bmc_service(layout: Layout, host: str) -> Service:
+    """The host's BMC emulator (Redfish + IPMI); it outlives the host's nova-compute, as a real BMC does."""
+    workdir = layout.state / "bmc"
+    workdir.mkdir(parents=True, exist_ok=True)
+    redfish = layout.bmc_redfish_url(host)
+    argv = (layout.bin("python"), str(Path(__file__).with_name("bmc_emulator.py")), host,
+            redfish.rsplit(":", 1)[1], str(layout.bmc_ipmi_port(host)), BMC_USER, layout.bmc_password(host),
+            str(workdir))
+    return Service(f"bmc-{host}", argv, {}, redfish + "/redfish/v1")
+
+
 def home_for(layout: Layout, project: str) -> Path:
     """A HOME holding ``.<project>/<project>.conf``: the Zaqar and Aodh WSGI apps read only that location."""
     home = layout.state / f"{project}-home"
@@ -104,6 +115,7 @@ def all_services(layout: Layout) -> list[Service]:
                 etc / "ceilometer" / "ceilometer.conf"),
         _api(layout, "heat", {}),
         _daemon(layout, "heat-engine", "heat-engine", etc / "heat" / "heat.conf"),
+        *(bmc_service(layout, host) for host in COMPUTE_HOSTS),
     ]
 
 

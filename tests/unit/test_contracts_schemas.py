@@ -25,9 +25,10 @@ EXAMPLE_NAMES = sorted(
 
 
 def test_the_expected_schemas_and_examples_are_installed() -> None:
-    assert SCHEMA_NAMES == ["common", "custom_flows", "notification", "process_list", "settings", "step"]
+    assert SCHEMA_NAMES == ["common", "custom_flows", "fencing", "notification", "process_list", "settings", "step"]
     assert EXAMPLE_NAMES == [
         "custom_flows",
+        "fencing",
         "notification_compute_host",
         "notification_process",
         "notification_vm",

@@ -1,0 +1,57 @@
+"""Power drivers against the fake hosts' real BMC emulators (Redfish: sushy-tools; IPMI: pyghmi's BMC)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+
+import pytest
+
+from tests.cloud.layout import Layout
+from vmha.fencing import BmcAccess, BmcError, PowerState, load_fencing_config, power_driver
+
+
+@pytest.fixture(scope="module")
+def bmcs(cloud_layout: Layout) -> dict[str, BmcAccess]:
+    return load_fencing_config(cloud_layout.fencing_yaml)
+
+
+@pytest.fixture(params=["compute2", "compute3"], ids=["redfish", "ipmi"])
+def access(request: pytest.FixtureRequest, bmcs: dict[str, BmcAccess]) -> Iterator[BmcAccess]:
+    chosen = bmcs[request.param]
+    yield chosen
+    power_driver(chosen).power_on()  # leave the fake host powered, whatever the test did
+
+
+def test_power_off_is_confirmed_and_idempotent(access: BmcAccess) -> None:
+    driver = power_driver(access)
+    assert driver.power_state() is PowerState.ON
+    driver.power_off()
+    assert driver.power_state() is PowerState.OFF
+    driver.power_off()  # fencing an already fenced host is harmless
+    assert driver.power_state() is PowerState.OFF
+    driver.power_on()
+    assert driver.power_state() is PowerState.ON
+
+
+def test_wrong_password_is_refused_without_leaking_it(access: BmcAccess) -> None:
+    wrong = dataclasses.replace(access, password="not-the-password")
+    with pytest.raises(BmcError) as raised:
+        power_driver(wrong).power_off()
+    assert access.host in str(raised.value)
+    assert "not-the-password" not in str(raised.value)
+    assert power_driver(access).power_state() is PowerState.ON
+
+
+def test_unreachable_redfish_bmc_is_a_clear_error(bmcs: dict[str, BmcAccess]) -> None:
+    closed = dataclasses.replace(bmcs["compute1"], address="http://127.0.0.1:9", timeout_seconds=2)
+    with pytest.raises(BmcError, match="BMC of compute1"):
+        power_driver(closed).power_state()
+
+
+def test_redfish_system_chosen_by_name(bmcs: dict[str, BmcAccess]) -> None:
+    named = dataclasses.replace(bmcs["compute1"], system_id="compute1")
+    assert power_driver(named).power_state() is PowerState.ON
+    missing = dataclasses.replace(bmcs["compute1"], system_id="no-such-system")
+    with pytest.raises(BmcError):
+        power_driver(missing).power_state()
