@@ -72,8 +72,8 @@ def write_configs(layout: Layout) -> None:
 
 
 def write_fencing_config(layout: Layout) -> None:
-    """fencing.yaml for the BMC emulators: Redfish for compute1 and compute2, IPMI for compute3 (both
-    protocols in every recovery drill); passwords in files, as an operator should keep them."""
+    """fencing.yaml for the BMC emulators: IPMI for the last fake host, Redfish for the others (both protocols
+    in the recovery drills); passwords in files, as an operator should keep them."""
     secrets = layout.state / "bmc" / "secrets"
     secrets.mkdir(parents=True, exist_ok=True)
     hosts: dict[str, dict[str, object]] = {}

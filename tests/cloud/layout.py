@@ -11,7 +11,7 @@ REGION = "RegionOne"
 PASSWORD = "secret"  # every local account (database, broker, Keystone users); loopback only
 ADMIN_PROJECT = "admin"
 DEMO_PROJECT = "demo"
-COMPUTE_HOSTS = ("compute1", "compute2", "compute3")
+COMPUTE_HOSTS = ("compute1", "compute2", "compute3", "compute4")
 JOURNAL_TEST_DATABASE = "vmha_journal_test"
 
 # Private ports, away from the defaults of a system-wide install (and from RabbitMQ's 25672).

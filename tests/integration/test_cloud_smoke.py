@@ -40,7 +40,7 @@ def test_killed_host_servers_are_evacuated_and_host_restarts(cloud_layout: Layou
             conn.compute.evacuate_server(server)
         for server in servers:
             moved = helpers.wait_evacuated(conn, server, FAILED_HOST)
-            assert moved.compute_host in {"compute2", "compute3"}
+            assert moved.compute_host not in (None, FAILED_HOST)
     finally:
         helpers.restore_host(cloud_layout, conn, FAILED_HOST)
         helpers.delete_servers(conn, servers)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.cloud.layout import Layout
+from tests.cloud.layout import COMPUTE_HOSTS, Layout
 from vmha.fencing import BmcAccess, BmcError, PowerState, load_fencing_config, power_driver
 
 
@@ -16,7 +16,7 @@ def bmcs(cloud_layout: Layout) -> dict[str, BmcAccess]:
     return load_fencing_config(cloud_layout.fencing_yaml)
 
 
-@pytest.fixture(params=["compute2", "compute3"], ids=["redfish", "ipmi"])
+@pytest.fixture(params=["compute2", COMPUTE_HOSTS[-1]], ids=["redfish", "ipmi"])
 def access(request: pytest.FixtureRequest, bmcs: dict[str, BmcAccess]) -> Iterator[BmcAccess]:
     chosen = bmcs[request.param]
     yield chosen
