@@ -10,7 +10,6 @@ from pathlib import Path
 from tests.cloud import procs
 from tests.cloud.layout import HOST, JOURNAL_TEST_DATABASE, PASSWORD, Layout
 
-RABBIT_NODE = "vmha@localhost"
 RABBIT_BIN = Path("/usr/lib/rabbitmq/bin")  # the /usr/sbin wrappers switch to the rabbitmq user
 
 
@@ -103,7 +102,7 @@ def _rabbit_env(layout: Layout) -> dict[str, str]:
     base = layout.data / "rabbitmq"
     return {
         "HOME": str(base),  # its Erlang cookie lives here, apart from any system-wide node
-        "RABBITMQ_NODENAME": RABBIT_NODE,
+        "RABBITMQ_NODENAME": layout.rabbit_node,
         "RABBITMQ_NODE_IP_ADDRESS": HOST,
         "RABBITMQ_NODE_PORT": str(layout.ports["rabbitmq"]),
         "RABBITMQ_DIST_PORT": str(layout.ports["rabbitmq_dist"]),
@@ -118,7 +117,7 @@ def _rabbit_env(layout: Layout) -> dict[str, str]:
 
 
 def rabbitmqctl(layout: Layout, *args: str) -> None:
-    procs.run([str(RABBIT_BIN / "rabbitmqctl"), "-n", RABBIT_NODE, *args], env=_rabbit_env(layout),
+    procs.run([str(RABBIT_BIN / "rabbitmqctl"), "-n", layout.rabbit_node, *args], env=_rabbit_env(layout),
               log=layout.log / "rabbitmqctl.log")
 
 

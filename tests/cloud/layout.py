@@ -14,7 +14,8 @@ DEMO_PROJECT = "demo"
 COMPUTE_HOSTS = ("compute1", "compute2", "compute3", "compute4")
 JOURNAL_TEST_DATABASE = "vmha_journal_test"
 
-# Private ports, away from the defaults of a system-wide install (and from RabbitMQ's 25672).
+# Private ports, away from the defaults of a system-wide install (and from RabbitMQ's 25672). A second cloud
+# (e.g. a CI check beside a developer's cloud) shifts them all with VMHA_CLOUD_PORT_OFFSET.
 PORTS: dict[str, int] = {
     "mariadb": 23306,
     "postgresql": 25432,
@@ -47,12 +48,22 @@ class Layout:
     """Directories of one local cloud; all derived from ``root``."""
 
     root: Path
-    ports: dict[str, int] = field(default_factory=lambda: dict(PORTS))
+    port_offset: int = 0
+    ports: dict[str, int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ports", {name: port + self.port_offset for name, port in PORTS.items()})
 
     @classmethod
     def from_env(cls) -> Layout:
-        """The layout named by ``VMHA_CLOUD_DIR`` (default ``<repo>/.cloud``)."""
-        return cls(Path(os.environ.get("VMHA_CLOUD_DIR", REPO_ROOT / ".cloud")).resolve())
+        """The layout named by ``VMHA_CLOUD_DIR`` (default ``<repo>/.cloud``) and ``VMHA_CLOUD_PORT_OFFSET``."""
+        root = Path(os.environ.get("VMHA_CLOUD_DIR", REPO_ROOT / ".cloud")).resolve()
+        return cls(root, int(os.environ.get("VMHA_CLOUD_PORT_OFFSET", "0")))
+
+    @property
+    def rabbit_node(self) -> str:
+        """The RabbitMQ node name (distinct per port offset, so two clouds never share a node)."""
+        return f"vmha{self.port_offset or ''}@localhost"
 
     @property
     def venv(self) -> Path:
@@ -86,10 +97,10 @@ class Layout:
         return f"http://{HOST}:{self.ports[service]}{path}"
 
     def bmc_redfish_url(self, host: str) -> str:
-        return f"http://{HOST}:{BMC_REDFISH_BASE + COMPUTE_HOSTS.index(host) + 1}"
+        return f"http://{HOST}:{BMC_REDFISH_BASE + self.port_offset + COMPUTE_HOSTS.index(host) + 1}"
 
     def bmc_ipmi_port(self, host: str) -> int:
-        return BMC_IPMI_BASE + COMPUTE_HOSTS.index(host) + 1
+        return BMC_IPMI_BASE + self.port_offset + COMPUTE_HOSTS.index(host) + 1
 
     @staticmethod
     def bmc_password(host: str) -> str:
