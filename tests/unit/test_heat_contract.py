@@ -1,0 +1,87 @@
+"""The registry is the source of truth for the wiring: heat/ must route every function, and the segment
+template must write exactly the metadata keys the functions read (offline checks; tests/integration/
+test_heat_stack.py validates every template on the real Heat)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from vmha.contracts import RecoveryMethod
+from vmha.functions import STEPS
+from vmha.functions.segments import PREFIX, Fencing, parse_segment
+from vmha.heat import environment_path, template_names, template_path
+
+
+def _load(name: str) -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load(template_path(name).read_text())
+    return document
+
+
+def _of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {name: body for name, body in template["resources"].items() if body["type"] == kind}
+
+
+@pytest.mark.parametrize("name", template_names())
+def test_every_template_documents_itself_and_every_parameter_and_output(name: str) -> None:
+    template = _load(name)
+    assert str(template["heat_template_version"]) == "2021-04-16"
+    assert template["description"].strip()
+    undocumented = [key for key, spec in {**template.get("parameters", {}), **template.get("outputs", {})}.items()
+                    if not str(spec.get("description", "")).strip()]
+    assert undocumented == [], f"{name}: parameters/outputs without a description"
+
+
+def test_every_function_of_the_registry_is_routed_to_a_queue_that_wakes_the_gateway() -> None:
+    wiring = _load("wiring.yaml")
+    routes = wiring["resources"]["routes"]["properties"]["value"]
+    assert set(routes) == {"intake", *STEPS}
+    queues = _of_type(wiring, "OS::Zaqar::Queue")
+    pushes = _of_type(wiring, "OS::Zaqar::Subscription").values()
+    pushed = {push["properties"]["queue_name"]["get_resource"] for push in pushes}
+    assert set(routes.values()) <= set(queues)
+    assert set(routes.values()) <= pushed, "a queue that carries functions has no subscription to wake the gateway"
+    assert "dead_letters" in queues
+    for push in pushes:
+        assert push["properties"]["options"], "Zaqar never delivers to a subscription with null options"
+
+
+def test_the_segment_template_writes_the_keys_the_functions_read_with_their_allowed_values() -> None:
+    segment = _load("segment.yaml")
+    parameters = segment["parameters"]
+    assert parameters["recovery_method"]["constraints"][0]["allowed_values"] == [m.value for m in RecoveryMethod]
+    assert parameters["fencing"]["constraints"][0]["allowed_values"] == [f.value for f in Fencing]
+    metadata = segment["resources"]["aggregate"]["properties"]["metadata"]
+    assert all(key.startswith(PREFIX) for key in metadata)
+    # Every key the template writes changes what the functions read (none is ignored or misspelt).
+    defaults = parse_segment("s", ("h1",), {PREFIX + "enabled": "true"})
+    changed = {PREFIX + "enabled": "false", PREFIX + "recovery_method": "rh_priority",
+               PREFIX + "reserved_hosts": "h2", PREFIX + "maintenance_hosts": "h1", PREFIX + "fencing": "required"}
+    assert set(metadata) == set(changed)
+    for key, value in changed.items():
+        assert parse_segment("s", ("h1",), {key: value}) != defaults, key
+
+
+def test_instance_alarms_call_the_gateway_on_every_failure() -> None:
+    alarms = _of_type(_load("alarms.yaml"), "OS::Aodh::EventAlarm")
+    assert alarms
+    for name, alarm in alarms.items():
+        properties = alarm["properties"]
+        assert properties["alarm_actions"] == [{"get_param": "alarm_url"}], name
+        assert properties["repeat_actions"] is True, f"{name} would fire only once"
+        assert properties["event_type"].startswith("compute.instance."), name
+
+
+def test_the_top_level_template_composes_the_units_and_the_local_environment_fills_its_parameters() -> None:
+    top = _load("vmha.yaml")
+    types = {body["type"] for body in top["resources"].values()}
+    assert {"wiring.yaml", "alarms.yaml", "OS::Heat::ResourceGroup"} <= types
+    group = _of_type(top, "OS::Heat::ResourceGroup")["segment_group"]["properties"]["resource_def"]
+    assert group["type"] == "segment_entry.yaml"
+    assert _load("segment_entry.yaml")["resources"]["segment"]["type"] == "segment.yaml"
+    assert {"queues", "webhook_urls", "segment_ids", "function_urls"} <= set(top["outputs"])
+    environment = yaml.safe_load(environment_path("local-cloud").read_text())
+    required = {name for name, spec in top["parameters"].items() if "default" not in spec}
+    assert required <= set(environment["parameter_defaults"])
