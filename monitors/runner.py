@@ -77,9 +77,14 @@ def build_sink(settings: Settings) -> SpoolingSink:
     return SpoolingSink(Path(settings.monitor.state_dir) / "spool", targets, backoff)
 
 
-def run(kind: str, settings: Settings, once: bool = False, stop: threading.Event | None = None) -> int:
-    """Run monitor ``kind`` (or ``all``) until ``stop`` is set or a signal arrives; returns the exit status."""
+def main(kind: str, settings: Settings, once: bool = False) -> int:
+    """``vmha monitor``: structured logs, then ``run`` until SIGTERM or SIGINT; returns the exit status."""
     configure_logging(settings.monitor.log_format, settings.monitor.log_level)
+    return run(kind, settings, once)
+
+
+def run(kind: str, settings: Settings, once: bool = False, stop: threading.Event | None = None) -> int:
+    """Run monitor ``kind`` (or ``all``) until ``stop`` is set (default: on a signal); returns the exit status."""
     Path(settings.monitor.state_dir).mkdir(parents=True, exist_ok=True)
     sink = build_sink(settings)
     try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import signal
+import socket
 import subprocess
 import time
 import uuid
@@ -15,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import libvirt
+import pytest
 
+from tests.cloud import helpers
 from vmha.contracts import Settings, parse_settings
 
 TEST_URI = "test:///default"
@@ -107,7 +110,14 @@ def monitor_settings(state_dir: Path, queue: str = "vmha-notifications", **monit
 
 def queue_bodies(zaqar: Any, queue: str) -> list[dict[str, Any]]:
     """Every message body in the queue, oldest first."""
-    return [message.body for message in zaqar.queue(queue, auto_create=False).messages(echo=True)]
+    bodies, seen = [], set()
+    # Follow every page; this Zaqar hands the last message out again and again when it is alone on its page.
+    for message in zaqar.queue(queue, auto_create=False).messages(echo=True, limit=20).stream():
+        if message.id in seen:
+            break
+        seen.add(message.id)
+        bodies.append(message.body)
+    return bodies
 
 
 def wait_for_bodies(zaqar: Any, queue: str, count: int, timeout: float = 30) -> list[dict[str, Any]]:
@@ -122,3 +132,45 @@ def wait_for_bodies(zaqar: Any, queue: str, count: int, timeout: float = 30) -> 
     if not wait_until(enough, timeout, 0.25):
         raise AssertionError(f"{len(bodies)} of {count} messages in {queue} after {timeout} s: {bodies}")
     return bodies
+
+
+@contextlib.contextmanager
+def zaqar_queue(zaqar: Any, prefix: str = "vmha-monitor-test") -> Iterator[str]:
+    """A unique Zaqar queue name, the queue deleted afterwards."""
+    name = f"{prefix}-{uuid.uuid4().hex[:10]}"
+    try:
+        yield name
+    finally:
+        zaqar.queue(name, auto_create=False).delete()
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def wait_for_touches(path: Path, count: int, timeout: float = 30) -> None:
+    """Wait until ``path`` (a monitor's health file) has been touched ``count`` more times: that many loops."""
+    def touched_since(before: int) -> Callable[[], bool]:
+        return lambda: path.stat().st_mtime_ns != before
+
+    for _ in range(count):
+        if not wait_until(touched_since(path.stat().st_mtime_ns), timeout, 0.02):
+            raise AssertionError(f"{path} not touched in {timeout} s")
+
+
+@pytest.fixture
+def zaqar(cloud_layout: Any, admin_conn: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """python-zaqarclient on the admin session; monitors find the same cloud (vmha-admin) via clouds.yaml."""
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(cloud_layout.clouds_yaml))
+    return helpers.zaqar(admin_conn)
+
+
+@pytest.fixture
+def queue(zaqar: Any) -> Iterator[str]:
+    """A unique Zaqar queue, deleted after the test."""
+    with zaqar_queue(zaqar) as name:
+        yield name

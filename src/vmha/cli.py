@@ -63,7 +63,7 @@ def _add_gateway(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def _monitor(args: argparse.Namespace) -> int:
     """Run compute-host monitors until SIGTERM or SIGINT (or one detection pass with --once)."""
-    return monitor_runner.run(args.kind, load_settings(args.config), once=args.once)
+    return monitor_runner.main(args.kind, load_settings(args.config), once=args.once)
 
 
 def _add_monitor(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

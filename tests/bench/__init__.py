@@ -1,0 +1,1 @@
+"""Benchmark scripts (run by hand, never by pytest): they print figures, they assert nothing."""

@@ -1,0 +1,64 @@
+"""`vmha monitor`: operator mistakes end in one clear line and exit status 2, before anything runs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from vmha import cli
+
+CLOUDS = {"clouds": {"local": {"auth": {"auth_url": "http://127.0.0.1:9/v3", "username": "u", "password": "p",
+                                        "project_name": "p", "user_domain_name": "Default",
+                                        "project_domain_name": "Default"}}}}
+
+
+@pytest.fixture(autouse=True)
+def root_logger() -> Iterator[None]:
+    """`vmha monitor` installs its log handler on the root logger; put pytest's back afterwards."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:], root.level = handlers, level
+
+
+@pytest.fixture
+def settings_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    clouds = tmp_path / "clouds.yaml"
+    clouds.write_text(yaml.safe_dump(CLOUDS))
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(clouds))
+    process_list = tmp_path / "process_list.yaml"
+    process_list.write_text("processes: []\n")
+    path = tmp_path / "settings.yaml"
+    path.write_text(yaml.safe_dump({"monitor": {"cloud": "local", "state_dir": str(tmp_path / "state"),
+                                                "process": {"process_list": str(process_list)}}}))
+    return path
+
+
+def test_a_bad_process_list_names_the_field(settings_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (settings_file.parent / "process_list.yaml").write_text("processes:\n  - {name: x, match: {pid_file: rel}}\n")
+    assert cli.main(["monitor", "process", "--config", str(settings_file), "--once"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("vmha: processes/0/match/pid_file") and "Traceback" not in error
+
+
+def test_an_unknown_cloud_names_the_setting(settings_file: Path, capsys: pytest.CaptureFixture[str],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VMHA_MONITOR_CLOUD", "elsewhere")
+    assert cli.main(["monitor", "process", "--config", str(settings_file), "--once"]) == 2
+    assert capsys.readouterr().err.startswith("vmha: monitor/cloud: ")
+
+
+def test_once_with_nothing_to_report_exits_zero(settings_file: Path) -> None:
+    assert cli.main(["monitor", "process", "--config", str(settings_file), "--once"]) == 0
+    assert (settings_file.parent / "state" / "spool" / "zaqar").is_dir()
+
+
+def test_every_monitor_option_has_an_environment_twin(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["settings", "env"]) == 0
+    twins = {line.split()[0] for line in capsys.readouterr().out.splitlines()}
+    assert {"VMHA_MONITOR_HOSTNAME", "VMHA_MONITOR_INTROSPECTIVE_MISSES", "VMHA_MONITOR_SINK_ZAQAR_URL",
+            "VMHA_MONITOR_PROCESS_PROCESS_LIST", "VMHA_MONITOR_INSTANCE_RECONNECT_SECONDS"} <= twins
