@@ -17,7 +17,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from vmha import __version__
+from vmha.commands import deploy as deploy_command
+from vmha.commands import status as status_command
 from vmha.contracts import ContractError, environment_variables, load_settings
+from vmha.deploy import DeployError
 from vmha.monitors import runner as monitor_runner
 from vmha.runtime import gateway, logs
 
@@ -89,6 +92,8 @@ def parser() -> argparse.ArgumentParser:
     settings.add_parser("env", help="list the VMHA_* environment variables").set_defaults(run=_settings_env)
     _add_gateway(commands)
     _add_monitor(commands)
+    deploy_command.add(commands)
+    status_command.add(commands)
     return root
 
 
@@ -96,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         code: int = args.run(args)
-    except (ContractError, OSError, gateway.StartupError) as error:
+    except (ContractError, OSError, gateway.StartupError, DeployError) as error:
         print(f"vmha: {error}", file=sys.stderr)
         return 2
     return code

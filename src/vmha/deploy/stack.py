@@ -137,7 +137,7 @@ class _Watch:
     def _fresh(self, stack: Any) -> list[Any]:
         """Report the events not seen yet (oldest first); return them."""
         events = self._conn.orchestration.stack_events(stack, nested_depth=_EVENT_DEPTH)
-        fresh = sorted((event for event in events if event.id not in self._seen), key=lambda e: str(e.event_time))
+        fresh = sorted((event for event in events if event.id not in self._seen), key=_order)
         for event in fresh:
             self._seen.add(event.id)
             reason = event.resource_status_reason or ""
@@ -146,6 +146,11 @@ class _Watch:
             detail = "" if reason.startswith("state changed") or not reason else f"  {reason}"
             self._report(f"{event.resource_name:<28} {event.resource_status}{detail}")
         return fresh
+
+
+def _order(event: Any) -> tuple[str, bool]:
+    """Oldest first; within one second (Heat's resolution) a resource's start before its end."""
+    return str(event.event_time), not str(event.resource_status).endswith("_IN_PROGRESS")
 
 
 def _reason(response: Any) -> str:

@@ -1,0 +1,2 @@
+"""Subcommands of ``vmha`` beyond settings, gateway and monitor: each module adds its own parser with
+``add(commands)``; ``vmha.cli`` wires them in."""

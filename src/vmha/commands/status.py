@@ -1,0 +1,97 @@
+"""``vmha status``: the recent notifications and their recoveries from the journal, with progress bars.
+
+Live (redrawn every ``--interval`` seconds) on a terminal; ``--once`` prints one snapshot. When stdout is
+not a terminal the live view prints a new timestamped snapshot only when something changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+from vmha.console import bar, is_tty
+from vmha.contracts import FailureType, RecoveryMethod, Settings, load_settings
+from vmha.functions import STEPS, custom_flows, resolve_flow
+from vmha.journal import TERMINAL, Journal, NotificationDetail, StepStatus, open_journal
+
+_DONE = frozenset({StepStatus.SUCCEEDED, StepStatus.SKIPPED})
+_CLEAR = "\x1b[H\x1b[2J"
+
+
+def flow_of(detail: NotificationDetail, settings: Settings) -> tuple[str, ...]:
+    """The steps this notification's recovery runs (its type and recovery method, the operator's flows)."""
+    record = detail.notification
+    method = RecoveryMethod(record.recovery_method) if record.recovery_method else None
+    return resolve_flow(FailureType(record.type), method, custom_flows(settings))
+
+
+def fraction(detail: NotificationDetail, flow: tuple[str, ...]) -> float:
+    """How much of the recovery is done: step runs ended over step runs expected (per instance where so)."""
+    if detail.notification.status in TERMINAL:
+        return 1.0
+    instances = max(1, len(detail.instances))
+    expected = sum(instances if STEPS[step].per_instance else 1 for step in flow if step in STEPS)
+    done = sum(1 for run in detail.steps if run.status in _DONE and run.key.step_id in flow)
+    return done / expected if expected else 0.0
+
+
+def render(journal: Journal, settings: Settings, limit: int) -> list[str]:
+    """The lines of one snapshot: a block per notification, newest first, instances indented below."""
+    lines: list[str] = []
+    for record in journal.list_notifications(limit=limit):
+        detail = journal.get_notification(record.id)
+        if detail is None:
+            continue
+        latest = detail.events[-1] if detail.events else None
+        now = f"{latest.step_id}: {latest.message}" if latest else ""
+        if record.status in TERMINAL and record.status_reason:
+            now = record.status_reason
+        progress = bar(fraction(detail, flow_of(detail, settings)))
+        lines.append(f"{record.id[:8]}  {record.type:<12}  {record.hostname:<12}  {record.status.value:<8}  "
+                     f"{progress}  {now}")
+        for item in detail.instances:
+            target = f" -> {item.dest_host}" if item.dest_host else ""
+            lines.append(f"    instance {item.instance_uuid[:8]}  {item.source_host or '?'}{target}  "
+                         f"{item.status.value}{'  ' + item.message if item.message else ''}")
+    return lines or ["no notifications"]
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = load_settings(args.settings)
+    with open_journal(args.journal_url or settings.journal_url) as journal:
+        if args.once:
+            print("\n".join(render(journal, settings, args.limit)))
+            return 0
+        _live(journal, settings, args.limit, args.interval)
+    return 0
+
+
+def _live(journal: Journal, settings: Settings, limit: int, interval: float) -> None:
+    tty, shown = is_tty(sys.stdout), None
+    try:
+        while True:
+            lines = render(journal, settings, limit)
+            if lines != shown:
+                stamp = datetime.now().strftime("%H:%M:%S")
+                sys.stdout.write((_CLEAR if tty else "") + f"-- vmha status {stamp}\n" + "\n".join(lines) + "\n")
+                sys.stdout.flush()
+                shown = lines
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        pass
+
+
+def add(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    command = commands.add_parser("status", help="live view of notifications and recoveries (from the journal)",
+                                  description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    command.add_argument("--settings", type=Path, default=os.environ.get("VMHA_SETTINGS_FILE") or None,
+                         help="settings file (its journal_url); env VMHA_SETTINGS_FILE")
+    command.add_argument("--journal-url", default=None, help="the journal to read (default: the settings')")
+    command.add_argument("--once", action="store_true", help="print one snapshot and exit")
+    command.add_argument("--limit", type=int, default=10, help="how many notifications, newest first (default 10)")
+    command.add_argument("--interval", type=float, default=1.0, help="seconds between refreshes (default 1)")
+    command.set_defaults(run=_run)
