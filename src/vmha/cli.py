@@ -17,9 +17,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from vmha import __version__
+from vmha.commands import demo as demo_command
 from vmha.commands import deploy as deploy_command
 from vmha.commands import status as status_command
 from vmha.contracts import ContractError, environment_variables, load_settings
+from vmha.demo.hosts import DemoError
 from vmha.deploy import DeployError
 from vmha.monitors import runner as monitor_runner
 from vmha.runtime import gateway, logs
@@ -94,6 +96,7 @@ def parser() -> argparse.ArgumentParser:
     _add_monitor(commands)
     deploy_command.add(commands)
     status_command.add(commands)
+    demo_command.add(commands)
     return root
 
 
@@ -101,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         code: int = args.run(args)
-    except (ContractError, OSError, gateway.StartupError, DeployError) as error:
+    except (ContractError, OSError, gateway.StartupError, DeployError, DemoError) as error:
         print(f"vmha: {error}", file=sys.stderr)
         return 2
     return code

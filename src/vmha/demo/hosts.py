@@ -1,0 +1,66 @@
+"""Killing and restoring a host through the caller's commands, and putting it back into service in Nova."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import time
+from collections.abc import Callable
+from typing import Any
+
+import openstack
+
+_POLL_SECONDS = 1.0
+
+
+class DemoError(Exception):
+    """The demo cannot go on; the message is for the operator."""
+
+
+def run_command(template: str, host: str) -> None:
+    """Run ``template`` with ``{host}`` filled in; DemoError with its output when it fails."""
+    argv = shlex.split(template.replace("{host}", host))
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise DemoError(f"{argv[0]}: {error}") from error
+    if done.returncode != 0:
+        raise DemoError(f"{' '.join(argv)} exited {done.returncode}: {(done.stderr or done.stdout).strip()[-500:]}")
+
+
+def compute_service(conn: Any, host: str) -> Any:
+    """The nova-compute service of ``host``; DemoError if Nova has none."""
+    for service in conn.compute.services(host=host, binary="nova-compute"):
+        return service
+    raise DemoError(f"Nova has no nova-compute service on {host}")
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll ``condition`` until true; DemoError naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise DemoError(f"{what} not within {timeout:.0f} s")
+        time.sleep(_POLL_SECONDS)
+
+
+def restore(conn: Any, host: str, start_command: str, timeout: float = 180.0) -> None:
+    """Start the host again, lift forced_down, wait until it reports up, enable it.
+
+    Nova refuses to lift forced_down while the host's evacuation records are not yet completed (the
+    restarted nova-compute completes them as it starts), so that call is repeated until accepted. Enabling
+    only once the service is up keeps Placement from leaving the host disabled.
+    """
+    run_command(start_command, host)
+    service = compute_service(conn, host)
+
+    def unforced() -> bool:
+        try:
+            conn.compute.update_service_forced_down(service, host, "nova-compute", forced=False)
+        except openstack.exceptions.BadRequestException:
+            return False
+        return True
+
+    wait_for(unforced, timeout, f"{host}: lifting forced_down")
+    wait_for(lambda: compute_service(conn, host).state == "up", timeout, f"{host}: nova-compute up")
+    conn.compute.enable_service(service, host, "nova-compute")
