@@ -1,0 +1,33 @@
+"""What the commands work with: the OSC session's openstacksdk connection, vmha's settings and journal."""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from typing import Any
+
+from vmha.contracts import Settings, load_settings
+from vmha.journal import Journal, open_journal
+
+
+class VmhaClient:
+    """Settings and journal are read on first use (segment commands need neither)."""
+
+    def __init__(self, cloud: Any) -> None:
+        self.cloud = cloud
+
+    @cached_property
+    def settings(self) -> Settings:
+        """vmha's settings: ``VMHA_SETTINGS_FILE`` if set, then the ``VMHA_*`` variables."""
+        return load_settings(os.environ.get("VMHA_SETTINGS_FILE") or None)
+
+    @cached_property
+    def journal(self) -> Journal:
+        """The journal named by the settings' ``journal_url``."""
+        return open_journal(self.settings.journal_url)
+
+
+def vmha(command: Any) -> VmhaClient:
+    """The client of a running command."""
+    client: VmhaClient = command.app.client_manager.vmha
+    return client
