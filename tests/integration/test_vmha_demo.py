@@ -32,7 +32,7 @@ def test_the_demo_recovers_every_server_of_the_killed_host(cloud_layout: Layout,
     env = {**os.environ, "OS_CLIENT_CONFIG_FILE": str(cloud_layout.clouds_yaml), "OS_CLOUD": "vmha-admin"}
     try:
         done = subprocess.run(
-            [python, "-m", "vmha", "demo", "--host", HOST, "--servers", "2", "--timeout", "240",
+            [python, "-m", "vmha", "demo", "--host", HOST, "--servers", "2", "--bystanders", "0", "--timeout", "240",
              "--kill-command", f"{python} -m tests.cloud kill-host {{host}}",
              "--start-command", f"{python} -m tests.cloud start-host {{host}}"],
             env=env, capture_output=True, text=True, timeout=900, check=False, stdin=subprocess.DEVNULL)
@@ -46,6 +46,7 @@ def test_the_demo_recovers_every_server_of_the_killed_host(cloud_layout: Layout,
         assert (row["OLD HOST"], row["STATE"]) == (HOST, "ACTIVE")
         assert row["NEW HOST"] not in (HOST, "-")
     assert re.search(r"^recovery time: \d+\.\d s ", done.stdout, re.MULTILINE)
+    assert "vmha's notification: finished" in done.stdout
     for phase in ("[detection]", "[fencing]", "[isolation]", "[evacuation]", "[cleanup]"):
         assert phase in done.stdout
     service = helpers.compute_service(admin_conn, HOST)

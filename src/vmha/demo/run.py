@@ -23,6 +23,7 @@ from vmha.demo.servers import Placement
 from vmha.demo.watch import Watch
 from vmha.deploy import Deployment, StackRequest, delete, deploy
 from vmha.functions import STEPS, intake
+from vmha.functions.segments import SegmentError, segments
 from vmha.journal import utc_now
 from vmha.runtime import ZaqarQueues, gateway
 
@@ -52,12 +53,13 @@ class Demo:
         with tempfile.TemporaryDirectory(prefix="vmha-demo-") as scratch, contextlib.ExitStack() as cleanup:
             cleanup.enter_context(_gateway_warnings(report))
             port = _free_port()
-            deployed = self._deploy(hosts, port)
             cleanup.callback(_quietly, report, "deleting the stack", lambda: delete(conn, self.name, _heat(report)))
+            deployed = self._deploy(hosts, port)
             settings = _settings(options, deployed, port, options.journal_url or f"sqlite:///{scratch}/journal.db")
             built = _start_gateway(settings, cleanup, report)
             placed = self._boot(hosts)
-            cleanup.callback(_quietly, report, "deleting the servers", lambda: servers.delete(conn, placed, 120))
+            ids = [server.id for server in placed]
+            cleanup.callback(_quietly, report, "deleting the servers", lambda: servers.delete(conn, ids, 120))
             victims = [server for server in placed if server.host == options.host]
             cleanup.callback(_quietly, report, f"restoring {options.host}",
                              lambda: restore(conn, options.host, options.start_command))
@@ -107,12 +109,19 @@ class Demo:
         return watch
 
 def _usable_hosts(conn: Any, victim: str) -> list[str]:
-    """The hosts whose nova-compute is up and enabled; DemoError unless ``victim`` is one, with another."""
+    """The hosts whose nova-compute is up and enabled and that no other segment holds (a host belongs to
+    one segment); DemoError unless ``victim`` is one of them, with another beside it."""
+    try:
+        taken = {host: segment.name for segment in segments(conn) for host in segment.members}
+    except SegmentError as error:
+        raise DemoError(f"the cloud's vmha segments: {error}") from error
     hosts = sorted(service.host for service in conn.compute.services(binary="nova-compute")
-                   if service.state == "up" and service.status == "enabled")
+                   if service.state == "up" and service.status == "enabled" and service.host not in taken)
+    if victim in taken:
+        raise DemoError(f"{victim} is already in the vmha segment {taken[victim]}: choose another --host")
     if victim not in hosts or len(hosts) < 2:
         state = compute_service(conn, victim)
-        raise DemoError(f"{victim} must be up and enabled with another host beside it "
+        raise DemoError(f"{victim} must be up and enabled with another free host beside it "
                         f"(it is {state.state}/{state.status}; usable: {', '.join(hosts) or 'none'})")
     return hosts
 

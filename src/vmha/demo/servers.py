@@ -25,13 +25,23 @@ class Placement:
 
 
 def boot(conn: Any, plan: list[tuple[str, str]], image: str, flavor: str, timeout: float) -> list[Placement]:
-    """Boot one HA-enabled server per (name, host) of ``plan`` and wait until every one is ACTIVE."""
+    """Boot one HA-enabled server per (name, host) of ``plan`` and wait until every one is ACTIVE.
+
+    If any cannot be made (a quota, a host refusing), those already made are deleted before the error
+    goes on: the caller's clean-up only knows the servers this returned.
+    """
     image_id = conn.image.find_image(image, ignore_missing=False).id
     flavor_id = conn.compute.find_flavor(flavor, ignore_missing=False).id
-    created = [conn.compute.create_server(name=name, image_id=image_id, flavor_id=flavor_id, networks="none",
-                                          host=host, metadata=HA_METADATA) for name, host in plan]
-    return [place(conn.compute.wait_for_server(server, status="ACTIVE", wait=int(timeout), interval=0.5))
-            for server in created]
+    created: list[Any] = []
+    try:
+        for name, host in plan:
+            created.append(conn.compute.create_server(name=name, image_id=image_id, flavor_id=flavor_id,
+                                                      networks="none", host=host, metadata=HA_METADATA))
+        return [place(conn.compute.wait_for_server(server, status="ACTIVE", wait=int(timeout), interval=0.5))
+                for server in created]
+    except BaseException:
+        delete(conn, [server.id for server in created], timeout)
+        raise
 
 
 def place(server: Any) -> Placement:
@@ -49,11 +59,11 @@ def recovered(before: Placement, now: Placement) -> bool:
     return now.settled and now.host != before.host
 
 
-def delete(conn: Any, servers: list[Placement], timeout: float) -> None:
-    """Delete the servers and wait until they are gone."""
-    for server in servers:
-        conn.compute.delete_server(server.id, ignore_missing=True, force=True)
-    for server in servers:
-        found = conn.compute.find_server(server.id)
+def delete(conn: Any, ids: list[str], timeout: float) -> None:
+    """Delete the servers ``ids`` and wait until they are gone."""
+    for server_id in ids:
+        conn.compute.delete_server(server_id, ignore_missing=True, force=True)
+    for server_id in ids:
+        found = conn.compute.find_server(server_id)
         if found is not None:
             conn.compute.wait_for_delete(found, wait=int(timeout), interval=0.5)
