@@ -71,7 +71,7 @@ class StepSpec:
 
 STEPS: Mapping[str, StepSpec] = MappingProxyType({spec.id: spec for spec in (
     StepSpec("guard_mass_failure", guard_mass_failure.run),
-    StepSpec("fence_host", fence_host.run),
+    StepSpec("fence_host", fence_host.run, timeout_seconds=45, retry=POLLING),
     StepSpec("disable_compute_service", disable_compute_service.run, retry=POLLING),
     StepSpec("take_reserved_host", take_reserved_host.run),
     StepSpec("plan_evacuation", plan_evacuation.run, timeout_seconds=120),

@@ -9,7 +9,7 @@ this one calls the steps directly, one after another.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,7 +18,7 @@ from uuid import UUID
 from vmha.contracts import Notification, Settings, StepMessage
 from vmha.functions import intake
 from vmha.functions.records import INTAKE
-from vmha.functions.registry import STEPS
+from vmha.functions.registry import STEPS, StepSpec
 from vmha.journal import (
     Journal,
     NewNotification,
@@ -57,12 +57,15 @@ class FlowRun:
 
 
 class Driver:
-    """Runs notifications through intake and their flows against ``cloud`` with ``journal``."""
+    """Runs notifications through intake and their flows against ``cloud`` with ``journal``.
+
+    ``steps`` replaces the step table, e.g. to give a step a fake seam (a fake BMC for fence_host).
+    """
 
     def __init__(self, cloud: Any, journal: Journal, settings: Settings, now: Callable[[], datetime], *,
-                 wait: Callable[[float], None], max_runs: int = 200) -> None:
+                 wait: Callable[[float], None], max_runs: int = 200, steps: Mapping[str, StepSpec] = STEPS) -> None:
         self.cloud, self.journal, self.settings, self.now, self.wait = cloud, journal, settings, now, wait
-        self.max_runs = max_runs
+        self.max_runs, self.steps = max_runs, steps
 
     def context(self, notification: Notification) -> Context:
         return Context(notification, self.settings, self.journal, self.cloud, self.now,
@@ -105,7 +108,7 @@ class Driver:
             if isinstance(outcome, Fail):
                 return outcome.reason
             position += 1
-            if position < len(flow) and STEPS[flow[position]].per_instance:
+            if position < len(flow) and self.steps[flow[position]].per_instance:
                 instances = outcome.fan_out if isinstance(outcome, Done) else ()
                 failure, position = self._fan_out(notification, flow, position, instances, record)
                 if failure:
@@ -115,7 +118,7 @@ class Driver:
     def _fan_out(self, notification: Notification, flow: tuple[str, ...], position: int,
                  instances: tuple[UUID, ...], record: FlowRun) -> tuple[str | None, int]:
         branch_end = position
-        while branch_end < len(flow) and STEPS[flow[branch_end]].per_instance:
+        while branch_end < len(flow) and self.steps[flow[branch_end]].per_instance:
             branch_end += 1
         for instance in instances:
             for index in range(position, branch_end):
@@ -127,7 +130,7 @@ class Driver:
     def step(self, notification: Notification, flow: tuple[str, ...], position: int, instance: UUID | None,
              record: FlowRun | None = None) -> Outcome:
         """Run one step until it stops asking for a retry (waiting ``delay`` in between)."""
-        spec = STEPS[flow[position]]
+        spec = self.steps[flow[position]]
         key = StepKey(str(notification.id), spec.id, "" if instance is None else str(instance))
         detail = self.journal.get_notification(str(notification.id))
         assert detail is not None
@@ -145,11 +148,11 @@ class Driver:
         return outcome
 
     def _once(self, key: StepKey, message: StepMessage, notification: Notification) -> Outcome:
-        start = self.journal.begin_step(key, timedelta(seconds=STEPS[key.step_id].timeout_seconds))
+        start = self.journal.begin_step(key, timedelta(seconds=self.steps[key.step_id].timeout_seconds))
         if isinstance(start, StepDone):
             return Done(start.record.result or {})
         assert isinstance(start, StepClaim)
-        outcome = STEPS[key.step_id].run(message, self.context(notification))
+        outcome = self.steps[key.step_id].run(message, self.context(notification))
         if isinstance(outcome, Done):
             self.journal.finish_step(start, outcome.result)
         elif isinstance(outcome, Skipped):

@@ -54,6 +54,7 @@ class Ceilings:
     evacuation_seconds: int
     power_off_seconds: int
     power_on_seconds: int
+    fencing_seconds: int
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,7 @@ class Settings:
     journal_url: str
     coordination_url: str
     custom_flows_file: str
+    fencing_file: str
     dedup_window_seconds: int
     ha_enabled_metadata_key: str
     priority_metadata_key: str

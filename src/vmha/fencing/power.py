@@ -1,7 +1,9 @@
 """Power drivers speaking to BMCs: Redfish through sushy, IPMI 2.0 (lanplus) through pyghmi.
 
 A driver is cheap to build per fencing attempt. Every failure becomes ``BmcError`` with a message that names
-the host and BMC and never includes a secret.
+the host and BMC and never includes a secret; ``BmcAuthError`` when the BMC refused the credentials, which no
+retry can fix. Every IPMI call is bounded by the access's timeout: pyghmi can wait forever for a BMC that
+never answers (a BMC that silently drops an unknown user name, for one).
 """
 
 from __future__ import annotations
@@ -25,6 +27,14 @@ class PowerState(enum.Enum):
 
 class BmcError(Exception):
     """The BMC could not be reached, refused the credentials, or did not do what was asked."""
+
+
+class BmcAuthError(BmcError):
+    """The BMC refused the user name or password: retrying cannot help."""
+
+
+# pyghmi's session errors that mean the credentials were refused (IPMI 2.0 RAKP status codes and its own check).
+_IPMI_REFUSALS = ("Incorrect password", "Unauthorized name", "Unauthorized role", "Invalid integrity check value")
 
 
 class PowerDriver(TypingProtocol):
@@ -81,30 +91,18 @@ class IpmiPower:
     """Chassis power over IPMI 2.0 lanplus.
 
     pyghmi keeps one session per BMC and user in the process and blocks when a second Command is opened
-    beside a live one, so the Command is shared by every driver with the same BMC and credentials.
+    beside a live one, so the Command is shared by every driver with the same BMC and credentials, and
+    opened under that BMC's own lock. Each call runs in a daemon thread and is abandoned after the
+    timeout: a call stuck in pyghmi then holds only its own BMC's lock.
     """
 
     _commands: ClassVar[dict[tuple[str, int, str, str], ipmi_command.Command]] = {}
-    _lock: ClassVar[threading.Lock] = threading.Lock()
+    _locks: ClassVar[dict[tuple[str, int, str, str], threading.Lock]] = {}
+    _guard: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self, access: BmcAccess) -> None:
         self._access = access
-
-    def _command(self) -> ipmi_command.Command:
-        access = self._access
-        key = self._key()
-        with self._lock:
-            if key not in self._commands:
-                try:
-                    self._commands[key] = ipmi_command.Command(bmc=access.address, userid=access.username,
-                                                               password=access.password, port=access.port)
-                except (ipmi_exceptions.IpmiException, OSError) as error:
-                    raise _bmc_error(access, error) from error
-            return self._commands[key]
-
-    def _key(self) -> tuple[str, int, str, str]:
-        access = self._access
-        return (access.address, access.port, access.username, access.password)
+        self._key = (access.address, access.port, access.username, access.password)
 
     def power_state(self) -> PowerState:
         return PowerState.OFF if self._call("get_power")["powerstate"] == "off" else PowerState.ON
@@ -116,14 +114,36 @@ class IpmiPower:
         self._call("set_power", "on")
 
     def _call(self, method: str, *args: str) -> dict[str, str]:
-        command = self._command()
-        try:
-            result: dict[str, str] = getattr(command, method)(*args)
-        except (ipmi_exceptions.IpmiException, OSError) as error:
-            with self._lock:  # a broken session must not be reused
-                self._commands.pop(self._key(), None)
-            raise _bmc_error(self._access, error) from error
+        box: list[dict[str, str] | Exception] = []
+
+        def work() -> None:
+            try:
+                box.append(getattr(self._command(), method)(*args))
+            except (ipmi_exceptions.IpmiException, OSError) as error:
+                box.append(error)
+
+        worker = threading.Thread(target=work, name=f"ipmi-{self._access.host}", daemon=True)
+        worker.start()
+        worker.join(self._access.timeout_seconds)
+        result = box[0] if box else TimeoutError(f"no answer within {self._access.timeout_seconds:g} s")
+        if isinstance(result, Exception):
+            with self._guard:  # a broken session must not be reused
+                self._commands.pop(self._key, None)
+            raise _bmc_error(self._access, result) from result
         return result
+
+    def _command(self) -> ipmi_command.Command:
+        access = self._access
+        with self._guard:
+            lock = self._locks.setdefault(self._key, threading.Lock())
+        with lock:
+            command = self._commands.get(self._key)
+            if command is None:
+                command = ipmi_command.Command(bmc=access.address, userid=access.username,
+                                               password=access.password, port=access.port)
+                with self._guard:
+                    self._commands[self._key] = command
+            return command
 
 
 def power_driver(access: BmcAccess) -> PowerDriver:
@@ -135,5 +155,7 @@ def _name(access: BmcAccess) -> str:
 
 
 def _bmc_error(access: BmcAccess, error: Exception) -> BmcError:
-    text = str(error).replace(access.password, "***") if access.password else str(error)
-    return BmcError(f"{_name(access)}: {text}")
+    text = str(error) if str(error) not in ("", "None") else f"no answer ({type(error).__name__})"
+    text = text.replace(access.password, "***") if access.password else text
+    refused = isinstance(error, sushy.exceptions.AccessError) or any(word in text for word in _IPMI_REFUSALS)
+    return (BmcAuthError if refused else BmcError)(f"{_name(access)}: {text}")
