@@ -19,20 +19,10 @@ from vmha.context import StepContext
 from vmha.contracts import ContractError, parse_notification, parse_step_message
 from vmha.functions import triage
 from vmha.functions.registry import STEPS
-from vmha.outcomes import Done, Fail, Ignore, Outcome, Retry, Skipped
+from vmha.outcomes import Done, Fail, Ignore, Outcome, Retry, Skipped, outcome_to_dict
 
 Handler = Callable[[Mapping[str, Any], StepContext], dict[str, Any]]
-
-
-def outcome_to_dict(outcome: Outcome) -> dict[str, Any]:
-    """The outcome as a JSON-ready dict."""
-    if isinstance(outcome, Done):
-        return {"outcome": "done", "result": dict(outcome.result), "fan_out": [str(u) for u in outcome.fan_out]}
-    if isinstance(outcome, Skipped):
-        return {"outcome": "skipped", "reason": outcome.reason, "result": dict(outcome.result)}
-    if isinstance(outcome, Retry):
-        return {"outcome": "retry", "reason": outcome.reason, "delay": outcome.delay}
-    return {"outcome": "fail" if isinstance(outcome, Fail) else "ignore", "reason": outcome.reason}
+__all__ = ["Handler", "intake_handler", "outcome_from_dict", "outcome_to_dict", "step_handler"]
 
 
 def outcome_from_dict(data: Mapping[str, Any]) -> Outcome:

@@ -51,3 +51,14 @@ class Ignore:
 
 
 Outcome = Done | Skipped | Retry | Fail | Ignore
+
+
+def outcome_to_dict(outcome: Outcome) -> dict[str, Any]:
+    """The outcome as a JSON-ready dict (what a Lambda-style handler returns; ``vmha.functions.handler``)."""
+    if isinstance(outcome, Done):
+        return {"outcome": "done", "result": dict(outcome.result), "fan_out": [str(u) for u in outcome.fan_out]}
+    if isinstance(outcome, Skipped):
+        return {"outcome": "skipped", "reason": outcome.reason, "result": dict(outcome.result)}
+    if isinstance(outcome, Retry):
+        return {"outcome": "retry", "reason": outcome.reason, "delay": outcome.delay}
+    return {"outcome": "fail" if isinstance(outcome, Fail) else "ignore", "reason": outcome.reason}

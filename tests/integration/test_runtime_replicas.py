@@ -1,5 +1,5 @@
-"""Several consumers on the same queues: exactly-once effects, a killed gateway process's claimed message
-taken over by another process once its claim expires, and the Zaqar subscription push waking a consumer."""
+"""Several consumers on the same queues: exactly-once effects, and a killed gateway process's claimed message
+taken over by another process once its claim expires (Zaqar pushes waking consumers: test_api_webhooks)."""
 
 from __future__ import annotations
 
@@ -22,8 +22,6 @@ from tests.cloud.procs import wait_until
 from tests.runtime_steps import instances
 from vmha.contracts import StepMessage
 from vmha.journal import NotificationStatus, open_journal
-from vmha.runtime.gateway import Gateway
-from vmha.runtime.http import WAKEUP_PATH
 
 from .runtime_support import Place, running, wait_ended
 
@@ -84,21 +82,3 @@ def test_a_killed_gateway_process_leaves_its_step_to_another_after_the_claim_exp
     assert Counter(step for step, _, _ in lines) == Counter({"ok": 1, "slow-started": 2, "slow": 1, "ok2": 1})
     assert {pid for step, _, pid in lines if step == "slow"} == {str(survivor.pid)}
     print(f"flow finished {taken_over_after:.1f} s after the SIGKILL (claim TTL 60 s)")
-
-
-def test_a_subscription_push_wakes_an_idle_consumer_long_before_its_poll(place: Place) -> None:
-    poll = 300.0
-    gateway = Gateway(place.services(place.settings(poll_interval_seconds=poll)))
-    gateway.start()
-    try:
-        place.client.subscription(place.queues["notifications"], subscriber=gateway.http.url + WAKEUP_PATH,
-                                  ttl=3600, options={"source": "vmha-runtime-test"})
-        time.sleep(2)  # the workers' first claims come back empty; from now on they wait for the poll or a push
-        started = time.monotonic()
-        nid = place.notify("flow:ok")
-        detail = wait_ended(gateway.services.journal, nid, timeout=poll / 10)
-        elapsed = time.monotonic() - started
-    finally:
-        gateway.stop(30)
-    assert detail.notification.status is NotificationStatus.FINISHED
-    print(f"notification finished {elapsed:.2f} s after it was posted (poll interval {poll:.0f} s)")

@@ -33,6 +33,7 @@ from vmha.contracts.notification import (
     parse_notification,
 )
 from vmha.contracts.settings import (
+    ApiOptions,
     Ceilings,
     Exclusions,
     GatewayOptions,
@@ -51,6 +52,7 @@ from vmha.contracts.validation import MAX_DOCUMENT_BYTES, Raw
 
 __all__ = [
     "MAX_DOCUMENT_BYTES",
+    "ApiOptions",
     "ArgValue",
     "Ceilings",
     "ClusterStatus",

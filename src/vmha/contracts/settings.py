@@ -109,6 +109,16 @@ class GatewayOptions:
 
 
 @dataclass(frozen=True)
+class ApiOptions:
+    """The gateway's HTTP API (schema: ``api``)."""
+
+    roles: tuple[str, ...]
+    lambda_keys: tuple[str, ...]
+    webhook_secret: str
+    max_body_bytes: int
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings of one process; each field is described in ``settings.schema.json``."""
 
@@ -128,6 +138,7 @@ class Settings:
     exclusions: Exclusions
     gateway: GatewayOptions
     monitor: MonitorOptions
+    api: ApiOptions
 
 
 def load_settings(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> Settings:

@@ -14,6 +14,8 @@ from vmha.journal.errors import (
 from vmha.journal.journal import Journal, open_journal
 from vmha.journal.records import (
     Clock,
+    ExecutionRecord,
+    ExecutionStatus,
     InstanceProgress,
     InstanceStatus,
     JsonObject,
@@ -40,6 +42,8 @@ __all__ = [
     "TERMINAL",
     "TRANSITIONS",
     "Clock",
+    "ExecutionRecord",
+    "ExecutionStatus",
     "IllegalTransitionError",
     "InstanceProgress",
     "InstanceStatus",

@@ -16,10 +16,12 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from vmha.journal import notifications, progress, steps
+from vmha.journal import executions, notifications, progress, steps
 from vmha.journal.database import READ_ONLY, create_journal_engine, lost_a_race, upgrade
 from vmha.journal.records import (
     Clock,
+    ExecutionRecord,
+    ExecutionStatus,
     InstanceProgress,
     InstanceStatus,
     JsonObject,
@@ -216,6 +218,28 @@ class Journal:
                 progress=fraction_done,
             )
         )
+
+    def count_notifications(self) -> dict[NotificationStatus, int]:
+        """How many notifications have each status (for metrics)."""
+        return self._read(lambda session, _now: executions.count_notifications(session))
+
+    def begin_execution(self, execution_id: str, function: str, event: JsonObject, sync: bool) -> ExecutionRecord:
+        """Record a function execution as running, with its input."""
+        return self._write(lambda session, now: executions.begin(
+            session, now, execution_id=execution_id, function=function, event=event, sync=sync))
+
+    def end_execution(
+        self, execution_id: str, status: ExecutionStatus, output: JsonObject, duration_seconds: float
+    ) -> ExecutionRecord:
+        """Record how an execution ended (an ended one keeps its first outcome); KeyError for an unknown id."""
+        return self._write(
+            lambda session, now: executions.end(
+                session, now, execution_id, status=status, output=output, duration_seconds=duration_seconds)
+        )
+
+    def get_execution(self, execution_id: str) -> ExecutionRecord | None:
+        """A function execution; None if unknown."""
+        return self._read(lambda session, _now: executions.get(session, execution_id))
 
 
 def _check_limit(limit: int) -> None:

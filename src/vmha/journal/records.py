@@ -49,6 +49,14 @@ class StepStatus(StrEnum):
     FAILED = "failed"
 
 
+class ExecutionStatus(StrEnum):
+    """State of one function execution through the gateway API (Qinling's names)."""
+
+    RUNNING = "running"
+    SUCCESS = "success"
+    FAILED = "failed"
+
+
 class InstanceStatus(StrEnum):
     """Progress of one instance in a recovery (Masakari's vmove statuses)."""
 
@@ -221,3 +229,18 @@ class NotificationFilter:
     def __post_init__(self) -> None:
         if self.generated_since is not None:
             require_aware(self.generated_since, "generated_since")
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionRecord:
+    """A function execution: its input, and once ended its output (the result, or the error)."""
+
+    id: str
+    function: str
+    status: ExecutionStatus
+    sync: bool
+    input: JsonObject
+    output: JsonObject | None
+    duration_seconds: float | None
+    created_at: datetime
+    updated_at: datetime

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeEngine
 
-from vmha.journal.records import InstanceStatus, NotificationStatus, StepStatus
+from vmha.journal.records import ExecutionStatus, InstanceStatus, NotificationStatus, StepStatus
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -142,3 +142,20 @@ class ProgressEventRow(Base):
     at: Mapped[datetime]
     message: Mapped[str] = mapped_column(sa.Text)
     progress: Mapped[float] = mapped_column(sa.Float)
+
+
+class ExecutionRow(Base):
+    """One function execution through the gateway API (not part of any notification's recovery)."""
+
+    __tablename__ = "executions"
+    __table_args__ = (sa.CheckConstraint(one_of("status", ExecutionStatus), name="status"),)
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    function: Mapped[str] = mapped_column(sa.String(64))
+    status: Mapped[str] = mapped_column(sa.String(16))
+    sync: Mapped[bool] = mapped_column(sa.Boolean)
+    input: Mapped[dict[str, Any]]
+    output: Mapped[dict[str, Any] | None]
+    duration_seconds: Mapped[float | None] = mapped_column(sa.Float)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

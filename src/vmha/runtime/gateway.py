@@ -1,4 +1,4 @@
-"""``vmha gateway`` assembled: settings -> journal, one OpenStack connection, Zaqar, consumer, HTTP endpoint.
+"""``vmha gateway`` assembled: settings -> journal, one OpenStack connection, Zaqar, consumer, HTTP API.
 
 The step table and the intake are named ``module:attribute`` and loaded here at start-up, so the runtime
 core never imports ``vmha.functions`` and a test table can run in a real gateway process.
@@ -13,11 +13,13 @@ from typing import Any
 
 import openstack
 
+from vmha.api import ApiServer, App, Functions, Metrics, Parts, keystone_filter
+from vmha.api.auth import Filter
+from vmha.api.metrics import zaqar_stats
 from vmha.context import COMPUTE_MICROVERSION
 from vmha.contracts import Settings
 from vmha.journal import open_journal
 from vmha.runtime.consumer import Consumer
-from vmha.runtime.http import WakeupServer
 from vmha.runtime.services import Services
 from vmha.runtime.table import IntakeFunction, StepTable, table_problems
 from vmha.runtime.zaqar import ZaqarQueues
@@ -52,13 +54,15 @@ def connect(cloud: str) -> Any:
 
 
 class Gateway:
-    """The consumer and the wake-up endpoint of one process."""
+    """The consumer and the HTTP API (``vmha.api``) of one process."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, metrics: Metrics, keystone: Filter) -> None:
         options = services.settings.gateway
         self.services = services
         self.consumer = Consumer(services)
-        self.http = WakeupServer(options.listen_host, options.listen_port, self.consumer.wakeup.wake, self.healthy)
+        self.functions = Functions(services, metrics.observe_execution)
+        app = App(Parts(services, self.consumer.wakeup.wake, self.healthy, metrics, self.functions, keystone))
+        self.http = ApiServer(options.listen_host, options.listen_port, app)
 
     def healthy(self) -> bool:
         """Every worker thread and the sweeper still run."""
@@ -71,6 +75,7 @@ class Gateway:
     def stop(self, timeout: float) -> None:
         """Stop serving, let in-flight messages finish for ``timeout`` s, release the rest."""
         self.http.stop()
+        self.functions.close()
         self.consumer.stop(timeout)
         self.services.journal.close()
 
@@ -82,7 +87,11 @@ def build(settings: Settings, table: StepTable, intake: IntakeFunction) -> Gatew
         raise StartupError("step table: " + "; ".join(problems))
     cloud = connect(settings.gateway.cloud)
     journal = open_journal(settings.journal_url)
-    return Gateway(Services(settings, journal, ZaqarQueues(cloud.session), table, intake, cloud))
+    names = settings.queues
+    metrics = Metrics(journal, (names.notifications, names.steps, names.dead_letters), zaqar_stats(cloud.session))
+    services = Services(settings, journal, ZaqarQueues(cloud.session), metrics.instrument(table),
+                        metrics.instrument_intake(intake), cloud)
+    return Gateway(services, metrics, keystone_filter(cloud))
 
 
 def serve(gateway: Gateway, stop: threading.Event, stop_timeout: float) -> None:

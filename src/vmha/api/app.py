@@ -1,0 +1,198 @@
+"""The gateway's WSGI application: one route table, an authentication kind per route, errors per family.
+
+Authentication: Keystone tokens (``auth``) on the Masakari and functions routes; SigV4 (``sigv4``) on the
+Lambda route; signed URLs (``webhooks``) on the webhooks; none on ``/healthz``, ``/metrics``, version
+discovery and ``/v1/wakeup`` (a Zaqar push that only makes the consumers claim at once: it reads nothing
+and changes nothing). Masakari's paths may carry a project id after ``/v1`` (``/v1/<project>/segments``),
+as its catalog endpoints do. A bug answers 500 with ``X-Vmha-Error: unhandled`` and is logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+import webob
+
+from vmha.api import sigv4, versions, webhooks
+from vmha.api.auth import Filter, require_role
+from vmha.api.executions import Executions
+from vmha.api.functions import Functions
+from vmha.api.invoke import Invocations
+from vmha.api.masakari import Notifications
+from vmha.api.metrics import Metrics
+from vmha.api.segments import Segments
+from vmha.api.web import ApiError, Family, error_reply, read_body, reply
+from vmha.runtime import Services
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[webob.Request, Mapping[str, str]], webob.Response]
+_ROUTE_KEY = "vmha.route"
+_PROJECT_PREFIX = re.compile(r"^/v1/[0-9a-f]{32}(?=/)")
+
+
+class Auth(Enum):
+    """How a route's caller is authenticated."""
+
+    NONE = "none"
+    KEYSTONE = "keystone"
+    SIGV4 = "sigv4"
+    SIGNED = "signed"
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    pattern: re.Pattern[str]
+    family: Family
+    auth: Auth
+    handler: Handler
+
+
+@dataclass(frozen=True)
+class Parts:
+    """What the app serves besides the route modules: liveness, wake-up, metrics, functions."""
+
+    services: Services
+    wake: Callable[[], None]
+    healthy: Callable[[], bool]
+    metrics: Metrics
+    functions: Functions
+    keystone: Filter
+
+
+def route(method: str, path: str, family: Family, auth: Auth, handler: Handler) -> Route:
+    """A route; ``{name}`` in ``path`` matches one path segment."""
+    pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path)
+    return Route(method, re.compile(f"^{pattern}/?$"), family, auth, handler)
+
+
+def routes(parts: Parts) -> list[Route]:
+    services, limit = parts.services, parts.services.settings.api.max_body_bytes
+    notes, segments = Notifications(services), Segments(services.cloud)
+    runs, hooks = Executions(parts.functions, services.journal, limit), webhooks.Webhooks(services, parts.wake)
+    invocations = Invocations(parts.functions, limit)
+    plain, masakari, key = Family.PLAIN, Family.MASAKARI, Auth.KEYSTONE
+    return [
+        route("GET", "", plain, Auth.NONE, versions.root),
+        route("GET", "/v1", plain, Auth.NONE, versions.v1),
+        route("GET", "/healthz", plain, Auth.NONE, lambda request, _: _health(parts)),
+        route("GET", "/metrics", plain, Auth.NONE, lambda request, _: _metrics(parts)),
+        route("POST", "/v1/wakeup", plain, Auth.NONE, lambda request, _: _wakeup(parts, request, limit)),
+        route("POST", webhooks.ZAQAR_PATH, plain, Auth.SIGNED, hooks.zaqar),
+        route("POST", webhooks.AODH_PATH, plain, Auth.SIGNED, hooks.aodh),
+        route("GET", "/v1/functions", plain, key, runs.functions),
+        route("POST", "/v1/functions/{name}/executions", plain, key, runs.create),
+        route("GET", "/v1/functions/{name}/executions/{execution_id}", plain, key, runs.show),
+        route("POST", "/2015-03-31/functions/{name}/invocations", Family.LAMBDA, Auth.SIGV4, invocations.invoke),
+        route("POST", "/v1/notifications", masakari, key, notes.create),
+        route("GET", "/v1/notifications", masakari, key, notes.index),
+        route("GET", "/v1/notifications/{notification_id}", masakari, key, notes.show),
+        route("GET", "/v1/notifications/{notification_id}/vmoves", masakari, key, notes.vmoves),
+        route("GET", "/v1/segments", masakari, key, segments.index),
+        route("GET", "/v1/segments/{segment_id}", masakari, key, segments.show),
+        route("GET", "/v1/segments/{segment_id}/hosts", masakari, key, segments.hosts),
+        route("GET", "/v1/segments/{segment_id}/hosts/{host_id}", masakari, key, segments.host),
+    ]
+
+
+class App:
+    """The WSGI callable."""
+
+    def __init__(self, parts: Parts) -> None:
+        self._parts = parts
+        self._routes = routes(parts)
+        self._lambda_keys = sigv4.parse_keys(parts.services.settings.api.lambda_keys)
+        self._protected = parts.keystone(self._dispatch)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        environ["PATH_INFO"] = _PROJECT_PREFIX.sub("/v1", environ.get("PATH_INFO", ""))
+        request = webob.Request(environ)
+        try:
+            found = self._match(request)
+        except ApiError as error:
+            return error_reply(_family(request.path_info), error)(environ, start_response)
+        environ[_ROUTE_KEY] = found
+        chosen = self._protected if found[0].auth is Auth.KEYSTONE else self._dispatch
+        return chosen(environ, start_response)
+
+    def _match(self, request: webob.Request) -> tuple[Route, dict[str, str]]:
+        allowed = []
+        for candidate in self._routes:
+            matched = candidate.pattern.match(request.path_info)
+            if matched is None:
+                continue
+            if candidate.method == request.method:
+                return candidate, matched.groupdict()
+            allowed.append(candidate.method)
+        if allowed:
+            raise ApiError(405, f"{request.method} is not allowed on {request.path_info} (allowed: "
+                                f"{', '.join(allowed)})")
+        raise ApiError(404, f"no such resource: {request.path_info}")
+
+    def _dispatch(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        request = webob.Request(environ)
+        found, params = environ[_ROUTE_KEY]
+        response = self._respond(request, found, params)
+        return response(environ, start_response)
+
+    def _respond(self, request: webob.Request, found: Route, params: dict[str, str]) -> webob.Response:
+        try:
+            self._authenticate(request, found)
+            if found.family is not Family.MASAKARI:
+                return found.handler(request, params)
+            version = versions.requested(request)
+            request.environ[versions.ENVIRON_KEY] = version
+            response = found.handler(request, params)
+            response.headers[versions.HEADER] = f"{versions.SERVICE} {versions.text(version)}"
+            response.headers["Vary"] = versions.HEADER
+            return response
+        except ApiError as error:
+            return error_reply(found.family, error)
+        except Exception:
+            log.exception("request failed", extra={"method": request.method, "path": request.path_info})
+            response = error_reply(found.family, ApiError(500, "internal error; the gateway log has the details"))
+            response.headers["X-Vmha-Error"] = "unhandled"
+            return response
+
+    def _authenticate(self, request: webob.Request, found: Route) -> None:
+        settings = self._parts.services.settings
+        if found.auth is Auth.KEYSTONE:
+            require_role(request.environ, settings.api.roles)
+        elif found.auth is Auth.SIGV4:
+            body = read_body(request, settings.api.max_body_bytes)
+            sigv4.verify(request, body, self._lambda_keys, datetime.now(UTC))
+        elif found.auth is Auth.SIGNED:
+            webhooks.verify(request, settings.api.webhook_secret, time.time())
+
+
+def _family(path: str) -> Family:
+    if path.startswith("/2015-03-31/"):
+        return Family.LAMBDA
+    return Family.MASAKARI if path.startswith(("/v1/notifications", "/v1/segments")) else Family.PLAIN
+
+
+def _health(parts: Parts) -> webob.Response:
+    healthy = parts.healthy()
+    return reply(200 if healthy else 503, {"status": "ok" if healthy else "unhealthy"})
+
+
+def _metrics(parts: Parts) -> webob.Response:
+    response = webob.Response(body=parts.metrics.exposition())
+    response.content_type = "text/plain"
+    response.charset = None
+    response.headers["Content-Type"] = "text/plain; version=0.0.4; charset=utf-8"
+    return response
+
+
+def _wakeup(parts: Parts, request: webob.Request, limit: int) -> webob.Response:
+    read_body(request, limit)
+    parts.wake()
+    return reply(202, {"woken": True})

@@ -1,0 +1,137 @@
+"""Prometheus metrics of one gateway process (``GET /metrics``).
+
+- ``vmha_notifications{status}``: notifications in the journal by status (read at scrape time);
+- ``vmha_step_duration_seconds{step,outcome}``: how long each step run and intake took in this process
+  (the step table is wrapped by ``instrument`` before the runtime gets it);
+- ``vmha_execution_duration_seconds{function,status}``: executions through the functions APIs;
+- ``vmha_queue_messages{queue,state}`` and ``vmha_queue_lag_seconds{queue}``: Zaqar's counts and the age
+  of the oldest message of each queue, the lag of the consumers (read at scrape time; when Zaqar cannot
+  be asked, ``vmha_queue_stats_up`` is 0 and the queue metrics are left out).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from zaqarclient.queues import client as zaqar_client
+
+from vmha.context import StepContext
+from vmha.contracts import Notification, RetryPolicy, StepMessage
+from vmha.journal import ExecutionStatus, Journal
+from vmha.outcomes import Outcome
+from vmha.runtime import IntakeFunction, StepFunction, StepTable
+
+log = logging.getLogger(__name__)
+
+QueueStats = Callable[[str], Mapping[str, Any]]
+"""Zaqar's stats of a queue: ``{"messages": {"free", "claimed", "total", "oldest": {"age"}}}``."""
+
+_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+
+
+def zaqar_stats(session: Any) -> QueueStats:
+    """Queue stats from Zaqar through python-zaqarclient on the keystoneauth ``session``."""
+    client = zaqar_client.Client(version=2, session=session)
+
+    def stats(queue: str) -> Mapping[str, Any]:
+        found: Mapping[str, Any] = client.queue(queue, auto_create=False).stats
+        return found
+    return stats
+
+
+@dataclass(frozen=True)
+class TimedStep:
+    """A step table entry whose runs are timed."""
+
+    id: str
+    run: StepFunction
+    per_instance: bool
+    timeout_seconds: float
+    retry: RetryPolicy | None
+
+
+class Metrics:
+    """The registry of one process and the instruments the gateway feeds."""
+
+    def __init__(self, journal: Journal, queues: tuple[str, ...], stats: QueueStats) -> None:
+        self.registry = CollectorRegistry()
+        self._steps = Histogram("vmha_step_duration_seconds", "Step and intake run time in this process.",
+                                ["step", "outcome"], registry=self.registry, buckets=_BUCKETS)
+        self._executions = Histogram("vmha_execution_duration_seconds", "Function executions through the API.",
+                                     ["function", "status"], registry=self.registry, buckets=_BUCKETS)
+        self.registry.register(_JournalCollector(journal))
+        self.registry.register(_QueueCollector(queues, stats))
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+    def observe_execution(self, function: str, status: ExecutionStatus, seconds: float) -> None:
+        self._executions.labels(function, status.value).observe(seconds)
+
+    def instrument(self, table: StepTable) -> dict[str, TimedStep]:
+        """The table with every step's runs timed."""
+        return {key: TimedStep(step.id, self._timed(step.id, step.run), step.per_instance, step.timeout_seconds,
+                               step.retry) for key, step in table.items()}
+
+    def instrument_intake(self, intake: IntakeFunction) -> IntakeFunction:
+        def timed(notification: Notification, context: StepContext) -> Outcome:
+            return self._observe("intake", lambda: intake(notification, context))
+        return timed
+
+    def _timed(self, step_id: str, run: StepFunction) -> StepFunction:
+        def timed(message: StepMessage, context: StepContext) -> Outcome:
+            return self._observe(step_id, lambda: run(message, context))
+        return timed
+
+    def _observe(self, name: str, body: Callable[[], Outcome]) -> Outcome:
+        started, outcome = time.monotonic(), "raised"
+        try:
+            result = body()
+            outcome = type(result).__name__.lower()
+            return result
+        finally:
+            self._steps.labels(name, outcome).observe(time.monotonic() - started)
+
+
+class _JournalCollector(Collector):
+    def __init__(self, journal: Journal) -> None:
+        self._journal = journal
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily("vmha_notifications", "Notifications in the journal by status.",
+                                   labels=["status"])
+        for status, count in self._journal.count_notifications().items():
+            family.add_metric([status.value], count)
+        yield family
+
+
+class _QueueCollector(Collector):
+    def __init__(self, queues: tuple[str, ...], stats: QueueStats) -> None:
+        self._queues = queues
+        self._stats = stats
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        up = GaugeMetricFamily("vmha_queue_stats_up", "1 when Zaqar answered the queue stats.")
+        counts = GaugeMetricFamily("vmha_queue_messages", "Messages by queue and state.", labels=["queue", "state"])
+        lag = GaugeMetricFamily("vmha_queue_lag_seconds", "Age of the oldest message of the queue.",
+                                labels=["queue"])
+        try:
+            for queue in self._queues:
+                messages = self._stats(queue).get("messages", {})
+                for state in ("free", "claimed", "total"):
+                    counts.add_metric([queue, state], messages.get(state, 0))
+                lag.add_metric([queue], messages.get("oldest", {}).get("age", 0))
+        except Exception:  # Zaqar down must not break the scrape
+            log.warning("queue stats unavailable", exc_info=True)
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield from (up, counts, lag)

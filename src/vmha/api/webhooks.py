@@ -1,0 +1,116 @@
+"""Signed webhooks: Zaqar subscription pushes wake the consumers, Aodh alarm actions become VM notifications.
+
+A webhook URL carries ``expires`` (Unix time) and ``signature``, the HMAC-SHA256 of ``<path>\\n<expires>``
+with ``settings.api.webhook_secret`` (``signed_url`` mints one; ``vmha webhook-url`` prints one). An
+unsigned call is answered 401, a wrong or expired signature 403, and nothing is journaled or posted.
+
+A Zaqar push carries a message body but no message id, and the message stays in its queue: the push only
+makes the consumers claim at once. An Aodh alarm on a Nova instance event (``reason_data.event`` with the
+``instance_id`` and ``host`` traits, e.g. ``compute.instance.power_off.end`` or ``compute.instance.update``
+with state error) becomes a VM notification (LIFECYCLE / STOPPED_FAILED: the guest stopped without being
+asked to) posted to the notifications queue, so the alarm path is as durable as a monitor's. Its id is
+derived from the alarm and event ids, so a repeated delivery of one event is recovered once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+import webob
+
+from vmha.api.notify import enqueue
+from vmha.api.web import ApiError, read_object, reply
+from vmha.contracts import ContractError, Notification, parse_notification
+from vmha.runtime import Services
+
+ZAQAR_PATH = "/v1/webhooks/zaqar"
+AODH_PATH = "/v1/webhooks/aodh"
+_NAMESPACE = uuid.UUID("0b3d7c55-6a4f-5e0c-9f36-0c1e8a6d2f10")
+
+
+def signature(secret: str, path: str, expires: int) -> str:
+    """The signature of a webhook URL with ``path``, valid until ``expires`` (Unix time)."""
+    return hmac.new(secret.encode(), f"{path}\n{expires}".encode(), hashlib.sha256).hexdigest()
+
+
+def signed_url(base_url: str, path: str, secret: str, expires: int) -> str:
+    """The full webhook URL: ``base_url`` + ``path`` + the signature query."""
+    query = urlencode({"expires": expires, "signature": signature(secret, path, expires)})
+    return f"{base_url.rstrip('/')}{path}?{query}"
+
+
+def verify(request: webob.Request, secret: str, now: float) -> None:
+    """ApiError 401 for an unsigned call, 403 for a wrong or expired signature or when webhooks are off."""
+    if not secret:
+        raise ApiError(403, "webhooks are disabled: the gateway has no api.webhook_secret")
+    given, expires = request.GET.get("signature"), request.GET.get("expires")
+    if not given or not expires:
+        raise ApiError(401, "this webhook needs a signed URL (expires and signature query parameters)")
+    if not expires.isdigit() or int(expires) < now:
+        raise ApiError(403, f"the webhook URL expired (expires={expires})")
+    if not hmac.compare_digest(signature(secret, request.path_info, int(expires)), given):
+        raise ApiError(403, "wrong webhook signature")
+
+
+class Webhooks:
+    """The two webhook routes."""
+
+    def __init__(self, services: Services, wake: Callable[[], None]) -> None:
+        self._services = services
+        self._wake = wake
+        self._limit = services.settings.api.max_body_bytes
+
+    def zaqar(self, request: webob.Request, params: Mapping[str, str]) -> webob.Response:
+        read_object(request, self._limit)
+        self._wake()
+        return reply(202, {"woken": True})
+
+    def aodh(self, request: webob.Request, params: Mapping[str, str]) -> webob.Response:
+        alarm = read_object(request, self._limit)
+        if alarm.get("current") != "alarm":
+            return reply(200, {"ignored": f"alarm state {alarm.get('current')!r} is not 'alarm'"})
+        notification = alarm_notification(alarm)
+        enqueue(self._services, notification)
+        self._wake()
+        return reply(202, {"notification_id": str(notification.id)})
+
+
+def alarm_notification(alarm: Mapping[str, Any]) -> Notification:
+    """The VM notification an Aodh instance-event alarm body stands for; ApiError 400 if it is none."""
+    data = alarm.get("reason_data")
+    event = data.get("event") if isinstance(data, dict) and data.get("type") == "event" else None
+    if not isinstance(event, dict):
+        raise ApiError(400, "not an Aodh event alarm body: reason_data.event is missing")
+    traits = _traits(event.get("traits"))
+    instance, host = traits.get("instance_id") or traits.get("resource_id"), traits.get("host")
+    if not instance or not host:
+        raise ApiError(400, "the alarm's event has no instance_id and host traits: not a Nova instance event")
+    alarm_id, message_id = alarm.get("alarm_id"), event.get("message_id")
+    if not alarm_id or not message_id:
+        raise ApiError(400, "the alarm body has no alarm_id or its event no message_id")
+    key = f"{alarm_id}/{message_id}"
+    document = {
+        "id": str(uuid.uuid5(_NAMESPACE, key)), "source": f"aodh/{alarm_id}", "type": "VM",
+        "hostname": host, "generated_time": event.get("generated") or _now(),
+        "payload": {"event": "LIFECYCLE", "vir_domain_event": "STOPPED_FAILED", "instance_uuid": instance},
+    }
+    try:
+        return parse_notification(document)
+    except ContractError as error:
+        raise ApiError(400, f"the alarm does not make a valid notification: {error}") from error
+
+
+def _traits(raw: Any) -> dict[str, Any]:
+    if not isinstance(raw, list):
+        return {}
+    return {item[0]: item[2] for item in raw if isinstance(item, list) and len(item) == 3}
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

@@ -1,0 +1,88 @@
+"""Helpers of the gateway API's tests: an in-process gateway (consumer + HTTP API) on per-test queues and
+journal, a Keystone-authenticated HTTP session, boto3's lambda client, and rows counted in the journal."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import botocore.config
+import requests
+import sqlalchemy as sa
+
+from tests.cloud import catalog
+from tests.cloud.layout import REGION, Layout
+from vmha.api import Metrics, keystone_filter
+from vmha.api.metrics import zaqar_stats
+from vmha.context import COMPUTE_MICROVERSION
+from vmha.contracts import Settings, parse_settings
+from vmha.journal import open_journal
+from vmha.runtime import IntakeFunction, Services, StepTable, ZaqarQueues
+from vmha.runtime.gateway import Gateway
+
+from .runtime_support import Place
+
+ACCESS_KEY, SECRET_KEY = "AKIAVMHATEST", "vmha-test-secret"
+WEBHOOK_SECRET = "vmha-test-webhook-secret"
+
+
+def api_settings(place: Place, **gateway: Any) -> Settings:
+    """The Place's settings with the API's keys and secret, on a free port."""
+    document = {
+        "journal_url": place.journal_url, "dedup_window_seconds": 180, "queues": place.queues,
+        "retry": {"initial_delay_seconds": 1, "max_delay_seconds": 2, "recheck_interval_seconds": 1},
+        "gateway": {"workers": 2, "poll_interval_seconds": 1.0, "listen_port": 0, **gateway},
+        "api": {"lambda_keys": [f"{ACCESS_KEY}:{SECRET_KEY}"], "webhook_secret": WEBHOOK_SECRET,
+                "max_body_bytes": 65536},
+    }
+    return parse_settings(document, {})
+
+
+@dataclass(frozen=True)
+class Running:
+    """A started gateway and what the tests talk to it with."""
+
+    gateway: Gateway
+    url: str
+    token: str
+    conn: Any
+
+    def call(self, method: str, path: str, *, token: str | None = "admin", **kwargs: Any) -> requests.Response:
+        headers = dict(kwargs.pop("headers", {}))
+        if token is not None:
+            headers["X-Auth-Token"] = self.token if token == "admin" else token
+        return requests.request(method, self.url + path, headers=headers, timeout=60, **kwargs)
+
+    def lambda_client(self, secret: str = SECRET_KEY) -> Any:
+        return boto3.client("lambda", endpoint_url=self.url, region_name=REGION, aws_access_key_id=ACCESS_KEY,
+                            aws_secret_access_key=secret,
+                            config=botocore.config.Config(retries={"max_attempts": 0}, read_timeout=60))
+
+    def count(self, table: str) -> int:
+        engine = sa.create_engine(self.gateway.services.settings.journal_url)
+        try:
+            with engine.connect() as connection:
+                return int(connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one())
+        finally:
+            engine.dispose()
+
+
+@contextlib.contextmanager
+def serving(layout: Layout, settings: Settings, table: StepTable, intake: IntakeFunction) -> Iterator[Running]:
+    """A gateway like ``vmha gateway`` builds it, running ``table`` and ``intake``, stopped afterwards."""
+    conn = catalog.connect(layout, "vmha-admin", compute_microversion=COMPUTE_MICROVERSION)
+    journal = open_journal(settings.journal_url)
+    names = settings.queues
+    metrics = Metrics(journal, (names.notifications, names.steps), zaqar_stats(conn.session))
+    services = Services(settings, journal, ZaqarQueues(conn.session), metrics.instrument(table),
+                        metrics.instrument_intake(intake), conn)
+    gateway = Gateway(services, metrics, keystone_filter(conn))
+    gateway.start()
+    try:
+        yield Running(gateway, gateway.http.url, conn.session.get_token(), conn)
+    finally:
+        gateway.stop(30)
+        conn.close()
