@@ -25,6 +25,7 @@ Conflict = sdk_errors.ConflictException
 BadRequest = sdk_errors.BadRequestException
 _TRUTHY = frozenset({"true", "1", "yes", "on", "y", "t"})
 _TEMPORARY_STATUSES = frozenset({408, 409, 429})
+_MIGRATION_ENDED = frozenset({"done", "completed", "failed", "error", "cancelled"})
 
 StepRun = Callable[[StepMessage, StepContext], Outcome]
 
@@ -83,6 +84,17 @@ def get_server(cloud: Any, uuid: object) -> Any | None:
         return cloud.compute.get_server(str(uuid))
     except NotFound:
         return None
+
+
+def evacuation_running(cloud: Any, server_id: str, source_host: str) -> bool:
+    """Whether Nova's latest evacuation of the server off ``source_host`` has not ended yet (os-migrations).
+
+    Nova clears an evacuated server's task state before the destination takes it over: until its migration
+    is ``done``, a server with no task can still show its old host (nova.compute.manager.rebuild_instance).
+    """
+    found = cloud.compute.migrations(server_id=server_id, source_compute=source_host, migration_type="evacuation")
+    latest = max(found, key=lambda migration: (str(migration.created_at), migration.id or 0), default=None)
+    return latest is not None and latest.status not in _MIGRATION_ENDED
 
 
 def truthy(value: object) -> bool:

@@ -13,7 +13,9 @@ Runtime contract (``vmha.runtime`` implements it):
 - ``Fail`` ends the notification ``failed``. A per-instance step never fails the notification: it records
   the instance ``failed`` and returns Skipped, and the ``join`` step must still run: it puts an unused
   reserved host back and then fails the notification naming the failed instances.
-- ``timeout_seconds`` bounds one run (the journal lease).
+- ``timeout_seconds`` bounds one run (the journal lease); every one is below Zaqar's smallest claim TTL
+  (60 s), so a gateway may claim messages for that long (the runtime refuses a table whose steps could
+  outlast their claim).
 - The runtime records every Done/Skipped result with ``Journal.finish_step``/``skip_step``: later steps
   read them back (``vmha.functions.records``).
 """
@@ -65,7 +67,7 @@ class StepSpec:
     run: StepRun
     per_instance: bool = False
     join: bool = False
-    timeout_seconds: int = 60
+    timeout_seconds: int = 30
     retry: RetryPolicy | None = None
 
 
@@ -74,7 +76,7 @@ STEPS: Mapping[str, StepSpec] = MappingProxyType({spec.id: spec for spec in (
     StepSpec("fence_host", fence_host.run, timeout_seconds=45, retry=POLLING),
     StepSpec("disable_compute_service", disable_compute_service.run, retry=POLLING),
     StepSpec("take_reserved_host", take_reserved_host.run),
-    StepSpec("plan_evacuation", plan_evacuation.run, timeout_seconds=120),
+    StepSpec("plan_evacuation", plan_evacuation.run, timeout_seconds=50),
     StepSpec("evacuate_instance", evacuate_instance.run, per_instance=True, retry=POLLING),
     StepSpec("confirm_instance_evacuated", confirm_instance_evacuated.run, per_instance=True, retry=POLLING),
     StepSpec("finish_host_recovery", finish_host_recovery.run, join=True),

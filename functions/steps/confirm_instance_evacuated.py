@@ -1,11 +1,13 @@
 """COMPUTE_HOST, per instance: wait until one server is settled on another host, then finish it off.
 
-Settled: off the failed host with no task in progress. Then the plan's after-actions (spec §4.4): stop a
-server that was not running, reset one that was in ERROR back to ERROR, unlock it if vmha locked it; and
-record it ``succeeded`` with its new host. Not settled yet: Retry after the recheck interval. A server that
-Nova left on the failed host or that went to ERROR, or one still unsettled at the step's deadline, is
-recorded ``failed`` and the step is Skipped, so that its branch still reaches ``finish_host_recovery``,
-which fails the notification after putting an unused reserved host back.
+Settled: off the failed host with no task in progress (Nova clears the task before the destination takes
+the server over, so a server with no task still on the failed host is left behind only once Nova's
+evacuation record in os-migrations has ended). Then the plan's after-actions (spec §4.4): stop a server
+that was not running, reset one that was in ERROR back to ERROR, unlock it if vmha locked it; and record it
+``succeeded`` with its new host. Not settled yet: Retry after the recheck interval. A server that Nova left
+on the failed host or that went to ERROR, or one still unsettled at the step's deadline, is recorded
+``failed`` and the step is Skipped, so that its branch still reaches ``finish_host_recovery``, which fails
+the notification after putting an unused reserved host back.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from vmha.context import StepContext
 from vmha.contracts import StepMessage
 from vmha.functions import records
 from vmha.functions.evacuation import InstancePlan, planned
-from vmha.functions.nova import at_boundary, get_server
+from vmha.functions.nova import at_boundary, evacuation_running, get_server
 from vmha.journal import InstanceStatus, NotificationDetail
 from vmha.outcomes import Done, Fail, Outcome, Retry, Skipped
 
@@ -36,10 +38,11 @@ def run(message: StepMessage, ctx: StepContext) -> Outcome:
     if server is None:
         _record(ctx, message, InstanceStatus.IGNORED, "server deleted during evacuation")
         return Skipped(f"server {uuid} no longer exists")
-    failure = _failure(server, plan, ctx.notification.hostname)
+    failed_host = ctx.notification.hostname
+    failure = _failure(ctx.cloud, server, plan, failed_host)
     if failure is not None:
         return _give_up(ctx, message, server, plan, failure)
-    if server.task_state is None and _after_actions_done(ctx, server, plan):
+    if server.task_state is None and server.compute_host != failed_host and _after_actions_done(ctx, server, plan):
         _unlock(ctx, server, plan)
         _record(ctx, message, InstanceStatus.SUCCEEDED, f"on {server.compute_host}", server.compute_host)
         return Done({"host": server.compute_host, "vm_state": server.vm_state})
@@ -70,10 +73,12 @@ def _too_late(ctx: StepContext, message: StepMessage, detail: NotificationDetail
     return records.too_late(ctx, message, requested or records.finished_at(detail, "evacuate_instance", uuid), seconds)
 
 
-def _failure(server: Any, plan: InstancePlan, failed_host: str) -> str | None:
+def _failure(cloud: Any, server: Any, plan: InstancePlan, failed_host: str) -> str | None:
     if server.task_state is not None:
         return None
     if server.compute_host == failed_host:
+        if evacuation_running(cloud, server.id, failed_host):
+            return None
         return f"Nova left the server on {failed_host} ({server.vm_state}); see its instance actions"
     if server.vm_state == "error" and not plan.error_after:
         return f"the server went to ERROR on {server.compute_host}"

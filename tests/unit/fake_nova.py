@@ -57,6 +57,18 @@ class FakeServer:
 
 
 @dataclass
+class FakeMigration:
+    """An evacuation record of os-migrations."""
+
+    server_id: str
+    source_compute: str
+    id: int = field(default_factory=lambda: next(_ids))
+    status: str = "accepted"
+    migration_type: str = "evacuation"
+    created_at: str = "2030-01-01T00:00:00.000000"
+
+
+@dataclass
 class FakeAggregate:
     name: str
     hosts: list[str]
@@ -71,6 +83,7 @@ class FakeCompute:
         self.service_by_host = {host: FakeService(host) for host in hosts}
         self.server_by_id: dict[str, FakeServer] = {}
         self.aggregate_list: list[FakeAggregate] = []
+        self.migration_list: list[FakeMigration] = []
         self.calls: list[tuple[str, Any]] = []
         self.failures: dict[str, list[Exception]] = {}
         self.full_hosts: set[str] = set()
@@ -161,6 +174,11 @@ class FakeCompute:
         if stored.task_state is not None or stored.vm_state not in ("active", "stopped", "error"):
             raise http_error(exceptions.ConflictException, 409, f"cannot evacuate while {stored.vm_state}")
         stored.task_state, stored.pending = "rebuilding", ("evacuate", host)
+        self.migration_list.append(FakeMigration(stored.id, stored.compute_host))
+
+    def migrations(self, **query: str) -> list[FakeMigration]:
+        self._call("migrations", query)
+        return [m for m in self.migration_list if all(getattr(m, key) == value for key, value in query.items())]
 
     def reset_server_state(self, server: FakeServer, state: str) -> None:
         self._call("reset_server_state", (server.id, state))
@@ -196,7 +214,25 @@ class FakeCompute:
             if server.pending is not None:
                 action, target = server.pending
                 server.pending, server.task_state = None, None
-                {"evacuate": self._evacuated, "stop": self._stopped, "start": self._started}[action](server, target)
+                if action == "evacuate":
+                    self._finish_evacuation(server, target)
+                else:
+                    {"stop": self._stopped, "start": self._started}[action](server, target)
+
+    def rebuild(self) -> None:
+        """Bring every evacuation to Nova's last stretch: rebuilt (no task left) but still on the failed host.
+
+        Nova clears the task state before the destination takes the server over and marks the migration done.
+        """
+        for server in self.server_by_id.values():
+            if server.pending is not None and server.pending[0] == "evacuate":
+                server.task_state = None
+
+    def _finish_evacuation(self, server: FakeServer, target: str | None) -> None:
+        source = server.compute_host
+        self._evacuated(server, target)
+        migration = [m for m in self.migration_list if m.server_id == server.id][-1]
+        migration.status = "done" if server.compute_host != source else "error"
 
     def _evacuated(self, server: FakeServer, target: str | None) -> None:
         destination = target or self._schedule(server.compute_host)

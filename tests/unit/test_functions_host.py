@@ -192,6 +192,24 @@ def test_a_server_nova_cannot_place_fails_the_notification_others_still_move(wor
     assert not stuck.is_locked
 
 
+def test_a_server_rebuilt_but_not_yet_moved_by_nova_is_waited_for(world: World) -> None:
+    server = world.nova.add_server("compute1")
+    fail_host(world)
+    stages = [world.nova.settle, world.nova.rebuild]  # first wait: rebuilt, host not moved, migration running
+
+    def nova_works() -> None:
+        (stages.pop() if len(stages) > 1 else stages[0])()
+
+    world.nova.settle = nova_works
+    run = world.run(host_down())
+    assert run.status is NotificationStatus.FINISHED
+    detail = world.journal.get_notification(run_id(world))
+    assert detail is not None
+    [confirm] = [step for step in detail.steps if step.key.step_id == "confirm_instance_evacuated"]
+    assert confirm.attempts == 3  # evacuating, rebuilt but still on compute1, moved
+    assert server.compute_host == "compute2"
+
+
 def recorded_notification(world: World) -> Notification:
     [record] = world.journal.list_notifications(limit=1)
     return Notification(uuid.UUID(record.id), record.source, record.hostname, record.generated_time, host_down())

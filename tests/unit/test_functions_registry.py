@@ -21,7 +21,8 @@ from vmha.functions.handler import intake_handler, outcome_from_dict, outcome_to
 from vmha.functions.registry import HOST_AUTO, HOST_RESERVED
 from vmha.journal import Journal
 from vmha.outcomes import Done, Fail, Ignore, Outcome, Retry, Skipped
-from vmha.templates import load_example
+from vmha.runtime.table import table_problems
+from vmha.templates import load_example, load_schema
 
 from .functions_support import World, host_down, make_world
 from .journal_support import FakeClock
@@ -38,7 +39,11 @@ def test_every_flow_is_runnable_with_the_table() -> None:
             if STEPS[step].join:
                 assert STEPS[steps[position - 1]].per_instance
     assert {key for key, spec in STEPS.items() if key != spec.id} == set()
-    assert all(0 < spec.timeout_seconds < 300 for spec in STEPS.values())
+
+
+def test_every_step_runs_within_the_shortest_claim_a_gateway_may_take() -> None:
+    shortest = load_schema("settings")["properties"]["gateway"]["properties"]["claim_ttl_seconds"]["minimum"]
+    assert table_problems(STEPS, shortest) == []
 
 
 def test_every_host_flow_fences_and_guards_before_changing_anything() -> None:
