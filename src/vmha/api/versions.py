@@ -19,7 +19,7 @@ SERVICE = "instance-ha"
 MIN_VERSION = (1, 0)
 MAX_VERSION = (1, 3)
 ENVIRON_KEY = "vmha.microversion"
-_VERSION = re.compile(r"^([1-9][0-9]*)\.(0|[1-9][0-9]*)$")
+_VERSION = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
 
 Version = tuple[int, int]
 

@@ -1,7 +1,7 @@
 """Signed webhooks: Zaqar subscription pushes wake the consumers, Aodh alarm actions become VM notifications.
 
 A webhook URL carries ``expires`` (Unix time) and ``signature``, the HMAC-SHA256 of ``<path>\\n<expires>``
-with ``settings.api.webhook_secret`` (``signed_url`` mints one; ``vmha webhook-url`` prints one). An
+with ``settings.api.webhook_secret`` (``vmha.api.signed_url`` mints one). An
 unsigned call is answered 401, a wrong or expired signature 403, and nothing is journaled or posted.
 
 A Zaqar push carries a message body but no message id, and the message stays in its queue: the push only

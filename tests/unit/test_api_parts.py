@@ -1,0 +1,128 @@
+"""Gateway API parts that need no cloud: SigV4 checked against botocore's own signer, webhook signatures,
+an Aodh alarm body (as the local cloud's Aodh sends it) as a VM notification, microversion parsing, and the
+journal's executions."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import webob
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from vmha.api import sigv4, versions, webhooks
+from vmha.api.web import ApiError
+from vmha.contracts import ContractError, VmPayload
+from vmha.journal import ExecutionStatus, Journal, NotificationStatus
+
+from .journal_support import DEDUP_WINDOW, TERMINAL_WITHIN, new_notification
+
+KEYS = {"AKIDTEST": "s3cret"}
+URL = "http://127.0.0.1:15868/2015-03-31/functions/fence_host/invocations"
+
+
+def signed_request(body: bytes, secret: str = "s3cret", region: str = "RegionOne") -> webob.Request:
+    """A request signed by botocore exactly as boto3's lambda client signs it."""
+    aws = AWSRequest(method="POST", url=URL, data=body, headers={"X-Amz-Invocation-Type": "RequestResponse"})
+    SigV4Auth(Credentials("AKIDTEST", secret), "lambda", region).add_auth(aws)
+    request = webob.Request.blank("/2015-03-31/functions/fence_host/invocations", method="POST",
+                                  base_url="http://127.0.0.1:15868", body=body)
+    for name, value in aws.headers.items():
+        request.headers[name] = value.decode() if isinstance(value, bytes) else value
+    return request
+
+
+def test_sigv4_accepts_what_botocore_signs() -> None:
+    assert sigv4.verify(signed_request(b'{"a": 1}'), b'{"a": 1}', KEYS, datetime.now(UTC)) == "AKIDTEST"
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    ({"body": b'{"a": 2}'}, "does not match"),
+    ({"secret": "guess"}, "does not match"),
+    ({"skew": timedelta(minutes=20)}, "Signature expired"),
+    ({"keys": {}}, "security token included in the request is invalid"),
+])
+def test_sigv4_refuses_tampered_unknown_or_stale_requests(change: dict[str, Any], words: str) -> None:
+    request = signed_request(b'{"a": 1}', secret=change.get("secret", "s3cret"))
+    with pytest.raises(ApiError) as raised:
+        sigv4.verify(request, change.get("body", b'{"a": 1}'), change.get("keys", KEYS),
+                     datetime.now(UTC) + change.get("skew", timedelta(0)))
+    assert raised.value.status == 403 and words in raised.value.message
+
+
+def test_lambda_keys_must_name_a_key_and_a_secret() -> None:
+    assert sigv4.parse_keys(("A:b:c",)) == {"A": "b:c"}
+    with pytest.raises(ContractError, match="api/lambda_keys"):
+        sigv4.parse_keys(("no-secret",))
+
+
+def test_a_webhook_signature_covers_the_path_and_the_expiry() -> None:
+    url = webhooks.signed_url("http://gw:1/", webhooks.AODH_PATH, "k", 2_000_000_000)
+    request = webob.Request.blank(url.removeprefix("http://gw:1"))
+    webhooks.verify(request, "k", now=1_900_000_000)
+    for other in (url.replace("2000000000", "2000000001"), url.replace("aodh", "zaqar")):
+        with pytest.raises(ApiError) as raised:
+            webhooks.verify(webob.Request.blank(other.removeprefix("http://gw:1")), "k", now=1_900_000_000)
+        assert raised.value.status == 403
+    with pytest.raises(ApiError) as disabled:
+        webhooks.verify(request, "", now=1_900_000_000)
+    assert "disabled" in disabled.value.message
+
+
+AODH_BODY = {
+    "alarm_name": "vm1-power-off", "alarm_id": "c2193fad-9256-4ebe-b0d7-33e4b2638c07", "severity": "low",
+    "previous": "insufficient data", "current": "alarm", "reason": "Event <...> hits the query <...>.",
+    "reason_data": {"type": "event", "event": {
+        "message_id": "732f50a1-2974-4e77-bc71-ad2d549a78d5", "event_type": "compute.instance.power_off.end",
+        "generated": "2026-11-25T02:52:26.411048",
+        "traits": [["service", 1, "compute"], ["instance_id", 1, "d0c73c62-76d0-44be-b8b8-3b187bc4e129"],
+                   ["host", 1, "compute1"], ["memory_mb", 2, 512], ["state", 1, "stopped"]],
+        "raw": {}, "message_signature": "fff42f"}},
+}
+
+
+def test_an_aodh_instance_event_alarm_is_a_vm_notification_with_a_stable_id() -> None:
+    notification = webhooks.alarm_notification(AODH_BODY)
+    assert notification.hostname == "compute1" and notification.source == f"aodh/{AODH_BODY['alarm_id']}"
+    assert isinstance(notification.payload, VmPayload)
+    assert str(notification.payload.instance_uuid) == "d0c73c62-76d0-44be-b8b8-3b187bc4e129"
+    assert notification.generated_time == datetime(2026, 11, 25, 2, 52, 26, 411048, tzinfo=UTC)
+    assert webhooks.alarm_notification(json.loads(json.dumps(AODH_BODY))).id == notification.id
+
+
+@pytest.mark.parametrize(("header", "expected"), [
+    (None, (1, 0)), ("instance-ha 1.1", (1, 1)), ("compute 2.1, instance-ha latest", (1, 3)),
+    ("instance-ha 1.9", 406), ("instance-ha 1.x", 400), ("instance-ha 0.9", 406),
+])
+def test_microversions(header: str | None, expected: tuple[int, int] | int) -> None:
+    request = webob.Request.blank("/v1/segments", headers={versions.HEADER: header} if header else {})
+    if isinstance(expected, tuple):
+        assert versions.requested(request) == expected
+        return
+    with pytest.raises(ApiError) as raised:
+        versions.requested(request)
+    assert raised.value.status == expected
+
+
+def test_executions_record_their_input_and_first_outcome(journal: Journal) -> None:
+    execution_id = str(uuid.uuid4())
+    running = journal.begin_execution(execution_id, "fence_host", {"step": "fence_host"}, sync=False)
+    assert running.status is ExecutionStatus.RUNNING and running.output is None
+    ended = journal.end_execution(execution_id, ExecutionStatus.SUCCESS, {"outcome": "done"}, 0.25)
+    again = journal.end_execution(execution_id, ExecutionStatus.FAILED, {"errorType": "X"}, 9.0)
+    assert again == ended and journal.get_execution(execution_id) == ended
+    assert (ended.output, ended.duration_seconds, ended.input) == ({"outcome": "done"}, 0.25, {"step": "fence_host"})
+    assert journal.get_execution(str(uuid.uuid4())) is None
+
+
+def test_notifications_are_counted_by_status(journal: Journal) -> None:
+    for host in ("h1", "h2"):
+        journal.record_notification(new_notification(host), dedup_window=DEDUP_WINDOW, terminal_within=TERMINAL_WITHIN)
+    counts = journal.count_notifications()
+    assert counts[NotificationStatus.NEW] == 2 and counts[NotificationStatus.FAILED] == 0
+    assert set(counts) == set(NotificationStatus)
