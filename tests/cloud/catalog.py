@@ -78,6 +78,14 @@ def create_catalog(layout: Layout) -> None:
     identity.assign_project_role_to_user(demo, admin, roles["admin"])
 
 
+def lift_compute_quotas(layout: Layout) -> None:
+    """No instance, core or RAM quota in the admin and demo projects: recovery drills and benchmarks boot
+    hundreds of fake servers (the default quota is 10 instances)."""
+    conn = connect(layout)
+    for project in (ADMIN_PROJECT, DEMO_PROJECT):
+        conn.set_compute_quotas(project, instances=-1, cores=-1, ram=-1, server_groups=-1)
+
+
 def create_image_and_flavor(layout: Layout) -> None:
     """A 1 MiB raw image and a 1-vCPU flavor: enough for the fake virt driver."""
     conn = connect(layout)

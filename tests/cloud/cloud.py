@@ -59,6 +59,7 @@ def up(layout: Layout, fresh: bool = False, report: Callable[[str], None] = prin
     services.wait_ready(layout, everything[1:])
     _phase(report, started, "all APIs answer")
     wait_compute_hosts(layout)
+    catalog.lift_compute_quotas(layout)
     if first_time:
         catalog.create_image_and_flavor(layout)
         (layout.state / "bootstrapped").write_text("ok\n")
