@@ -36,6 +36,7 @@ from vmha.contracts import RecoveryMethod
 PREFIX = "vmha:"
 _E = TypeVar("_E", bound=StrEnum)
 _MARKER = re.compile(r"\(vmha notification ([0-9a-f-]{36})\)$")
+NOVA_REASON_LENGTH = 255
 _TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
 
 
@@ -109,8 +110,12 @@ def segment_named(cloud: Any, name: str) -> Segment:
 
 
 def disabled_reason(reason: str, notification_id: object) -> str:
-    """The disabled reason vmha sets on a nova-compute service: visible and traceable to the notification."""
-    return f"{reason} (vmha notification {notification_id})"
+    """The disabled reason vmha sets on a nova-compute service: visible and traceable to the notification.
+
+    The operator's text is shortened so that the whole fits Nova's 255 characters (Nova answers 400 otherwise).
+    """
+    marker = f" (vmha notification {notification_id})"
+    return reason[:NOVA_REASON_LENGTH - len(marker)] + marker
 
 
 def disabling_notification(service: Any) -> str | None:

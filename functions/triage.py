@@ -6,13 +6,15 @@
    twice; the same type, host and payload within ``dedup_window_seconds`` is stored ``ignored``.
 3. Decide (Masakari's rules, spec §2-§5), returning:
 
-   - ``Ignore(reason)``: host in no segment, segment disabled, host in maintenance (listed in the
+   - ``Ignore(reason)``: segment disabled, host in maintenance (listed in the
      segment, or disabled by an earlier vmha recovery: a host taken out after a nova-compute process
      failure still gets its servers evacuated when it fails as a whole), or the event is not actionable:
      COMPUTE_HOST ``STARTED`` or without ``host_status NORMAL`` (power-off not confirmed), PROCESS
      ``STARTED`` or not ``nova-compute``, a VM event that is not a failure, a server that is gone, not
      HA-enabled (unless ``process_all_instances``), excluded, paused or rescued.
-   - ``Fail(reason)``: a misconfigured segment, or an invalid custom flows file.
+   - ``Fail(reason)``: an actionable failure of a host in no segment (nothing can recover it: Masakari
+     answers 400, so the sender's error is failed and dead-lettered; a report needing no action is ignored
+     wherever it comes from), a misconfigured segment, or an invalid custom flows file.
    - ``Done(result={"flow": [...], "segment": name, "recovery_method": method})``.
 
 An id recorded before whose status is still ``new`` (intake crashed before the flow was posted) is
@@ -76,11 +78,11 @@ def run(notification: Notification, ctx: StepContext) -> Outcome:
         return recorded
     if facts.problem is not None:
         return Fail(facts.problem)
-    segment = facts.segment
+    segment, not_actionable = facts.segment, _event_reason(notification, facts.server, ctx.settings)
     if segment is None:
-        return Ignore(f"host {notification.hostname} is in no vmha segment")
-    reason = _placement_reason(notification, segment, facts.service, ctx)
-    reason = reason or _event_reason(notification, facts.server, ctx.settings)
+        unrecoverable = f"host {notification.hostname} is in no vmha segment: nothing can recover this failure"
+        return Ignore(not_actionable) if not_actionable else Fail(unrecoverable)
+    reason = _placement_reason(notification, segment, facts.service, ctx) or not_actionable
     if reason is not None:
         return Ignore(reason)
     return _flow(notification, segment, ctx.settings)

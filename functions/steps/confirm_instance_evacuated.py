@@ -79,10 +79,17 @@ def _failure(cloud: Any, server: Any, plan: InstancePlan, failed_host: str) -> s
     if server.compute_host == failed_host:
         if evacuation_running(cloud, server.id, failed_host):
             return None
-        return f"Nova left the server on {failed_host} ({server.vm_state}); see its instance actions"
+        return f"Nova left the server on {failed_host} ({server.vm_state}{_fault(server)}); see its instance actions"
     if server.vm_state == "error" and not plan.error_after:
         return f"the server went to ERROR on {server.compute_host}"
     return None
+
+
+def _fault(server: Any) -> str:
+    """Nova's fault message of a server it gave up on (e.g. no valid host), as ``: message``."""
+    fault = getattr(server, "fault", None)
+    message = fault.get("message") if isinstance(fault, dict) else None
+    return f": {message}" if message else ""
 
 
 def _after_actions_done(ctx: StepContext, server: Any, plan: InstancePlan) -> bool:

@@ -54,6 +54,7 @@ class FakeServer:
     image: dict[str, str] = field(default_factory=lambda: {"id": "image-a"})
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     pending: tuple[str, str | None] | None = None
+    fault: dict[str, str] | None = None
 
 
 @dataclass
@@ -119,6 +120,8 @@ class FakeCompute:
 
     def update_service(self, service: FakeService, **attrs: Any) -> FakeService:
         self._call("update_service", attrs)
+        if len(attrs.get("disabled_reason") or "") > 255:
+            raise http_error(exceptions.BadRequestException, 400, "disabled_reason is longer than 255")
         stored = self.service_by_host[service.host]
         if attrs.get("status") == "disabled" and stored.state == "up":
             self.disabled_while_up += 1
@@ -236,7 +239,8 @@ class FakeCompute:
 
     def _evacuated(self, server: FakeServer, target: str | None) -> None:
         destination = target or self._schedule(server.compute_host)
-        if destination is None:  # NoValidHost: Nova leaves the server where it was
+        if destination is None:  # NoValidHost: Nova leaves the server where it was, in ERROR
+            server.vm_state, server.fault = "error", {"message": "No valid host was found."}
             return
         server.compute_host = destination
         server.vm_state = "stopped" if server.vm_state == "stopped" else "active"

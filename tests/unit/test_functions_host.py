@@ -237,7 +237,10 @@ def test_a_retried_attempt_does_not_count_the_earlier_failures(world: World) -> 
     server = world.nova.add_server("compute1")
     world.nova.full_hosts.update({"compute2", "compute3"})
     fail_host(world)
-    assert world.run(host_down()).status is NotificationStatus.FAILED
+    failed = world.run(host_down())
+    assert failed.status is NotificationStatus.FAILED
+    left = "Nova left the server on compute1 (error: No valid host was found.)"
+    assert left in str(failed.of("finish_host_recovery"))
     notification = recorded_notification(world)
     assert instances(world, str(notification.id))[server.id] is InstanceStatus.FAILED
     world.nova.full_hosts.clear()  # capacity is back; the same recovery runs again

@@ -138,7 +138,10 @@ def test_process_all_instances_recovers_servers_without_the_key(journal: Journal
 
 def test_segment_rules(world: World) -> None:
     outside = world.notification(host_down(), host="compute9")
-    assert ignored(intake(outside, world.context(outside)), "in no vmha segment")
+    refused = intake(outside, world.context(outside))
+    assert isinstance(refused, Fail) and "host compute9 is in no vmha segment" in refused.reason
+    started = world.notification(HostPayload(HostEvent.STARTED), host="compute9")
+    assert ignored(intake(started, world.context(started)), "nothing to recover")
     world.segment(enabled="false")
     disabled = world.notification(host_down())
     assert ignored(intake(disabled, world.context(disabled)), "segment segment-a is disabled")

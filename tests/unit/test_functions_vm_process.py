@@ -11,7 +11,7 @@ from vmha.journal import Journal, NotificationStatus
 from vmha.outcomes import Done, Fail, Retry
 
 from .fake_nova import FakeServer
-from .functions_support import World, make_world, process_down, vm_failed
+from .functions_support import World, make_world, process_down, run_id, vm_failed
 from .journal_support import FakeClock
 
 HA = {"HA_Enabled": "True"}
@@ -117,6 +117,13 @@ def test_process_flow_disables_the_service_and_moves_nothing(world: World) -> No
     assert service.status == "disabled" and "vmha notification" in str(service.disabled_reason)
     assert not service.is_forced_down
     assert server.compute_host == "compute1"
+
+
+def test_the_longest_reason_an_operator_may_set_still_fits_nova(journal: Journal, clock: FakeClock) -> None:
+    world = make_world(journal, clock, process_failure={"service_disable_reason": "r" * 255})
+    assert world.run(process_down()).status is NotificationStatus.FINISHED
+    reason = str(world.nova.service_by_host["compute1"].disabled_reason)
+    assert len(reason) == 255 and reason.startswith("rrr") and reason.endswith(f"(vmha notification {run_id(world)})")
 
 
 def test_process_steps_converge(world: World) -> None:
