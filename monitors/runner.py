@@ -23,16 +23,19 @@ from typing import Protocol
 import openstack.exceptions
 
 from vmha.contracts import ContractError, Settings
+from vmha.monitors.host.build import build_host_monitor
 from vmha.monitors.instance import InstanceMonitor
 from vmha.monitors.introspective import IntrospectiveMonitor
 from vmha.monitors.logs import configure_logging
 from vmha.monitors.process import ProcessMonitor
 from vmha.monitors.processes import load_process_list
-from vmha.monitors.sink import Backoff, Reporter, Sink, SpoolingSink, Target
+from vmha.monitors.sink import Backoff, Reporter, SpoolingSink, Target
 from vmha.monitors.targets import MasakariTarget, ZaqarTarget, cloud_session
 
 _LOG = logging.getLogger(__name__)
 KINDS = ("instance", "introspective", "process")
+HOST = "host"
+"""The host monitor runs only when named: it needs its segment (``monitor.host``), ``all`` does not start it."""
 
 
 class Monitor(Protocol):
@@ -47,11 +50,14 @@ class Monitor(Protocol):
     def run(self, stop: threading.Event, beat: Callable[[], None]) -> None: ...
 
 
-def build_monitor(kind: str, settings: Settings, sink: Sink) -> Monitor:
-    """The monitor ``kind`` (instance, introspective or process), reporting to ``sink``."""
+def build_monitor(kind: str, settings: Settings, sink: SpoolingSink) -> Monitor:
+    """The monitor ``kind`` (instance, introspective, process or host), reporting to ``sink``."""
     options = settings.monitor
     state_dir = Path(options.state_dir)
-    reporter = Reporter(sink, options.hostname or socket.gethostname(), kind)
+    hostname = options.hostname or socket.gethostname()
+    if kind == HOST:
+        return build_host_monitor(settings, sink, cloud_session(options.cloud), hostname)
+    reporter = Reporter(sink, hostname, kind)
     if kind == "instance":
         return InstanceMonitor(options.libvirt_uri, reporter, state_dir / "domains.json", options.instance)
     if kind == "introspective":

@@ -73,8 +73,8 @@ def _monitor(args: argparse.Namespace) -> int:
 
 def _add_monitor(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     command = commands.add_parser("monitor", help="run the compute-host monitors (settings: monitor.*)")
-    command.add_argument("kind", nargs="?", default="all", choices=("all", *monitor_runner.KINDS),
-                         help="which monitor to run (default: all)")
+    command.add_argument("kind", nargs="?", default="all", choices=("all", *monitor_runner.KINDS, monitor_runner.HOST),
+                         help="which monitor to run (default: all but host)")
     command.add_argument("--config", "--settings", dest="config", type=Path,
                          default=os.environ.get("VMHA_SETTINGS_FILE") or None,
                          help="settings file (YAML or JSON); env VMHA_SETTINGS_FILE; defaults only if absent")

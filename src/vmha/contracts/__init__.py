@@ -18,6 +18,7 @@ from vmha.contracts.enums import (
 )
 from vmha.contracts.errors import ContractError
 from vmha.contracts.monitor_settings import (
+    HostMonitorOptions,
     InstanceMonitorOptions,
     IntrospectiveMonitorOptions,
     MonitorOptions,
@@ -64,6 +65,7 @@ __all__ = [
     "GatewayOptions",
     "HostEvent",
     "HostFailureOptions",
+    "HostMonitorOptions",
     "HostPayload",
     "HostStatus",
     "InstanceFailureOptions",

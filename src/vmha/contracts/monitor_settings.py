@@ -49,6 +49,18 @@ class ProcessMonitorOptions:
 
 
 @dataclass(frozen=True)
+class HostMonitorOptions:
+    """Segment membership and failed-host reports (schema: ``monitor.host``)."""
+
+    segment: str
+    interval_seconds: float
+    misses: int
+    nova_stale_seconds: float
+    isolation_response: str
+    isolation_addresses: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class MonitorOptions:
     """The compute-host monitors (schema: ``monitor``)."""
 
@@ -62,3 +74,4 @@ class MonitorOptions:
     instance: InstanceMonitorOptions
     introspective: IntrospectiveMonitorOptions
     process: ProcessMonitorOptions
+    host: HostMonitorOptions

@@ -1,0 +1,31 @@
+"""Put a host monitor together from the settings and the monitors' sink."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import openstack
+
+from vmha.contracts import ContractError, Settings
+from vmha.monitors.host.checks import Checks
+from vmha.monitors.host.coordination import SegmentGroup, group_url
+from vmha.monitors.host.isolation import DoNothing, IsolationResponse, StopHaVms
+from vmha.monitors.host.monitor import HostMonitor, Outbox
+
+GROUP_PREFIX = "vmha-segment-"
+
+
+def build_host_monitor(settings: Settings, outbox: Outbox, session: Any, hostname: str) -> HostMonitor:
+    """The host monitor of ``hostname`` in ``monitor.host.segment``, asking Nova over ``session``."""
+    options = settings.monitor.host
+    if not options.segment:
+        raise ContractError("the host monitor needs its segment", "monitor/host/segment")
+    url = group_url(settings.coordination_url, options.interval_seconds, options.misses)
+    group = SegmentGroup(url, GROUP_PREFIX + options.segment, hostname)
+    checks = Checks(openstack.connection.Connection(session=session), settings.fencing_file)
+    response: IsolationResponse = DoNothing()
+    if options.isolation_response == "stop_ha_vms":
+        response = StopHaVms(settings.monitor.libvirt_uri)
+    key, evacuate_all = settings.ha_enabled_metadata_key, settings.host_failure.evacuate_all_instances
+    return HostMonitor(hostname, group=group, probe=checks, outbox=outbox, options=options, response=response,
+                       evacuable=lambda: checks.evacuable(hostname, key, evacuate_all))

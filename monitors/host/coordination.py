@@ -1,0 +1,127 @@
+"""One failover segment's tooz group: membership with heartbeats, the leader lock, and report markers.
+
+Works on tooz's etcd3 (``etcd3+http://``, through etcd's gRPC gateway) and Redis drivers. Membership and
+the leader lock expire ``interval x misses`` after the last heartbeat (rounded up to whole seconds: etcd
+leases count in seconds), so a dead member leaves the group, and a dead leader frees the lock, in that time.
+A report marker is an empty group named after the departure: creating a group is atomic on both drivers,
+and any member can see whether one exists.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import uuid
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from tooz import coordination
+from tooz.locking import Lock
+
+
+def group_url(url: str, interval: float, misses: int) -> str:
+    """``url`` with membership and lock timeouts set from the heartbeat (options already in it win)."""
+    expiry = math.ceil(interval * misses)
+    parts = urlsplit(url)
+    options = {"membership_timeout": str(expiry), "lock_timeout": str(expiry),
+               "timeout": str(max(1, math.ceil(interval))), "socket_timeout": str(max(1, math.ceil(interval)))}
+    options.update(dict(parse_qsl(parts.query)))
+    return urlunsplit(parts._replace(query=urlencode(options)))
+
+
+class SegmentGroup:
+    """This host's membership of the group ``name``; every call may raise ``coordination.ToozError``."""
+
+    def __init__(self, url: str, name: str, me: str) -> None:
+        self.name = name
+        self.me = me
+        self.incarnation = ""
+        self._group = name.encode()
+        self._coordinator = coordination.get_coordinator(url, me.encode())
+        self._leader: Lock | None = None  # Redis hands out locks only once started
+        self._started = False
+        self._leading = False
+
+    def heartbeat(self) -> None:
+        """Start or refresh the membership (re-joining under a new incarnation if it had expired)."""
+        if not self._started:
+            self._coordinator.start(start_heart=False)
+            self._started = True
+            self._leader = self._coordinator.get_lock(self._group + b".leader")
+        self._coordinator.heartbeat()
+        members = self._members()
+        if self.me not in members or members[self.me] != self.incarnation:
+            self._join()
+
+    def members(self) -> dict[str, str]:
+        """Host -> incarnation of every member."""
+        return self._members()
+
+    def lead(self) -> bool:
+        """Whether this host holds the leader lock (taking it when free; heartbeats keep it).
+
+        A leader that stalls past the lock's expiry may briefly share the role with its successor: the
+        report markers and the shared notification ids keep that from duplicating a report.
+        """
+        if self._leader is not None:
+            self._leading = self._leading or bool(self._leader.acquire(blocking=False))
+        return self._leading
+
+    def reported(self, key: str) -> bool:
+        """Whether some leader has marked the departure ``key`` reported."""
+        try:
+            self._coordinator.get_members(self._marker(key)).get()
+        except coordination.GroupNotCreated:
+            return False
+        return True
+
+    def mark_reported(self, key: str) -> None:
+        with contextlib.suppress(coordination.GroupAlreadyExist):
+            self._coordinator.create_group(self._marker(key)).get()
+
+    def stop(self) -> None:
+        """Leave the group and free the lock, so the others know at once (best effort)."""
+        if not self._started:
+            return
+        try:
+            if self._leading and self._leader is not None:
+                self._leader.release()
+            self._coordinator.leave_group(self._group).get()
+        except coordination.ToozError:
+            pass
+        finally:
+            self._coordinator.stop()
+
+    def _members(self) -> dict[str, str]:
+        try:
+            hosts = self._coordinator.get_members(self._group).get()
+        except coordination.GroupNotCreated:
+            return {}
+        found = {}
+        for host in hosts:
+            try:
+                capabilities = self._coordinator.get_member_capabilities(self._group, host).get()
+            except coordination.MemberNotJoined:
+                continue  # left between the two reads
+            found[host.decode()] = str((capabilities or {}).get("incarnation", ""))
+        return found
+
+    def _join(self) -> None:
+        with contextlib.suppress(coordination.GroupAlreadyExist):
+            self._coordinator.create_group(self._group).get()
+        self._clear_own_markers()
+        self.incarnation = uuid.uuid4().hex
+        try:
+            self._coordinator.join_group(self._group, {"incarnation": self.incarnation}).get()
+        except coordination.MemberAlreadyExist:
+            self._coordinator.update_capabilities(self._group, {"incarnation": self.incarnation}).get()
+
+    def _clear_own_markers(self) -> None:
+        """A host back in the group deletes the markers of its earlier departures."""
+        prefix = self._marker(f"{self.me}.")
+        for group in self._coordinator.get_groups().get():
+            if group.startswith(prefix):  # another member may have deleted it first
+                with contextlib.suppress(coordination.ToozError):
+                    self._coordinator.delete_group(group).get()
+
+    def _marker(self, key: str) -> bytes:
+        return f"{self.name}.reported.{key}".encode()

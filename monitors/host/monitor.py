@@ -1,0 +1,165 @@
+"""``vmha monitor host``: heartbeat into the segment's group; as its leader, report the hosts that leave.
+
+Every member runs the same loop each ``interval_seconds``: heartbeat (joining again if its membership had
+expired), read the members, try the leader lock. Every member keeps the same view of who left (so a new
+leader knows what its predecessor had not settled); only the leader checks a departure through Nova and the
+BMC (``verdict``) and posts a COMPUTE_HOST notification for the failed host, never for itself.
+
+Exactly one report per departure, across leader changes: the notification id is derived from the group,
+host and incarnation (every leader mints the same one), and once the sink has delivered it the leader
+creates the departure's marker, which makes every later leader drop it. A leader dying between delivery
+and marker makes its successor post the same id again, which the intake drops as a duplicate.
+
+A member that cannot reach the coordination engine for ``interval_seconds x misses`` and none of the
+isolation addresses either is isolated: it runs its isolation response once, until it reaches the group
+again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Protocol
+
+from tooz import coordination
+
+from vmha.contracts import HostMonitorOptions, Notification
+from vmha.monitors.host.isolation import IsolationResponse, any_reachable
+from vmha.monitors.host.verdict import Evidence, decide
+from vmha.monitors.host.view import Departure, GroupView
+
+_LOG = logging.getLogger(__name__)
+REFRESH_TICKS = 12
+"""The list of servers to stop when isolated is refreshed every this many heartbeats."""
+
+
+class Group(Protocol):
+    """What the loop needs of ``coordination.SegmentGroup``; every call may raise ToozError."""
+
+    name: str
+
+    def heartbeat(self) -> None: ...
+    def members(self) -> dict[str, str]: ...
+    def lead(self) -> bool: ...
+    def reported(self, key: str) -> bool: ...
+    def mark_reported(self, key: str) -> None: ...
+    def stop(self) -> None: ...
+
+
+class Probe(Protocol):
+    """What the loop needs of ``checks.Checks``: the evidence about a host."""
+
+    def evidence(self, host: str) -> Evidence: ...
+
+
+class Outbox(Protocol):
+    """The monitors' sink: ``send`` spools, ``drain(0)`` tells whether everything was delivered."""
+
+    def send(self, notification: Notification) -> None: ...
+    def drain(self, timeout: float) -> bool: ...
+
+
+class HostMonitor:
+    def __init__(self, me: str, *, group: Group, probe: Probe, outbox: Outbox, options: HostMonitorOptions,
+                 response: IsolationResponse, evacuable: Callable[[], frozenset[str] | None],
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._me, self._group, self._probe, self._outbox = me, group, probe, outbox
+        self._options, self._response, self._evacuable, self._clock = options, response, evacuable, clock
+        self._view = GroupView(me)
+        self._sent: set[str] = set()
+        self._waiting: dict[str, str] = {}
+        self._lost_since: float | None = None
+        self._isolated = False
+        self._ticks = 0
+        self._ha: frozenset[str] = frozenset()
+
+    @property
+    def stale_after(self) -> float:
+        return self._options.interval_seconds * self._options.misses + 60.0
+
+    def once(self) -> None:
+        self.tick()
+
+    def run(self, stop: threading.Event, beat: Callable[[], None]) -> None:
+        try:
+            while not stop.is_set():
+                self.tick()
+                beat()
+                stop.wait(self._options.interval_seconds)
+        finally:
+            self._group.stop()
+
+    def tick(self) -> None:
+        """One heartbeat, membership read and, as leader, one pass over the departures."""
+        now = self._clock()
+        try:
+            self._group.heartbeat()
+            members = self._group.members()
+            leading = self._group.lead()
+        except coordination.ToozError as error:
+            self._lost(now, error)
+            return
+        if self._lost_since is not None:
+            _LOG.info("coordination engine reached again", extra={"isolated": self._isolated})
+        self._lost_since, self._isolated = None, False
+        for departure in self._view.observe(members, now):
+            _LOG.info("host left the group", extra={"host": departure.host, "leader": leading})
+        self._refresh_servers()
+        if leading:
+            for departure in list(self._view.departed.values()):
+                self._settle(departure)
+
+    def _settle(self, departure: Departure) -> None:
+        key = departure.key
+        if self._group.reported(key):
+            self._forget(departure)
+        elif key in self._sent:
+            if self._outbox.drain(0):
+                self._group.mark_reported(key)
+                self._forget(departure)
+        else:
+            self._check(departure)
+
+    def _check(self, departure: Departure) -> None:
+        verdict = decide(self._probe.evidence(departure.host), self._options.nova_stale_seconds)
+        if verdict.payload is None:
+            if self._waiting.get(departure.key) != verdict.reason:
+                _LOG.warning("host left the group but is not reported", extra={
+                    "host": departure.host, "reason": verdict.reason})
+            self._waiting[departure.key] = verdict.reason
+            return
+        notification = Notification(departure.notification_id(self._group.name),
+                                    f"vmha-monitor/host@{self._me}", departure.host, datetime.now(UTC),
+                                    verdict.payload)
+        self._outbox.send(notification)
+        self._sent.add(departure.key)
+        _LOG.info("host reported", extra={"host": departure.host, "id": str(notification.id),
+                                          "reason": verdict.reason})
+
+    def _forget(self, departure: Departure) -> None:
+        self._view.settle(departure)
+        self._sent.discard(departure.key)
+        self._waiting.pop(departure.key, None)
+
+    def _refresh_servers(self) -> None:
+        if self._ticks % REFRESH_TICKS == 0:
+            found = self._evacuable()
+            self._ha = self._ha if found is None else found
+        self._ticks += 1
+
+    def _lost(self, now: float, error: Exception) -> None:
+        if self._lost_since is None:
+            self._lost_since = now
+            _LOG.warning("coordination engine unreachable", extra={"error": str(error)})
+        window = self._options.interval_seconds * self._options.misses
+        if self._isolated or now - self._lost_since < window:
+            return
+        if any_reachable(self._options.isolation_addresses, self._options.interval_seconds):
+            return
+        self._isolated = True
+        _LOG.error("isolated from the coordination engine and every isolation address",
+                   extra={"response": self._options.isolation_response, "servers": len(self._ha)})
+        self._response.isolated(self._ha)

@@ -1,0 +1,93 @@
+"""Host monitor processes (`vmha monitor host`) on the local cloud's fake hosts, for the tests and the benchmark.
+
+Each run has its own segment name (so its own tooz group), Redis namespace and Zaqar queue, so it never
+sees another run's members or reports. Killing a host stops its nova-compute and its monitor (SIGKILL: no
+goodbye to the group); ``restore`` brings both back.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from tests.cloud import helpers
+from tests.cloud.layout import Layout
+from tests.monitors_support import queue_bodies, wait_until
+
+ROOT = Path(__file__).resolve().parents[1]
+INTERVAL, MISSES, NOVA_STALE = 1.0, 3, 8.0
+"""Heartbeat every second, out after 3 misses; nova-compute reports every 5 s here, so 8 s without is stale."""
+
+
+def backend_url(layout: Layout, backend: str, run: str) -> str:
+    """The coordination URL of ``backend`` (etcd or redis) for one run."""
+    return layout.etcd_url.replace("http://", "etcd3+http://") if backend == "etcd" else \
+        f"{layout.redis_url}?namespace=vmha-test-{run}"
+
+
+class HostMonitors:
+    """`vmha monitor host` processes, one per fake host, in one segment of their own."""
+
+    def __init__(self, layout: Layout, backend: str, workdir: Path, queue: str) -> None:
+        self.layout, self.workdir, self.queue = layout, workdir, queue
+        self.run = uuid.uuid4().hex[:8]
+        self.segment = f"test-{self.run}"
+        self.url = backend_url(layout, backend, self.run)
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.killed: list[str] = []
+
+    def environment(self, host: str) -> dict[str, str]:
+        return {**os.environ, "PYTHONPATH": str(ROOT), "OS_CLIENT_CONFIG_FILE": str(self.layout.clouds_yaml),
+                "OS_CLOUD": "vmha-admin", "VMHA_COORDINATION_URL": self.url,
+                "VMHA_FENCING_FILE": str(self.layout.fencing_yaml), "VMHA_QUEUES_NOTIFICATIONS": self.queue,
+                "VMHA_MONITOR_HOSTNAME": host, "VMHA_MONITOR_STATE_DIR": str(self.workdir / host),
+                "VMHA_MONITOR_LOG_FORMAT": "text", "VMHA_MONITOR_HOST_SEGMENT": self.segment,
+                "VMHA_MONITOR_HOST_INTERVAL_SECONDS": str(INTERVAL), "VMHA_MONITOR_HOST_MISSES": str(MISSES),
+                "VMHA_MONITOR_HOST_NOVA_STALE_SECONDS": str(NOVA_STALE)}
+
+    def start(self, host: str) -> None:
+        with (self.workdir / f"{host}.log").open("ab") as log:
+            self.processes[host] = subprocess.Popen(
+                [str(Path(sys.executable).parent / "vmha"), "monitor", "host"], cwd=ROOT,
+                env=self.environment(host), stdout=log, stderr=subprocess.STDOUT)
+
+    def log(self, host: str) -> str:
+        return (self.workdir / f"{host}.log").read_text(errors="replace")
+
+    def wait_joined(self, hosts: list[str], timeout: float = 60) -> None:
+        """Until every monitor has seen all the others (each logs nothing then: it looks at the group)."""
+        def all_running() -> bool:
+            return all("monitors running" in self.log(host) for host in hosts)
+
+        assert wait_until(all_running, timeout, 0.2), {host: self.log(host)[-1500:] for host in hosts}
+        time.sleep(INTERVAL * (MISSES + 2))  # every member has read the full group at least once
+
+    def kill(self, host: str) -> float:
+        """Kill the host (nova-compute and monitor, SIGKILL); returns the monotonic time it happened."""
+        self.killed.append(host)
+        helpers.kill_host(self.layout, host)
+        self.processes[host].send_signal(signal.SIGKILL)
+        self.processes[host].wait(30)
+        return time.monotonic()
+
+    def reports(self, zaqar: Any, host: str) -> list[dict[str, Any]]:
+        return [body for body in queue_bodies(zaqar, self.queue) if body.get("hostname") == host]
+
+    def stop(self, conn: Any) -> None:
+        """Stop every monitor (SIGTERM), restore every killed host."""
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        for host in self.killed:
+            helpers.restore_host(self.layout, conn, host)

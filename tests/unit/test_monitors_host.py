@@ -1,0 +1,197 @@
+"""Host monitor logic: departures, verdicts, one report across leader changes, isolation (fakes at the seams)."""
+
+from __future__ import annotations
+
+import libvirt
+import pytest
+from tooz import coordination
+
+from vmha.contracts import HostStatus, Notification, parse_settings
+from vmha.fencing import PowerState
+from vmha.monitors.host.coordination import group_url
+from vmha.monitors.host.isolation import StopHaVms
+from vmha.monitors.host.monitor import HostMonitor
+from vmha.monitors.host.verdict import Evidence, NovaView, decide
+from vmha.monitors.host.view import GroupView
+
+OPTIONS = parse_settings({"monitor": {"host": {"segment": "s", "interval_seconds": 1, "misses": 3}}}, {}).monitor.host
+
+
+class FakeEngine:
+    """The coordination engine's state shared by several members (tooz itself runs in the integration tests)."""
+
+    def __init__(self) -> None:
+        self.members: dict[str, str] = {}
+        self.markers: set[str] = set()
+        self.leader: str | None = None
+        self.up = True
+
+
+class FakeGroup:
+    name = "vmha-segment-s"
+
+    def __init__(self, engine: FakeEngine, me: str) -> None:
+        self.engine, self.me = engine, me
+
+    def heartbeat(self) -> None:
+        if not self.engine.up:
+            raise coordination.ToozConnectionError("engine down")
+        self.engine.members.setdefault(self.me, f"{self.me}-1")
+
+    def members(self) -> dict[str, str]:
+        return dict(self.engine.members)
+
+    def lead(self) -> bool:
+        self.engine.leader = self.engine.leader or self.me
+        return self.engine.leader == self.me
+
+    def reported(self, key: str) -> bool:
+        return key in self.engine.markers
+
+    def mark_reported(self, key: str) -> None:
+        self.engine.markers.add(key)
+
+    def stop(self) -> None:
+        self.engine.members.pop(self.me, None)
+
+
+class FakeProbe:
+    def __init__(self, evidence: Evidence) -> None:
+        self.evidence_given = evidence
+
+    def evidence(self, host: str) -> Evidence:
+        return self.evidence_given
+
+
+class Outbox:
+    def __init__(self) -> None:
+        self.sent: list[Notification] = []
+        self.delivered = True
+
+    def send(self, notification: Notification) -> None:
+        self.sent.append(notification)
+
+    def drain(self, timeout: float) -> bool:
+        return self.delivered
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.calls: list[frozenset[str]] = []
+
+    def isolated(self, instances: frozenset[str]) -> None:
+        self.calls.append(instances)
+
+
+DEAD = Evidence(NovaView(reachable=True, down=True), PowerState.ON)
+
+
+def monitor(engine: FakeEngine, me: str, outbox: Outbox, *, evidence: Evidence = DEAD,
+            response: Recorder | None = None, clock: list[float] | None = None) -> HostMonitor:
+    now = clock or [0.0]
+    return HostMonitor(me, group=FakeGroup(engine, me), probe=FakeProbe(evidence), outbox=outbox, options=OPTIONS,
+                       response=response or Recorder(), evacuable=lambda: frozenset({"vm-1"}), clock=lambda: now[0])
+
+
+def test_a_departure_is_noticed_once_and_dropped_when_the_host_comes_back() -> None:
+    view = GroupView("a")
+    assert view.observe({"a": "1", "b": "1", "c": "1"}, 0) == []
+    [gone] = view.observe({"a": "1", "c": "1"}, 1)
+    assert (gone.host, gone.incarnation) == ("b", "1")
+    assert gone.notification_id("g") == gone.notification_id("g") != gone.notification_id("other-group")
+    view.observe({"a": "1", "b": "2", "c": "1"}, 2)
+    assert view.departed == {}
+
+
+@pytest.mark.parametrize(("evidence", "status"), [
+    (Evidence(NovaView(True, down=False, report_age_seconds=1), PowerState.OFF), HostStatus.NORMAL),
+    (Evidence(NovaView(True, down=True), None), HostStatus.NORMAL),
+    (Evidence(NovaView(True, down=False, report_age_seconds=30), PowerState.ON), HostStatus.NORMAL),
+    (Evidence(NovaView(True, down=False, report_age_seconds=2), PowerState.ON), None),
+    (Evidence(NovaView(False), None), None),
+])
+def test_only_independent_evidence_of_death_makes_a_report(evidence: Evidence, status: HostStatus | None) -> None:
+    verdict = decide(evidence, stale_after=20)
+    assert (verdict.payload.host_status if verdict.payload else None) is status
+
+
+def ticks(*monitors: HostMonitor, rounds: int = 2) -> None:
+    for _ in range(rounds):
+        for each in monitors:
+            each.tick()
+
+
+def test_the_leader_reports_once_and_a_new_leader_does_not_report_again() -> None:
+    engine, outbox = FakeEngine(), Outbox()
+    monitors = {host: monitor(engine, host, outbox) for host in ("a", "b", "c")}
+    ticks(*monitors.values())
+    del engine.members["c"]  # c died: its monitor runs no more
+    ticks(monitors["a"], monitors["b"], rounds=3)
+    assert [(n.hostname, n.source) for n in outbox.sent] == [("c", "vmha-monitor/host@a")]
+    engine.leader = None
+    del engine.members["a"]
+    for _ in range(3):
+        monitors["b"].tick()
+    assert [n.hostname for n in outbox.sent] == ["c", "a"]  # b took over: a reported, c not again
+
+
+def test_a_report_not_yet_delivered_is_sent_again_by_the_next_leader_with_the_same_id() -> None:
+    engine, outbox = FakeEngine(), Outbox()
+    outbox.delivered = False
+    first, second = monitor(engine, "a", outbox), monitor(engine, "b", outbox)
+    engine.members.update({"c": "c-1"})
+    ticks(first, second)
+    del engine.members["c"]
+    ticks(first, second, rounds=1)
+    engine.leader = None
+    del engine.members["a"]
+    second.tick()
+    reports = [n for n in outbox.sent if n.hostname == "c"]
+    assert len(reports) == 2 and reports[0].id == reports[1].id  # the intake drops the second as a duplicate
+
+
+def test_a_host_nova_sees_alive_is_not_reported() -> None:
+    engine, outbox = FakeEngine(), Outbox()
+    alive = Evidence(NovaView(True, down=False, report_age_seconds=1), PowerState.ON)
+    leader = monitor(engine, "a", outbox, evidence=alive)
+    engine.members["b"] = "b-1"
+    leader.tick()
+    del engine.members["b"]
+    ticks(leader)
+    assert outbox.sent == []
+
+
+def test_isolation_response_runs_once_after_the_window_then_rearms() -> None:
+    engine, response, clock = FakeEngine(), Recorder(), [0.0]
+    isolated = monitor(engine, "a", Outbox(), response=response, clock=clock)
+    isolated.tick()
+    engine.up = False
+    for second in range(1, 8):
+        clock[0] = float(second)
+        isolated.tick()
+    assert response.calls == [frozenset({"vm-1"})]
+    engine.up = True
+    isolated.tick()
+    engine.up = False
+    for second in range(10, 14):
+        clock[0] = float(second)
+        isolated.tick()
+    assert len(response.calls) == 2
+
+
+def test_stop_ha_vms_destroys_the_listed_domains() -> None:
+    """libvirt's test driver: a real libvirt connection with one running domain, 'test'."""
+    conn = libvirt.open("test:///default")
+    try:
+        domain = conn.lookupByName("test")
+        assert domain.isActive()
+        StopHaVms("test:///default").isolated(frozenset({domain.UUIDString(), "00000000-0000-0000-0000-00000000"}))
+        assert not conn.lookupByName("test").isActive()
+        domain.create()
+    finally:
+        conn.close()
+
+
+def test_membership_and_lock_expire_after_the_missed_heartbeats() -> None:
+    url = group_url("etcd3+http://127.0.0.1:2379?timeout=7", 1.5, 3)
+    assert "membership_timeout=5" in url and "lock_timeout=5" in url and "timeout=7" in url
