@@ -10,6 +10,8 @@ from typing import Any
 
 import openstack
 
+from vmha.functions.segments import SegmentError, segments
+
 _POLL_SECONDS = 1.0
 
 
@@ -33,6 +35,20 @@ def compute_service(conn: Any, host: str) -> Any:
     for service in conn.compute.services(host=host, binary="nova-compute"):
         return service
     raise DemoError(f"Nova has no nova-compute service on {host}")
+
+
+def taken_hosts(conn: Any) -> dict[str, str]:
+    """Each host some vmha segment holds, with that segment's name; DemoError if a segment is invalid."""
+    try:
+        return {host: segment.name for segment in segments(conn) for host in segment.members}
+    except SegmentError as error:
+        raise DemoError(f"the cloud's vmha segments: {error}") from error
+
+
+def free_hosts(conn: Any, taken: dict[str, str]) -> list[str]:
+    """The hosts whose nova-compute is up and enabled and that are not in ``taken``, sorted."""
+    return sorted(service.host for service in conn.compute.services(binary="nova-compute")
+                  if service.state == "up" and service.status == "enabled" and service.host not in taken)
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:

@@ -17,13 +17,12 @@ import openstack
 from vmha.console import Progress, table
 from vmha.contracts import ClusterStatus, HostEvent, HostPayload, HostStatus, Notification, Settings, parse_settings
 from vmha.demo import servers
-from vmha.demo.hosts import DemoError, compute_service, restore, run_command
+from vmha.demo.hosts import DemoError, compute_service, free_hosts, restore, run_command, taken_hosts
 from vmha.demo.options import DemoOptions
 from vmha.demo.servers import Placement
 from vmha.demo.watch import Watch
 from vmha.deploy import Deployment, StackRequest, delete, deploy
 from vmha.functions import STEPS, intake
-from vmha.functions.segments import SegmentError, segments
 from vmha.journal import utc_now
 from vmha.runtime import ZaqarQueues, gateway
 
@@ -111,12 +110,8 @@ class Demo:
 def _usable_hosts(conn: Any, victim: str) -> list[str]:
     """The hosts whose nova-compute is up and enabled and that no other segment holds (a host belongs to
     one segment); DemoError unless ``victim`` is one of them, with another beside it."""
-    try:
-        taken = {host: segment.name for segment in segments(conn) for host in segment.members}
-    except SegmentError as error:
-        raise DemoError(f"the cloud's vmha segments: {error}") from error
-    hosts = sorted(service.host for service in conn.compute.services(binary="nova-compute")
-                   if service.state == "up" and service.status == "enabled" and service.host not in taken)
+    taken = taken_hosts(conn)
+    hosts = free_hosts(conn, taken)
     if victim in taken:
         raise DemoError(f"{victim} is already in the vmha segment {taken[victim]}: choose another --host")
     if victim not in hosts or len(hosts) < 2:

@@ -1,0 +1,107 @@
+"""Figures of the recovery benchmark against issue 8's targets and Masakari's published figures.
+
+Masakari 22 on this same local cloud (issue 8; t0 = nova-compute killed, notification posted at once):
+host failure 268 s with its defaults and 84 s tuned for 10 servers, 173 s tuned for 50; VM failure 4.3 s
+with its defaults and 2.2 s tuned. Ratios are Masakari's time divided by vmha's (how many times faster).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tests.bench.timeline import Span
+from vmha.console import table
+
+MASAKARI_HOST = {10: {"defaults": 268.0, "tuned": 84.0}, 50: {"tuned": 173.0}}
+"""Seconds from host failure to every server ACTIVE elsewhere, by server count and options."""
+MASAKARI_VM = {"defaults": 4.3, "tuned": 2.2}
+HOST_TARGETS = {10: 12.0, 50: 25.0}
+"""Issue 8's way (a) targets, seconds."""
+VM_TARGET = 1.0
+HOP_P99_TARGET = 0.020
+SPEEDUP_TARGETS = {"defaults": 20.0, "tuned": 5.0}
+VM_SPEEDUP_TARGET = 2.0
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The median of several runs of one scenario and how it compares."""
+
+    scenario: str
+    runs: int
+    recovered_runs: int
+    median_seconds: float | None
+    target_seconds: float | None
+    masakari: dict[str, float]
+    """Masakari's figure for the same scenario, by options (defaults, tuned)."""
+
+    @property
+    def ratios(self) -> dict[str, float]:
+        """How many times faster than Masakari, by options."""
+        if not self.median_seconds:
+            return {}
+        return {options: seconds / self.median_seconds for options, seconds in self.masakari.items()}
+
+    @property
+    def missed(self) -> bool:
+        """Whether a run failed or the median is over the target."""
+        over = self.target_seconds is not None and (self.median_seconds or math.inf) > self.target_seconds
+        return over or self.recovered_runs < self.runs
+
+
+def summarize(scenario: str, rtos: Sequence[float | None], target: float | None,
+              masakari: dict[str, float]) -> Summary:
+    """Summary of the runs of one scenario; a run whose servers were not all recovered has RTO None."""
+    done = [rto for rto in rtos if rto is not None]
+    median = statistics.median(done) if done else None
+    return Summary(scenario, len(rtos), len(done), median, target, masakari)
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile (``fraction`` in 0..1) of a non-empty sequence."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+
+def summary_lines(summaries: Sequence[Summary]) -> list[str]:
+    rows = [(item.scenario, f"{item.recovered_runs}/{item.runs}", _seconds(item.median_seconds),
+             _seconds(item.target_seconds), _versus(item, "defaults"), _versus(item, "tuned"),
+             "MISSED" if item.missed else "met")
+            for item in summaries]
+    return table(("SCENARIO", "RECOVERED", "MEDIAN RTO", "TARGET", "VS MASAKARI DEFAULTS", "VS MASAKARI TUNED",
+                  "VERDICT"), rows)
+
+
+def span_lines(spans: Sequence[Span]) -> list[str]:
+    """Where one recovery's time went: each step's window after t0 and its length, the longest marked."""
+    longest = max((span.seconds for span in spans), default=0.0)
+    rows = [(span.step, f"{span.start:.2f}", f"{span.end:.2f}", f"{span.seconds:.2f}", str(span.runs),
+             str(span.attempts), "<- longest" if span.seconds == longest else "")
+            for span in spans]
+    return table(("STEP", "START S", "END S", "SECONDS", "RUNS", "ATTEMPTS", ""), rows)
+
+
+def hop_lines(hops: Sequence[float]) -> list[str]:
+    """Pipeline overhead: the time between a step's end and the next step's start (gateway + Zaqar)."""
+    if not hops:
+        return ["pipeline overhead: no step hops recorded"]
+    p50, p99 = percentile(hops, 0.5), percentile(hops, 0.99)
+    verdict = "met" if p99 <= HOP_P99_TARGET else "MISSED"
+    return [f"pipeline overhead per step hop ({len(hops)} hops): p50 {p50 * 1000:.0f} ms, "
+            f"p99 {p99 * 1000:.0f} ms, max {max(hops) * 1000:.0f} ms "
+            f"(target p99 <= {HOP_P99_TARGET * 1000:.0f} ms: {verdict})"]
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f} s"
+
+
+def _versus(item: Summary, options: str) -> str:
+    ratio = item.ratios.get(options)
+    if ratio is None:
+        return "-"
+    goal = (VM_SPEEDUP_TARGET if item.scenario.startswith("vm") else SPEEDUP_TARGETS[options])
+    return f"{ratio:.1f}x of {item.masakari[options]:g} s ({'met' if ratio >= goal else 'MISSED'} {goal:.0f}x)"

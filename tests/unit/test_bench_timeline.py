@@ -1,0 +1,100 @@
+"""The benchmark's reading of a recovery from a real SQLite journal driven by a fake clock: step spans
+(first start to last end, retries included) and the hops between steps; and the report's percentiles."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.bench import report, timeline
+from tests.unit.journal_support import DEDUP_WINDOW, TERMINAL_WITHIN, FakeClock, new_notification
+from vmha.journal import Journal, NotificationDetail, StepClaim, StepKey, open_journal
+
+LEASE = timedelta(seconds=60)
+FLOW = ("plan_evacuation", "evacuate_instance", "confirm_instance_evacuated", "finish_host_recovery")
+
+
+class Recovery:
+    """Writes a recovery into the journal as the runtime does, the clock moving by given seconds."""
+
+    def __init__(self, journal: Journal, clock: FakeClock, notification_id: str) -> None:
+        self.journal, self.clock, self.id = journal, clock, notification_id
+
+    def wait(self, seconds: float) -> None:
+        self.clock.advance(timedelta(seconds=seconds))
+
+    def run(self, step: str, seconds: float, instance: str = "", *, retried: bool = False) -> None:
+        """One attempt (an event, then the work), or two when ``retried`` (the first fails, 1 s apart)."""
+        for attempt in (1, 2) if retried else (1,):
+            self.journal.add_progress_event(self.id, step, f"attempt {attempt} started", 0.0, instance)
+            claim = self.journal.begin_step(StepKey(self.id, step, instance), LEASE)
+            assert isinstance(claim, StepClaim)
+            self.wait(seconds)
+            if retried and attempt == 1:
+                self.journal.fail_step(claim, "not yet")
+                self.wait(1)
+            else:
+                self.journal.finish_step(claim, {})
+
+
+@pytest.fixture
+def recorded(tmp_path: Path) -> tuple[NotificationDetail, FakeClock]:
+    clock = FakeClock()
+    journal = open_journal(f"sqlite:///{tmp_path / 'journal.db'}", clock)
+    t0 = clock()
+    new = new_notification()
+    recovery = Recovery(journal, clock, new.id)
+    recovery.wait(0.5)
+    journal.record_notification(new, dedup_window=DEDUP_WINDOW, terminal_within=TERMINAL_WITHIN)
+    journal.add_progress_event(new.id, timeline.INTAKE, "flow: ...", 1.0)
+    recovery.wait(0.1)
+    recovery.run("plan_evacuation", 0.3)
+    recovery.wait(0.05)
+    recovery.run("evacuate_instance", 1.0, "a")
+    recovery.run("evacuate_instance", 2.0, "b")
+    recovery.wait(0.02)
+    recovery.run("confirm_instance_evacuated", 0.5, "b", retried=True)
+    recovery.wait(0.2)
+    recovery.run("finish_host_recovery", 0.1)
+    detail = journal.get_notification(new.id)
+    journal.close()
+    assert detail is not None
+    return detail, FakeClock(t0)
+
+
+def test_spans_run_from_the_first_start_to_the_last_end_in_seconds_after_t0(
+        recorded: tuple[NotificationDetail, FakeClock]) -> None:
+    detail, t0 = recorded
+    spans = {span.step: span for span in timeline.spans(detail, t0())}
+    assert [span.step for span in timeline.spans(detail, t0())] == ["intake", *FLOW]
+    assert (spans["intake"].start, spans["intake"].end) == (0.0, 0.5)
+    assert (spans["plan_evacuation"].start, round(spans["plan_evacuation"].seconds, 6)) == (0.6, 0.3)
+    evacuate = spans["evacuate_instance"]
+    assert (evacuate.start, evacuate.end, evacuate.runs, evacuate.attempts) == (0.95, 3.95, 2, 2)
+    confirm = spans["confirm_instance_evacuated"]
+    assert (confirm.start, confirm.end, confirm.runs, confirm.attempts) == (3.97, 5.97, 1, 2)
+
+
+def test_hops_run_from_the_predecessor_s_end_to_the_first_start(
+        recorded: tuple[NotificationDetail, FakeClock]) -> None:
+    detail, _ = recorded
+    hops = timeline.hops(detail, FLOW)
+    # plan after intake; a after plan; b after plan (it waited for a); confirm b after evacuate b; finish
+    # after the last confirm.
+    assert sorted(round(hop, 2) for hop in hops) == [0.02, 0.05, 0.1, 0.2, 1.05]
+
+
+def test_percentiles_are_nearest_rank() -> None:
+    values = [float(n) for n in range(1, 101)]
+    assert (report.percentile(values, 0.5), report.percentile(values, 0.99)) == (50.0, 99.0)
+    assert report.percentile([7.0], 0.99) == 7.0
+
+
+def test_a_run_that_did_not_recover_misses_its_target_and_has_no_ratio() -> None:
+    summary = report.summarize("host auto 10", [5.0, None, 7.0], 12.0, report.MASAKARI_HOST[10])
+    assert (summary.median_seconds, summary.recovered_runs, summary.missed) == (6.0, 2, True)
+    met = report.summarize("host auto 10", [5.0, 7.0], 12.0, report.MASAKARI_HOST[10])
+    assert (met.missed, met.ratios) == (False, {"defaults": 268.0 / 6.0, "tuned": 14.0})
+    assert report.summarize("host auto 10", [None], 12.0, {}).ratios == {}
