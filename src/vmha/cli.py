@@ -21,6 +21,7 @@ from vmha.commands import demo as demo_command
 from vmha.commands import deploy as deploy_command
 from vmha.commands import status as status_command
 from vmha.contracts import ContractError, environment_variables, load_settings
+from vmha.contracts.reference import settings_reference
 from vmha.demo.hosts import DemoError
 from vmha.deploy import DeployError
 from vmha.monitors import runner as monitor_runner
@@ -38,6 +39,12 @@ def _settings_env(_: argparse.Namespace) -> int:
     """List every VMHA_* environment variable and the setting it overrides."""
     for variable, path in sorted(environment_variables().items()):
         print(f"{variable:<48} {'.'.join(path)}")
+    return 0
+
+
+def _settings_reference(_: argparse.Namespace) -> int:
+    """Print the configuration reference (the README embeds the same table)."""
+    print(settings_reference(), end="")
     return 0
 
 
@@ -92,6 +99,8 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("file", type=Path, nargs="?", help="settings file (YAML or JSON); defaults only if absent")
     check.set_defaults(run=_settings_check)
     settings.add_parser("env", help="list the VMHA_* environment variables").set_defaults(run=_settings_env)
+    settings.add_parser("reference", help="every setting as a Markdown table").set_defaults(
+        run=_settings_reference)
     _add_gateway(commands)
     _add_monitor(commands)
     deploy_command.add(commands)

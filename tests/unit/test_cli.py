@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from vmha import cli
+from vmha.contracts.reference import settings_reference
 from vmha.templates import load_example
 
 
@@ -41,3 +42,8 @@ def test_settings_env_lists_every_twin(capsys: pytest.CaptureFixture[str]) -> No
     assert cli.main(["settings", "env"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert any(line.split() == ["VMHA_RETRY_MAX_ATTEMPTS", "retry.max_attempts"] for line in lines)
+
+
+def test_settings_reference_prints_the_generated_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["settings", "reference"]) == 0
+    assert capsys.readouterr().out == settings_reference()
