@@ -2,8 +2,9 @@
 
 Steps call openstacksdk through ``ctx.cloud`` (pinned to ``vmha.context.COMPUTE_MICROVERSION``) and let
 its exceptions reach ``at_boundary``, which maps them to outcomes: 409, 429, 5xx and connection failures
-are temporary (``Retry`` with the settings' backoff), any other HTTP error is final (``Fail``). A step
-that expects a particular final error, such as a deleted server, catches it itself first.
+are temporary (``Retry`` with the settings' backoff), any other HTTP error is final (``Fail``), and so is a
+segment that vanished or became invalid meanwhile (``SegmentError``: retrying cannot mend configuration).
+A step that expects a particular final error, such as a deleted server, catches it itself first.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from openstack import exceptions as sdk_errors
 
 from vmha.context import StepContext
 from vmha.contracts import Exclusions, RetryPolicy, StepMessage
+from vmha.functions.segments import SegmentError
 from vmha.outcomes import Fail, Outcome, Retry
 
 COMPUTE_BINARY = "nova-compute"
@@ -59,6 +61,8 @@ def at_boundary(run: StepRun) -> StepRun:
             return run(message, ctx)
         except BOUNDARY_ERRORS as error:
             return error_outcome(error, backoff(ctx.settings.retry, message.attempt))
+        except SegmentError as error:
+            return Fail(str(error))
 
     return guarded
 

@@ -77,12 +77,24 @@ def _failure(cloud: Any, server: Any, plan: InstancePlan, failed_host: str) -> s
     if server.task_state is not None:
         return None
     if server.compute_host == failed_host:
-        if evacuation_running(cloud, server.id, failed_host):
+        if not _left_behind(cloud, server.id, failed_host):
             return None
         return f"Nova left the server on {failed_host} ({server.vm_state}{_fault(server)}); see its instance actions"
     if server.vm_state == "error" and not plan.error_after:
         return f"the server went to ERROR on {server.compute_host}"
     return None
+
+
+def _left_behind(cloud: Any, server_id: str, failed_host: str) -> bool:
+    """Nova's evacuation has ended and the server, read again after it, is still on the failed host.
+
+    Nova moves the server before it marks the evacuation done, so a server read before the record may show
+    the old host of an evacuation that has just succeeded.
+    """
+    if evacuation_running(cloud, server_id, failed_host):
+        return False
+    again = get_server(cloud, server_id)
+    return again is not None and again.compute_host == failed_host
 
 
 def _fault(server: Any) -> str:

@@ -4,6 +4,8 @@ A span per step: from the first start of its first run to the last end of its la
 steps cover every instance), as seconds after ``t0`` (the instant the host was killed). A hop per step run:
 from the end of the step before it in the flow (the same instance's, else the latest) to the run's first
 start: the time the gateway and Zaqar add between two steps (post, claim, journal), not the step's work.
+The first step of a fan-out has no hop: its N branches wait for free workers, a capacity matter, not
+overhead (its span shows it). Other hops still include waiting for a worker when every one is busy.
 Intake is the pseudo-step ``intake``: it ends when the gateway journaled the notification's intake.
 """
 
@@ -84,6 +86,8 @@ def hops(detail: NotificationDetail, flow: Sequence[str]) -> list[float]:
         if step not in order[1:]:
             continue
         previous = order[order.index(step) - 1]
+        if instance and (previous, instance) not in ends:
+            continue
         before = ends.get((previous, instance)) or max(
             (at for key, at in ends.items() if key[0] == previous), default=None)
         if before is not None:

@@ -7,6 +7,7 @@ Killing the host's nova-compute leaves this process running, so the BMC keeps an
 
 import sys
 import threading
+import traceback
 import uuid
 from pathlib import Path
 
@@ -80,12 +81,22 @@ class HostIpmiBmc(ipmi_bmc.Bmc):
         self.power_reset()
 
 
+def serve_ipmi(bmc):
+    """Answer IPMI for ever: a client that abandons a login half-way (unknown user, wrong password) makes
+    pyghmi's server raise on its next packet, which must not silence the BMC."""
+    while True:
+        try:
+            bmc.listen()
+        except Exception:
+            traceback.print_exc()
+
+
 def main(argv):
     host, redfish_port, ipmi_port, user, password, workdir = argv
     conn = libvirt.open(LIBVIRT_URI)
     domain = host_domain(conn, host)
     ipmi = HostIpmiBmc(domain, {user: password}, int(ipmi_port))
-    threading.Thread(target=ipmi.listen, daemon=True, name="ipmi").start()
+    threading.Thread(target=serve_ipmi, args=(ipmi,), daemon=True, name="ipmi").start()
     auth_file = Path(workdir) / f"{host}.htpasswd"
     auth_file.write_text(f"{user}:{bcrypt.hashpw(password.encode(), bcrypt.gensalt(4)).decode()}\n")
     redfish.app.configure(extra_config={"SUSHY_EMULATOR_LIBVIRT_URI": LIBVIRT_URI,

@@ -24,7 +24,6 @@ from vmha.journal import NotificationStatus
 from .api_support import WEBHOOK_SECRET, Running, api_settings, serving
 from .runtime_support import Place, wait_ended
 
-HOST = "compute4"
 ALARM = {"alarm_name": "x", "alarm_id": str(uuid.uuid4()), "current": "alarm", "previous": "ok",
          "reason_data": {"type": "event", "event": {"message_id": str(uuid.uuid4()), "traits": []}}}
 
@@ -83,16 +82,29 @@ def test_a_zaqar_subscription_push_wakes_an_idle_consumer(place: Place, cloud_la
     print(f"notification finished {elapsed:.2f} s after it was posted (poll interval {poll:.0f} s)")
 
 
+def free_host(conn: Any) -> str:
+    """An up compute host in no vmha segment (other tests' segments must not hold it: one segment per host)."""
+    segments = [aggregate for aggregate in conn.compute.aggregates()
+                if any(key.startswith("vmha:") for key in aggregate.metadata or {})]
+    taken = {host for aggregate in segments
+             for host in [*(aggregate.hosts or ()), *aggregate.metadata.get("vmha:reserved_hosts", "").split(",")]}
+    up = [service.host for service in conn.compute.services(binary="nova-compute")
+          if service.state == "up" and service.status == "enabled" and service.host not in taken]
+    assert up, f"every compute host is down or in a vmha segment: {sorted(taken)}"
+    return str(sorted(up)[-1])
+
+
 def test_an_aodh_alarm_on_a_powered_off_server_restarts_it(place: Place, cloud_layout: Layout, admin_conn: Any) -> None:
     conn, suffix = admin_conn, uuid.uuid4().hex[:8]
+    host = free_host(conn)
     aggregate = conn.compute.create_aggregate(name=f"vmha-api-aodh-{suffix}")
     alarms = aodh_client.Client("2", session=conn.session)
     servers: list[Any] = []
     alarm: dict[str, Any] = {}
     try:
-        conn.compute.add_host_to_aggregate(aggregate, HOST)
+        conn.compute.add_host_to_aggregate(aggregate, host)
         conn.compute.set_aggregate_metadata(aggregate, {"vmha:recovery_method": "auto", "vmha:enabled": "true"})
-        servers = helpers.boot_servers(conn, HOST, 1, f"api-aodh-{suffix}", metadata={"HA_Enabled": "True"})
+        servers = helpers.boot_servers(conn, host, 1, f"api-aodh-{suffix}", metadata={"HA_Enabled": "True"})
         with serving(cloud_layout, api_settings(place), STEPS, real_intake) as api:
             alarm = alarms.alarm.create({
                 "name": f"vmha-api-power-off-{suffix}", "type": "event", "repeat_actions": False,
@@ -108,7 +120,7 @@ def test_an_aodh_alarm_on_a_powered_off_server_restarts_it(place: Place, cloud_l
         if alarm:
             alarms.alarm.delete(alarm["alarm_id"])
         helpers.delete_servers(conn, servers)
-        conn.compute.remove_host_from_aggregate(aggregate, HOST)
+        conn.compute.remove_host_from_aggregate(aggregate, host)
         conn.compute.delete_aggregate(aggregate)
     assert restarted.status == "ACTIVE"
     assert record.source == f"aodh/{alarm['alarm_id']}" and record.type == "VM"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from vmha.journal import InstanceStatus, Journal, NotificationStatus
-from vmha.outcomes import Done
+from vmha.outcomes import Done, Fail
 
 from .functions_support import HA, World, fail_host, host_down, instances, make_world, run_id
 from .journal_support import FakeClock
@@ -70,3 +70,19 @@ def test_state_table(world: World, attrs: dict[str, object], final_state: str, r
     assert (server.compute_host, server.vm_state, server.task_state) == ("compute2", final_state, None)
     assert ((server.id, "error") in world.nova.called("reset_server_state")) is (reset or final_state == "error")
     assert server.is_locked is bool(attrs.get("is_locked", False))
+
+
+def test_a_segment_deleted_during_the_recovery_fails_it_at_once(world: World) -> None:
+    world.nova.add_server("compute1", metadata=HA)
+    fail_host(world)
+    listing, reads = world.nova.aggregates, []
+
+    def deleted_after_intake() -> list[object]:
+        reads.append(1)
+        return list(listing()) if len(reads) == 1 else []
+
+    world.nova.aggregates = deleted_after_intake
+    run = world.run(host_down())
+    assert run.status is NotificationStatus.FAILED
+    assert run.of("guard_mass_failure") == Fail("segment segment-a no longer exists")
+    assert world.nova.called("update_service") == []

@@ -1,0 +1,179 @@
+"""One host failure and its recovery on the local cloud, measured the way Masakari's figures were taken.
+
+N HA servers (metadata ``HA_Enabled=True``) are booted on one free fake host (up, enabled, in no vmha
+segment) of a fresh segment; a real ``vmha gateway`` process runs on fresh queues and a SQLite journal
+(``tests.integration.recovery_support.Recoveries``). The host's nova-compute is SIGKILLed and the
+COMPUTE_HOST notification is posted at that instant (detection excluded: way (a) of issue 8); the clock
+stops when every server is ACTIVE, settled, on another host. The journal then tells where the time went.
+Recovery methods: ``auto`` (the scheduler picks targets among the other free hosts) and ``reserved_host``
+(one spare, its nova-compute disabled beforehand as Masakari's convention wants). Everything made is
+removed afterwards and the host restored, whatever happened.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.bench import nova_events, timeline
+from tests.cloud import catalog, helpers
+from tests.cloud.layout import Layout
+from tests.integration.recovery_support import Recoveries, segment
+from vmha.contracts import ClusterStatus, FailureType, HostEvent, HostPayload, HostStatus, RecoveryMethod
+from vmha.demo import servers
+from vmha.demo.hosts import free_hosts, taken_hosts
+from vmha.demo.servers import Placement
+from vmha.functions.registry import resolve_flow
+from vmha.journal import TERMINAL, NotificationDetail, utc_now
+
+HOST_DOWN = HostPayload(HostEvent.STOPPED, HostStatus.NORMAL, ClusterStatus.OFFLINE)
+POLL_SECONDS = 0.2
+SPARE_REASON = "vmha benchmark: reserved host"
+
+
+class BenchError(Exception):
+    """The benchmark cannot run (e.g. too few free hosts); the message says why."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """The outcome of one failure: RTO (None unless every server recovered) and where the time went."""
+
+    scenario: str
+    """``host <method> <servers>`` or ``vm``."""
+    servers: int
+    recovered: int
+    rto_seconds: float | None
+    verdict: str
+    """vmha's status of the notification at the end, with its reason if any."""
+    host: str
+    spans: tuple[timeline.Span, ...]
+    hops: tuple[float, ...]
+    nova: tuple[timeline.Span, ...]
+    """Nova's own record of the recovery's server actions (``tests.bench.nova_events``)."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Which hosts play which part."""
+
+    failed: str
+    members: tuple[str, ...]
+    spare: str | None
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        if self.spare is None:
+            return {"vmha:recovery_method": RecoveryMethod.AUTO.value}
+        return {"vmha:recovery_method": RecoveryMethod.RESERVED_HOST.value, "vmha:reserved_hosts": self.spare}
+
+
+def plan(conn: Any, method: RecoveryMethod) -> Plan:
+    """The last free host fails (the tests mostly kill compute1); auto spreads over every other free host,
+    reserved_host uses the one before it as its spare."""
+    hosts = free_hosts(conn, taken_hosts(conn))
+    if len(hosts) < 2:
+        raise BenchError(f"need two free compute hosts (up, enabled, in no vmha segment), have {hosts}")
+    if method is RecoveryMethod.AUTO:
+        return Plan(hosts[-1], tuple(hosts), None)
+    return Plan(hosts[-1], (hosts[-1], hosts[-2]), hosts[-2])
+
+
+def run(layout: Layout, work: Path, method: RecoveryMethod, count: int, timeout: float = 600.0) -> Run:
+    """Fail a host holding ``count`` HA servers and recover them with ``method``; see the module docstring."""
+    conn = catalog.connect(layout, "vmha-admin", helpers.COMPUTE_MICROVERSION)
+    try:
+        chosen = plan(conn, method)
+        with stage(conn, layout, work, chosen) as recoveries:
+            placed = boot(conn, chosen.failed, count)
+            with _restored(conn, layout, chosen.failed, placed):
+                return _fail(conn, layout, recoveries, method, placed, timeout=timeout)
+    finally:
+        conn.close()
+    raise AssertionError("unreachable")  # a context manager may swallow exceptions, as far as mypy knows
+
+
+@contextlib.contextmanager
+def stage(conn: Any, layout: Layout, work: Path, chosen: Plan) -> Iterator[Recoveries]:
+    """The segment, the spare disabled, a ready gateway; all undone on the way out."""
+    # Only the HA servers move: other engineers' servers may sit on the shared cloud's hosts.
+    recoveries = Recoveries(work, conn, layout, gateway={"workers": 8}, host_failure={"evacuate_all_instances": False})
+    try:
+        with segment(conn, chosen.members, chosen.metadata):
+            spare = chosen.spare
+            if spare is not None:
+                conn.compute.disable_service(helpers.compute_service(conn, spare), spare, "nova-compute",
+                                             disabled_reason=SPARE_REASON)
+            try:
+                recoveries.wait_ready(recoveries.start())
+                yield recoveries
+            finally:
+                if spare is not None:
+                    conn.compute.enable_service(helpers.compute_service(conn, spare), spare, "nova-compute")
+    finally:
+        recoveries.close()
+
+
+def boot(conn: Any, host: str, count: int) -> list[Placement]:
+    prefix = f"vmha-bench-{uuid.uuid4().hex[:6]}"
+    booting = [(f"{prefix}-{n}", host) for n in range(count)]
+    return servers.boot(conn, booting, catalog.IMAGE_NAME, catalog.FLAVOR_NAME, 120.0 + 3.0 * count)
+
+
+@contextlib.contextmanager
+def _restored(conn: Any, layout: Layout, host: str, placed: list[Placement]) -> Iterator[None]:
+    """On the way out: the host back in service (if it was killed), then the servers deleted."""
+    try:
+        yield
+    finally:
+        try:
+            if not helpers.host_is_running(layout, host):
+                helpers.restore_host(layout, conn, host)
+        finally:
+            servers.delete(conn, [server.id for server in placed], 300.0)
+
+
+def _fail(conn: Any, layout: Layout, recoveries: Recoveries, method: RecoveryMethod, placed: list[Placement], *,
+          timeout: float) -> Run:
+    """Kill the servers' host, post the notification at once, time the recovery, read the journal."""
+    host = placed[0].host
+    helpers.kill_host(layout, host)
+    t0, started = utc_now(), time.monotonic()
+    nid = recoveries.notify(host, HOST_DOWN)
+    done_at = _wait_recovered(conn, placed, started + timeout, lambda: recoveries.status(nid) in TERMINAL)
+    detail = recoveries.wait_ended(nid, max(60.0, started + timeout - time.monotonic()))
+    now = {server.id: server for server in servers.look(conn, placed)}
+    recovered = sum(servers.recovered(server, now[server.id]) for server in placed)
+    flow = resolve_flow(FailureType.COMPUTE_HOST, method)
+    return Run(f"host {method.value} {len(placed)}", len(placed), recovered,
+               None if done_at is None else done_at - started, verdict(detail), host,
+               tuple(timeline.spans(detail, t0)), tuple(timeline.hops(detail, flow)),
+               tuple(nova_events.spans(conn, [server.id for server in placed], "evacuate", t0)))
+
+
+def verdict(detail: NotificationDetail) -> str:
+    """The notification's status, and its reason when there is one."""
+    reason = detail.notification.status_reason
+    return detail.notification.status.value + (f" ({reason})" if reason else "")
+
+
+def _wait_recovered(conn: Any, placed: list[Placement], deadline: float, ended: Callable[[], bool]) -> float | None:
+    """time.monotonic() when every server was first seen recovered (one listing per poll); None at the
+    deadline, or once vmha ended the notification (e.g. failed it) without every server recovered."""
+    before = {server.id: server for server in placed}
+    prefix = placed[0].name.rpartition("-")[0]
+    while time.monotonic() < deadline:
+        over = ended()
+        seen = [servers.place(found) for found in conn.compute.servers(details=True, name=f"^{prefix}-")]
+        moved = sum(servers.recovered(before[now.id], now) for now in seen if now.id in before)
+        if moved == len(before):
+            return time.monotonic()
+        if over:
+            return None
+        time.sleep(POLL_SECONDS)
+    return None

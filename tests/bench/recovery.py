@@ -1,0 +1,157 @@
+"""Benchmark of vmha's recovery time (RTO) on the local cloud: host failure (issue 8 way (a)) and VM failure.
+
+For each server count and recovery method (auto, reserved_host), ``--iterations`` times: boot the HA
+servers on one fake host, SIGKILL the host and post the COMPUTE_HOST notification at that instant, and
+time until every server is ACTIVE on another host (``tests.bench.host_failure``). Prints each run's
+breakdown per step from the journal, the pipeline overhead between steps (p50/p99), and a summary with
+medians against issue 8's targets and Masakari's figures as ratios; ``--json`` writes it all. Then
+``--vm-iterations`` VM failures (``tests.bench.vm_failure``: notification -> the server ACTIVE again).
+Run: `.venv/bin/python -m tests.bench.recovery [--servers 10,50] [--iterations 1] [--methods auto,reserved_host]
+[--vm-iterations 5] [--json FILE]`. The local cloud must be up (`python -m tests.cloud up`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from tests.bench import host_failure, report, vm_failure
+from tests.bench.host_failure import Run
+from tests.cloud.layout import Layout
+from vmha.contracts import RecoveryMethod
+from vmha.journal import utc_now
+
+
+@dataclasses.dataclass(frozen=True)
+class Results:
+    """Everything one benchmark run measured."""
+
+    runs: tuple[Run, ...]
+    summaries: tuple[report.Summary, ...]
+    hops: tuple[float, ...]
+
+
+def measure(layout: Layout, counts: Sequence[int], methods: Sequence[RecoveryMethod], iterations: int,
+            out: Any = sys.stdout, *, vm_iterations: int = 0) -> Results:
+    """Run every host scenario ``iterations`` times and the VM one ``vm_iterations`` times, printing each
+    run's breakdown as it ends."""
+    runs: list[Run] = []
+    summaries = []
+    if vm_iterations:
+        mine = [_vm(layout, n, out) for n in range(1, vm_iterations + 1)]
+        runs += mine
+        summaries.append(report.summarize(vm_failure.SCENARIO, [run.rto_seconds for run in mine],
+                                          report.VM_TARGET, report.MASAKARI_VM))
+    for count in counts:
+        for method in methods:
+            mine = [_one(layout, method, count, n, out) for n in range(1, iterations + 1)]
+            runs += mine
+            summaries.append(report.summarize(f"host {method.value} {count}", [run.rto_seconds for run in mine],
+                                              report.HOST_TARGETS.get(count), report.MASAKARI_HOST.get(count, {})))
+    hops = tuple(hop for run in runs for hop in run.hops)
+    return Results(tuple(runs), tuple(summaries), hops)
+
+
+def _one(layout: Layout, method: RecoveryMethod, count: int, iteration: int, out: Any) -> Run:
+    with tempfile.TemporaryDirectory(prefix="vmha-bench-") as work:
+        run = host_failure.run(layout, Path(work), method, count)
+    _print_run(run, f"host failure, {method.value}, {count} servers on {run.host}, iteration {iteration}", out)
+    return run
+
+
+def _vm(layout: Layout, iteration: int, out: Any) -> Run:
+    with tempfile.TemporaryDirectory(prefix="vmha-bench-") as work:
+        run = vm_failure.run(layout, Path(work))
+    _print_run(run, f"VM failure on {run.host}, iteration {iteration}", out)
+    return run
+
+
+def _print_run(run: Run, title: str, out: Any) -> None:
+    rto = "NOT RECOVERED" if run.rto_seconds is None else f"{run.rto_seconds:.2f} s"
+    print(f"\n{title}: RTO {rto}; {run.recovered}/{run.servers} recovered; vmha's verdict: {run.verdict}",
+          file=out)
+    print("\n".join(report.span_lines(run.spans)), file=out)
+    if run.nova:
+        print("\n".join(report.span_lines(run.nova)), file=out)
+    out.flush()
+
+
+def print_results(results: Results, out: Any = sys.stdout) -> None:
+    """The summary table, the pipeline overhead, and where the time went where a target was missed."""
+    print("\n" + "\n".join(report.summary_lines(results.summaries)), file=out)
+    print("\n".join(report.hop_lines(results.hops)), file=out)
+    for summary in results.summaries:
+        if summary.missed:
+            print(f"{summary.scenario}: target missed; {_where(results.runs, summary.scenario)}", file=out)
+    print(file=out, flush=True)
+
+
+def _where(runs: Sequence[Run], scenario: str) -> str:
+    """The steps that took longest in the slowest run of the scenario."""
+    mine = [run for run in runs if run.scenario == scenario]
+    slowest = max(mine, key=lambda run: run.rto_seconds or float("inf"))
+    steps = sorted(slowest.spans, key=lambda span: span.seconds, reverse=True)[:3]
+    calls = sorted(slowest.nova, key=lambda span: span.seconds, reverse=True)[:3]
+    return ("the time went to " + ", ".join(f"{span.step} {span.seconds:.1f} s" for span in steps)
+            + "; in Nova to " + ", ".join(f"{span.step} {span.seconds:.1f} s" for span in calls))
+
+
+def document(results: Results, arguments: dict[str, Any]) -> dict[str, Any]:
+    """The JSON record of a benchmark run, with the machine and the date."""
+    summaries = [{**dataclasses.asdict(item), "ratios": item.ratios, "missed": item.missed}
+                 for item in results.summaries]
+    hops = results.hops
+    return {
+        "benchmark": "vmha recovery time, way (a): the notification posted at the failure",
+        "date": utc_now().isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "memory_gib": _memory_gib(), "python": platform.python_version(),
+                    "system": platform.platform()},
+        "arguments": arguments,
+        "summaries": summaries,
+        "pipeline_overhead_seconds": {"hops": len(hops), "p50": report.percentile(hops, 0.5) if hops else None,
+                                      "p99": report.percentile(hops, 0.99) if hops else None},
+        "runs": [dataclasses.asdict(run) for run in results.runs],
+    }
+
+
+def _memory_gib() -> float:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            return round(int(line.split()[1]) / 1024 / 1024, 1)
+    return 0.0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.bench.recovery", description=__doc__.splitlines()[0])
+    parser.add_argument("--servers", default="10,50", help="comma-separated server counts (default 10,50)")
+    parser.add_argument("--methods", default="auto,reserved_host", help="comma-separated recovery methods")
+    parser.add_argument("--iterations", type=int, default=1, help="runs of each scenario (default 1)")
+    parser.add_argument("--vm-iterations", type=int, default=5, help="VM failure runs (default 5; 0: none)")
+    parser.add_argument("--json", type=Path, help="write the figures to this file")
+    options = parser.parse_args(argv)
+    try:
+        counts = [int(item) for item in options.servers.split(",")]
+        methods = [RecoveryMethod(item) for item in options.methods.split(",")]
+    except ValueError as error:
+        parser.error(str(error))
+    if options.iterations < 1 or min(counts) < 1 or options.vm_iterations < 0:
+        parser.error("--iterations and every --servers count must be at least 1, --vm-iterations at least 0")
+    results = measure(Layout.from_env(), counts, methods, options.iterations, vm_iterations=options.vm_iterations)
+    print_results(results)
+    if options.json:
+        arguments = {"servers": counts, "methods": [item.value for item in methods], "iterations": options.iterations,
+                     "vm_iterations": options.vm_iterations}
+        options.json.write_text(json.dumps(document(results, arguments), indent=2) + "\n")
+    return 0 if all(run.rto_seconds is not None for run in results.runs) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,30 @@
+"""The recovery benchmark in its smallest size (10 servers, one iteration, auto), so it never rots.
+
+It asserts that the benchmark completed and recovered every server, never how fast: figures come from
+`python -m tests.bench.recovery`, not from tests.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+from tests.bench import recovery
+from tests.cloud.layout import Layout
+from vmha.contracts import RecoveryMethod
+
+
+def test_recovery_benchmark_completes_and_recovers_every_server(cloud_layout: Layout) -> None:
+    out = io.StringIO()
+    results = recovery.measure(cloud_layout, [10], [RecoveryMethod.AUTO], 1, out)
+    recovery.print_results(results, out)
+    document = json.loads(json.dumps(recovery.document(results, {"servers": [10]})))
+
+    (run,) = results.runs
+    assert (run.scenario, run.servers, run.recovered) == ("host auto 10", 10, 10), out.getvalue()
+    assert run.rto_seconds is not None
+    assert {span.step for span in run.spans} >= {"intake", "disable_compute_service", "plan_evacuation",
+                                                 "evacuate_instance", "confirm_instance_evacuated"}
+    assert [item["scenario"] for item in document["summaries"]] == ["host auto 10"]
+    assert document["runs"][0]["recovered"] == 10
+    assert "host auto 10  1/1" in out.getvalue()
