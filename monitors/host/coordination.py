@@ -59,12 +59,20 @@ class SegmentGroup:
     def lead(self) -> bool:
         """Whether this host holds the leader lock (taking it when free; heartbeats keep it).
 
-        A leader that stalls past the lock's expiry may briefly share the role with its successor: the
-        report markers and the shared notification ids keep that from duplicating a report.
+        A leader that stalls past the lock's expiry may share the role with its successor until its next
+        heartbeat, when it resigns: the report markers and the shared notification ids keep that from
+        duplicating a recovery.
         """
         if self._leader is not None:
             self._leading = self._leading or bool(self._leader.acquire(blocking=False))
         return self._leading
+
+    def resign(self) -> None:
+        """Stop leading (after a stall the lock may have expired and passed on); ``lead`` may take it again."""
+        if self._leading and self._leader is not None:
+            self._leading = False
+            with contextlib.suppress(coordination.ToozError):
+                self._leader.release()
 
     def reported(self, key: str) -> bool:
         """Whether some leader has marked the departure ``key`` reported."""

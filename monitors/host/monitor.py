@@ -44,6 +44,7 @@ class Group(Protocol):
     def heartbeat(self) -> None: ...
     def members(self) -> dict[str, str]: ...
     def lead(self) -> bool: ...
+    def resign(self) -> None: ...
     def reported(self, key: str) -> bool: ...
     def mark_reported(self, key: str) -> None: ...
     def stop(self) -> None: ...
@@ -72,6 +73,7 @@ class HostMonitor:
         self._sent: set[str] = set()
         self._waiting: dict[str, str] = {}
         self._lost_since: float | None = None
+        self._last_beat: float | None = None
         self._isolated = False
         self._ticks = 0
         self._ha: frozenset[str] = frozenset()
@@ -97,11 +99,14 @@ class HostMonitor:
         now = self._clock()
         try:
             self._group.heartbeat()
+            if self._stalled(now):
+                self._group.resign()
             members = self._group.members()
             leading = self._group.lead()
         except coordination.ToozError as error:
             self._lost(now, error)
             return
+        self._last_beat = now
         if self._lost_since is not None:
             _LOG.info("coordination engine reached again", extra={"isolated": self._isolated})
         self._lost_since, self._isolated = None, False
@@ -111,6 +116,11 @@ class HostMonitor:
         if leading:
             for departure in list(self._view.departed.values()):
                 self._settle(departure)
+
+    def _stalled(self, now: float) -> bool:
+        """Whether the last heartbeat is older than the lock's expiry: another member may lead by now."""
+        window = self._options.interval_seconds * self._options.misses
+        return self._last_beat is not None and now - self._last_beat > window
 
     def _settle(self, departure: Departure) -> None:
         key = departure.key

@@ -90,10 +90,13 @@ def compute_service(conn: Any, host: str) -> Any:
 
 
 def restore_host(layout: Layout, conn: Any, host: str, timeout: float = 120.0) -> None:
-    """Bring a killed fake host back into service: start it, un-force it, wait for `up`, enable it.
+    """Bring a killed fake host back into service: start it, un-force it, wait for its first heartbeat, enable it.
 
     Nova refuses to lift forced_down while evacuation records of the host are still `done`; the restarted
-    compute moves them to `completed` during its start-up, so the un-force is retried until accepted.
+    compute moves them to `completed` during its start-up, so the un-force is retried until accepted. Once
+    un-forced, Nova calls the service `up` on the dead process's last heartbeat for `service_down_time`,
+    so the host counts as back only when its record is written again after the un-force: only the new
+    process writes it, and it starts heartbeating once it serves.
     """
     start_host(layout, host)
     service = compute_service(conn, host)
@@ -107,6 +110,12 @@ def restore_host(layout: Layout, conn: Any, host: str, timeout: float = 120.0) -
 
     if not procs.wait_until(unforced, timeout, 1.0):
         raise AssertionError(f"{host}: Nova kept refusing to lift forced_down")
-    if not procs.wait_until(lambda: compute_service(conn, host).state == "up", timeout, 1.0):
+    unforced_at = compute_service(conn, host).updated_at
+
+    def heartbeating() -> bool:
+        latest = compute_service(conn, host)
+        return bool(latest.state == "up" and latest.updated_at != unforced_at)
+
+    if not procs.wait_until(heartbeating, timeout, 1.0):
         raise AssertionError(f"{host}: nova-compute did not report up again")
     conn.compute.enable_service(service, host, "nova-compute")

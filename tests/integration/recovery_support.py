@@ -163,7 +163,7 @@ def replayed(detail: NotificationDetail) -> list[tuple[str, str]]:
     """Step messages run twice at the same attempt: handed to another consumer after a crash."""
     starts = Counter((event.step_id, event.instance_uuid, event.message) for event in detail.events
                      if event.message.endswith(" started"))
-    return sorted((step, instance) for (step, instance, _), count in starts.items() if count > 1)
+    return sorted({(step, instance) for (step, instance, _), count in starts.items() if count > 1})
 
 
 def actions(conn: Any, server: Any) -> Counter[str]:

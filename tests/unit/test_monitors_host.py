@@ -24,6 +24,7 @@ class FakeEngine:
         self.members: dict[str, str] = {}
         self.markers: set[str] = set()
         self.leader: str | None = None
+        self.resigned: list[str] = []
         self.up = True
 
 
@@ -44,6 +45,11 @@ class FakeGroup:
     def lead(self) -> bool:
         self.engine.leader = self.engine.leader or self.me
         return self.engine.leader == self.me
+
+    def resign(self) -> None:
+        self.engine.resigned.append(self.me)
+        if self.engine.leader == self.me:
+            self.engine.leader = None
 
     def reported(self, key: str) -> bool:
         return key in self.engine.markers
@@ -159,6 +165,19 @@ def test_a_host_nova_sees_alive_is_not_reported() -> None:
     del engine.members["b"]
     ticks(leader)
     assert outbox.sent == []
+
+
+def test_a_member_whose_heartbeats_stalled_past_the_lock_expiry_resigns_the_lead() -> None:
+    engine, clock = FakeEngine(), [0.0]
+    leader = monitor(engine, "a", Outbox(), clock=clock)
+    resigned_at = []
+    for second in (0.0, 2.0, 4.5, 9.0, 10.0):
+        clock[0] = second
+        leader.tick()
+        resigned_at += [second] * len(engine.resigned)
+        engine.resigned.clear()
+    assert resigned_at == [9.0]  # 4.5 s without a heartbeat: past the 3 s expiry, the lock may have moved on
+    assert engine.leader == "a"  # and it leads again when nobody else took the lock
 
 
 def test_isolation_response_runs_once_after_the_window_then_rearms() -> None:
