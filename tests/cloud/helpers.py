@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import openstack
 from zaqarclient.queues import client as zaqar_client
 
 from tests.cloud import catalog, procs, services
 from tests.cloud.layout import Layout
+from vmha.demo.hosts import compute_service, return_to_service
 
 # Below 2.95 an evacuated ACTIVE server comes back ACTIVE (2.95+ leaves it stopped); 2.74 adds `host`.
 COMPUTE_MICROVERSION = "2.74"
+__all__ = ["COMPUTE_MICROVERSION", "boot_servers", "compute_service", "delete_servers", "host_is_running",
+           "kill_host", "purge_queue", "restore_host", "start_host", "wait_evacuated", "zaqar"]
 
 
 def kill_host(layout: Layout, host: str) -> None:
@@ -84,38 +86,7 @@ def wait_evacuated(conn: Any, server: Any, failed_host: str, timeout: float = 12
     return latest
 
 
-def compute_service(conn: Any, host: str) -> Any:
-    """The nova-compute service record of ``host``."""
-    return next(iter(conn.compute.services(host=host, binary="nova-compute")))
-
-
 def restore_host(layout: Layout, conn: Any, host: str, timeout: float = 120.0) -> None:
-    """Bring a killed fake host back into service: start it, un-force it, wait for its first heartbeat, enable it.
-
-    Nova refuses to lift forced_down while evacuation records of the host are still `done`; the restarted
-    compute moves them to `completed` during its start-up, so the un-force is retried until accepted. Once
-    un-forced, Nova calls the service `up` on the dead process's last heartbeat for `service_down_time`,
-    so the host counts as back only when its record is written again after the un-force: only the new
-    process writes it, and it starts heartbeating once it serves.
-    """
+    """Bring a killed fake host back into service: start it, then `vmha.demo.hosts.return_to_service`."""
     start_host(layout, host)
-    service = compute_service(conn, host)
-
-    def unforced() -> bool:
-        try:
-            conn.compute.update_service_forced_down(service, host, "nova-compute", forced=False)
-        except openstack.exceptions.BadRequestException:
-            return False
-        return True
-
-    if not procs.wait_until(unforced, timeout, 1.0):
-        raise AssertionError(f"{host}: Nova kept refusing to lift forced_down")
-    unforced_at = compute_service(conn, host).updated_at
-
-    def heartbeating() -> bool:
-        latest = compute_service(conn, host)
-        return bool(latest.state == "up" and latest.updated_at != unforced_at)
-
-    if not procs.wait_until(heartbeating, timeout, 1.0):
-        raise AssertionError(f"{host}: nova-compute did not report up again")
-    conn.compute.enable_service(service, host, "nova-compute")
+    return_to_service(conn, host, timeout)

@@ -61,13 +61,21 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
 
 
 def restore(conn: Any, host: str, start_command: str, timeout: float = 180.0) -> None:
-    """Start the host again, lift forced_down, wait until it reports up, enable it.
+    """Start the host again with ``start_command`` and put it back into service."""
+    run_command(start_command, host)
+    return_to_service(conn, host, timeout)
+
+
+def return_to_service(conn: Any, host: str, timeout: float = 180.0) -> None:
+    """Lift forced_down from a restarted host, wait for its first heartbeat, enable it.
 
     Nova refuses to lift forced_down while the host's evacuation records are not yet completed (the
-    restarted nova-compute completes them as it starts), so that call is repeated until accepted. Enabling
-    only once the service is up keeps Placement from leaving the host disabled.
+    restarted nova-compute completes them as it starts), so that call is repeated until accepted. Once
+    un-forced, Nova calls the service `up` on the dead process's last heartbeat for `service_down_time`
+    and its scheduler drops the host when that ages out: the host counts as back only when its record is
+    written again after the un-force, which only the new process does. Enabling only then keeps Placement
+    from leaving the host disabled.
     """
-    run_command(start_command, host)
     service = compute_service(conn, host)
 
     def unforced() -> bool:
@@ -78,5 +86,11 @@ def restore(conn: Any, host: str, start_command: str, timeout: float = 180.0) ->
         return True
 
     wait_for(unforced, timeout, f"{host}: lifting forced_down")
-    wait_for(lambda: compute_service(conn, host).state == "up", timeout, f"{host}: nova-compute up")
+    unforced_at = compute_service(conn, host).updated_at
+
+    def heartbeating() -> bool:
+        latest = compute_service(conn, host)
+        return bool(latest.state == "up" and latest.updated_at != unforced_at)
+
+    wait_for(heartbeating, timeout, f"{host}: nova-compute heartbeat")
     conn.compute.enable_service(service, host, "nova-compute")
