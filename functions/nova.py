@@ -4,7 +4,8 @@ Steps call openstacksdk through ``ctx.cloud`` (pinned to ``vmha.context.COMPUTE_
 its exceptions reach ``at_boundary``, which maps them to outcomes: 409, 429, 5xx and connection failures
 are temporary (``Retry`` with the settings' backoff), any other HTTP error is final (``Fail``), and so is a
 segment that vanished or became invalid meanwhile (``SegmentError``: retrying cannot mend configuration).
-A step that expects a particular final error, such as a deleted server, catches it itself first.
+A step that expects a particular final error, such as a deleted server, catches it itself first. A step
+that finds its subject missing raises ``StepFailedError`` (``failed_host_service``, ``notified_server``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from keystoneauth1 import exceptions as keystone_errors
 from openstack import exceptions as sdk_errors
 
 from vmha.context import StepContext
-from vmha.contracts import Exclusions, RetryPolicy, StepMessage
+from vmha.contracts import Exclusions, RetryPolicy, StepMessage, VmPayload
 from vmha.functions.segments import SegmentError
 from vmha.outcomes import Fail, Outcome, Retry
 
@@ -30,6 +31,10 @@ _TEMPORARY_STATUSES = frozenset({408, 409, 429})
 _MIGRATION_ENDED = frozenset({"done", "completed", "failed", "error", "cancelled"})
 
 StepRun = Callable[[StepMessage, StepContext], Outcome]
+
+
+class StepFailedError(Exception):
+    """The step cannot succeed however often it runs; ``at_boundary`` makes it a Fail with this message."""
 
 
 def backoff(policy: RetryPolicy, attempt: int) -> float:
@@ -61,7 +66,7 @@ def at_boundary(run: StepRun) -> StepRun:
             return run(message, ctx)
         except BOUNDARY_ERRORS as error:
             return error_outcome(error, backoff(ctx.settings.retry, message.attempt))
-        except SegmentError as error:
+        except (SegmentError, StepFailedError) as error:
             return Fail(str(error))
 
     return guarded
@@ -70,6 +75,15 @@ def at_boundary(run: StepRun) -> StepRun:
 def compute_service(cloud: Any, host: str) -> Any | None:
     """The nova-compute service of ``host``, None if Nova has none."""
     return next(iter(cloud.compute.services(host=host, binary=COMPUTE_BINARY)), None)
+
+
+def failed_host_service(ctx: StepContext) -> Any:
+    """The nova-compute service of the notification's host; StepFailedError if Nova has none."""
+    host = ctx.notification.hostname
+    service = compute_service(ctx.cloud, host)
+    if service is None:
+        raise StepFailedError(f"Nova has no nova-compute service on host {host}")
+    return service
 
 
 def is_down(service: Any) -> bool:
@@ -88,6 +102,17 @@ def get_server(cloud: Any, uuid: object) -> Any | None:
         return cloud.compute.get_server(str(uuid))
     except NotFound:
         return None
+
+
+def notified_server(ctx: StepContext, step: str) -> Any:
+    """The server of the VM notification; StepFailedError if it is not a VM one or the server is gone."""
+    payload = ctx.notification.payload
+    if not isinstance(payload, VmPayload):
+        raise StepFailedError(f"{step} handles VM notifications only")
+    server = get_server(ctx.cloud, payload.instance_uuid)
+    if server is None:
+        raise StepFailedError(f"server {payload.instance_uuid} no longer exists")
+    return server
 
 
 def evacuation_running(cloud: Any, server_id: str, source_host: str) -> bool:

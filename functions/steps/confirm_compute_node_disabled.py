@@ -9,7 +9,7 @@ from __future__ import annotations
 from vmha.context import StepContext
 from vmha.contracts import StepMessage
 from vmha.functions import records
-from vmha.functions.nova import at_boundary, compute_service
+from vmha.functions.nova import at_boundary, failed_host_service
 from vmha.outcomes import Done, Fail, Outcome, Retry
 
 
@@ -17,9 +17,7 @@ from vmha.outcomes import Done, Fail, Outcome, Retry
 def run(message: StepMessage, ctx: StepContext) -> Outcome:
     """Done when disabled."""
     host = ctx.notification.hostname
-    service = compute_service(ctx.cloud, host)
-    if service is None:
-        return Fail(f"Nova has no nova-compute service on host {host}")
+    service = failed_host_service(ctx)
     if service.status == "disabled":
         return Done({"disabled_reason": service.disabled_reason})
     disabled = records.finished_at(records.recovery(ctx, message), "disable_compute_node")

@@ -7,21 +7,16 @@ at the step's deadline (Masakari: wait_period_after_power_on).
 from __future__ import annotations
 
 from vmha.context import StepContext
-from vmha.contracts import StepMessage, VmPayload
+from vmha.contracts import StepMessage
 from vmha.functions import records
-from vmha.functions.nova import at_boundary, get_server
+from vmha.functions.nova import at_boundary, notified_server
 from vmha.outcomes import Done, Fail, Outcome, Retry
 
 
 @at_boundary
 def run(message: StepMessage, ctx: StepContext) -> Outcome:
     """Done when active; Retry while starting; Fail otherwise."""
-    payload = ctx.notification.payload
-    if not isinstance(payload, VmPayload):
-        return Fail("confirm_instance_active handles VM notifications only")
-    server = get_server(ctx.cloud, payload.instance_uuid)
-    if server is None:
-        return Fail(f"server {payload.instance_uuid} no longer exists")
+    server = notified_server(ctx, "confirm_instance_active")
     state = f"{server.vm_state}, task {server.task_state}"
     if server.vm_state == "active" and server.task_state is None:
         return Done({"vm_state": "active", "host": server.compute_host})

@@ -9,18 +9,15 @@ from __future__ import annotations
 
 from vmha.context import StepContext
 from vmha.contracts import StepMessage
-from vmha.functions.nova import at_boundary, compute_service
+from vmha.functions.nova import at_boundary, failed_host_service
 from vmha.functions.segments import disabled_reason
-from vmha.outcomes import Done, Fail, Outcome
+from vmha.outcomes import Done, Outcome
 
 
 @at_boundary
 def run(message: StepMessage, ctx: StepContext) -> Outcome:
     """Done once the nova-compute service is disabled."""
-    host = ctx.notification.hostname
-    service = compute_service(ctx.cloud, host)
-    if service is None:
-        return Fail(f"Nova has no nova-compute service on host {host}")
+    service = failed_host_service(ctx)
     if service.status == "disabled":
         return Done({"already_disabled": True, "disabled_reason": service.disabled_reason})
     reason = disabled_reason(ctx.settings.process_failure.service_disable_reason, message.notification_id)

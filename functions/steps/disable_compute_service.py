@@ -10,7 +10,7 @@ from __future__ import annotations
 from vmha.context import StepContext
 from vmha.contracts import StepMessage
 from vmha.functions import records
-from vmha.functions.nova import at_boundary, compute_service
+from vmha.functions.nova import at_boundary, failed_host_service
 from vmha.functions.segments import disabled_reason
 from vmha.outcomes import Done, Fail, Outcome, Retry
 
@@ -20,9 +20,7 @@ def run(message: StepMessage, ctx: StepContext) -> Outcome:
     """Done once the service is forced down, down and disabled with vmha's reason."""
     host = ctx.notification.hostname
     compute = ctx.cloud.compute
-    service = compute_service(ctx.cloud, host)
-    if service is None:
-        return Fail(f"Nova has no nova-compute service on host {host}")
+    service = failed_host_service(ctx)
     if not service.is_forced_down:
         service = compute.update_service(service, forced_down=True)
     if service.state != "down":

@@ -7,20 +7,15 @@ Masakari ("expected STOPPED"): another actor changed the server meanwhile.
 from __future__ import annotations
 
 from vmha.context import StepContext
-from vmha.contracts import StepMessage, VmPayload
-from vmha.functions.nova import at_boundary, get_server
+from vmha.contracts import StepMessage
+from vmha.functions.nova import at_boundary, notified_server
 from vmha.outcomes import Done, Fail, Outcome
 
 
 @at_boundary
 def run(message: StepMessage, ctx: StepContext) -> Outcome:
     """Done once Nova accepted the start (or the server is already active or starting)."""
-    payload = ctx.notification.payload
-    if not isinstance(payload, VmPayload):
-        return Fail("start_instance handles VM notifications only")
-    server = get_server(ctx.cloud, payload.instance_uuid)
-    if server is None:
-        return Fail(f"server {payload.instance_uuid} no longer exists")
+    server = notified_server(ctx, "start_instance")
     if server.vm_state == "active" or server.task_state == "powering-on":
         return Done({"started": False, "vm_state": server.vm_state})
     if server.vm_state != "stopped":
