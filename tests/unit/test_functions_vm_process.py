@@ -140,3 +140,17 @@ def test_confirm_disabled_waits_then_fails(world: World) -> None:
     assert isinstance(world.once(notification, "confirm_compute_node_disabled", PROCESS.steps), Retry)
     world.clock.advance(timedelta(seconds=world.settings.ceilings.service_disable_seconds))
     assert isinstance(world.once(notification, "confirm_compute_node_disabled", PROCESS.steps), Fail)
+
+
+@pytest.mark.parametrize("step", ["start_instance", "confirm_instance_active"])
+def test_a_vm_step_fails_on_a_deleted_server_and_on_a_notification_of_another_type(world: World, step: str) -> None:
+    gone = world.notification(vm_failed("5b8c8f6e-0000-4000-8000-000000000001"))
+    assert world.once(gone, step, VM.steps) == Fail("server 5b8c8f6e-0000-4000-8000-000000000001 no longer exists")
+    process = world.notification(process_down())
+    assert world.once(process, step, VM.steps) == Fail(f"{step} handles VM notifications only")
+
+
+@pytest.mark.parametrize("step", ["disable_compute_node", "confirm_compute_node_disabled"])
+def test_a_process_step_fails_on_a_host_nova_does_not_know(world: World, step: str) -> None:
+    stranger = world.notification(process_down(), host="compute9")
+    assert world.once(stranger, step, PROCESS.steps) == Fail("Nova has no nova-compute service on host compute9")
