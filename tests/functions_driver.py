@@ -77,7 +77,7 @@ class Driver:
         As the runtime does, the notification is recorded before intake runs (without its segment), and
         the intake run is journalled as the step ``intake``.
         """
-        self.journal.record_notification(new_notification(notification), dedup_window=timedelta(0),
+        self.journal.record_notification(NewNotification.of(notification), dedup_window=timedelta(0),
                                          terminal_within=timedelta(seconds=self.settings.ceilings.notification_seconds))
         claim = self.journal.begin_step(StepKey(str(notification.id), INTAKE), timedelta(seconds=60))
         assert isinstance(claim, StepClaim)
@@ -160,15 +160,3 @@ class Driver:
         else:
             self.journal.fail_step(start, f"{type(outcome).__name__}: {getattr(outcome, 'reason', '')}")
         return outcome
-
-
-def new_notification(notification: Notification) -> NewNotification:
-    """The journal's view of a notification, as the runtime records it (no segment yet)."""
-    return NewNotification(
-        id=str(notification.id),
-        type=notification.type.value,
-        hostname=notification.hostname,
-        generated_time=notification.generated_time,
-        payload=notification.payload.to_dict(),
-        source=notification.source,
-    )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from tests.functions_driver import Context, Driver, FlowRun, new_notification
+from tests.functions_driver import Context, Driver, FlowRun
 from vmha.contracts import (
     HostEvent,
     HostPayload,
@@ -24,7 +24,7 @@ from vmha.contracts import (
     parse_settings,
 )
 from vmha.functions.registry import STEPS
-from vmha.journal import InstanceStatus, Journal
+from vmha.journal import InstanceStatus, Journal, NewNotification
 from vmha.outcomes import Outcome
 
 from .fake_nova import FakeCloud
@@ -76,7 +76,7 @@ class World:
     def recorded(self, payload: Payload, host: str = "compute1") -> Notification:
         """A notification already in the journal (as the runtime records it before intake)."""
         notification = self.notification(payload, host)
-        self.journal.record_notification(new_notification(notification), dedup_window=timedelta(0),
+        self.journal.record_notification(NewNotification.of(notification), dedup_window=timedelta(0),
                                          terminal_within=timedelta(hours=1))
         return notification
 

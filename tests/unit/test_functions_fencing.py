@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.functions_driver import Driver, new_notification
+from tests.functions_driver import Driver
 from vmha.contracts import Notification, StepMessage
 from vmha.fencing import BmcAccess, BmcAuthError, BmcError, PowerState
 from vmha.functions.registry import HOST_AUTO, STEPS
 from vmha.functions.steps import fence_host
-from vmha.journal import Journal, NotificationStatus, StepClaim, StepDone, StepKey, StepStatus
+from vmha.journal import Journal, NewNotification, NotificationStatus, StepClaim, StepDone, StepKey, StepStatus
 from vmha.outcomes import Done, Fail, Outcome, Retry
 
 from .functions_support import HA, SEGMENT, World, fail_host, host_down, make_world, settings
@@ -87,7 +87,7 @@ def driver(world: World, bmc: FakeBmc) -> Driver:
 def recorded(world: World) -> Notification:
     """A host-down notification of compute1 in the journal, with its segment as intake records it."""
     notification = world.notification(host_down())
-    new = dataclasses.replace(new_notification(notification), segment=SEGMENT)
+    new = dataclasses.replace(NewNotification.of(notification), segment=SEGMENT)
     world.journal.record_notification(new, dedup_window=timedelta(0), terminal_within=timedelta(hours=1))
     return notification
 

@@ -9,7 +9,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from vmha.contracts import Notification
 
 Clock = Callable[[], datetime]
 """Returns the current time, timezone-aware. Injected so tests can use fake time."""
@@ -96,6 +99,14 @@ class NewNotification:
 
     def __post_init__(self) -> None:
         require_aware(self.generated_time, "generated_time")
+
+    @classmethod
+    def of(cls, notification: Notification, segment: str | None = None,
+           recovery_method: str | None = None) -> NewNotification:
+        """The journal's record of a validated notification."""
+        return cls(id=str(notification.id), type=notification.type.value, hostname=notification.hostname,
+                   generated_time=notification.generated_time, payload=notification.payload.to_dict(),
+                   source=notification.source, segment=segment, recovery_method=recovery_method)
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,7 +86,7 @@ class NotificationRunner:
     def _record(self, notification: Notification) -> NotificationRecord:
         services = self._services
         return services.journal.record_notification(
-            _new(notification),
+            NewNotification.of(notification),
             dedup_window=timedelta(seconds=services.settings.dedup_window_seconds),
             terminal_within=services.ceiling,
         ).notification
@@ -127,14 +127,3 @@ def _flow_problems(result: Mapping[str, Any], services: Services) -> str:
     if not isinstance(steps, list | tuple) or not all(isinstance(step, str) for step in steps):
         return "result['flow'] must be a list of step ids"
     return "; ".join(flow_problems(steps, services.table))
-
-
-def _new(notification: Notification) -> NewNotification:
-    return NewNotification(
-        id=str(notification.id),
-        type=notification.type.value,
-        hostname=notification.hostname,
-        generated_time=notification.generated_time,
-        payload=notification.payload.to_dict(),
-        source=notification.source,
-    )
