@@ -10,9 +10,11 @@ from datetime import datetime, timedelta
 
 from vmha.context import StepContext
 from vmha.contracts import RecoveryMethod, StepMessage
-from vmha.journal import JsonObject, NotificationDetail, StepStatus, UnknownNotificationError
+from vmha.journal import JsonObject, NotificationDetail, NotificationStatus, StepStatus, UnknownNotificationError
 
 _DONE = frozenset({StepStatus.SUCCEEDED, StepStatus.SKIPPED})
+UNDER_WAY = frozenset({NotificationStatus.NEW, NotificationStatus.RUNNING})
+"""Statuses of a notification whose recovery may still act."""
 
 
 def recovery(ctx: StepContext, message: StepMessage) -> NotificationDetail:

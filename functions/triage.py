@@ -11,7 +11,9 @@
      failure still gets its servers evacuated when it fails as a whole), or the event is not actionable:
      COMPUTE_HOST ``STARTED`` or without ``host_status NORMAL`` (power-off not confirmed), PROCESS
      ``STARTED`` or not ``nova-compute``, a VM event that is not a failure, a server that is gone, not
-     HA-enabled (unless ``process_all_instances``), excluded, paused or rescued.
+     HA-enabled (unless ``process_all_instances``), excluded, paused or rescued; or a COMPUTE_HOST
+     failure of a host whose recovery by another notification is under way (one recovery per host at a
+     time: decided under the host's lock, ``vmha.functions.locks``, and marked in the journal).
    - ``Fail(reason)``: an actionable failure of a host in no segment (nothing can recover it: Masakari
      answers 400, so the sender's error is failed and dead-lettered; a report needing no action is ignored
      wherever it comes from), a misconfigured segment, or an invalid custom flows file.
@@ -42,11 +44,14 @@ from vmha.contracts import (
     VmEvent,
     VmPayload,
 )
+from vmha.functions import locks
+from vmha.functions.locks import Scope
 from vmha.functions.nova import BOUNDARY_ERRORS, backoff, compute_service, error_outcome, exclusion, get_server
 from vmha.functions.nova import ha_enabled as is_ha_enabled
+from vmha.functions.records import INTAKE, UNDER_WAY
 from vmha.functions.registry import custom_flows, resolve_flow
 from vmha.functions.segments import Segment, SegmentError, disabling_notification, segment_of
-from vmha.journal import NewNotification, NotificationStatus, RecordOutcome
+from vmha.journal import NewNotification, NotificationFilter, NotificationStatus, RecordOutcome
 from vmha.outcomes import Done, Fail, Ignore, Outcome
 
 ACTIONABLE_VM_EVENTS = frozenset({
@@ -55,6 +60,8 @@ ACTIONABLE_VM_EVENTS = frozenset({
     (VmEvent.QEMU_GUEST_AGENT_ERROR, VirDomainEvent.STOPPED_FAILED),
 })
 RECOVERED_PROCESS = "nova-compute"
+HOST_CLAIM = "recovering host "
+"""Intake's progress event marking the one notification whose flow recovers a host (``HOST_CLAIM + host``)."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +92,7 @@ def run(notification: Notification, ctx: StepContext) -> Outcome:
     reason = _placement_reason(notification, segment, facts.service, ctx) or not_actionable
     if reason is not None:
         return Ignore(reason)
-    return _flow(notification, segment, ctx.settings)
+    return _flow(notification, segment, ctx)
 
 
 def read_facts(notification: Notification, cloud: Any) -> Facts:
@@ -101,16 +108,8 @@ def read_facts(notification: Notification, cloud: Any) -> Facts:
 
 def _record(notification: Notification, facts: Facts, ctx: StepContext) -> Outcome | None:
     segment = facts.segment
-    new = NewNotification(
-        id=str(notification.id),
-        type=notification.type.value,
-        hostname=notification.hostname,
-        generated_time=notification.generated_time,
-        payload=notification.payload.to_dict(),
-        source=notification.source,
-        segment=None if segment is None else segment.name,
-        recovery_method=None if segment is None else segment.recovery_method.value,
-    )
+    new = NewNotification.of(notification, None if segment is None else segment.name,
+                             None if segment is None else segment.recovery_method.value)
     recorded = ctx.journal.record_notification(
         new,
         dedup_window=timedelta(seconds=ctx.settings.dedup_window_seconds),
@@ -143,6 +142,30 @@ def _host_failure_after_process_failure(notification: Notification, disabled_for
         return False
     earlier = ctx.journal.get_notification(disabled_for)
     return earlier is not None and earlier.notification.type == FailureType.PROCESS.value
+
+
+def _claim_host(notification: Notification, ctx: StepContext) -> Ignore | None:
+    """Ignore when another recovery of the host is under way; else mark this one as the host's recovery.
+
+    The mark is a progress event, so a redelivered notification finds its own mark and goes on; a recovery
+    stops counting once its notification has ended (finished, failed, or past its ceiling).
+    """
+    host, own = notification.hostname, str(notification.id)
+    found = ctx.journal.list_notifications(
+        NotificationFilter(statuses=UNDER_WAY, type=FailureType.COMPUTE_HOST.value, hostname=host))
+    claims = {record.id: _claims(ctx, record.id, host) for record in found}
+    other = next((nid for nid, claimed in claims.items() if claimed and nid != own), None)
+    if other is not None:
+        return Ignore(f"host {host} is already being recovered by notification {other}")
+    if not claims.get(own):
+        ctx.journal.add_progress_event(own, INTAKE, HOST_CLAIM + host, 1.0)
+    return None
+
+
+def _claims(ctx: StepContext, notification_id: str, host: str) -> bool:
+    detail = ctx.journal.get_notification(notification_id)
+    return detail is not None and any(
+        event.step_id == INTAKE and event.message == HOST_CLAIM + host for event in detail.events)
 
 
 def _event_reason(notification: Notification, server: Any | None, settings: Settings) -> str | None:
@@ -188,10 +211,14 @@ def _vm_event_reason(payload: VmPayload, server: Any | None, settings: Settings)
     return None
 
 
-def _flow(notification: Notification, segment: Segment, settings: Settings) -> Outcome:
-    method = segment.recovery_method
+def _flow(notification: Notification, segment: Segment, ctx: StepContext) -> Outcome:
+    """The flow; a host's, only once this notification holds the host's recovery (``_claim_host``)."""
+    method, settings = segment.recovery_method, ctx.settings
     try:
         flow = resolve_flow(notification.type, method, custom_flows(settings))
     except (ContractError, OSError) as error:
         return Fail(f"custom flows file {settings.custom_flows_file}: {error}")
-    return Done({"flow": list(flow), "segment": segment.name, "recovery_method": method.value})
+    done = Done({"flow": list(flow), "segment": segment.name, "recovery_method": method.value})
+    if notification.type is not FailureType.COMPUTE_HOST:
+        return done
+    return locks.exclusive(ctx, Scope.HOST, notification.hostname, lambda: _claim_host(notification, ctx)) or done

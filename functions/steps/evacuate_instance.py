@@ -6,6 +6,11 @@ the server is locked (unless someone else locked it) and, when its plan says so,
 clears a stuck task (spec §4.4). Converges: a server already off the failed host or already rebuilding is
 left alone. Nova refusing because it still sees the host in use, or because of the server's state, is a
 Retry (the boundary maps 409); ``confirm_instance_evacuated`` watches the result.
+
+At most ``host_failure.max_parallel_evacuations`` servers of one notification are evacuating at once:
+``ongoing`` in the journal, from the slot taken here until ``confirm_instance_evacuated`` settles them. The
+count is taken from the journal under the notification's evacuations lock (``vmha.functions.locks``), so
+replicas agree; a server finding no free slot retries after the recheck interval.
 """
 
 from __future__ import annotations
@@ -14,13 +19,16 @@ from typing import Any
 
 from vmha.context import StepContext
 from vmha.contracts import StepMessage
-from vmha.functions import records
+from vmha.functions import locks, records
 from vmha.functions.evacuation import InstancePlan, planned
+from vmha.functions.locks import Scope
 from vmha.functions.nova import BadRequest, at_boundary, backoff, get_server
 from vmha.journal import InstanceStatus, NotificationDetail
 from vmha.outcomes import Done, Fail, Outcome, Retry, Skipped
 
 REBUILDING = frozenset({"rebuilding", "rebuild_block_device_mapping", "rebuild_spawning"})
+SLOT_TAKEN = "evacuation slot taken"
+"""The instance's ``ongoing`` message and progress event when its evacuation takes a slot."""
 
 
 @at_boundary
@@ -36,7 +44,27 @@ def run(message: StepMessage, ctx: StepContext) -> Outcome:
         return Skipped(f"server {message.instance_uuid} no longer exists")
     if server.compute_host != ctx.notification.hostname or server.task_state in REBUILDING:
         return Done({"target": server.compute_host, "already": True})
-    return _evacuate(ctx, message, server, plan, detail)
+    waiting = locks.exclusive(ctx, Scope.EVACUATIONS, str(message.notification_id), lambda: _take_slot(ctx, message))
+    return waiting or _evacuate(ctx, message, server, plan, detail)
+
+
+def _take_slot(ctx: StepContext, message: StepMessage) -> Retry | None:
+    """Mark the server ``ongoing`` unless max_parallel_evacuations others are (Retry: wait for a free slot).
+
+    Under the notification's evacuations lock; a server already ``ongoing`` (an earlier run of this step)
+    keeps its slot.
+    """
+    uuid, limit = str(message.instance_uuid), ctx.settings.host_failure.max_parallel_evacuations
+    instances = records.recovery(ctx, message).instances
+    if any(item.instance_uuid == uuid and item.status is InstanceStatus.ONGOING for item in instances):
+        return None
+    in_flight = sum(1 for item in instances if item.status is InstanceStatus.ONGOING)
+    if in_flight >= limit:
+        return Retry(f"{in_flight} evacuations in flight, at most {limit} (host_failure.max_parallel_evacuations)",
+                     ctx.settings.retry.recheck_interval_seconds)
+    _record(ctx, message, InstanceStatus.ONGOING, SLOT_TAKEN)
+    ctx.journal.add_progress_event(str(message.notification_id), message.step, SLOT_TAKEN, 0.5, uuid)
+    return None
 
 
 def _evacuate(
@@ -54,6 +82,7 @@ def _evacuate(
     except BadRequest as error:  # Nova still counts the host as in use, or the target is not ready yet
         refusal = f"Nova refused to evacuate {server.id}: {error.details or error.message}"
         if not records.too_late(ctx, message, since, ctx.settings.ceilings.evacuation_seconds):
+            _record(ctx, message, InstanceStatus.PENDING, refusal)  # its slot is free while it waits
             return Retry(refusal, backoff(ctx.settings.retry, message.attempt))
         _record(ctx, message, InstanceStatus.FAILED, refusal)
         return Skipped(refusal)

@@ -4,7 +4,8 @@
   (Masakari's maintenance mark) until an operator enables it again.
 - Reserved-host bookkeeping: a reserved host taken for this attempt that received no server (the
   attempt failed, or there was nothing to evacuate) goes back to the spare pool: disabled again with its
-  previous reason and removed from the aggregates it was added to. Masakari leaves it enabled.
+  previous reason and removed from the aggregates it was added to, under the segment's reserved-hosts
+  lock (``vmha.functions.locks``), so that no recovery chooses it half put back. Masakari leaves it enabled.
 - Outcome, from the per-instance progress of this notification only (an earlier attempt's failures
   never count): Done when no server failed, Fail listing the servers that did.
 """
@@ -15,11 +16,12 @@ import contextlib
 
 from vmha.context import StepContext
 from vmha.contracts import StepMessage
-from vmha.functions import records
+from vmha.functions import locks, records
+from vmha.functions.locks import Scope
 from vmha.functions.nova import Conflict, NotFound, at_boundary, compute_service, servers_on
 from vmha.functions.segments import disabled_reason
 from vmha.journal import InstanceStatus, JsonObject
-from vmha.outcomes import Done, Fail, Outcome
+from vmha.outcomes import Done, Fail, Outcome, Retry
 
 STEP = "finish_host_recovery"
 SPARE_REASON = "vmha: reserved host returned to the spare pool"
@@ -31,15 +33,21 @@ def run(message: StepMessage, ctx: StepContext) -> Outcome:
     """Done when every planned server was evacuated; Fail naming those that were not."""
     detail = records.recovery(ctx, message)
     _keep_disabled(ctx, message)
+    moved = {item.instance_uuid: item.dest_host for item in detail.instances
+             if item.status is InstanceStatus.SUCCEEDED}
+    taken = records.step_result(detail, "take_reserved_host") or {}
+    released = None
+    if taken.get("reserved_host"):
+        segment = records.segment_and_method(detail)[0] or ""
+        released = locks.exclusive(ctx, Scope.RESERVED_HOSTS, segment,
+                                   lambda: _release_if_unused(ctx, message, taken, set(moved.values())))
+    if isinstance(released, Retry):
+        return released
     for item in detail.instances:
         if item.status in _UNSETTLED:
             ctx.journal.record_instance_progress(item.notification_id, item.instance_uuid, InstanceStatus.FAILED,
                                                  message="not confirmed when the recovery ended")
     failed = [item for item in detail.instances if item.status in _UNSETTLED | {InstanceStatus.FAILED}]
-    moved = {item.instance_uuid: item.dest_host for item in detail.instances
-             if item.status is InstanceStatus.SUCCEEDED}
-    taken = records.step_result(detail, "take_reserved_host") or {}
-    released = _release_if_unused(ctx, message, taken, set(moved.values()))
     result = {"evacuated": moved, "failed": [item.instance_uuid for item in failed], "released": released}
     if failed:
         listed = "; ".join(f"{item.instance_uuid}: {item.message}" for item in failed)

@@ -13,20 +13,24 @@ yet), not disabled by a vmha recovery and not in maintenance. Taking it: optiona
 host's aggregates that are not segments (``add_reserved_host_to_aggregate``), then enable its service.
 The choice is written to the progress log before the first change, so a re-run takes the same host; the
 previous disabled reason is recorded so that ``finish_host_recovery`` can put the spare back when the
-attempt moved nothing onto it.
+attempt moved nothing onto it. Two recoveries of one segment never take the same spare: the choice is made
+under the segment's reserved-hosts lock (``vmha.functions.locks``, held until the spare is enabled), and a
+spare another recovery under way chose is not available even while it is still disabled.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Container
 from typing import Any
 
 from vmha.context import StepContext
-from vmha.contracts import RecoveryMethod, StepMessage
-from vmha.functions import records
+from vmha.contracts import FailureType, RecoveryMethod, StepMessage
+from vmha.functions import locks, records
+from vmha.functions.locks import Scope
 from vmha.functions.nova import COMPUTE_BINARY, Conflict, at_boundary, compute_service, is_down
 from vmha.functions.segments import PREFIX, Segment, disabled_by_vmha, segment_named
-from vmha.journal import NotificationDetail
+from vmha.journal import NotificationDetail, NotificationFilter
 from vmha.outcomes import Done, Fail, Outcome, Skipped
 
 STEP = "take_reserved_host"
@@ -44,16 +48,23 @@ def run(message: StepMessage, ctx: StepContext) -> Outcome:
     if method is RecoveryMethod.AUTO_PRIORITY and _scheduler_has_room(ctx.cloud, failed):
         return Skipped("auto_priority: other hosts are up and enabled, the Nova scheduler picks the targets")
     segment = segment_named(ctx.cloud, name or "")
-    host = _chosen_before(detail) or _first_spare(ctx.cloud, segment, failed)
+    return locks.exclusive(ctx, Scope.RESERVED_HOSTS, segment.name, lambda: _choose(ctx, message, segment, method))
+
+
+def _choose(ctx: StepContext, message: StepMessage, segment: Segment, method: RecoveryMethod) -> Outcome:
+    """Choose and take the spare (under the segment's reserved-hosts lock)."""
+    detail = records.recovery(ctx, message)
+    chosen = _chosen_before(detail)
+    host = chosen or _first_spare(ctx.cloud, segment, ctx.notification.hostname, _chosen_elsewhere(ctx, segment.name))
     if host is None:
         if method is RecoveryMethod.RH_PRIORITY:
             return Skipped(f"no reserved host available in segment {segment.name}: falling back to auto")
         return Fail(f"no reserved host available in segment {segment.name} ({method.value} recovery)")
-    return _take(ctx, message, detail, host)
+    return _take(ctx, message, chosen, host)
 
 
-def _take(ctx: StepContext, message: StepMessage, detail: NotificationDetail, host: str) -> Outcome:
-    if _chosen_before(detail) is None:
+def _take(ctx: StepContext, message: StepMessage, chosen: str | None, host: str) -> Outcome:
+    if chosen is None:
         ctx.journal.add_progress_event(str(message.notification_id), STEP, TAKING + host, 0.0)
     service = compute_service(ctx.cloud, host)
     if service is None:
@@ -75,9 +86,18 @@ def _chosen_before(detail: NotificationDetail) -> str | None:
     return None
 
 
-def _first_spare(cloud: Any, segment: Segment, failed: str) -> str | None:
+def _chosen_elsewhere(ctx: StepContext, segment: str) -> set[str]:
+    """Spares chosen by the segment's other recoveries under way (maybe crashed before enabling them)."""
+    found = ctx.journal.list_notifications(
+        NotificationFilter(statuses=records.UNDER_WAY, type=FailureType.COMPUTE_HOST.value))
+    details = [ctx.journal.get_notification(record.id) for record in found if record.id != str(ctx.notification.id)]
+    return {host for detail in details if detail is not None and records.segment_and_method(detail)[0] == segment
+            and (host := _chosen_before(detail)) is not None}
+
+
+def _first_spare(cloud: Any, segment: Segment, failed: str, taken: Container[str]) -> str | None:
     for host in segment.reserved_hosts:
-        if host == failed or host in segment.maintenance_hosts:
+        if host == failed or host in segment.maintenance_hosts or host in taken:
             continue
         service = compute_service(cloud, host)
         if service is not None and not is_down(service) and service.status == "disabled" and not disabled_by_vmha(

@@ -20,6 +20,8 @@ def build_host_monitor(settings: Settings, outbox: Outbox, session: Any, hostnam
     options = settings.monitor.host
     if not options.segment:
         raise ContractError("the host monitor needs its segment", "monitor/host/segment")
+    if not settings.coordination_url:
+        raise ContractError("the host monitor needs coordination_url (etcd3+http:// or redis://)", "coordination_url")
     url = group_url(settings.coordination_url, options.interval_seconds, options.misses)
     group = SegmentGroup(url, GROUP_PREFIX + options.segment, hostname)
     checks = Checks(openstack.connection.Connection(session=session), settings.fencing_file,
