@@ -18,22 +18,21 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
-
-import openstack.exceptions
+from typing import Protocol, TypeVar
 
 from vmha.contracts import ContractError, Settings
-from vmha.monitors.host.build import build_host_monitor
+from vmha.monitors.cloud import CloudConfig, CloudConfigError, LazySession, build_session, load_cloud
 from vmha.monitors.instance import InstanceMonitor
 from vmha.monitors.introspective import IntrospectiveMonitor
 from vmha.monitors.logs import configure_logging
 from vmha.monitors.process import ProcessMonitor
 from vmha.monitors.processes import load_process_list
 from vmha.monitors.sink import Backoff, Reporter, SpoolingSink, Target
-from vmha.monitors.targets import MasakariTarget, ZaqarTarget, cloud_session
+from vmha.monitors.targets import MasakariTarget, ZaqarTarget
 
 _LOG = logging.getLogger(__name__)
 KINDS = ("instance", "introspective", "process")
+T = TypeVar("T")
 HOST = "host"
 """The host monitor runs only when named: it needs its segment (``monitor.host``), ``all`` does not start it."""
 
@@ -56,7 +55,10 @@ def build_monitor(kind: str, settings: Settings, sink: SpoolingSink) -> Monitor:
     state_dir = Path(options.state_dir)
     hostname = options.hostname or socket.gethostname()
     if kind == HOST:
-        return build_host_monitor(settings, sink, cloud_session(options.cloud), hostname)
+        # Imported only for it: the host monitor asks Nova through openstacksdk, the others never load it.
+        from vmha.monitors.host.build import build_host_monitor  # noqa: PLC0415
+
+        return build_host_monitor(settings, sink, _cloud(settings, build_session), hostname)
     reporter = Reporter(sink, hostname, kind)
     if kind == "instance":
         return InstanceMonitor(options.libvirt_uri, reporter, state_dir / "domains.json", options.instance)
@@ -70,17 +72,23 @@ def build_monitor(kind: str, settings: Settings, sink: SpoolingSink) -> Monitor:
 def build_sink(settings: Settings) -> SpoolingSink:
     """The spooling sink with its Zaqar target (and Masakari target, when configured)."""
     options = settings.monitor.sink
-    try:
-        session = cloud_session(settings.monitor.cloud)
-    except openstack.exceptions.ConfigException as error:
-        raise ContractError(str(error), "monitor/cloud") from error
-    session.timeout = options.request_timeout_seconds
-    targets: list[Target] = [
-        ZaqarTarget(session, settings.queues.notifications, options.zaqar_url, options.message_ttl_seconds)]
+    cloud = _cloud(settings, lambda config: config)
+    session = LazySession(cloud, timeout=options.request_timeout_seconds)  # Keystone and the targets alike
+    zaqar = ZaqarTarget(session, settings.queues.notifications, options.zaqar_url, options.message_ttl_seconds,
+                        interface=cloud.interface, region_name=cloud.region_name)
+    targets: list[Target] = [zaqar]
     if options.masakari_url:
-        targets.append(MasakariTarget(session, options.masakari_url, options.request_timeout_seconds))
+        targets.append(MasakariTarget(session, options.masakari_url))
     backoff = Backoff(options.retry_initial_seconds, options.retry_max_seconds, options.retry_multiplier)
     return SpoolingSink(Path(settings.monitor.state_dir) / "spool", targets, backoff)
+
+
+def _cloud(settings: Settings, use: Callable[[CloudConfig], T]) -> T:
+    """``use`` applied to the monitor's cloud; a clouds.yaml problem is an error of the setting monitor.cloud."""
+    try:
+        return use(load_cloud(settings.monitor.cloud))
+    except CloudConfigError as error:
+        raise ContractError(str(error), "monitor/cloud") from error
 
 
 def main(kind: str, settings: Settings, once: bool = False) -> int:

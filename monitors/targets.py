@@ -1,63 +1,70 @@
 """Delivery targets of the sink: the Zaqar notifications queue, and optionally a Masakari-compatible API.
 
-Both authenticate with one keystoneauth session from clouds.yaml (``cloud`` or ``OS_CLOUD``). Keystone or
-the target being down, slow or refusing connections is ``TargetUnavailableError`` (the sink retries); only a
-400 answer, a malformed message, is ``TargetRejectedError``.
+Both send through one keystoneauth session (``cloud.LazySession``) whose timeout bounds every request, the
+token request included: a Keystone or target that accepts and never answers is a failed attempt, not a
+stuck courier. Keystone or the target being down, slow or refusing connections is
+``TargetUnavailableError`` (the sink retries); only a 400 answer, a malformed message, is
+``TargetRejectedError``. Zaqar is spoken to directly (v2, ``POST /v2/queues/{name}/messages``, one message)
+through a keystoneauth adapter: python-zaqarclient has no request timeout.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-import openstack.config
-from keystoneauth1 import exceptions as ks_exceptions
-from keystoneauth1.session import Session
-from zaqarclient import errors as zaqar_errors
-from zaqarclient.queues import client as zaqar_client
-from zaqarclient.transport import errors as zaqar_transport_errors
-
+from vmha.monitors.cloud import CloudConfigError
 from vmha.monitors.sink import TargetRejectedError, TargetUnavailableError
 
+if TYPE_CHECKING:
+    from keystoneauth1.session import Session
+
 _LOG = logging.getLogger(__name__)
-# requests' exceptions (zaqarclient talks through requests) derive from OSError.
-_UNAVAILABLE = (zaqar_errors.ZaqarError, ks_exceptions.ClientException, OSError)
 MASAKARI_MICROVERSION = "instance-ha 1.0"
+ZAQAR_SERVICE_TYPE = "messaging"
 
 
-def cloud_session(cloud: str) -> Session:
-    """The keystoneauth session of ``cloud`` in clouds.yaml; empty: the cloud named by OS_CLOUD."""
-    region = openstack.config.OpenStackConfig().get_one(cloud=cloud or None)
-    session: Session = region.get_session()
-    return session
+def _send(session: Callable[[], Session], url: str, body: dict[str, Any], **options: Any) -> Any:
+    """POST ``body``; a failure to get an answer (auth included) is TargetUnavailableError."""
+    # keystoneauth1's exceptions (timeouts, refused connections, auth failures) all derive from ClientException.
+    from keystoneauth1 import exceptions  # noqa: PLC0415  (imported with the session, see cloud.LazySession)
+
+    try:
+        return session().post(url, json=body, raise_exc=False, **options)
+    except (exceptions.ClientException, OSError, CloudConfigError) as error:
+        raise TargetUnavailableError(f"{type(error).__name__}: {error}") from error
+
+
+def _check(status: int, target: str, text: str) -> None:
+    if status == 400:
+        raise TargetRejectedError(f"{target} answered 400: {text[:500]}")
+    if not 200 <= status < 300:
+        raise TargetUnavailableError(f"{target} answered {status}")
 
 
 class ZaqarTarget:
-    """Posts each notification as the body of one message on the notifications queue."""
+    """Posts each notification as the body of one message on the notifications queue.
+
+    ``url``: Zaqar's base URL (without the version); empty: the messaging endpoint of the catalog.
+    """
 
     name = "zaqar"
 
-    def __init__(self, session: Session, queue: str, url: str, ttl_seconds: int) -> None:
+    def __init__(self, session: Callable[[], Session], queue: str, url: str, ttl_seconds: int, *,
+                 interface: str = "public", region_name: str | None = None) -> None:
         self._session = session
-        self._queue_name = queue
-        self._url = url or None
+        self._path = f"/v2/queues/{queue}/messages"
+        self._endpoint = {"endpoint_override": url.rstrip("/")} if url else {"endpoint_filter": {
+            "service_type": ZAQAR_SERVICE_TYPE, "interface": interface, "region_name": region_name}}
         self._ttl = ttl_seconds
-        self._queue: Any = None
+        self._client_id = str(uuid.uuid4())  # Zaqar requires one per client
 
     def deliver(self, document: dict[str, Any]) -> None:
-        try:
-            self._handle().post({"body": document, "ttl": self._ttl})
-        except zaqar_transport_errors.MalformedRequest as error:
-            raise TargetRejectedError(f"Zaqar refused the message: {error}") from error
-        except _UNAVAILABLE as error:
-            self._queue = None  # a fresh client (and token) on the next attempt
-            raise TargetUnavailableError(f"{type(error).__name__}: {error}") from error
-
-    def _handle(self) -> Any:
-        if self._queue is None:
-            client = zaqar_client.Client(url=self._url, version=2, session=self._session)
-            self._queue = client.queue(self._queue_name, auto_create=False)
-        return self._queue
+        response = _send(self._session, self._path, {"messages": [{"body": document, "ttl": self._ttl}]},
+                         headers={"Client-ID": self._client_id}, **self._endpoint)
+        _check(int(response.status_code), "Zaqar", response.text)
 
 
 class MasakariTarget:
@@ -68,23 +75,15 @@ class MasakariTarget:
 
     name = "masakari"
 
-    def __init__(self, session: Session, base_url: str, timeout: float) -> None:
+    def __init__(self, session: Callable[[], Session], base_url: str) -> None:
         self._session = session
         self._url = base_url.rstrip("/") + "/v1/notifications"
-        self._timeout = timeout
 
     def deliver(self, document: dict[str, Any]) -> None:
         body = {"notification": {key: document[key] for key in ("type", "hostname", "generated_time", "payload")}}
-        try:
-            response = self._session.post(
-                self._url, json=body, raise_exc=False, timeout=self._timeout,
-                headers={"OpenStack-API-Version": MASAKARI_MICROVERSION})
-        except _UNAVAILABLE as error:
-            raise TargetUnavailableError(f"{type(error).__name__}: {error}") from error
+        response = _send(self._session, self._url, body, headers={"OpenStack-API-Version": MASAKARI_MICROVERSION})
         status = int(response.status_code)
         if status == 409:
             _LOG.info("Masakari already has this notification", extra={"id": document["id"], "status": status})
-        elif status == 400:
-            raise TargetRejectedError(f"Masakari answered 400: {response.text[:500]}")
-        elif not 200 <= status < 300:
-            raise TargetUnavailableError(f"Masakari answered {status}")
+            return
+        _check(status, "Masakari", response.text)

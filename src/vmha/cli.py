@@ -1,7 +1,9 @@
 """The `vmha` operator command. Subcommands grow with the project (gateway, monitor, deploy, demo).
 
 Every failure an operator can cause (bad settings file, unknown option) ends in one clear line on stderr
-and exit status 2, never a traceback.
+and exit status 2, never a traceback. ``vmha monitor`` runs on every compute host in a small memory budget:
+it is parsed on its own, and the other subcommands (openstacksdk, the gateway, the journal) are imported
+only when one of them runs.
 """
 
 from __future__ import annotations
@@ -17,15 +19,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from vmha import __version__
-from vmha.commands import demo as demo_command
-from vmha.commands import deploy as deploy_command
-from vmha.commands import status as status_command
 from vmha.contracts import ContractError, environment_variables, load_settings
 from vmha.contracts.reference import settings_reference
-from vmha.demo.hosts import DemoError
-from vmha.deploy import DeployError
 from vmha.monitors import runner as monitor_runner
-from vmha.runtime import gateway, logs
 
 
 def _settings_check(args: argparse.Namespace) -> int:
@@ -50,6 +46,8 @@ def _settings_reference(_: argparse.Namespace) -> int:
 
 def _gateway(args: argparse.Namespace) -> int:
     """Run the recovery runtime until SIGTERM or SIGINT: consume the queues, run the steps."""
+    from vmha.runtime import gateway, logs  # noqa: PLC0415  (see the module docstring)
+
     settings = load_settings(args.settings)
     logs.configure()
     built = gateway.build(settings, gateway.load_target(args.steps), gateway.load_target(args.intake))
@@ -79,7 +77,10 @@ def _monitor(args: argparse.Namespace) -> int:
 
 
 def _add_monitor(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    command = commands.add_parser("monitor", help="run the compute-host monitors (settings: monitor.*)")
+    _monitor_arguments(commands.add_parser("monitor", help="run the compute-host monitors (settings: monitor.*)"))
+
+
+def _monitor_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument("kind", nargs="?", default="all", choices=("all", *monitor_runner.KINDS, monitor_runner.HOST),
                          help="which monitor to run (default: all but host)")
     command.add_argument("--config", "--settings", dest="config", type=Path,
@@ -90,6 +91,9 @@ def _add_monitor(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def parser() -> argparse.ArgumentParser:
+    """Every subcommand (imports them all)."""
+    from vmha.commands import demo, deploy, status  # noqa: PLC0415  (see the module docstring)
+
     root = argparse.ArgumentParser(prog="vmha", description="VM high availability for OpenStack.")
     root.add_argument("--version", action="version", version=f"vmha {__version__}")
     commands = root.add_subparsers(dest="command", required=True)
@@ -103,17 +107,33 @@ def parser() -> argparse.ArgumentParser:
         run=_settings_reference)
     _add_gateway(commands)
     _add_monitor(commands)
-    deploy_command.add(commands)
-    status_command.add(commands)
-    demo_command.add(commands)
+    deploy.add(commands)
+    status.add(commands)
+    demo.add(commands)
     return root
 
 
+def _operator_errors() -> tuple[type[Exception], ...]:
+    from vmha.demo.hosts import DemoError  # noqa: PLC0415  (see the module docstring)
+    from vmha.deploy import DeployError  # noqa: PLC0415
+    from vmha.runtime.gateway import StartupError  # noqa: PLC0415
+
+    return ContractError, OSError, StartupError, DeployError, DemoError
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["monitor"]:
+        monitor = argparse.ArgumentParser(prog="vmha monitor", description="Run the compute-host monitors.")
+        _monitor_arguments(monitor)
+        return _call(monitor.parse_args(arguments[1:]), (ContractError, OSError))
+    return _call(parser().parse_args(arguments), _operator_errors())
+
+
+def _call(args: argparse.Namespace, expected: tuple[type[Exception], ...]) -> int:
     try:
         code: int = args.run(args)
-    except (ContractError, OSError, gateway.StartupError, DeployError, DemoError) as error:
+    except expected as error:
         print(f"vmha: {error}", file=sys.stderr)
         return 2
     return code

@@ -9,7 +9,14 @@ from typing import Any
 
 from tests import monitors_support as support
 from tests.cloud.webhook import WebhookRecorder
-from tests.monitors_support import closed_port, monitor_settings, queue_bodies, wait_for_bodies
+from tests.monitors_support import (
+    SilentServer,
+    closed_port,
+    monitor_settings,
+    queue_bodies,
+    wait_for_bodies,
+    wait_until,
+)
 from vmha.contracts import Notification, ProcessEvent, ProcessPayload, VirDomainEvent, VmEvent, VmPayload
 from vmha.monitors.runner import build_sink
 
@@ -46,6 +53,32 @@ def test_refused_then_delivered_in_order_across_a_sink_restart(tmp_path: Path, z
         second.close()
     bodies = wait_for_bodies(zaqar, queue, len(sent))
     assert bodies == [item.to_dict() for item in sent]
+
+
+def test_a_hung_zaqar_times_out_and_the_notification_is_delivered_later(
+        tmp_path: Path, zaqar: Any, queue: str) -> None:
+    hung = SilentServer()
+    sent = notification(0)
+    try:
+        settings = monitor_settings(tmp_path, queue, cloud="vmha-admin", sink={
+            "zaqar_url": f"http://127.0.0.1:{hung.port}", "request_timeout_seconds": 0.5, **FAST_RETRY})
+        sink = build_sink(settings)
+        try:
+            sink.send(sent)
+            # A second connection means the first attempt gave up on the silent server and the sink retried.
+            assert wait_until(lambda: len(hung.accepted) >= 2, 30)
+            assert sink.pending() == 1
+        finally:
+            sink.close()
+    finally:
+        hung.close()
+    assert queue_bodies(zaqar, queue) == []
+    later = build_sink(monitor_settings(tmp_path, queue, cloud="vmha-admin", sink=FAST_RETRY))
+    try:
+        assert later.drain(30)
+    finally:
+        later.close()
+    assert wait_for_bodies(zaqar, queue, 1) == [sent.to_dict()]
 
 
 def test_every_notification_also_reaches_a_masakari_compatible_api(tmp_path: Path, zaqar: Any, queue: str) -> None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -62,3 +66,19 @@ def test_every_monitor_option_has_an_environment_twin(capsys: pytest.CaptureFixt
     twins = {line.split()[0] for line in capsys.readouterr().out.splitlines()}
     assert {"VMHA_MONITOR_HOSTNAME", "VMHA_MONITOR_INTROSPECTIVE_MISSES", "VMHA_MONITOR_SINK_ZAQAR_URL",
             "VMHA_MONITOR_PROCESS_PROCESS_LIST", "VMHA_MONITOR_INSTANCE_RECONNECT_SECONDS"} <= twins
+
+
+def test_a_quiet_monitor_loads_neither_openstacksdk_nor_an_http_client(settings_file: Path) -> None:
+    """The monitor runs on every compute host in a small memory budget (issue 5: 40 MB)."""
+    script = ("import json, sys; from vmha import cli; "
+              f"code = cli.main(['monitor', 'all', '--config', {str(settings_file)!r}, '--once']); "
+              "print(json.dumps([code, sorted({name.split('.')[0] for name in sys.modules})]))")
+    settings = yaml.safe_load(settings_file.read_text())
+    settings["monitor"]["libvirt_uri"] = "test:///default"
+    settings_file.write_text(yaml.safe_dump(settings))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                          env={**os.environ, "VMHA_MONITOR_LOG_LEVEL": "WARNING"})
+    code, modules = json.loads(done.stdout.splitlines()[-1])
+    assert code == 0
+    assert {"libvirt", "vmha"} <= set(modules)
+    assert not {"openstack", "zaqarclient", "keystoneauth1", "requests", "tooz"} & set(modules)
