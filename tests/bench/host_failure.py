@@ -91,7 +91,7 @@ def run(layout: Layout, work: Path, method: RecoveryMethod, count: int, timeout:
         chosen = plan(conn, method)
         with stage(conn, layout, work, chosen) as recoveries:
             placed = boot(conn, chosen.failed, count)
-            with _restored(conn, layout, chosen.failed, placed):
+            with restored(conn, layout, chosen.failed, placed):
                 return _fail(conn, layout, recoveries, method, placed, timeout=timeout)
     finally:
         conn.close()
@@ -126,7 +126,7 @@ def boot(conn: Any, host: str, count: int) -> list[Placement]:
 
 
 @contextlib.contextmanager
-def _restored(conn: Any, layout: Layout, host: str, placed: list[Placement]) -> Iterator[None]:
+def restored(conn: Any, layout: Layout, host: str, placed: list[Placement]) -> Iterator[None]:
     """On the way out: the host back in service (if it was killed), then the servers deleted."""
     try:
         yield
@@ -145,7 +145,7 @@ def _fail(conn: Any, layout: Layout, recoveries: Recoveries, method: RecoveryMet
     helpers.kill_host(layout, host)
     t0, started = utc_now(), time.monotonic()
     nid = recoveries.notify(host, HOST_DOWN)
-    done_at = _wait_recovered(conn, placed, started + timeout, lambda: recoveries.status(nid) in TERMINAL)
+    done_at = wait_recovered(conn, placed, started + timeout, lambda: recoveries.status(nid) in TERMINAL)
     detail = recoveries.wait_ended(nid, max(60.0, started + timeout - time.monotonic()))
     now = {server.id: server for server in servers.look(conn, placed)}
     recovered = sum(servers.recovered(server, now[server.id]) for server in placed)
@@ -162,7 +162,7 @@ def verdict(detail: NotificationDetail) -> str:
     return detail.notification.status.value + (f" ({reason})" if reason else "")
 
 
-def _wait_recovered(conn: Any, placed: list[Placement], deadline: float, ended: Callable[[], bool]) -> float | None:
+def wait_recovered(conn: Any, placed: list[Placement], deadline: float, ended: Callable[[], bool]) -> float | None:
     """time.monotonic() when every server was first seen recovered (one listing per poll); None at the
     deadline, or once vmha ended the notification (e.g. failed it) without every server recovered."""
     before = {server.id: server for server in placed}

@@ -63,20 +63,20 @@ def measure(layout: Layout, counts: Sequence[int], methods: Sequence[RecoveryMet
 def _one(layout: Layout, method: RecoveryMethod, count: int, iteration: int, out: Any) -> Run:
     with tempfile.TemporaryDirectory(prefix="vmha-bench-") as work:
         run = host_failure.run(layout, Path(work), method, count)
-    _print_run(run, f"host failure, {method.value}, {count} servers on {run.host}, iteration {iteration}", out)
+    print_run(run, f"host failure, {method.value}, {count} servers on {run.host}, iteration {iteration}", out)
     return run
 
 
 def _vm(layout: Layout, iteration: int, out: Any) -> Run:
     with tempfile.TemporaryDirectory(prefix="vmha-bench-") as work:
         run = vm_failure.run(layout, Path(work))
-    _print_run(run, f"VM failure on {run.host}, iteration {iteration}", out)
+    print_run(run, f"VM failure on {run.host}, iteration {iteration}", out)
     return run
 
 
-def _print_run(run: Run, title: str, out: Any) -> None:
+def print_run(run: Run, title: str, out: Any) -> None:
     rto = "NOT RECOVERED" if run.rto_seconds is None else f"{run.rto_seconds:.2f} s"
-    print(f"\n{title}: RTO {rto}; {run.recovered}/{run.servers} recovered; vmha's verdict: {run.verdict}",
+    print(f"\n{title}: RTO {rto}; {run.recovered}/{run.servers} recovered; verdict: {run.verdict}",
           file=out)
     print("\n".join(report.span_lines(run.spans)), file=out)
     if run.nova:

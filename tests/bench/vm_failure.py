@@ -55,7 +55,7 @@ def _fail(conn: Any, recoveries: Recoveries, server: Placement, timeout: float) 
     t0, started = utc_now(), time.monotonic()
     nid = recoveries.notify(server.host, VmPayload(VmEvent.LIFECYCLE, VirDomainEvent.STOPPED_FAILED,
                                                    uuid.UUID(server.id)))
-    done_at = _wait_active(conn, server.id, started + timeout, lambda: recoveries.status(nid) in TERMINAL)
+    done_at = wait_active(conn, server.id, started + timeout, lambda: recoveries.status(nid) in TERMINAL)
     detail = recoveries.wait_ended(nid, 60.0)
     flow = resolve_flow(FailureType.VM, None)
     return Run(SCENARIO, 1, int(done_at is not None), None if done_at is None else done_at - started,
@@ -63,7 +63,7 @@ def _fail(conn: Any, recoveries: Recoveries, server: Placement, timeout: float) 
                tuple(timeline.hops(detail, flow)), tuple(nova_events.spans(conn, [server.id], "start", t0)))
 
 
-def _wait_active(conn: Any, server_id: str, deadline: float, ended: Callable[[], bool]) -> float | None:
+def wait_active(conn: Any, server_id: str, deadline: float, ended: Callable[[], bool]) -> float | None:
     """time.monotonic() when the server was first seen ACTIVE with no task; None at the deadline, or once
     vmha ended the notification without the server ACTIVE."""
     while time.monotonic() < deadline:
