@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -30,10 +30,13 @@ _LOG = logging.getLogger(__name__)
 
 
 class IntrospectiveMonitor:
-    """Watches the guest agents of the domains on ``uri``."""
+    """Watches the guest agents of the domains on ``uri``; ``select``, if given, keeps the uuids to watch among
+    the discovered ones (``nova.NovaOptIn``; it may block: it runs in the discovery thread)."""
 
-    def __init__(self, uri: str, reporter: Reporter, state_file: Path, options: IntrospectiveMonitorOptions) -> None:
+    def __init__(self, uri: str, reporter: Reporter, state_file: Path, options: IntrospectiveMonitorOptions,
+                 select: Callable[[Collection[str]], set[str]] | None = None) -> None:
         self.uri = uri
+        self._select = select
         self.reporter = reporter
         self.options = options
         self._state_file = state_file
@@ -110,12 +113,16 @@ class IntrospectiveMonitor:
         try:
             if self._conn is None:
                 self._connect()
-            return discover(self._conn, options.channel_name, options.socket_path_pattern,
-                            options.opt_in == "metadata")
+            guests = discover(self._conn, options.channel_name, options.socket_path_pattern,
+                              options.opt_in == "metadata")
         except libvirt.libvirtError as error:
             _LOG.warning("guest discovery failed", extra={"uri": self.uri, "error": str(error)})
             self._disconnect()
             return None
+        if self._select is None:
+            return guests
+        chosen = self._select({guest.uuid for guest in guests})
+        return [guest for guest in guests if guest.uuid in chosen]
 
     def _connect(self) -> None:
         if self.options.transport == "libvirt":

@@ -16,7 +16,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Protocol, TypeVar
 
@@ -25,6 +25,7 @@ from vmha.monitors.cloud import CloudConfig, CloudConfigError, LazySession, buil
 from vmha.monitors.instance import InstanceMonitor
 from vmha.monitors.introspective import IntrospectiveMonitor
 from vmha.monitors.logs import configure_logging
+from vmha.monitors.nova import NovaOptIn
 from vmha.monitors.process import ProcessMonitor
 from vmha.monitors.processes import load_process_list
 from vmha.monitors.sink import Backoff, Reporter, SpoolingSink, Target
@@ -64,7 +65,7 @@ def build_monitor(kind: str, settings: Settings, sink: SpoolingSink) -> Monitor:
         return InstanceMonitor(options.libvirt_uri, reporter, state_dir / "domains.json", options.instance)
     if kind == "introspective":
         return IntrospectiveMonitor(options.libvirt_uri, reporter, state_dir / "heartbeats.json",
-                                    options.introspective)
+                                    options.introspective, _nova_opt_in(settings, hostname))
     load_process_list(Path(options.process.process_list))  # a bad list is a start-up error, not a late one
     return ProcessMonitor(reporter, options.process)
 
@@ -81,6 +82,16 @@ def build_sink(settings: Settings) -> SpoolingSink:
         targets.append(MasakariTarget(session, options.masakari_url))
     backoff = Backoff(options.retry_initial_seconds, options.retry_max_seconds, options.retry_multiplier)
     return SpoolingSink(Path(settings.monitor.state_dir) / "spool", targets, backoff)
+
+
+def _nova_opt_in(settings: Settings, hostname: str) -> Callable[[Collection[str]], set[str]] | None:
+    """In opt-in mode nova, the filter keeping the guests whose server has ha_enabled_metadata_key set."""
+    if settings.monitor.introspective.opt_in != "nova":
+        return None
+    cloud = _cloud(settings, lambda config: config)
+    session = LazySession(cloud, timeout=settings.monitor.sink.request_timeout_seconds)
+    return NovaOptIn(session, hostname, settings.ha_enabled_metadata_key, interface=cloud.interface,
+                     region_name=cloud.region_name).select
 
 
 def _cloud(settings: Settings, use: Callable[[CloudConfig], T]) -> T:

@@ -1,4 +1,5 @@
-"""The monitors' clouds.yaml reader (os-client-config rules for the keys vmha uses) and their session."""
+"""The monitors' clouds.yaml reader (os-client-config rules for the keys vmha uses), their session, and the
+Nova opt-in of the introspective monitor when Nova cannot be asked (its normal path: tests/integration)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import yaml
 from keystoneauth1.identity import generic
 
 from vmha.monitors.cloud import CloudConfig, CloudConfigError, LazySession, build_session, load_cloud
+from vmha.monitors.nova import NovaOptIn, truthy
 
 AUTH = {"auth_url": "http://127.0.0.1:9/v3", "username": "monitor", "project_name": "service",
         "user_domain_name": "Default", "project_domain_name": "Default"}
@@ -75,3 +77,14 @@ def test_the_session_carries_the_auth_verify_and_timeout() -> None:
 def test_an_unknown_auth_key_is_a_clear_error() -> None:
     with pytest.raises(CloudConfigError, match=r"cloud 'site': auth: .*colour"):
         build_session(CloudConfig("site", "v3password", {**AUTH, "colour": "blue"}))
+
+
+def test_nova_opt_in_watches_every_guest_when_nova_cannot_be_asked() -> None:
+    unreachable = CloudConfig("site", "password", {**AUTH, "password": "p"})  # Keystone on a closed port
+    select = NovaOptIn(LazySession(unreachable, timeout=2), "compute1", "HA_Enabled").select
+    assert select({"a", "b"}) == {"a", "b"}
+
+
+def test_metadata_values_read_as_masakari_reads_them() -> None:
+    assert [truthy(value) for value in ("True", "yes", " 1 ", "on", "t", "Y")] == [True] * 6
+    assert [truthy(value) for value in ("False", "no", "0", "", "enabled")] == [False] * 5
