@@ -3,7 +3,9 @@
 For each process count: a no-op function invoked through the Lambda Invoke API by boto3 (SigV4, one
 execution recorded per call), and notification intake through Masakari's ``POST /v1/notifications``
 (Keystone token, segment lookup in Nova, duplicate check, Zaqar post, journal record). Each scenario sends
-``--requests`` calls from ``--clients`` threads and prints latency p50/p99 and throughput. The processes use
+``--requests`` calls from ``--clients`` threads and prints latency p50/p99, throughput, and the gateways'
+footprint (RSS summed over the processes, CPU in % of one core) under that load and idle before it
+(``--idle`` seconds with nothing to do: Zaqar polls only). The processes use
 the runtime's test step table (``ok`` is the no-op) and a fresh SQLite journal, queues and segment (an
 aggregate whose only members are made-up reserved hosts), all removed afterwards.
 Run: `.venv/bin/python -m tests.bench.gateway [--requests 400] [--clients 8]`.
@@ -22,7 +24,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,6 +34,7 @@ import boto3
 import botocore.config
 import requests
 
+from tests.bench.monitors import cpu_seconds
 from tests.cloud import catalog, helpers
 from tests.cloud.layout import REGION, Layout
 from tests.cloud.procs import wait_until
@@ -59,7 +62,7 @@ def environment(layout: Layout, work: Path, queues: dict[str, str], port: int) -
 
 
 @contextmanager
-def gateways(count: int, env: dict[str, str], work: Path, url: str) -> Iterator[None]:
+def gateways(count: int, env: dict[str, str], work: Path, url: str) -> Iterator[list[int]]:
     """``count`` gateway processes on one port, ready when each answered /healthz (or 60 s passed)."""
     logs = [(work / f"gateway-{n}.log").open("ab") for n in range(count)]
     processes = [subprocess.Popen([str(Path(sys.executable).parent / "vmha"), "gateway"], cwd=ROOT, env=env,
@@ -68,7 +71,7 @@ def gateways(count: int, env: dict[str, str], work: Path, url: str) -> Iterator[
         for process in processes:
             started = wait_until(lambda p=process: _listening(p, url), 60, 0.2)  # type: ignore[misc]
             assert started and process.poll() is None, f"a gateway did not start: see {work}"
-        yield
+        yield [process.pid for process in processes]
     finally:
         for process in processes:
             process.terminate()
@@ -82,12 +85,26 @@ def _listening(process: subprocess.Popen[bytes], url: str) -> bool:
         return True
     try:
         return requests.get(url + "/healthz", timeout=2).status_code == 200
-    except requests.ConnectionError:
+    except (requests.ConnectionError, requests.Timeout):  # not listening yet, or busy starting
         return False
 
 
-def measure(name: str, call: Callable[[int], bool], total: int, clients: int) -> None:
-    """Run ``call(i)`` for i < total from ``clients`` threads; print latency percentiles and throughput."""
+def usage(pids: Sequence[int]) -> tuple[float, float]:
+    """CPU seconds used so far and resident memory in MiB, summed over the processes."""
+    rss_kib = sum(int(line.split()[1]) for pid in pids for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                  if line.startswith("VmRSS:"))
+    return sum(cpu_seconds(pid) for pid in pids), rss_kib / 1024
+
+
+def footprint(pids: Sequence[int], began: float, cpu_before: float) -> str:
+    """RSS now and the CPU share (of one core) used since ``began`` (perf_counter) and ``cpu_before``."""
+    cpu, rss = usage(pids)
+    return f"RSS {rss:.0f} MiB, CPU {100 * (cpu - cpu_before) / (time.perf_counter() - began):.1f} %"
+
+
+def measure(name: str, call: Callable[[int], bool], total: int, clients: int, pids: Sequence[int]) -> None:
+    """Run ``call(i)`` for i < total from ``clients`` threads; print latency percentiles, throughput and
+    the gateways' footprint under that load."""
     latencies: list[float] = []
     failures = [0]
     lock = threading.Lock()
@@ -102,16 +119,16 @@ def measure(name: str, call: Callable[[int], bool], total: int, clients: int) ->
                 latencies.append(elapsed)
                 failures[0] += not ok
 
-    began = time.perf_counter()
+    began, (cpu_before, _) = time.perf_counter(), usage(pids)
     threads = [threading.Thread(target=client) for _ in range(clients)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(600)
-    wall = time.perf_counter() - began
+    wall, load = time.perf_counter() - began, footprint(pids, began, cpu_before)
     cuts = statistics.quantiles(latencies, n=100)
     print(f"{name:<40} n={len(latencies):>4} failed={failures[0]:>3} p50={cuts[49] * 1000:7.1f} ms "
-          f"p99={cuts[98] * 1000:7.1f} ms throughput={len(latencies) / wall:7.1f}/s", flush=True)
+          f"p99={cuts[98] * 1000:7.1f} ms throughput={len(latencies) / wall:7.1f}/s; {load}", flush=True)
 
 
 def lambda_call(url: str, event: dict[str, Any]) -> Callable[[int], bool]:
@@ -140,22 +157,27 @@ def intake_call(url: str, token: str, host: str) -> Callable[[int], bool]:
 
 def scenario(count: int, env: dict[str, str], work: Path, args: argparse.Namespace, *, conn: Any, host: str) -> None:
     url = f"http://127.0.0.1:{env['VMHA_GATEWAY_LISTEN_PORT']}"
-    with gateways(count, env, work, url):
+    with gateways(count, env, work, url) as pids:
+        began, (cpu_before, _) = time.perf_counter(), usage(pids)
+        time.sleep(args.idle)
+        print(f"{count} process(es): idle {args.idle:.0f} s: {footprint(pids, began, cpu_before)}", flush=True)
         token = conn.session.get_token()
         first = intake_call(url, token, host)
         assert first(-1), "the first notification was refused"
         listed = requests.get(url + "/v1/notifications?limit=1", headers={"X-Auth-Token": token}, timeout=60)
         nid = uuid.UUID(listed.json()["notifications"][0]["id"])
         event = StepMessage(nid, "ok", 1, ("ok",), 0, datetime.now(UTC) + timedelta(hours=1)).to_dict()
-        measure(f"{count} process(es): lambda invoke no-op", lambda_call(url, event), args.requests, args.clients)
+        measure(f"{count} process(es): lambda invoke no-op", lambda_call(url, event), args.requests, args.clients,
+                pids)
         measure(f"{count} process(es): masakari notification intake", intake_call(url, token, host),
-                args.requests, args.clients)
+                args.requests, args.clients, pids)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--idle", type=float, default=20.0, help="seconds of idle footprint before the load")
     args = parser.parse_args()
     layout = Layout.from_env()
     conn = catalog.connect(layout)
