@@ -29,6 +29,7 @@ from enum import StrEnum
 from typing import TypeVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
+import tenacity  # tooz's own retry library (its etcd3 driver raises RetryError when a wait runs out)
 from tooz import coordination
 
 from vmha.context import StepContext
@@ -82,6 +83,8 @@ def held(url: str, name: str, wait: float = WAIT_SECONDS) -> Iterator[None]:
     try:
         lock = _coordinator(url).get_lock(name.encode())
         taken = lock.acquire(wait)  # type: ignore[arg-type]  # a float is a wait in seconds on every driver
+    except tenacity.RetryError:  # how the etcd3 driver says the wait ran out
+        taken = False
     except (coordination.ToozError, RuntimeError) as error:  # RuntimeError: no tooz driver for the URL
         raise LockUnavailableError(f"coordination backend unavailable ({type(error).__name__}: {error})") from error
     if not taken:
