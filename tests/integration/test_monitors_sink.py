@@ -61,12 +61,12 @@ def test_a_hung_zaqar_times_out_and_the_notification_is_delivered_later(
     sent = notification(0)
     try:
         settings = monitor_settings(tmp_path, queue, cloud="vmha-admin", sink={
-            "zaqar_url": f"http://127.0.0.1:{hung.port}", "request_timeout_seconds": 0.5, **FAST_RETRY})
+            "zaqar_url": f"http://127.0.0.1:{hung.port}", "request_timeout_seconds": 2.0, **FAST_RETRY})
         sink = build_sink(settings)
         try:
             sink.send(sent)
             # A second connection means the first attempt gave up on the silent server and the sink retried.
-            assert wait_until(lambda: len(hung.accepted) >= 2, 30)
+            assert wait_until(lambda: len(hung.accepted) >= 2, 60)
             assert sink.pending() == 1
         finally:
             sink.close()
