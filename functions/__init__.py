@@ -7,6 +7,8 @@ What the gateway loads (``vmha gateway --steps vmha.functions:STEPS --intake vmh
 - ``triage``: ``intake`` itself: records a notification and picks its flow, or ignores it with a reason;
 - ``steps``: the recovery steps, ``run(message, ctx) -> Outcome`` each;
 - ``handler``: ``handler(event, context) -> dict`` for every step and for intake;
+- ``locks``: tooz locks between gateway replicas (one recovery per host, reserved-host choice, evacuation
+  slots), at ``settings.coordination_url``;
 - ``segments``: failover segments as Nova host aggregates with ``vmha:`` metadata (every key documented).
 """
 
