@@ -18,7 +18,7 @@ from keystoneauth1 import exceptions as keystone_errors
 from openstack import exceptions as sdk_errors
 
 from vmha.context import StepContext
-from vmha.contracts import Exclusions, RetryPolicy, StepMessage, VmPayload
+from vmha.contracts import Exclusions, RetryPolicy, StepMessage, VmPayload, opted_in
 from vmha.functions.segments import SegmentError
 from vmha.outcomes import Fail, Outcome, Retry
 
@@ -26,7 +26,6 @@ COMPUTE_BINARY = "nova-compute"
 NotFound = sdk_errors.NotFoundException
 Conflict = sdk_errors.ConflictException
 BadRequest = sdk_errors.BadRequestException
-_TRUTHY = frozenset({"true", "1", "yes", "on", "y", "t"})
 _TEMPORARY_STATUSES = frozenset({408, 409, 429})
 _MIGRATION_ENDED = frozenset({"done", "completed", "failed", "error", "cancelled"})
 
@@ -126,14 +125,9 @@ def evacuation_running(cloud: Any, server_id: str, source_host: str) -> bool:
     return latest is not None and latest.status not in _MIGRATION_ENDED
 
 
-def truthy(value: object) -> bool:
-    """Masakari's lenient boolean for metadata values (True, true, 1, yes, on, y, t)."""
-    return str(value).strip().lower() in _TRUTHY
-
-
 def ha_enabled(server: Any, key: str) -> bool:
     """The server opted into recovery with metadata ``key``."""
-    return truthy((server.metadata or {}).get(key, "false"))
+    return opted_in(server.metadata, key)
 
 
 def exclusion(server: Any, rules: Exclusions) -> str | None:

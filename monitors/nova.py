@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Collection, Iterator
 from typing import TYPE_CHECKING, Any
 
+from vmha.contracts import opted_in
 from vmha.monitors.cloud import CloudConfigError
 
 if TYPE_CHECKING:
@@ -24,12 +25,6 @@ if TYPE_CHECKING:
 
 _LOG = logging.getLogger(__name__)
 REFRESH_SECONDS = 60.0
-_TRUTHY = frozenset({"true", "1", "yes", "on", "y", "t"})  # Masakari's lenient boolean (oslo strutils)
-
-
-def truthy(value: object) -> bool:
-    """Whether a metadata value means yes, as Masakari reads HA_Enabled."""
-    return str(value).strip().lower() in _TRUTHY
 
 
 class NovaOptIn:
@@ -58,7 +53,7 @@ class NovaOptIn:
             _LOG.warning("cannot read the servers' metadata from Nova; watching every unlisted guest",
                          extra={"error": str(error)})
             return
-        self._enabled = {server["id"]: truthy((server.get("metadata") or {}).get(self._key, "false"))
+        self._enabled = {server["id"]: opted_in(server.get("metadata"), self._key)
                          for server in servers}
         self._enabled.update({uuid: False for uuid in uuids if uuid not in self._enabled})  # not a Nova server here
         self._asked_at = self._clock()

@@ -17,6 +17,8 @@ from typing import Any, Protocol
 
 import libvirt
 
+from vmha.contracts import opted_in
+
 _LOG = logging.getLogger(__name__)
 
 
@@ -67,6 +69,4 @@ def any_reachable(addresses: Iterable[str], timeout: float) -> bool:
 
 def evacuable(servers: Iterable[Any], ha_key: str, evacuate_all: bool) -> frozenset[str]:
     """The ids of the servers recovery would evacuate (all, or those opted in with ``ha_key``)."""
-    truthy = {"true", "1", "yes", "on", "y", "t"}
-    return frozenset(server.id for server in servers
-                     if evacuate_all or str((server.metadata or {}).get(ha_key, "")).strip().lower() in truthy)
+    return frozenset(server.id for server in servers if evacuate_all or opted_in(server.metadata, ha_key))

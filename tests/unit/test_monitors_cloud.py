@@ -11,8 +11,9 @@ import pytest
 import yaml
 from keystoneauth1.identity import generic
 
+from vmha.contracts import truthy
 from vmha.monitors.cloud import CloudConfig, CloudConfigError, LazySession, build_session, load_cloud
-from vmha.monitors.nova import NovaOptIn, truthy
+from vmha.monitors.nova import NovaOptIn
 
 AUTH = {"auth_url": "http://127.0.0.1:9/v3", "username": "monitor", "project_name": "service",
         "user_domain_name": "Default", "project_domain_name": "Default"}

@@ -17,6 +17,7 @@ from vmha.contracts.enums import (
     VmEvent,
 )
 from vmha.contracts.errors import ContractError
+from vmha.contracts.metadata import opted_in, truthy
 from vmha.contracts.monitor_settings import (
     HostMonitorOptions,
     InstanceMonitorOptions,
@@ -91,8 +92,10 @@ __all__ = [
     "environment_variables",
     "load_custom_flows",
     "load_settings",
+    "opted_in",
     "parse_custom_flows",
     "parse_notification",
     "parse_settings",
     "parse_step_message",
+    "truthy",
 ]
