@@ -92,7 +92,7 @@ def _monitor_arguments(command: argparse.ArgumentParser) -> None:
 
 def parser() -> argparse.ArgumentParser:
     """Every subcommand (imports them all)."""
-    from vmha.commands import demo, deploy, status  # noqa: PLC0415  (see the module docstring)
+    from vmha.commands import demo, deploy, status, webhook_url  # noqa: PLC0415  (see the module docstring)
 
     root = argparse.ArgumentParser(prog="vmha", description="VM high availability for OpenStack.")
     root.add_argument("--version", action="version", version=f"vmha {__version__}")
@@ -110,6 +110,7 @@ def parser() -> argparse.ArgumentParser:
     deploy.add(commands)
     status.add(commands)
     demo.add(commands)
+    webhook_url.add(commands)
     return root
 
 
@@ -117,8 +118,9 @@ def _operator_errors() -> tuple[type[Exception], ...]:
     from vmha.demo.hosts import DemoError  # noqa: PLC0415  (see the module docstring)
     from vmha.deploy import DeployError  # noqa: PLC0415
     from vmha.runtime.gateway import StartupError  # noqa: PLC0415
+    from vmha.signing import SigningError  # noqa: PLC0415
 
-    return ContractError, OSError, StartupError, DeployError, DemoError
+    return ContractError, OSError, StartupError, DeployError, DemoError, SigningError
 
 
 def main(argv: Sequence[str] | None = None) -> int:

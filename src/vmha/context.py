@@ -1,17 +1,20 @@
 """What a recovery step is given besides its message: the step context (Lambda's ``context``).
 
-The runtime builds one per step run. Steps use only what is here; they never read global configuration,
-open their own OpenStack connections or sleep.
+The runtime builds one per step run (``RunContext``; so do ``openstack vmha function invoke`` and the
+gateway's invoke API). Steps use only what is here; they never read global configuration, open their own
+OpenStack connections or sleep.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
+from uuid import uuid4
 
-from vmha.contracts import Notification, Settings
-from vmha.journal import Journal
+from vmha.contracts import Notification, Settings, parse_notification
+from vmha.journal import Journal, NotificationRecord
 
 # Nova compute microversion for every recovery call: below 2.95 an evacuated ACTIVE server comes back
 # ACTIVE (2.95+ leaves it stopped); 2.53 identifies services by UUID (PUT /os-services/{id}).
@@ -42,3 +45,35 @@ class StepContext(Protocol):
 
     @property
     def deadline(self) -> datetime: ...
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """One step run's context: a fresh request id, the shared connection, the injected clock."""
+
+    request_id: str
+    notification: Notification
+    settings: Settings
+    journal: Journal
+    cloud: Any
+    now: Callable[[], datetime]
+    deadline: datetime
+
+
+def new_request_id() -> str:
+    """An OpenStack-style request id for one step run, also sent along in the logs."""
+    return f"req-{uuid4()}"
+
+
+def notification_of(record: NotificationRecord) -> Notification:
+    """The notification as received, rebuilt from its journal record (raises ContractError if it cannot be)."""
+    return parse_notification(
+        {
+            "id": record.id,
+            "source": record.source,
+            "type": record.type,
+            "hostname": record.hostname,
+            "generated_time": record.generated_time.isoformat(),
+            "payload": dict(record.payload),
+        }
+    )

@@ -87,12 +87,16 @@ AODH_BODY = {
 
 
 def test_an_aodh_instance_event_alarm_is_a_vm_notification_with_a_stable_id() -> None:
-    notification = webhooks.alarm_notification(AODH_BODY)
-    assert notification.hostname == "compute1" and notification.source == f"aodh/{AODH_BODY['alarm_id']}"
+    hosts = {"d0c73c62-76d0-44be-b8b8-3b187bc4e129": "compute3"}  # Nova's answer; the event says compute1
+
+    notification = webhooks.alarm_notification(AODH_BODY, hosts.get)
+    assert notification.hostname == "compute3" and notification.source == f"aodh/{AODH_BODY['alarm_id']}"
     assert isinstance(notification.payload, VmPayload)
     assert str(notification.payload.instance_uuid) == "d0c73c62-76d0-44be-b8b8-3b187bc4e129"
     assert notification.generated_time == datetime(2026, 11, 25, 2, 52, 26, 411048, tzinfo=UTC)
-    assert webhooks.alarm_notification(json.loads(json.dumps(AODH_BODY))).id == notification.id
+    assert webhooks.alarm_notification(json.loads(json.dumps(AODH_BODY)), hosts.get).id == notification.id
+    with pytest.raises(ApiError, match="no server d0c73c62"):
+        webhooks.alarm_notification(AODH_BODY, {}.get)
 
 
 @pytest.mark.parametrize(("header", "expected"), [

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from vmha.contracts import RecoveryMethod
+from vmha.deploy import SIGNED_PARAMETERS
 from vmha.functions import STEPS
 from vmha.functions.segments import PREFIX, Fencing, parse_segment
 from vmha.heat import environment_path, template_names, template_path
@@ -84,4 +85,4 @@ def test_the_top_level_template_composes_the_units_and_the_local_environment_fil
     assert {"queues", "webhook_urls", "segment_ids", "function_urls"} <= set(top["outputs"])
     environment = yaml.safe_load(environment_path("local-cloud").read_text())
     required = {name for name, spec in top["parameters"].items() if "default" not in spec}
-    assert required <= set(environment["parameter_defaults"])
+    assert required - set(SIGNED_PARAMETERS) <= set(environment["parameter_defaults"])

@@ -1,48 +1,39 @@
 """Signed webhooks: Zaqar subscription pushes wake the consumers, Aodh alarm actions become VM notifications.
 
-A webhook URL carries ``expires`` (Unix time) and ``signature``, the HMAC-SHA256 of ``<path>\\n<expires>``
-with ``settings.api.webhook_secret`` (``vmha.api.signed_url`` mints one). An
+A webhook URL carries ``expires`` (Unix time) and ``signature`` (``vmha.signing``: the HMAC-SHA256 of
+``<path>\\n<expires>`` with ``settings.api.webhook_secret``; ``vmha.api.signed_url`` mints one). An
 unsigned call is answered 401, a wrong or expired signature 403, and nothing is journaled or posted.
 
 A Zaqar push carries a message body but no message id, and the message stays in its queue: the push only
 makes the consumers claim at once. An Aodh alarm on a Nova instance event (``reason_data.event`` with the
-``instance_id`` and ``host`` traits, e.g. ``compute.instance.power_off.end`` or ``compute.instance.update``
-with state error) becomes a VM notification (LIFECYCLE / STOPPED_FAILED: the guest stopped without being
-asked to) posted to the notifications queue, so the alarm path is as durable as a monitor's. Its id is
-derived from the alarm and event ids, so a repeated delivery of one event is recovered once.
+``instance_id`` trait, e.g. ``compute.instance.power_off.end`` or ``compute.instance.update`` with state
+error) becomes a VM notification (LIFECYCLE / STOPPED_FAILED: the guest stopped without being asked to)
+on the host Nova has the server on (the event's ``host`` trait names the machine of whichever Nova service
+sent it: the API's for a reset to error), posted to the notifications queue, so the alarm path is as
+durable as a monitor's. Its id is derived from the alarm and event ids, so a repeated delivery of one
+event is recovered once.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import time
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlencode
 
+import openstack
 import webob
 
 from vmha.api.notify import enqueue
 from vmha.api.web import ApiError, read_object, reply
 from vmha.contracts import ContractError, Notification, parse_notification
 from vmha.runtime import Services
+from vmha.signing import AODH_PATH, ZAQAR_PATH, signature, signed_url
 
-ZAQAR_PATH = "/v1/webhooks/zaqar"
-AODH_PATH = "/v1/webhooks/aodh"
+__all__ = ["AODH_PATH", "ZAQAR_PATH", "Webhooks", "alarm_notification", "signed_url", "verify"]
+
 _NAMESPACE = uuid.UUID("0b3d7c55-6a4f-5e0c-9f36-0c1e8a6d2f10")
-
-
-def signature(secret: str, path: str, expires: int) -> str:
-    """The signature of a webhook URL with ``path``, valid until ``expires`` (Unix time)."""
-    return hmac.new(secret.encode(), f"{path}\n{expires}".encode(), hashlib.sha256).hexdigest()
-
-
-def signed_url(base_url: str, path: str, secret: str, expires: int) -> str:
-    """The full webhook URL: ``base_url`` + ``path`` + the signature query."""
-    query = urlencode({"expires": expires, "signature": signature(secret, path, expires)})
-    return f"{base_url.rstrip('/')}{path}?{query}"
 
 
 def verify(request: webob.Request, secret: str, now: float) -> None:
@@ -75,22 +66,36 @@ class Webhooks:
         alarm = read_object(request, self._limit)
         if alarm.get("current") != "alarm":
             return reply(200, {"ignored": f"alarm state {alarm.get('current')!r} is not 'alarm'"})
-        notification = alarm_notification(alarm)
+        notification = alarm_notification(alarm, self._host_of)
         enqueue(self._services, notification)
         self._wake()
         return reply(202, {"notification_id": str(notification.id)})
 
+    def _host_of(self, instance: str) -> str | None:
+        """The compute host Nova has ``instance`` on; None for a server Nova does not know."""
+        try:
+            server = self._services.cloud.compute.get_server(instance)
+        except openstack.exceptions.NotFoundException:
+            return None
+        except openstack.exceptions.SDKException as error:
+            raise ApiError(503, f"cannot ask Nova where instance {instance} runs: {error}") from error
+        return str(server.compute_host) if server.compute_host else None
 
-def alarm_notification(alarm: Mapping[str, Any]) -> Notification:
-    """The VM notification an Aodh instance-event alarm body stands for; ApiError 400 if it is none."""
+
+def alarm_notification(alarm: Mapping[str, Any], host_of: Callable[[str], str | None]) -> Notification:
+    """The VM notification an Aodh instance-event alarm body stands for; ApiError 400 if it is none.
+    ``host_of`` finds an instance's compute host (None: no such server)."""
     data = alarm.get("reason_data")
     event = data.get("event") if isinstance(data, dict) and data.get("type") == "event" else None
     if not isinstance(event, dict):
         raise ApiError(400, "not an Aodh event alarm body: reason_data.event is missing")
     traits = _traits(event.get("traits"))
-    instance, host = traits.get("instance_id") or traits.get("resource_id"), traits.get("host")
-    if not instance or not host:
-        raise ApiError(400, "the alarm's event has no instance_id and host traits: not a Nova instance event")
+    instance = traits.get("instance_id") or traits.get("resource_id")
+    if not instance:
+        raise ApiError(400, "the alarm's event has no instance_id trait: not a Nova instance event")
+    host = host_of(instance)
+    if not host:
+        raise ApiError(400, f"Nova has no server {instance} on a compute host: nothing to recover")
     alarm_id, message_id = alarm.get("alarm_id"), event.get("message_id")
     if not alarm_id or not message_id:
         raise ApiError(400, "the alarm body has no alarm_id or its event no message_id")

@@ -3,6 +3,11 @@
 Idempotent: a second run with the same environment and parameters updates the stack to what it already
 is. ``-e NAME`` takes a file, or the name of an environment shipped in heat/environments/ (e.g.
 ``local-cloud``). ``-p key=value`` values are read as YAML, so lists and maps can be given inline.
+
+The Zaqar subscriptions and Aodh alarms call the gateway's signed webhook URLs: they are signed for the
+gateway_url parameter with the gateway's api.webhook_secret, read from its settings (--settings or
+VMHA_SETTINGS_FILE, and VMHA_API_WEBHOOK_SECRET). The secret is never printed; the outputs show the signed
+URLs. They last until --webhook-expires (default never: change the secret to revoke them).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import argparse
 import dataclasses
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +24,10 @@ import openstack
 import yaml
 
 from vmha.console import Progress
+from vmha.contracts import load_settings
 from vmha.deploy import DeployError, StackRequest, bundle, delete, deploy, validate
 from vmha.heat import environment_path, template_path
+from vmha.signing import parse_expiry
 
 
 def connect(cloud: str | None) -> Any:
@@ -64,8 +72,10 @@ def _run(args: argparse.Namespace) -> int:
         validate(conn, bundle(template_path(), environments), parameters(args.parameter))
         report("the templates are valid")
         return 0
+    secret = load_settings(args.settings).api.webhook_secret
     request = StackRequest(args.stack_name, environments=environments, parameters=parameters(args.parameter),
-                           timeout_seconds=args.timeout)
+                           timeout_seconds=args.timeout, webhook_secret=secret,
+                           webhook_expires=parse_expiry(args.webhook_expires, time.time()))
     deployed = deploy(conn, request, report)
     print(json.dumps(dataclasses.asdict(deployed), indent=2))
     return 0
@@ -81,6 +91,11 @@ def add(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     command.add_argument("-p", "--parameter", action="append", default=[], metavar="KEY=VALUE",
                          help="a template parameter (value read as YAML); repeatable")
     command.add_argument("--cloud", default=os.environ.get("OS_CLOUD"), help="clouds.yaml entry; env OS_CLOUD")
+    command.add_argument("--settings", type=Path, default=os.environ.get("VMHA_SETTINGS_FILE") or None,
+                         help="the gateway's settings file, for api.webhook_secret; env VMHA_SETTINGS_FILE")
+    command.add_argument("--webhook-expires", default="never", metavar="WHEN",
+                         help="expiry of the signed webhook URLs: never (default), a duration (30d, 12h), Unix "
+                              "time or ISO 8601")
     command.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for Heat (default 600)")
     action = command.add_mutually_exclusive_group()
     action.add_argument("--validate", action="store_true", help="only ask Heat to validate the templates")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import secrets
 import socket
 import tempfile
 import threading
@@ -45,6 +46,7 @@ class Demo:
     def __init__(self, conn: Any, options: DemoOptions, report: Progress) -> None:
         self.conn, self.options, self.report = conn, options, report
         self.name = f"vmha-demo-{uuid.uuid4().hex[:6]}"
+        self.webhook_secret = secrets.token_hex(32)  # this run's gateway only: signs the stack's webhook URLs
 
     def run(self) -> int:
         conn, options, report = self.conn, self.options, self.report
@@ -54,7 +56,8 @@ class Demo:
             port = _free_port()
             cleanup.callback(_quietly, report, "deleting the stack", lambda: delete(conn, self.name, _heat(report)))
             deployed = self._deploy(hosts, port)
-            settings = _settings(options, deployed, port, options.journal_url or f"sqlite:///{scratch}/journal.db")
+            settings = _settings(options, deployed, port, options.journal_url or f"sqlite:///{scratch}/journal.db",
+                                 self.webhook_secret)
             built = _start_gateway(settings, cleanup, report)
             placed = self._boot(hosts)
             ids = [server.id for server in placed]
@@ -69,7 +72,8 @@ class Demo:
     def _deploy(self, hosts: list[str], port: int) -> Deployment:
         segment = {"name": self.name, "hosts": hosts, "recovery_method": "auto", "fencing": self.options.fencing}
         request = StackRequest(self.name, parameters={"gateway_url": f"http://127.0.0.1:{port}",
-                                                      "queue_prefix": self.name, "segments": [segment]})
+                                                      "queue_prefix": self.name, "segments": [segment]},
+                               webhook_secret=self.webhook_secret)
         deployed = deploy(self.conn, request, _heat(self.report))
         self.report(f"[heat]       segment {self.name} over {', '.join(hosts)}; "
                     f"queues {', '.join(deployed.queues.values())}")
@@ -132,7 +136,7 @@ def _heat(report: Progress) -> Callable[[str], None]:
     return lambda line: report(f"[heat]       {line}")
 
 
-def _settings(options: DemoOptions, deployed: Deployment, port: int, journal_url: str) -> Settings:
+def _settings(options: DemoOptions, deployed: Deployment, port: int, journal_url: str, secret: str) -> Settings:
     return parse_settings({
         "journal_url": journal_url,
         "dedup_window_seconds": 0,
@@ -140,6 +144,7 @@ def _settings(options: DemoOptions, deployed: Deployment, port: int, journal_url
         "retry": {"initial_delay_seconds": 1, "max_delay_seconds": 5, "recheck_interval_seconds": 1},
         "gateway": {"cloud": options.cloud or "", "workers": 4, "poll_interval_seconds": 5,
                     "listen_host": "127.0.0.1", "listen_port": port},
+        "api": {"webhook_secret": secret},
     }, {})
 
 

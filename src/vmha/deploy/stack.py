@@ -11,8 +11,11 @@ from typing import Any
 import openstack
 from openstack.orchestration.util import template_utils
 
+from vmha.deploy.errors import DeployError
 from vmha.deploy.outputs import Deployment
+from vmha.deploy.webhooks import with_webhooks
 from vmha.heat import template_path
+from vmha.signing import NEVER
 
 Report = Callable[[str], None]
 """Receives one progress line (no timestamp, no newline)."""
@@ -21,19 +24,18 @@ _POLL_SECONDS = 1.0
 _EVENT_DEPTH = 3  # top-level stack, segment group, segment entry: down to each aggregate
 
 
-class DeployError(Exception):
-    """The stack could not be validated, created, updated or deleted; the message is for the operator."""
-
-
 @dataclass(frozen=True)
 class StackRequest:
-    """What to deploy: the stack's name, template, environment files and parameters."""
+    """What to deploy: the stack's name, template, environment files and parameters; the gateway's webhook
+    secret and the expiry (Unix time) of the webhook URLs signed with it (see vmha.deploy.webhooks)."""
 
     name: str
     template: Path = field(default_factory=template_path)
     environments: tuple[Path, ...] = ()
     parameters: Mapping[str, Any] = field(default_factory=dict)
     timeout_seconds: float = 600.0
+    webhook_secret: str = field(default="", repr=False)
+    webhook_expires: int = NEVER
 
 
 @dataclass(frozen=True)
@@ -70,8 +72,10 @@ def validate(conn: Any, parts: Bundle, parameters: Mapping[str, Any] | None = No
 def deploy(conn: Any, request: StackRequest, report: Report) -> Deployment:
     """Create the stack, or update it when it exists; wait for Heat to finish and return its outputs."""
     parts = bundle(request.template, request.environments)
+    parameters = with_webhooks(request.parameters, parts.environment, request.webhook_secret,
+                               request.webhook_expires)
     attrs = {"template": parts.template, "files": parts.files, "environment": parts.environment,
-             "parameters": dict(request.parameters)}
+             "parameters": parameters}
     existing = conn.orchestration.find_stack(request.name)
     try:
         if existing is None:

@@ -1,10 +1,13 @@
-"""What the commands work with: the OSC session's openstacksdk connection, vmha's settings and journal."""
+"""What the commands work with: the OSC session's openstacksdk connection, vmha's settings and journal, and
+Zaqar (python-zaqarclient on the same session). A client: it never imports the gateway's runtime."""
 
 from __future__ import annotations
 
 import os
 from functools import cached_property
 from typing import Any
+
+from zaqarclient.queues import client as zaqar_client
 
 from vmha.contracts import Settings, load_settings
 from vmha.journal import Journal, open_journal
@@ -25,6 +28,11 @@ class VmhaClient:
     def journal(self) -> Journal:
         """The journal named by the settings' ``journal_url``."""
         return open_journal(self.settings.journal_url)
+
+    def post(self, queue: str, body: Any, *, ttl: int) -> None:
+        """Post one message to a Zaqar queue, undelayed (the runtime gives its queues a default delay)."""
+        zaqar = zaqar_client.Client(version=2, session=self.cloud.session)
+        zaqar.queue(queue, auto_create=False).post([{"body": body, "ttl": ttl, "delay": 0}])
 
 
 def vmha(command: Any) -> VmhaClient:

@@ -18,12 +18,12 @@ from osc_lib import exceptions
 from osc_lib.cli import format_columns
 from osc_lib.command import command
 
+from vmha.context import RunContext, new_request_id, notification_of
 from vmha.contracts import ContractError, FailureType, RecoveryMethod, parse_notification, parse_step_message
 from vmha.functions import STEPS, custom_flows, resolve_flow
 from vmha.functions.handler import intake_handler, step_handler
 from vmha.journal import utc_now
 from vmha.osc.client import VmhaClient, vmha
-from vmha.runtime.context import RunContext, new_request_id, notification_of
 
 INTAKE = "intake"
 FUNCTION_COLUMNS = ("Name", "Queue", "Per Instance", "Join", "Timeout", "Retry")

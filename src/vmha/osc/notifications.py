@@ -17,7 +17,6 @@ from vmha.commands.status import flow_of, fraction
 from vmha.contracts import ContractError, FailureType, parse_notification
 from vmha.journal import NotificationDetail, NotificationFilter, NotificationRecord, NotificationStatus
 from vmha.osc.client import VmhaClient, vmha
-from vmha.runtime import ZaqarQueues
 
 LIST_COLUMNS = ("ID", "Type", "Host", "Status", "Segment", "Generated Time", "Progress")
 SHOW_COLUMNS = ("ID", "Type", "Host", "Status", "Status Reason", "Segment", "Recovery Method", "Generated Time",
@@ -110,7 +109,7 @@ class CreateNotification(command.ShowOne):
         except (ValueError, ContractError) as error:
             raise exceptions.CommandError(f"invalid notification: {error}") from error
         queue = client.settings.queues.notifications
-        ZaqarQueues(client.cloud.session).post(queue, notification.to_dict(), ttl=MESSAGE_TTL_SECONDS)
+        client.post(queue, notification.to_dict(), ttl=MESSAGE_TTL_SECONDS)
         return ("ID", "Type", "Host", "Generated Time", "Payload", "Queue"), (
             str(notification.id), notification.type.value, notification.hostname,
             notification.generated_time.isoformat(), format_columns.DictColumn(payload), queue)

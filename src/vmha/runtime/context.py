@@ -1,44 +1,6 @@
-"""The StepContext the runtime hands to each step run (vmha.context.StepContext)."""
+"""The StepContext the runtime hands to each step run: ``vmha.context.RunContext`` (kept in the core so
+operator tools build one without importing the runtime)."""
 
-from __future__ import annotations
+from vmha.context import RunContext, new_request_id, notification_of
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
-from uuid import uuid4
-
-from vmha.contracts import Notification, Settings, parse_notification
-from vmha.journal import Journal, NotificationRecord
-
-
-@dataclass(frozen=True)
-class RunContext:
-    """One step run's context: a fresh request id, the shared connection, the injected clock."""
-
-    request_id: str
-    notification: Notification
-    settings: Settings
-    journal: Journal
-    cloud: Any
-    now: Callable[[], datetime]
-    deadline: datetime
-
-
-def new_request_id() -> str:
-    """An OpenStack-style request id for one step run, also sent along in the logs."""
-    return f"req-{uuid4()}"
-
-
-def notification_of(record: NotificationRecord) -> Notification:
-    """The notification as received, rebuilt from its journal record (raises ContractError if it cannot be)."""
-    return parse_notification(
-        {
-            "id": record.id,
-            "source": record.source,
-            "type": record.type,
-            "hostname": record.hostname,
-            "generated_time": record.generated_time.isoformat(),
-            "payload": dict(record.payload),
-        }
-    )
+__all__ = ["RunContext", "new_request_id", "notification_of"]
