@@ -108,6 +108,7 @@ def test_the_stack_makes_segments_queues_subscriptions_and_alarms_on_signed_urls
     alarm = aodh_client.Client("2", session=admin_conn.session).alarm.get(deployed.alarm_ids["instance_error"])
     assert (alarm["type"], alarm["repeat_actions"], alarm["alarm_actions"]) == ("event", True, [urls["aodh"]])
     assert alarm["event_rule"]["event_type"] == "compute.instance.update"
+    assert deployed.alarm_ids["recovery_failed"] is None, "an escalation alarm without an escalation_url"
     assert deployed.function_urls["evacuate_instance"] == base + "/v1/functions/evacuate_instance/executions"
     stack = admin_conn.orchestration.get_stack(admin_conn.orchestration.find_stack(f"heat-test-{suffix}").id)
     assert SECRET not in str(stack.parameters) and "signature" not in str(stack.parameters), "hidden parameters"

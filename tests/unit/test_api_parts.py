@@ -96,7 +96,7 @@ def test_an_aodh_instance_event_alarm_is_a_vm_notification_with_a_stable_id() ->
     assert notification.generated_time == datetime(2026, 11, 25, 2, 52, 26, 411048, tzinfo=UTC)
     assert webhooks.alarm_notification(json.loads(json.dumps(AODH_BODY)), hosts.get).id == notification.id
     with pytest.raises(ApiError, match="no server d0c73c62"):
-        webhooks.alarm_notification(AODH_BODY, {}.get)
+        webhooks.alarm_notification(AODH_BODY, lambda instance: None)
 
 
 @pytest.mark.parametrize(("header", "expected"), [

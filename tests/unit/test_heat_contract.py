@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
+from vmha import escalation as escalation_event
 from vmha.contracts import RecoveryMethod
 from vmha.deploy import SIGNED_PARAMETERS
 from vmha.functions import STEPS
@@ -67,12 +68,17 @@ def test_the_segment_template_writes_the_keys_the_functions_read_with_their_allo
 
 def test_instance_alarms_call_the_gateway_on_every_failure() -> None:
     alarms = _of_type(_load("alarms.yaml"), "OS::Aodh::EventAlarm")
+    escalation = alarms.pop("recovery_failed")
     assert alarms
     for name, alarm in alarms.items():
         properties = alarm["properties"]
         assert properties["alarm_actions"] == [{"get_param": "alarm_url"}], name
         assert properties["repeat_actions"] is True, f"{name} would fire only once"
         assert properties["event_type"].startswith("compute.instance."), name
+    # The escalation alarm listens to the event vmha publishes and calls the operators, not the gateway.
+    properties = escalation["properties"]
+    assert (properties["event_type"], properties["alarm_actions"], properties["repeat_actions"]) == (
+        escalation_event.EVENT_TYPE, [{"get_param": "escalation_url"}], True)
 
 
 def test_the_top_level_template_composes_the_units_and_the_local_environment_fills_its_parameters() -> None:
