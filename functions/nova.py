@@ -2,8 +2,10 @@
 
 Steps call openstacksdk through ``ctx.cloud`` (pinned to ``vmha.context.COMPUTE_MICROVERSION``) and let
 its exceptions reach ``at_boundary``, which maps them to outcomes: 409, 429, 5xx and connection failures
-are temporary (``Retry`` with the settings' backoff), any other HTTP error is final (``Fail``), and so is a
-segment that vanished or became invalid meanwhile (``SegmentError``: retrying cannot mend configuration).
+are temporary (``Retry`` after the recheck interval, which the runtime stretches by the step's own retry
+policy: a polling step's many attempts do not grow its wait), any other HTTP error is final (``Fail``), and
+so is a segment that vanished or became invalid meanwhile (``SegmentError``: retrying cannot mend
+configuration).
 A step that expects a particular final error, such as a deleted server, catches it itself first. A step
 that finds its subject missing raises ``StepFailedError`` (``failed_host_service``, ``notified_server``).
 """
@@ -18,7 +20,7 @@ from keystoneauth1 import exceptions as keystone_errors
 from openstack import exceptions as sdk_errors
 
 from vmha.context import StepContext
-from vmha.contracts import Exclusions, RetryPolicy, StepMessage, VmPayload, opted_in
+from vmha.contracts import Exclusions, StepMessage, VmPayload, opted_in
 from vmha.functions.segments import SegmentError
 from vmha.outcomes import Fail, Outcome, Retry
 
@@ -34,12 +36,6 @@ StepRun = Callable[[StepMessage, StepContext], Outcome]
 
 class StepFailedError(Exception):
     """The step cannot succeed however often it runs; ``at_boundary`` makes it a Fail with this message."""
-
-
-def backoff(policy: RetryPolicy, attempt: int) -> float:
-    """Delay before retrying after run number ``attempt`` failed: exponential, capped."""
-    delay = policy.initial_delay_seconds * policy.multiplier ** max(attempt - 1, 0)
-    return float(min(delay, policy.max_delay_seconds))
 
 
 def error_outcome(error: Exception, delay: float) -> Retry | Fail:
@@ -64,7 +60,7 @@ def at_boundary(run: StepRun) -> StepRun:
         try:
             return run(message, ctx)
         except BOUNDARY_ERRORS as error:
-            return error_outcome(error, backoff(ctx.settings.retry, message.attempt))
+            return error_outcome(error, ctx.settings.retry.recheck_interval_seconds)
         except (SegmentError, StepFailedError) as error:
             return Fail(str(error))
 

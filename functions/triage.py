@@ -46,7 +46,7 @@ from vmha.contracts import (
 )
 from vmha.functions import locks
 from vmha.functions.locks import Scope
-from vmha.functions.nova import BOUNDARY_ERRORS, backoff, compute_service, error_outcome, exclusion, get_server
+from vmha.functions.nova import BOUNDARY_ERRORS, compute_service, error_outcome, exclusion, get_server
 from vmha.functions.nova import ha_enabled as is_ha_enabled
 from vmha.functions.records import INTAKE, UNDER_WAY
 from vmha.functions.registry import custom_flows, resolve_flow
@@ -79,7 +79,7 @@ def run(notification: Notification, ctx: StepContext) -> Outcome:
     try:
         facts = read_facts(notification, ctx.cloud)
     except BOUNDARY_ERRORS as error:
-        return error_outcome(error, backoff(ctx.settings.retry, 1))
+        return error_outcome(error, ctx.settings.retry.initial_delay_seconds)
     recorded = _record(notification, facts, ctx)
     if recorded is not None:
         return recorded

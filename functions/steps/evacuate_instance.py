@@ -22,7 +22,7 @@ from vmha.contracts import StepMessage
 from vmha.functions import locks, records
 from vmha.functions.evacuation import InstancePlan, planned
 from vmha.functions.locks import Scope
-from vmha.functions.nova import BadRequest, at_boundary, backoff, get_server
+from vmha.functions.nova import BadRequest, at_boundary, get_server
 from vmha.journal import InstanceStatus, NotificationDetail
 from vmha.outcomes import Done, Fail, Outcome, Retry, Skipped
 
@@ -83,7 +83,7 @@ def _evacuate(
         refusal = f"Nova refused to evacuate {server.id}: {error.details or error.message}"
         if not records.too_late(ctx, message, since, ctx.settings.ceilings.evacuation_seconds):
             _record(ctx, message, InstanceStatus.PENDING, refusal)  # its slot is free while it waits
-            return Retry(refusal, backoff(ctx.settings.retry, message.attempt))
+            return Retry(refusal, ctx.settings.retry.recheck_interval_seconds)
         _record(ctx, message, InstanceStatus.FAILED, refusal)
         return Skipped(refusal)
     _record(ctx, message, InstanceStatus.ONGOING, f"evacuating to {target or 'the scheduler choice'}")

@@ -68,6 +68,13 @@ def test_a_service_still_up_after_force_down_is_retried_not_disabled(world: Worl
     assert isinstance(late, Fail) and "still reports compute1 up" in late.reason
 
 
+def test_a_nova_5xx_late_in_a_polling_step_asks_for_the_recheck_interval_not_a_grown_backoff(world: World) -> None:
+    notification = world.recorded(host_down())
+    world.nova.fail_next("services", http_error(exceptions.HttpException, 503, "nova-api restarting"))
+    outcome = world.once(notification, "disable_compute_service", HOST_AUTO.steps, attempt=40)
+    assert outcome == Retry("Nova answered 503: nova-api restarting", world.settings.retry.recheck_interval_seconds)
+
+
 def test_reserved_host_takes_the_spare_and_evacuates_onto_it(world: World) -> None:
     world.segment(recovery_method="reserved_host", reserved_hosts="compute3")
     spare = world.nova.service_by_host["compute3"]
