@@ -113,7 +113,8 @@ def test_an_aodh_alarm_on_a_powered_off_server_restarts_it(place: Place, cloud_l
                     {"field": "traits.instance_id", "op": "eq", "type": "string", "value": servers[0].id}]}})
             conn.compute.stop_server(servers[0])
             conn.compute.wait_for_server(servers[0], status="SHUTOFF", wait=120, interval=0.5)
-            restarted = conn.compute.wait_for_server(servers[0], status="ACTIVE", wait=180, interval=1)
+            # the status now: the finally's wait_for_delete updates the same resource object to DELETED
+            restarted = conn.compute.wait_for_server(servers[0], status="ACTIVE", wait=180, interval=1).status
             [record] = api.gateway.services.journal.list_notifications()
             detail = wait_ended(api.gateway.services.journal, record.id)
     finally:
@@ -122,7 +123,7 @@ def test_an_aodh_alarm_on_a_powered_off_server_restarts_it(place: Place, cloud_l
         helpers.delete_servers(conn, servers)
         conn.compute.remove_host_from_aggregate(aggregate, host)
         conn.compute.delete_aggregate(aggregate)
-    assert restarted.status == "ACTIVE"
+    assert restarted == "ACTIVE"
     assert record.source == f"aodh/{alarm['alarm_id']}" and record.type == "VM"
     assert detail.notification.status is NotificationStatus.FINISHED
     assert [step.key.step_id for step in detail.steps] == ["stop_instance", "start_instance", "confirm_instance_active"]
