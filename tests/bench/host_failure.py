@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -84,12 +85,14 @@ def plan(conn: Any, method: RecoveryMethod) -> Plan:
     return Plan(hosts[-1], (hosts[-1], hosts[-2]), hosts[-2])
 
 
-def run(layout: Layout, work: Path, method: RecoveryMethod, count: int, timeout: float = 600.0) -> Run:
-    """Fail a host holding ``count`` HA servers and recover them with ``method``; see the module docstring."""
+def run(layout: Layout, work: Path, method: RecoveryMethod, count: int, *, timeout: float = 600.0,
+        parallel: int | None = None) -> Run:
+    """Fail a host holding ``count`` HA servers and recover them with ``method``; see the module docstring.
+    ``parallel``: the gateway's host_failure.max_parallel_evacuations (None: vmha's default)."""
     conn = catalog.connect(layout, "vmha-admin", helpers.COMPUTE_MICROVERSION)
     try:
         chosen = plan(conn, method)
-        with stage(conn, layout, work, chosen) as recoveries:
+        with stage(conn, layout, work, chosen, parallel) as recoveries:
             placed = boot(conn, chosen.failed, count)
             with restored(conn, layout, chosen.failed, placed):
                 return _fail(conn, layout, recoveries, method, placed, timeout=timeout)
@@ -99,10 +102,12 @@ def run(layout: Layout, work: Path, method: RecoveryMethod, count: int, timeout:
 
 
 @contextlib.contextmanager
-def stage(conn: Any, layout: Layout, work: Path, chosen: Plan) -> Iterator[Recoveries]:
+def stage(conn: Any, layout: Layout, work: Path, chosen: Plan, parallel: int | None = None) -> Iterator[Recoveries]:
     """The segment, the spare disabled, a ready gateway; all undone on the way out."""
     # Only the HA servers move: other engineers' servers may sit on the shared cloud's hosts.
-    recoveries = Recoveries(work, conn, layout, gateway={"workers": 8}, host_failure={"evacuate_all_instances": False})
+    limit = {} if parallel is None else {"max_parallel_evacuations": parallel}
+    recoveries = Recoveries(work, conn, layout, gateway={"workers": 8},
+                            host_failure={"evacuate_all_instances": False, **limit})
     try:
         with segment(conn, chosen.members, chosen.metadata):
             spare = chosen.spare
@@ -145,6 +150,13 @@ def _fail(conn: Any, layout: Layout, recoveries: Recoveries, method: RecoveryMet
     helpers.kill_host(layout, host)
     t0, started = utc_now(), time.monotonic()
     nid = recoveries.notify(host, HOST_DOWN)
+    return outcome(conn, recoveries, method, placed, killed=(t0, started), nid=nid, timeout=timeout)
+
+
+def outcome(conn: Any, recoveries: Recoveries, method: RecoveryMethod, placed: list[Placement], *,
+            killed: tuple[datetime, float], nid: str, timeout: float) -> Run:
+    """Time the recovery of notification ``nid`` from ``killed`` (UTC and monotonic times of the kill)."""
+    (t0, started), host = killed, placed[0].host
     done_at = wait_recovered(conn, placed, started + timeout, lambda: recoveries.status(nid) in TERMINAL)
     detail = recoveries.wait_ended(nid, max(60.0, started + timeout - time.monotonic()))
     now = {server.id: server for server in servers.look(conn, placed)}

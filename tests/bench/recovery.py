@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.bench import host_failure, report, vm_failure
+from tests.bench.detected import run as detected_run
 from tests.bench.host_failure import Run
 from tests.cloud.layout import Layout
 from vmha.contracts import RecoveryMethod
@@ -40,9 +41,11 @@ class Results:
 
 
 def measure(layout: Layout, counts: Sequence[int], methods: Sequence[RecoveryMethod], iterations: int,
-            out: Any = sys.stdout, *, vm_iterations: int = 0) -> Results:
+            out: Any = sys.stdout, *, vm_iterations: int = 0, detected: bool = False,
+            parallel: int | None = None) -> Results:
     """Run every host scenario ``iterations`` times and the VM one ``vm_iterations`` times, printing each
-    run's breakdown as it ends."""
+    run's breakdown as it ends; ``detected``: host failures end to end (way (b), ``tests.bench.detected``);
+    ``parallel``: the gateway's host_failure.max_parallel_evacuations (None: vmha's default)."""
     runs: list[Run] = []
     summaries = []
     if vm_iterations:
@@ -52,18 +55,21 @@ def measure(layout: Layout, counts: Sequence[int], methods: Sequence[RecoveryMet
                                           report.VM_TARGET, report.MASAKARI_VM))
     for count in counts:
         for method in methods:
-            mine = [_one(layout, method, count, n, out) for n in range(1, iterations + 1)]
+            mine = [_one(layout, method, count, n, out, detected=detected, parallel=parallel)
+                    for n in range(1, iterations + 1)]
             runs += mine
-            summaries.append(report.summarize(f"host {method.value} {count}", [run.rto_seconds for run in mine],
-                                              report.HOST_TARGETS.get(count), report.MASAKARI_HOST.get(count, {})))
+            summaries.append(report.summarize(mine[0].scenario, [run.rto_seconds for run in mine],
+                                              None if detected else report.HOST_TARGETS.get(count),
+                                              {} if detected else report.MASAKARI_HOST.get(count, {})))
     hops = tuple(hop for run in runs for hop in run.hops)
     return Results(tuple(runs), tuple(summaries), hops)
 
 
-def _one(layout: Layout, method: RecoveryMethod, count: int, iteration: int, out: Any) -> Run:
+def _one(layout: Layout, method: RecoveryMethod, count: int, iteration: int, out: Any, *, detected: bool,
+         parallel: int | None) -> Run:
     with tempfile.TemporaryDirectory(prefix="vmha-bench-") as work:
-        run = host_failure.run(layout, Path(work), method, count)
-    print_run(run, f"host failure, {method.value}, {count} servers on {run.host}, iteration {iteration}", out)
+        run = (detected_run if detected else host_failure.run)(layout, Path(work), method, count, parallel=parallel)
+    print_run(run, f"{run.scenario} on {run.host}, iteration {iteration}", out)
     return run
 
 
@@ -110,10 +116,11 @@ def document(results: Results, arguments: dict[str, Any]) -> dict[str, Any]:
                  for item in results.summaries]
     hops = results.hops
     return {
-        "benchmark": "vmha recovery time, way (a): the notification posted at the failure",
+        "benchmark": "vmha recovery time, way " + ("(b): detected by vmha's host monitor" if arguments.get("detected")
+                                                    else "(a): the notification posted at the failure"),
         "date": utc_now().isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "memory_gib": _memory_gib(), "python": platform.python_version(),
-                    "system": platform.platform()},
+                    "system": platform.platform(), "load_average_at_end": os.getloadavg()},
         "arguments": arguments,
         "summaries": summaries,
         "pipeline_overhead_seconds": {"hops": len(hops), "p50": report.percentile(hops, 0.5) if hops else None,
@@ -135,6 +142,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--methods", default="auto,reserved_host", help="comma-separated recovery methods")
     parser.add_argument("--iterations", type=int, default=1, help="runs of each scenario (default 1)")
     parser.add_argument("--vm-iterations", type=int, default=5, help="VM failure runs (default 5; 0: none)")
+    parser.add_argument("--detected", action="store_true",
+                        help="host failures end to end, detected by vmha's host monitor (way (b))")
+    parser.add_argument("--parallel", type=int, help="host_failure.max_parallel_evacuations (default: vmha's)")
     parser.add_argument("--json", type=Path, help="write the figures to this file")
     options = parser.parse_args(argv)
     try:
@@ -144,11 +154,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(error))
     if options.iterations < 1 or min(counts) < 1 or options.vm_iterations < 0:
         parser.error("--iterations and every --servers count must be at least 1, --vm-iterations at least 0")
-    results = measure(Layout.from_env(), counts, methods, options.iterations, vm_iterations=options.vm_iterations)
+    results = measure(Layout.from_env(), counts, methods, options.iterations, vm_iterations=options.vm_iterations,
+                      detected=options.detected, parallel=options.parallel)
     print_results(results)
     if options.json:
         arguments = {"servers": counts, "methods": [item.value for item in methods], "iterations": options.iterations,
-                     "vm_iterations": options.vm_iterations}
+                     "vm_iterations": options.vm_iterations, "detected": options.detected,
+                     "parallel": options.parallel}
         options.json.write_text(json.dumps(document(results, arguments), indent=2) + "\n")
     return 0 if all(run.rto_seconds is not None for run in results.runs) else 1
 
