@@ -6,11 +6,16 @@ notification agent listens there by default, turns it into an event of type ``vm
 (traits ``service``, ``project_id``/``tenant_id`` from the payload's ``tenant_id``) and hands it to Aodh,
 whose event alarms of that project fire (heat/alarms.yaml ``recovery_failed``). The event's message id is
 the notification's id, so the alarm body names the recovery that failed.
+
+``Escalation`` is the gateway's side: called by the one replica whose journal write failed a notification,
+it publishes and notes the outcome in the notification's progress log; an unreachable broker is logged,
+never raised, so the recovery path goes on.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,9 +24,16 @@ from kombu.connection import Connection
 from kombu.entity import Exchange
 from kombu.exceptions import KombuError
 
+from vmha.contracts import EscalationOptions
+from vmha.journal import Journal, NotificationRecord
+
 EVENT_TYPE = "vmha.notification.failed"
 EXCHANGE = "nova"
 ROUTING_KEY = "notifications.info"
+PROGRESS_STEP = "escalation"
+"""The step name of the escalation's line in the notification's progress log."""
+
+log = logging.getLogger(__name__)
 
 
 class EscalationError(Exception):
@@ -64,3 +76,26 @@ def publish(transport_url: str, event: FailedRecovery, *, timeout: float = 10.0)
     except (OSError, KombuError) as error:
         raise EscalationError(f"cannot publish {EVENT_TYPE} for {event.notification_id}: {error}") from error
 
+
+class Escalation:
+    """Publishes the failed recoveries of one gateway (nothing when ``options.transport_url`` is empty)."""
+
+    def __init__(self, options: EscalationOptions, journal: Journal, timeout: float = 10.0) -> None:
+        self._options = options
+        self._journal = journal
+        self._timeout = timeout
+
+    def failed(self, record: NotificationRecord) -> None:
+        """Publish ``record``'s failure; a broker that cannot take it is logged and noted, never raised."""
+        if not self._options.transport_url:
+            return
+        event = FailedRecovery(record.id, record.type, record.hostname, record.status_reason or "",
+                               self._options.project_id)
+        try:
+            publish(self._options.transport_url, event, timeout=self._timeout)
+        except EscalationError as error:
+            log.warning("escalation not published", extra={"notification_id": record.id, "reason": str(error)})
+            self._journal.add_progress_event(record.id, PROGRESS_STEP, f"operators not called: {error}", 1.0)
+            return
+        log.info("escalation published", extra={"notification_id": record.id, "event_type": EVENT_TYPE})
+        self._journal.add_progress_event(record.id, PROGRESS_STEP, f"operators called: {EVENT_TYPE} published", 1.0)

@@ -37,6 +37,7 @@ from vmha.contracts.notification import (
 from vmha.contracts.settings import (
     ApiOptions,
     Ceilings,
+    EscalationOptions,
     Exclusions,
     GatewayOptions,
     HostFailureOptions,
@@ -60,6 +61,7 @@ __all__ = [
     "ClusterStatus",
     "ContractError",
     "CustomFlows",
+    "EscalationOptions",
     "Exclusions",
     "FailureType",
     "FlowSteps",

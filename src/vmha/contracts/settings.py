@@ -119,6 +119,14 @@ class ApiOptions:
 
 
 @dataclass(frozen=True)
+class EscalationOptions:
+    """vmha's own event when a recovery ends failed (schema: ``escalation``)."""
+
+    transport_url: str
+    project_id: str
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings of one process; each field is described in ``settings.schema.json``."""
 
@@ -139,6 +147,7 @@ class Settings:
     gateway: GatewayOptions
     monitor: MonitorOptions
     api: ApiOptions
+    escalation: EscalationOptions
 
 
 def load_settings(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> Settings:

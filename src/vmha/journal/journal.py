@@ -137,6 +137,16 @@ class Journal:
         """
         return self._write(lambda session, now: notifications.set_status(session, now, notification_id, status, reason))
 
+    def move_status(
+        self, notification_id: str, status: NotificationStatus, reason: str | None = None
+    ) -> NotificationRecord | None:
+        """`set_status` for one actor among racing replicas: the record when this call made the move, None
+        when the notification had `status` already (another replica, or an earlier run of this one, moved it)."""
+        record, moved = self._write(
+            lambda session, now: notifications.move_status(session, now, notification_id, status, reason)
+        )
+        return record if moved else None
+
     def get_notification(self, notification_id: str) -> NotificationDetail | None:
         """A notification with its step runs, instances and progress events; None if unknown."""
         return self._read(lambda session, _now: progress.detail(session, notification_id))

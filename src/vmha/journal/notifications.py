@@ -102,6 +102,13 @@ def set_status(
     session: Session, now: datetime, notification_id: str, status: NotificationStatus, reason: str | None
 ) -> NotificationRecord:
     """Move to `status` (compare-and-set on the allowed sources); the current status again is a no-op."""
+    return move_status(session, now, notification_id, status, reason)[0]
+
+
+def move_status(
+    session: Session, now: datetime, notification_id: str, status: NotificationStatus, reason: str | None
+) -> tuple[NotificationRecord, bool]:
+    """`set_status`, and whether this call made the move (False: the notification had `status` already)."""
     sources = _values(allowed_sources(status))
     moved = (
         session.connection()
@@ -117,7 +124,7 @@ def set_status(
         raise UnknownNotificationError(notification_id)
     if not moved and row.status != status:
         raise IllegalTransitionError(notification_id, NotificationStatus(row.status), status)
-    return convert.notification(row)
+    return convert.notification(row), bool(moved)
 
 
 def get(session: Session, notification_id: str) -> NotificationRecord | None:

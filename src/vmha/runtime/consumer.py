@@ -13,7 +13,8 @@ import logging
 import threading
 from collections.abc import Callable
 
-from vmha.journal import IllegalTransitionError, Journal, NotificationStatus
+from vmha.escalation import Escalation
+from vmha.journal import IllegalTransitionError, Journal, NotificationRecord, NotificationStatus
 from vmha.runtime.effects import Effects
 from vmha.runtime.intake import NotificationRunner
 from vmha.runtime.queues import Claimed
@@ -32,7 +33,8 @@ class Consumer:
     def __init__(self, services: Services, wakeup: Wakeup | None = None) -> None:
         self._services = services
         self.wakeup = wakeup or Wakeup()
-        effects = Effects(services, self.wakeup)
+        self._escalation = Escalation(services.settings.escalation, services.journal)
+        effects = Effects(services, self.wakeup, self._escalation)
         names = services.settings.queues
         self._handlers: list[tuple[str, Callable[[Claimed], None]]] = [
             (names.notifications, NotificationRunner(services, effects).handle),
@@ -119,18 +121,24 @@ class Consumer:
 
     def sweep_once(self) -> int:
         """Fail every notification past its deadline; return how many this call failed."""
-        return sweep(self._services.journal, self._services.settings.ceilings.notification_seconds)
+        return sweep(self._services.journal, self._services.settings.ceilings.notification_seconds,
+                     self._escalation.failed)
 
 
-def sweep(journal: Journal, ceiling_seconds: int) -> int:
-    """Fail the notifications past their deadline; return how many this call failed (safe on every replica)."""
+def sweep(journal: Journal, ceiling_seconds: int,
+          failed: Callable[[NotificationRecord], None] = lambda record: None) -> int:
+    """Fail the notifications past their deadline, calling ``failed`` with each; return how many this call
+    failed (safe on every replica: a notification another replica failed first is neither counted nor passed)."""
     swept = 0
     reason = f"not ended within the ceiling of {ceiling_seconds} s"
     for record in journal.notifications_past_deadline():
         try:
-            journal.set_status(record.id, NotificationStatus.FAILED, reason)
+            moved = journal.move_status(record.id, NotificationStatus.FAILED, reason)
         except IllegalTransitionError:  # it ended meanwhile
             continue
+        if moved is None:  # another replica failed it first
+            continue
         log.warning("notification past its deadline failed", extra={"notification_id": record.id})
+        failed(moved)
         swept += 1
     return swept

@@ -1,7 +1,9 @@
 """Carry out the actions of vmha.runtime.flow against the journal and the queues.
 
 Every action is safe to repeat: a redelivered message may carry out the same actions again (a posted step
-that ran already finds its journal record and does nothing; a status already set is a no-op).
+that ran already finds its journal record and does nothing; a status already set is a no-op). A notification
+failed here is escalated (vmha.escalation) only by the call whose journal write failed it: once, whatever
+the replicas and redeliveries.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 from uuid import UUID
 
 from vmha.contracts import StepMessage
+from vmha.escalation import Escalation
 from vmha.journal import IllegalTransitionError, InstanceStatus, NotificationStatus, UnknownNotificationError
 from vmha.runtime.flow import Action, DeadLetter, EndBranch, Frame, Post, SetStatus, joined
 from vmha.runtime.queues import Claimed
@@ -33,9 +36,10 @@ _MIN_TTL = 60
 class Effects:
     """Posts, dead letters, status changes and branch bookkeeping of one gateway."""
 
-    def __init__(self, services: Services, wakeup: Wakeup) -> None:
+    def __init__(self, services: Services, wakeup: Wakeup, escalation: Escalation) -> None:
         self._services = services
         self._wakeup = wakeup
+        self._escalation = escalation
 
     def apply(self, claimed: Claimed, notification_id: str, actions: Sequence[Action]) -> None:
         """Carry out ``actions`` in order for the message ``claimed`` of notification ``notification_id``."""
@@ -87,12 +91,14 @@ class Effects:
     def set_status(self, notification_id: str, status: NotificationStatus, reason: str | None = None) -> None:
         """Move the notification to ``status``; a notification that ended meanwhile keeps its end."""
         try:
-            self._services.journal.set_status(notification_id, status, reason)
+            moved = self._services.journal.move_status(notification_id, status, reason)
         except IllegalTransitionError as error:
             log.info("status not changed", extra={"notification_id": notification_id, "reason": str(error)})
             return
         log.info("notification status", extra={"notification_id": notification_id, "status": str(status),
                                                "reason": reason})
+        if moved is not None and status is NotificationStatus.FAILED:
+            self._escalation.failed(moved)
 
     def _end_branch(self, claimed: Claimed, notification_id: str, message: StepMessage, reason: str | None) -> None:
         journal = self._services.journal

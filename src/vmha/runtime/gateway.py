@@ -6,6 +6,7 @@ core never imports ``vmha.functions`` and a test table can run in a real gateway
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import logging
 import threading
@@ -86,12 +87,22 @@ def build(settings: Settings, table: StepTable, intake: IntakeFunction) -> Gatew
     if problems:
         raise StartupError("step table: " + "; ".join(problems))
     cloud = connect(settings.gateway.cloud)
+    settings = escalating_to_own_project(settings, cloud)
     journal = open_journal(settings.journal_url)
     names = settings.queues
     metrics = Metrics(journal, (names.notifications, names.steps, names.dead_letters), zaqar_stats(cloud.session))
     services = Services(settings, journal, ZaqarQueues(cloud.session), metrics.instrument(table),
                         metrics.instrument_intake(intake), cloud)
     return Gateway(services, metrics, keystone_filter(cloud))
+
+
+def escalating_to_own_project(settings: Settings, cloud: Any) -> Settings:
+    """``settings`` with an empty escalation.project_id (escalation on) filled with the credentials' project."""
+    options = settings.escalation
+    if not options.transport_url or options.project_id:
+        return settings
+    own = dataclasses.replace(options, project_id=cloud.current_project_id)
+    return dataclasses.replace(settings, escalation=own)
 
 
 def serve(gateway: Gateway, stop: threading.Event, stop_timeout: float) -> None:
