@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ from tests.monitors_support import queue_bodies, wait_until
 ROOT = Path(__file__).resolve().parents[1]
 INTERVAL, MISSES, NOVA_STALE = 1.0, 3, 8.0
 """Heartbeat every second, out after 3 misses; nova-compute reports every 5 s here, so 8 s without is stale."""
+DEADLINE = INTERVAL * MISSES + NOVA_STALE + 10
+"""A report comes after the membership expires and Nova's last report of the host has gone stale."""
 
 
 def backend_url(layout: Layout, backend: str, run: str) -> str:
@@ -51,11 +54,12 @@ class HostMonitors:
                 "VMHA_MONITOR_HOST_INTERVAL_SECONDS": str(INTERVAL), "VMHA_MONITOR_HOST_MISSES": str(MISSES),
                 "VMHA_MONITOR_HOST_NOVA_STALE_SECONDS": str(NOVA_STALE)}
 
-    def start(self, host: str) -> None:
+    def start(self, host: str, wrapper: Sequence[str] = (), settings: Mapping[str, str] | None = None) -> None:
+        """Start the host's monitor, its command line prefixed by ``wrapper``, with extra VMHA_ ``settings``."""
         with (self.workdir / f"{host}.log").open("ab") as log:
             self.processes[host] = subprocess.Popen(
-                [str(Path(sys.executable).parent / "vmha"), "monitor", "host"], cwd=ROOT,
-                env=self.environment(host), stdout=log, stderr=subprocess.STDOUT)
+                [*wrapper, str(Path(sys.executable).parent / "vmha"), "monitor", "host"], cwd=ROOT,
+                env={**self.environment(host), **(settings or {})}, stdout=log, stderr=subprocess.STDOUT)
 
     def log(self, host: str) -> str:
         return (self.workdir / f"{host}.log").read_text(errors="replace")
@@ -78,6 +82,16 @@ class HostMonitors:
 
     def reports(self, zaqar: Any, host: str) -> list[dict[str, Any]]:
         return [body for body in queue_bodies(zaqar, self.queue) if body.get("hostname") == host]
+
+    def one_report(self, zaqar: Any, host: str) -> dict[str, Any]:
+        """The host's one report. A message posted again (a leader that stalled, a retried post) carries the
+        same id, which the intake drops, so "once" means one notification id."""
+        assert wait_until(lambda: bool(self.reports(zaqar, host)), DEADLINE, 0.25), \
+            {name: self.log(name)[-2000:] for name in self.processes}
+        time.sleep(INTERVAL * MISSES * 2)  # time enough for a duplicate to show
+        reports = self.reports(zaqar, host)
+        assert len({body["id"] for body in reports}) == 1, reports
+        return reports[0]
 
     def stop(self, conn: Any) -> None:
         """Stop every monitor (SIGTERM), restore every killed host."""

@@ -77,6 +77,7 @@ class HostMonitor:
         self._isolated = False
         self._ticks = 0
         self._ha: frozenset[str] = frozenset()
+        self._listing: threading.Thread | None = None
 
     @property
     def stale_after(self) -> float:
@@ -155,10 +156,20 @@ class HostMonitor:
         self._waiting.pop(departure.key, None)
 
     def _refresh_servers(self) -> None:
-        if self._ticks % REFRESH_TICKS == 0:
-            found = self._evacuable()
-            self._ha = self._ha if found is None else found
+        """Every REFRESH_TICKS heartbeats, list the servers to stop if isolated. Only the first listing is
+        waited for; later ones run in the background: a Nova call of a host being cut off can hang, and the
+        loop must go on to notice the isolation (and stop the servers of the last listing)."""
+        if self._ticks == 0:
+            self._keep(self._evacuable())
+        elif self._ticks % REFRESH_TICKS == 0 and not (self._listing and self._listing.is_alive()):
+            self._listing = threading.Thread(target=lambda: self._keep(self._evacuable()),
+                                             name="vmha-host-servers", daemon=True)
+            self._listing.start()
         self._ticks += 1
+
+    def _keep(self, found: frozenset[str] | None) -> None:
+        if found is not None:  # None: Nova could not be asked, the last listing stands
+            self._ha = found
 
     def _lost(self, now: float, error: Exception) -> None:
         if self._lost_since is None:

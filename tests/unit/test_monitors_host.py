@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+from collections.abc import Callable
+
 import libvirt
 import pytest
 from tooz import coordination
 
 from vmha.contracts import HostStatus, Notification, parse_settings
 from vmha.fencing import PowerState
-from vmha.monitors.host.coordination import group_url
+from vmha.monitors.host.coordination import SegmentGroup, group_url
 from vmha.monitors.host.isolation import StopHaVms
-from vmha.monitors.host.monitor import HostMonitor
+from vmha.monitors.host.monitor import REFRESH_TICKS, HostMonitor
 from vmha.monitors.host.verdict import Evidence, NovaView, decide
 from vmha.monitors.host.view import GroupView
 
@@ -93,10 +97,11 @@ DEAD = Evidence(NovaView(reachable=True, down=True), PowerState.ON)
 
 
 def monitor(engine: FakeEngine, me: str, outbox: Outbox, *, evidence: Evidence = DEAD,
-            response: Recorder | None = None, clock: list[float] | None = None) -> HostMonitor:
+            response: Recorder | None = None, clock: list[float] | None = None,
+            evacuable: Callable[[], frozenset[str] | None] = lambda: frozenset({"vm-1"})) -> HostMonitor:
     now = clock or [0.0]
     return HostMonitor(me, group=FakeGroup(engine, me), probe=FakeProbe(evidence), outbox=outbox, options=OPTIONS,
-                       response=response or Recorder(), evacuable=lambda: frozenset({"vm-1"}), clock=lambda: now[0])
+                       response=response or Recorder(), evacuable=evacuable, clock=lambda: now[0])
 
 
 def test_a_departure_is_noticed_once_and_dropped_when_the_host_comes_back() -> None:
@@ -198,6 +203,29 @@ def test_isolation_response_runs_once_after_the_window_then_rearms() -> None:
     assert len(response.calls) == 2
 
 
+def test_a_hanging_server_listing_does_not_hold_up_the_isolation_response() -> None:
+    """Listings after the first run in the background: one hanging on a dead link (here: until released)
+    leaves the loop free to notice the isolation and stop the servers of the last listing."""
+    engine, response, clock, release = FakeEngine(), Recorder(), [0.0], threading.Event()
+    first = [frozenset({"vm-1"})]
+
+    def evacuable() -> frozenset[str]:
+        if first:
+            return first.pop()
+        release.wait(30)
+        return frozenset({"vm-2"})
+
+    isolated = monitor(engine, "a", Outbox(), response=response, clock=clock, evacuable=evacuable)
+    for _ in range(REFRESH_TICKS + 1):  # the last tick starts the second listing, which hangs
+        isolated.tick()
+    engine.up = False
+    for second in range(1, 8):
+        clock[0] = float(second)
+        isolated.tick()
+    release.set()
+    assert response.calls == [frozenset({"vm-1"})]
+
+
 def test_stop_ha_vms_destroys_the_listed_domains() -> None:
     """libvirt's test driver: a real libvirt connection with one running domain, 'test'."""
     conn = libvirt.open("test:///default")
@@ -214,3 +242,14 @@ def test_stop_ha_vms_destroys_the_listed_domains() -> None:
 def test_membership_and_lock_expire_after_the_missed_heartbeats() -> None:
     url = group_url("etcd3+http://127.0.0.1:2379?timeout=7", 1.5, 3)
     assert "membership_timeout=5" in url and "lock_timeout=5" in url and "timeout=7" in url
+
+
+def test_an_unreachable_etcd_is_a_tooz_error_the_loop_handles() -> None:
+    """tooz's etcd3 driver lets etcd3gw's connection errors out of start and heartbeat; the group turns them
+    into ToozError, which the loop counts towards isolation (it used to end the monitor)."""
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    group = SegmentGroup(group_url(f"etcd3+http://127.0.0.1:{port}", 1, 3), "vmha-segment-unit", "compute1")
+    with pytest.raises(coordination.ToozError, match="ConnectionFailedError"):
+        group.heartbeat()
