@@ -8,13 +8,13 @@ this one calls the steps directly, one after another.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from vmha.context import RunContext, new_request_id
 from vmha.contracts import Notification, Settings, StepMessage
 from vmha.functions import intake
 from vmha.functions.records import INTAKE
@@ -28,19 +28,6 @@ from vmha.journal import (
     StepKey,
 )
 from vmha.outcomes import Done, Fail, Ignore, Outcome, Retry, Skipped
-
-
-@dataclass(frozen=True)
-class Context:
-    """A StepContext made of plain values."""
-
-    notification: Notification
-    settings: Settings
-    journal: Journal
-    cloud: Any
-    now: Callable[[], datetime]
-    deadline: datetime
-    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
 
 @dataclass
@@ -67,9 +54,9 @@ class Driver:
         self.cloud, self.journal, self.settings, self.now, self.wait = cloud, journal, settings, now, wait
         self.max_runs, self.steps = max_runs, steps
 
-    def context(self, notification: Notification) -> Context:
-        return Context(notification, self.settings, self.journal, self.cloud, self.now,
-                       self.now() + timedelta(seconds=60))
+    def context(self, notification: Notification) -> RunContext:
+        return RunContext(new_request_id(), notification, self.settings, self.journal, self.cloud, self.now,
+                          self.now() + timedelta(seconds=60))
 
     def run(self, notification: Notification) -> FlowRun:
         """Intake, then the whole flow; the notification's final status is set as the runtime would.

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from tests.functions_driver import Context, Driver, FlowRun
+from tests.functions_driver import Driver, FlowRun
+from vmha.context import RunContext
 from vmha.contracts import (
     HostEvent,
     HostPayload,
@@ -90,7 +91,7 @@ class World:
     def run(self, payload: Payload, host: str = "compute1") -> FlowRun:
         return self.driver().run(self.notification(payload, host))
 
-    def context(self, notification: Notification) -> Context:
+    def context(self, notification: Notification) -> RunContext:
         return self.driver().context(notification)
 
     def once(self, notification: Notification, step: str, flow: tuple[str, ...], instance: str | None = None,
