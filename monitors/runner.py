@@ -59,7 +59,9 @@ def build_monitor(kind: str, settings: Settings, sink: SpoolingSink) -> Monitor:
         # Imported only for it: the host monitor asks Nova through openstacksdk, the others never load it.
         from vmha.monitors.host.build import build_host_monitor  # noqa: PLC0415
 
-        return build_host_monitor(settings, sink, _cloud(settings, build_session), hostname)
+        timeout = options.sink.request_timeout_seconds  # a hung Nova must not stall the leader's checks
+        session = _cloud(settings, lambda cloud: build_session(cloud, timeout))
+        return build_host_monitor(settings, sink, session, hostname)
     reporter = Reporter(sink, hostname, kind)
     if kind == "instance":
         return InstanceMonitor(options.libvirt_uri, reporter, state_dir / "domains.json", options.instance)

@@ -14,6 +14,8 @@ import pytest
 import yaml
 
 from vmha import cli
+from vmha.contracts import load_settings
+from vmha.monitors.runner import build_monitor, build_sink
 
 CLOUDS = {"clouds": {"local": {"auth": {"auth_url": "http://127.0.0.1:9/v3", "username": "u", "password": "p",
                                         "project_name": "p", "user_domain_name": "Default",
@@ -82,3 +84,11 @@ def test_a_quiet_monitor_loads_neither_openstacksdk_nor_an_http_client(settings_
     assert code == 0
     assert {"libvirt", "vmha"} <= set(modules)
     assert not {"openstack", "zaqarclient", "keystoneauth1", "requests", "tooz"} & set(modules)
+
+
+def test_the_host_monitor_asks_nova_with_the_sink_request_timeout(settings_file: Path) -> None:
+    settings = load_settings(settings_file, {"VMHA_COORDINATION_URL": "file:///tmp/vmha-unused",
+                                             "VMHA_MONITOR_HOST_SEGMENT": "s",
+                                             "VMHA_MONITOR_SINK_REQUEST_TIMEOUT_SECONDS": "7"})
+    monitor = build_monitor("host", settings, build_sink(settings))
+    assert monitor._probe._cloud.session.timeout == 7  # type: ignore[attr-defined]  # a hung Nova cannot stall it
