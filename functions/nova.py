@@ -51,6 +51,17 @@ def error_outcome(error: Exception, delay: float) -> Retry | Fail:
 
 BOUNDARY_ERRORS = (sdk_errors.HttpException, keystone_errors.ConnectionError)
 
+FIRST_RECHECK_SECONDS = 0.1
+"""A step waiting for Nova looks again this soon after its first look, then twice as long each time up to
+``retry.recheck_interval_seconds``: quick changes (a fake or idle host) are seen within a tenth of a second,
+slow ones cost no more requests than a fixed interval."""
+
+
+def recheck_delay(ctx: StepContext, message: StepMessage) -> float:
+    """How long a step waiting for Nova waits before attempt ``message.attempt + 1`` (see FIRST_RECHECK_SECONDS)."""
+    growth: float = FIRST_RECHECK_SECONDS * 2.0 ** min(message.attempt - 1, 32)
+    return min(ctx.settings.retry.recheck_interval_seconds, growth)
+
 
 def at_boundary(run: StepRun) -> StepRun:
     """Wrap a step so that OpenStack errors become outcomes (see the module docstring)."""

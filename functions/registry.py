@@ -53,10 +53,11 @@ from vmha.functions.steps import (
 )
 
 POLLING = RetryPolicy(
-    max_attempts=1000, initial_delay_seconds=1, max_delay_seconds=60, multiplier=1.0, recheck_interval_seconds=3
+    max_attempts=1000, initial_delay_seconds=0, max_delay_seconds=60, multiplier=1.0, recheck_interval_seconds=1.0
 )
-"""Retry policy of the steps that wait for Nova: the step asks for its recheck delay and ends the wait itself
-at its ceiling (``settings.ceilings``, measured from the journal), so the attempts are not what limits it."""
+"""Retry policy of the steps that wait for Nova: no backoff of its own, the step asks for its delay (the
+settings' ``retry.recheck_interval_seconds``) and ends the wait itself at its ceiling (``settings.ceilings``,
+measured from the journal), so the attempts are not what limits it."""
 
 
 @dataclass(frozen=True)

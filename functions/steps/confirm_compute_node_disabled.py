@@ -9,7 +9,7 @@ from __future__ import annotations
 from vmha.context import StepContext
 from vmha.contracts import StepMessage
 from vmha.functions import records
-from vmha.functions.nova import at_boundary, failed_host_service
+from vmha.functions.nova import at_boundary, failed_host_service, recheck_delay
 from vmha.outcomes import Done, Fail, Outcome, Retry
 
 
@@ -23,4 +23,4 @@ def run(message: StepMessage, ctx: StepContext) -> Outcome:
     disabled = records.finished_at(records.recovery(ctx, message), "disable_compute_node")
     if records.too_late(ctx, message, disabled, ctx.settings.ceilings.service_disable_seconds):
         return Fail(f"Nova still reports the nova-compute service of {host} enabled")
-    return Retry(f"waiting for Nova to report {host} disabled", ctx.settings.retry.recheck_interval_seconds)
+    return Retry(f"waiting for Nova to report {host} disabled", recheck_delay(ctx, message))

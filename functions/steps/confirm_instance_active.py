@@ -9,7 +9,7 @@ from __future__ import annotations
 from vmha.context import StepContext
 from vmha.contracts import StepMessage
 from vmha.functions import records
-from vmha.functions.nova import at_boundary, notified_server
+from vmha.functions.nova import at_boundary, notified_server, recheck_delay
 from vmha.outcomes import Done, Fail, Outcome, Retry
 
 
@@ -25,4 +25,4 @@ def run(message: StepMessage, ctx: StepContext) -> Outcome:
     started = records.finished_at(records.recovery(ctx, message), "start_instance")
     if records.too_late(ctx, message, started, ctx.settings.ceilings.power_on_seconds):
         return Fail(f"server {server.id} not active before the deadline: {state}")
-    return Retry(f"waiting for server {server.id} to start: {state}", ctx.settings.retry.recheck_interval_seconds)
+    return Retry(f"waiting for server {server.id} to start: {state}", recheck_delay(ctx, message))

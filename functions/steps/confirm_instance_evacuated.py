@@ -18,7 +18,7 @@ from vmha.context import StepContext
 from vmha.contracts import StepMessage
 from vmha.functions import records
 from vmha.functions.evacuation import InstancePlan, planned
-from vmha.functions.nova import at_boundary, evacuation_running, get_server
+from vmha.functions.nova import at_boundary, evacuation_running, get_server, recheck_delay
 from vmha.journal import InstanceStatus, NotificationDetail
 from vmha.outcomes import Done, Fail, Outcome, Retry, Skipped
 
@@ -50,7 +50,7 @@ def run(message: StepMessage, ctx: StepContext) -> Outcome:
         return _give_up(ctx, message, server, plan, f"not settled before the deadline ({server.vm_state}, "
                                                     f"task {server.task_state}, on {server.compute_host})")
     return Retry(f"server {uuid}: {server.vm_state}, task {server.task_state}, on {server.compute_host}",
-                 ctx.settings.retry.recheck_interval_seconds)
+                 recheck_delay(ctx, message))
 
 
 def _settled_before(detail: NotificationDetail, uuid: str) -> Outcome | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from vmha.context import StepContext
 from vmha.contracts import StepMessage
 from vmha.functions import records
-from vmha.functions.nova import at_boundary, failed_host_service
+from vmha.functions.nova import at_boundary, failed_host_service, recheck_delay
 from vmha.functions.segments import disabled_reason
 from vmha.outcomes import Done, Fail, Outcome, Retry
 
@@ -26,7 +26,7 @@ def run(message: StepMessage, ctx: StepContext) -> Outcome:
     if service.state != "down":
         if records.too_late(ctx, message, None, ctx.settings.ceilings.service_disable_seconds):
             return Fail(f"Nova still reports {host} up although it is forced down")
-        return Retry(f"waiting for Nova to report {host} down", ctx.settings.retry.recheck_interval_seconds)
+        return Retry(f"waiting for Nova to report {host} down", recheck_delay(ctx, message))
     reason = disabled_reason(ctx.settings.host_failure.service_disable_reason, message.notification_id)
     if service.status != "disabled" or service.disabled_reason != reason:
         service = compute.update_service(service, status="disabled", disabled_reason=reason)

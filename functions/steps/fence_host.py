@@ -22,7 +22,7 @@ from vmha.context import StepContext
 from vmha.contracts import ContractError, StepMessage
 from vmha.fencing import BmcAccess, BmcAuthError, BmcError, PowerDriver, PowerState, load_fencing_config, power_driver
 from vmha.functions import records
-from vmha.functions.nova import at_boundary
+from vmha.functions.nova import at_boundary, recheck_delay
 from vmha.functions.segments import Fencing, segment_named
 from vmha.journal import NotificationDetail
 from vmha.outcomes import Done, Fail, Outcome, Retry, Skipped
@@ -89,7 +89,7 @@ def _wait(message: StepMessage, ctx: StepContext, reason: str) -> Retry | Fail:
     ceiling = ctx.settings.ceilings.fencing_seconds
     if records.too_late(ctx, message, None, ceiling):
         return Fail(f"fencing not confirmed within {ceiling} s, nothing is evacuated: {reason}")
-    return Retry(reason, ctx.settings.retry.recheck_interval_seconds)
+    return Retry(reason, recheck_delay(ctx, message))
 
 
 def _last_error(detail: NotificationDetail, step_id: str) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 from vmha.context import StepContext
 from vmha.contracts import StepMessage, VmPayload
 from vmha.functions import records
-from vmha.functions.nova import Conflict, at_boundary, get_server
+from vmha.functions.nova import Conflict, at_boundary, get_server, recheck_delay
 from vmha.journal import NotificationFilter
 from vmha.outcomes import Done, Fail, Outcome, Retry
 
@@ -43,7 +43,7 @@ def run(message: StepMessage, ctx: StepContext) -> Outcome:
         return Fail(f"server {server.id} did not stop in time ({server.vm_state}, task {server.task_state})")
     if server.task_state is None:
         _request_stop(ctx, server)
-    return Retry(f"waiting for server {server.id} to stop", ctx.settings.retry.recheck_interval_seconds)
+    return Retry(f"waiting for server {server.id} to stop", recheck_delay(ctx, message))
 
 
 def _settled_or_refused(ctx: StepContext, message: StepMessage, instance_uuid: str) -> Outcome | None:

@@ -106,8 +106,7 @@ def stage(conn: Any, layout: Layout, work: Path, chosen: Plan, parallel: int | N
     """The segment, the spare disabled, a ready gateway; all undone on the way out."""
     # Only the HA servers move: other engineers' servers may sit on the shared cloud's hosts.
     limit = {} if parallel is None else {"max_parallel_evacuations": parallel}
-    recoveries = Recoveries(work, conn, layout, gateway={"workers": 8},
-                            host_failure={"evacuate_all_instances": False, **limit})
+    recoveries = Recoveries(work, conn, layout, host_failure={"evacuate_all_instances": False, **limit})
     try:
         with segment(conn, chosen.members, chosen.metadata):
             spare = chosen.spare

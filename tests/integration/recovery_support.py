@@ -1,6 +1,7 @@
 """Helpers of the end-to-end recovery tests: real `vmha gateway` processes with the real step table on
-per-test queues and a SQLite journal, notifications posted to Zaqar as a monitor posts them, segments made
-as the heat/ templates make them (a host aggregate with ``vmha:`` metadata)."""
+per-test queues and a SQLite journal, woken by Zaqar subscription pushes to their signed webhook URL as the
+heat/ templates wire them, notifications posted to Zaqar as a monitor posts them, segments made as the
+heat/ templates make them (a host aggregate with ``vmha:`` metadata)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ import contextlib
 import functools
 import json
 import os
+import re
+import secrets
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -22,11 +26,13 @@ from tests.cloud.layout import Layout
 from tests.cloud.procs import wait_until
 from vmha.contracts import Notification, Payload
 from vmha.journal import TERMINAL, NotificationDetail, StepStatus, open_journal, utc_now
+from vmha.signing import ZAQAR_PATH, signed_url
 
 ROOT = Path(__file__).resolve().parents[2]
 VMHA = str(Path(sys.executable).parent / "vmha")
 MESSAGE_TTL = 3600
 HA = {"HA_Enabled": "True"}
+_LISTENING = re.compile(r'"message": "http endpoint listening", "url": "([^"]+)"')
 
 
 class Recoveries:
@@ -36,6 +42,7 @@ class Recoveries:
         suffix = uuid.uuid4().hex[:8]
         self.queues = {kind: f"e2e-{suffix}-{kind}" for kind in ("notifications", "steps", "dead_letters")}
         self.journal_url = f"sqlite:///{tmp_path / 'journal.db'}"
+        self.webhook_secret = secrets.token_hex(16)
         self.settings_file = tmp_path / "settings.json"
         self.settings_file.write_text(json.dumps(self._settings(settings)))
         self.client = helpers.zaqar(conn)
@@ -50,9 +57,10 @@ class Recoveries:
             "journal_url": self.journal_url,
             "dedup_window_seconds": 0,
             "queues": self.queues,
-            "retry": {"initial_delay_seconds": 1, "max_delay_seconds": 2, "recheck_interval_seconds": 1},
-            "gateway": {"workers": 4, "poll_interval_seconds": 0.5, "claim_ttl_seconds": 60,
+            "retry": {"initial_delay_seconds": 1, "max_delay_seconds": 2},
+            "gateway": {"poll_interval_seconds": 0.5, "claim_ttl_seconds": 60,
                         "claim_grace_seconds": 60, "sweep_interval_seconds": 5, "listen_port": 0},
+            "api": {"webhook_secret": self.webhook_secret},
         }
         for key, value in overrides.items():
             document[key] = {**document.get(key, {}), **value} if isinstance(value, dict) else value
@@ -69,10 +77,17 @@ class Recoveries:
         return process
 
     def wait_ready(self, *processes: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
-        """Wait until every process consumes (its wake-up endpoint listens once its consumer started)."""
+        """Wait until every process consumes (its wake-up endpoint listens once its consumer started), then
+        subscribe its signed Zaqar webhook URL to both queues, as the Heat stack does."""
         for process in processes:
             ready = wait_until(functools.partial(self._listening, process), timeout, 0.1)
             assert ready and process.poll() is None, f"gateway did not start: {self.log_of(process)[-2000:]}"
+            found = _LISTENING.search(self.log_of(process))
+            assert found is not None, "the gateway logged no endpoint URL"
+            hook = signed_url(found.group(1), ZAQAR_PATH, self.webhook_secret, int(time.time()) + MESSAGE_TTL)
+            for role in ("notifications", "steps"):
+                self.client.subscription(self.queues[role], subscriber=hook, ttl=MESSAGE_TTL,
+                                         options={"vmha_queue": role})
 
     def _listening(self, process: subprocess.Popen[bytes]) -> bool:
         return "http endpoint listening" in self.log_of(process) or process.poll() is not None
@@ -136,6 +151,8 @@ class Recoveries:
         self.journal.close()
         for name in self.queues.values():
             with contextlib.suppress(Exception):
+                for subscription in list(self.client.subscriptions(name)):
+                    subscription.delete()
                 self.client.queue(name, auto_create=False).delete()
 
 

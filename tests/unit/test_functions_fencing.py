@@ -11,6 +11,7 @@ import pytest
 from tests.functions_driver import Driver
 from vmha.contracts import Notification, StepMessage
 from vmha.fencing import BmcAccess, BmcAuthError, BmcError, PowerState
+from vmha.functions.nova import FIRST_RECHECK_SECONDS
 from vmha.functions.registry import HOST_AUTO, STEPS
 from vmha.functions.steps import fence_host
 from vmha.journal import Journal, NewNotification, NotificationStatus, StepClaim, StepDone, StepKey, StepStatus
@@ -127,7 +128,8 @@ def test_a_power_off_the_bmc_has_not_applied_yet_is_rechecked(world: World, bmc:
     notification = recorded(world)
     bmc.lag = 2
     first = once(world, bmc, notification)
-    assert isinstance(first, Retry) and first.delay == 2 and "still reports it powered on" in first.reason
+    assert isinstance(first, Retry) and first.delay == FIRST_RECHECK_SECONDS
+    assert "still reports it powered on" in first.reason
     second = once(world, bmc, notification, attempt=2)
     assert isinstance(second, Done) and bmc.offs == 1  # the second run saw the host off: no second power-off
 

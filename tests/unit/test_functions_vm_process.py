@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from vmha.functions.nova import FIRST_RECHECK_SECONDS
 from vmha.functions.registry import PROCESS, VM
 from vmha.journal import Journal, NotificationStatus
 from vmha.outcomes import Done, Fail, Retry
@@ -78,6 +79,20 @@ def test_a_server_that_does_not_come_back_fails(world: World) -> None:
     assert run.status is NotificationStatus.FAILED
     assert isinstance(run.of("confirm_instance_active"), Fail)
     world.nova._started = original
+
+
+def test_a_wait_for_nova_rechecks_soon_then_backs_off_to_the_recheck_interval(world: World) -> None:
+    server = crashed(world, vm_state="stopped")
+    notification = world.recorded(vm_failed(server.id))
+    world.nova.start_server(server)  # starting, never finishing
+    delays = []
+    for attempt in range(1, 7):
+        outcome = world.once(notification, "confirm_instance_active", VM.steps, attempt=attempt)
+        assert isinstance(outcome, Retry)
+        delays.append(outcome.delay)
+    interval = world.settings.retry.recheck_interval_seconds
+    assert delays == [min(interval, FIRST_RECHECK_SECONDS * 2**n) for n in range(6)]
+    assert delays[0] == FIRST_RECHECK_SECONDS < delays[1] < delays[-1] == interval
 
 
 def test_confirm_active_waits_then_gives_up_at_its_ceiling(world: World) -> None:

@@ -13,7 +13,7 @@ from tests.runtime_steps import QUICK_RETRY, Effects, make_table
 from vmha.contracts import RetryPolicy, StepMessage
 from vmha.journal import InstanceStatus, Journal, NotificationStatus, StepClaim, StepKey
 from vmha.runtime import flow
-from vmha.runtime.backoff import MAX_ZAQAR_DELAY, backoff, hop, retry_delay
+from vmha.runtime.backoff import MAX_ZAQAR_DELAY, backoff, hop, retry_delay, zaqar_delay
 from vmha.runtime.table import flow_problems
 
 from .journal_support import FakeClock, new_notification
@@ -42,8 +42,12 @@ def test_backoff_grows_by_the_multiplier_up_to_the_cap() -> None:
     assert retry_delay(POLICY, 1, 0.5) == 5
 
 
+def test_zaqar_delays_are_whole_seconds_never_early() -> None:
+    assert [zaqar_delay(wait) for wait in (0, 0.2, 1.0, 2.2, 2000)] == [0, 1, 1, 3, MAX_ZAQAR_DELAY]
+
+
 def test_a_wait_longer_than_one_zaqar_delay_is_chained(clock: FakeClock) -> None:
-    assert hop(clock(), 2.2) == (3, None)
+    assert hop(clock(), 2.2) == (2.2, None)
     assert hop(clock(), MAX_ZAQAR_DELAY) == (MAX_ZAQAR_DELAY, None)
     assert hop(clock(), 2000) == (MAX_ZAQAR_DELAY, clock() + timedelta(seconds=2000))
 

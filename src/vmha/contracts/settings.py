@@ -42,7 +42,7 @@ class RetryPolicy:
     initial_delay_seconds: int
     max_delay_seconds: int
     multiplier: float
-    recheck_interval_seconds: int
+    recheck_interval_seconds: float
 
 
 @dataclass(frozen=True)

@@ -141,8 +141,8 @@ def _settings(options: DemoOptions, deployed: Deployment, port: int, journal_url
         "journal_url": journal_url,
         "dedup_window_seconds": 0,
         "queues": dict(deployed.queues),
-        "retry": {"initial_delay_seconds": 1, "max_delay_seconds": 5, "recheck_interval_seconds": 1},
-        "gateway": {"cloud": options.cloud or "", "workers": 4, "poll_interval_seconds": 5,
+        "retry": {"initial_delay_seconds": 1, "max_delay_seconds": 5},
+        "gateway": {"cloud": options.cloud or "", "poll_interval_seconds": 5,
                     "listen_host": "127.0.0.1", "listen_port": port},
         "api": {"webhook_secret": secret},
     }, {})

@@ -32,7 +32,7 @@ FUNCTION_COLUMNS = ("Name", "Queue", "Per Instance", "Join", "Timeout", "Retry")
 def _function_rows() -> list[tuple[Any, ...]]:
     rows: list[tuple[Any, ...]] = [(INTAKE, "notifications", False, False, "-", "settings")]
     for spec in STEPS.values():
-        retry = "settings" if spec.retry is None else f"every {spec.retry.recheck_interval_seconds} s (polling)"
+        retry = "settings" if spec.retry is None else "polling (retry.recheck_interval_seconds)"
         rows.append((spec.id, "steps", spec.per_instance, spec.join, spec.timeout_seconds, retry))
     return rows
 

@@ -24,12 +24,18 @@ def retry_delay(policy: RetryPolicy, attempt: int, requested: float) -> float:
     return max(requested, backoff(policy, attempt))
 
 
-def hop(now: datetime, wait: float) -> tuple[int, datetime | None]:
-    """The Zaqar delay for a wait of ``wait`` seconds, and the due time to carry when one delay is too short."""
-    seconds = max(0, math.ceil(wait))
+def hop(now: datetime, wait: float) -> tuple[float, datetime | None]:
+    """The delay of one hop for a wait of ``wait`` seconds, and the due time to carry when one Zaqar delay
+    is too short (the hop then waits MAX_ZAQAR_DELAY and the message waits again when it shows)."""
+    seconds = max(0.0, wait)
     if seconds <= MAX_ZAQAR_DELAY:
         return seconds, None
-    return MAX_ZAQAR_DELAY, now + timedelta(seconds=seconds)
+    return float(MAX_ZAQAR_DELAY), now + timedelta(seconds=seconds)
+
+
+def zaqar_delay(seconds: float) -> int:
+    """Zaqar's delay for a wait of ``seconds``: whole seconds, rounded up so a message never shows early."""
+    return min(MAX_ZAQAR_DELAY, math.ceil(max(0.0, seconds)))
 
 
 def remaining(now: datetime, due: datetime) -> float:

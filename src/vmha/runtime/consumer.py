@@ -1,7 +1,9 @@
 """The queue consumer: worker threads claiming messages one at a time, and the deadline sweeper.
 
-Each worker claims from the notifications queue first (new failures start at once), then from the steps
-queue, handles what it got and looks again; with nothing to do it waits for the poll interval or a wake-up.
+Each worker first runs a held message that is due (a step that follows one this process ran, kept under
+its claim: ``vmha.runtime.runner.Held``), then claims from the notifications queue (new failures start at
+once), then from the steps queue, handles what it got and looks again; with nothing to do it waits for the
+poll interval, a wake-up or the next held message.
 At most ``settings.gateway.workers`` messages are handled at once per process; any number of processes
 compete for the same queues through Zaqar claims. ``stop`` lets in-flight messages finish and releases the
 claims of those that do not finish in time, so another replica takes them at once.
@@ -9,8 +11,11 @@ claims of those that do not finish in time, so another replica takes them at onc
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from vmha.escalation import Escalation
@@ -18,11 +23,13 @@ from vmha.journal import IllegalTransitionError, Journal, NotificationRecord, No
 from vmha.runtime.effects import Effects
 from vmha.runtime.intake import NotificationRunner
 from vmha.runtime.queues import Claimed
-from vmha.runtime.runner import StepRunner
+from vmha.runtime.runner import Held, StepRunner
 from vmha.runtime.services import Services
 from vmha.runtime.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
+
+Handler = Callable[[Claimed], Held | None]
 
 _ERROR_PAUSE = 1.0
 
@@ -36,13 +43,16 @@ class Consumer:
         self._escalation = Escalation(services.settings.escalation, services.journal)
         effects = Effects(services, self.wakeup, self._escalation)
         names = services.settings.queues
-        self._handlers: list[tuple[str, Callable[[Claimed], None]]] = [
+        self._steps = StepRunner(services, effects).handle
+        self._handlers: list[tuple[str, Handler]] = [
             (names.notifications, NotificationRunner(services, effects).handle),
-            (names.steps, StepRunner(services, effects).handle),
+            (names.steps, self._steps),
         ]
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._in_flight: dict[str, Claimed] = {}
+        self._held: list[tuple[float, int, Claimed]] = []
+        self._order = itertools.count()
         self._lock = threading.Lock()
 
     def start(self) -> None:
@@ -77,7 +87,11 @@ class Consumer:
         log.info("consumer stopped", extra={"released": len(left)})
 
     def poll_once(self) -> bool:
-        """Claim and handle at most one message; True if there was one (errors included)."""
+        """Handle at most one message, held or claimed; True if there was one (errors included)."""
+        held = self._due()
+        if held is not None:
+            self._handle(held, self._steps)
+            return True
         gateway = self._services.settings.gateway
         for queue, handle in self._handlers:
             claimed = self._services.queues.claim(queue, gateway.claim_ttl_seconds, gateway.claim_grace_seconds)
@@ -86,17 +100,31 @@ class Consumer:
                 return True
         return False
 
-    def _handle(self, claimed: Claimed, handle: Callable[[Claimed], None]) -> None:
+    def _due(self) -> Claimed | None:
+        """The held message due first, if its time has come."""
+        with self._lock:
+            if self._held and self._held[0][0] <= time.monotonic():
+                return heapq.heappop(self._held)[2]
+        return None
+
+    def _handle(self, claimed: Claimed, handle: Handler) -> None:
         with self._lock:
             self._in_flight[claimed.id] = claimed
+        held = None
         try:
-            handle(claimed)
+            held = handle(claimed)
         except Exception:  # journal or queue down: the message stays claimed and comes back later
             log.exception("message handling failed; it returns when its claim expires",
                           extra={"queue": claimed.queue, "message_id": claimed.id})
         finally:
             with self._lock:
-                self._in_flight.pop(claimed.id, None)
+                if held is None:
+                    self._in_flight.pop(claimed.id, None)
+                else:
+                    self._in_flight[claimed.id] = held.claimed
+                    heapq.heappush(self._held, (time.monotonic() + held.delay, next(self._order), held.claimed))
+        if held is not None:
+            self.wakeup.wake_after(held.delay)
 
     def _work(self) -> None:
         interval = self._services.settings.gateway.poll_interval_seconds

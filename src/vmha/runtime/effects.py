@@ -18,6 +18,7 @@ from uuid import UUID
 from vmha.contracts import StepMessage
 from vmha.escalation import Escalation
 from vmha.journal import IllegalTransitionError, InstanceStatus, NotificationStatus, UnknownNotificationError
+from vmha.runtime.backoff import zaqar_delay
 from vmha.runtime.flow import Action, DeadLetter, EndBranch, Frame, Post, SetStatus, joined
 from vmha.runtime.queues import Claimed
 from vmha.runtime.services import Services
@@ -54,13 +55,14 @@ class Effects:
                 case EndBranch(message=message, reason=reason):
                     self._end_branch(claimed, notification_id, message, reason)
 
-    def post_step(self, document: dict[str, Any], deadline: datetime, delay: int = 0) -> None:
+    def post_step(self, document: dict[str, Any], deadline: datetime, delay: float = 0.0) -> None:
         """Post a step message living until some time after its deadline; wake the consumers when it shows."""
         left = int((deadline - self._services.clock()).total_seconds())
-        ttl = max(_MIN_TTL, left) + delay + _TTL_MARGIN
-        self._services.queues.post(self._services.settings.queues.steps, document, ttl=ttl, delay=delay)
-        if delay:
-            self._wakeup.wake_after(delay)
+        shows = zaqar_delay(delay)
+        ttl = max(_MIN_TTL, left) + shows + _TTL_MARGIN
+        self._services.queues.post(self._services.settings.queues.steps, document, ttl=ttl, delay=shows)
+        if shows:
+            self._wakeup.wake_after(shows)
         else:
             self._wakeup.wake()
 

@@ -30,10 +30,10 @@ _DONE = frozenset({StepStatus.SUCCEEDED, StepStatus.SKIPPED})
 
 @dataclass(frozen=True)
 class Post:
-    """Post ``message`` to the steps queue, visible after ``delay`` seconds."""
+    """Post ``message`` to the steps queue, to run ``delay`` seconds from now."""
 
     message: StepMessage
-    delay: int = 0
+    delay: float = 0.0
 
 
 @dataclass(frozen=True)

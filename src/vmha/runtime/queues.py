@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 
@@ -14,6 +15,8 @@ class Claimed:
     id: str
     claim_id: str
     body: Any
+    claimed_at: float = field(default_factory=time.monotonic)
+    """``time.monotonic()`` when the claim was taken: the claim ends ``claim_ttl_seconds`` after it."""
 
 
 class Queues(Protocol):

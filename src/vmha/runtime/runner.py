@@ -3,13 +3,19 @@
 Order for every message: check it, claim the step in the journal (write-ahead), run it, record the result,
 carry out the follow-up actions, and only then delete the message. A crash anywhere before the delete makes
 Zaqar hand the message to another consumer, which finds the journal record and repeats no side effect.
+
+When the follow-up is one message (the next step of a chain, a retry, a recheck) that can run and end
+before the claim does, it is not posted: the process keeps the claim and runs it itself (``Held``), at once
+or after its delay timed to the millisecond. Nothing is lost: the message stays claimed in Zaqar until the
+chain posts or ends, and if the process dies, the message comes back when its claim expires and the journal
+leads its new consumer to the same next step.
 """
 
 from __future__ import annotations
 
 import logging
-import math
-from dataclasses import replace
+import time
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -43,6 +49,14 @@ def raw(body: Any) -> Any:
     return body if isinstance(body, str | dict) else repr(body)
 
 
+@dataclass(frozen=True)
+class Held:
+    """A message to run again in this process after ``delay`` seconds, under the claim it came with."""
+
+    claimed: Claimed
+    delay: float
+
+
 class StepRunner:
     """Handles messages of the steps queue."""
 
@@ -50,31 +64,47 @@ class StepRunner:
         self._services = services
         self._effects = effects
 
-    def handle(self, claimed: Claimed) -> None:
-        """Process one claimed step message and delete it (exceptions leave it to come back)."""
+    def handle(self, claimed: Claimed) -> Held | None:
+        """Process one claimed step message and delete it, or keep its claim for the one message that
+        follows (exceptions leave it to come back)."""
         try:
             message = parse_step_message(raw(claimed.body))
         except ContractError as error:
             self._effects.reject(claimed, f"invalid step message: {error}", id_of(claimed.body, "notification_id"))
         else:
-            self._handle(claimed, message)
+            actions = self._handle(claimed, message)
+            held = self._held(claimed, actions)
+            if held is not None:
+                return held
+            self._effects.apply(claimed, str(message.notification_id), actions)
         self._services.queues.delete(claimed)
+        return None
 
-    def _handle(self, claimed: Claimed, message: StepMessage) -> None:
+    def _handle(self, claimed: Claimed, message: StepMessage) -> list[flow.Action]:
         now = self._services.clock()
         nid = str(message.notification_id)
         if message.not_before is not None and now < message.not_before:
             delay, _ = hop(now, remaining(now, message.not_before))
-            self._effects.post_step(message.to_dict(), message.deadline, delay)
-            return
+            return [flow.Post(message, delay)]
         detail = self._services.journal.get_notification(nid)
         if detail is None:
             self._effects.dead_letter(claimed, f"unknown notification {nid}", None)
-        elif detail.notification.status in TERMINAL:
+            return []
+        if detail.notification.status in TERMINAL:
             log.info("step of an ended notification dropped", extra=_labels(message))
-        else:
-            frame = flow.Frame(self._services.table, now, detail.notification.deadline)
-            self._effects.apply(claimed, nid, self._decide(message, detail, frame))
+            return []
+        frame = flow.Frame(self._services.table, now, detail.notification.deadline)
+        return self._decide(message, detail, frame)
+
+    def _held(self, claimed: Claimed, actions: list[flow.Action]) -> Held | None:
+        """The one message ``actions`` post, kept here when it can run and end before the claim expires."""
+        match actions:
+            case [flow.Post(message=message, delay=delay)] if message.step in self._services.table:
+                timeout = self._services.table[message.step].timeout_seconds
+                expires = claimed.claimed_at + self._services.settings.gateway.claim_ttl_seconds
+                if time.monotonic() + delay + timeout + LEASE_MARGIN.total_seconds() <= expires:
+                    return Held(replace(claimed, body=message.to_dict()), delay)
+        return None
 
     def _decide(self, message: StepMessage, detail: NotificationDetail, frame: flow.Frame) -> list[flow.Action]:
         now = frame.now
@@ -90,7 +120,7 @@ class StepRunner:
         if isinstance(start, StepBusy):  # look again soon: the other run usually ends well before its lease
             until_free = remaining(now, start.record.lease_expires_at)
             recheck = self._services.settings.retry.recheck_interval_seconds
-            return [flow.Post(message, min(MAX_ZAQAR_DELAY, max(1, math.ceil(min(until_free, recheck)))))]
+            return [flow.Post(message, min(MAX_ZAQAR_DELAY, until_free, recheck))]
         if isinstance(start, StepDone):
             return flow.advance(message, frame, _fanned_out(start))
         return self._run(message, detail, start, frame)
