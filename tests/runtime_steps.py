@@ -1,5 +1,6 @@
-"""A small step table and intake for the runtime's tests: steps that succeed, fan out, retry, fail, raise,
-and take their time, each counting its side effects as lines in a file (shared by gateway processes).
+"""A small step table and intake for the runtime's tests: steps that succeed, fan out, retry (quickly, or
+with too long a timeout to wait under their claim), fail, raise, and take their time, each counting its side
+effects as lines in a file (shared by gateway processes).
 
 The intake reads the flow from a PROCESS notification's process name, ``flow:step,step,...``;
 ``ignore:reason`` and ``fail:reason`` give those outcomes. ``STEPS`` and ``intake`` count into the file
@@ -22,6 +23,8 @@ from vmha.runtime import StepFunction, StepTable
 
 FANNED_OUT = 3
 SLOW_SECONDS = 4.0
+PATIENT_TIMEOUT = 49.0
+"""The ``patient`` step's timeout: its 2 s retry + the timeout + the lease margin (10 s) outlast a 60 s claim."""
 QUICK_RETRY = RetryPolicy(max_attempts=4, initial_delay_seconds=1, max_delay_seconds=2, multiplier=2.0,
                           recheck_interval_seconds=1)
 
@@ -76,9 +79,11 @@ def make_table(effects: Effects) -> StepTable:
         effects.add("fan", message)
         return Done({"planned": FANNED_OUT}, fan_out=instances(message))
 
-    def flaky(message: StepMessage, ctx: StepContext) -> Outcome:
-        effects.add("flaky", message)
-        return Retry("not yet", 2) if message.attempt <= 2 else Done()
+    def flaky(name: str) -> StepFunction:
+        def run(message: StepMessage, ctx: StepContext) -> Outcome:
+            effects.add(name, message)
+            return Retry("not yet", 2) if message.attempt <= 2 else Done()
+        return run
 
     def boom(message: StepMessage, ctx: StepContext) -> Outcome:
         effects.add("boom", message)
@@ -99,7 +104,8 @@ def make_table(effects: Effects) -> StepTable:
         TestStep("ok", effect("ok")), TestStep("ok2", effect("ok2")), TestStep("fan", fan),
         TestStep("each", effect("each"), per_instance=True), TestStep("each2", effect("each2"), per_instance=True),
         TestStep("first_fails", first_fails, per_instance=True), TestStep("join", effect("join")),
-        TestStep("flaky", flaky, retry=QUICK_RETRY), TestStep("boom", boom, retry=QUICK_RETRY),
+        TestStep("flaky", flaky("flaky"), retry=QUICK_RETRY), TestStep("boom", boom, retry=QUICK_RETRY),
+        TestStep("patient", flaky("patient"), timeout_seconds=PATIENT_TIMEOUT, retry=QUICK_RETRY),
         TestStep("fail", effect("fail", Fail("the test step failed"))),
         TestStep("slow", slow, timeout_seconds=20.0),
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +16,18 @@ from tests.runtime_steps import Effects, intake, make_table
 from vmha.contracts import Notification, ProcessEvent, ProcessPayload, Settings, parse_settings
 from vmha.journal import TERMINAL, Journal, NotificationDetail, open_journal
 from vmha.runtime import Consumer, Services, ZaqarQueues
+
+
+class CountingQueues(ZaqarQueues):
+    """The real Zaqar queues, counting the runtime's posts per queue (to check what it did not post)."""
+
+    def __init__(self, session: Any) -> None:
+        super().__init__(session)
+        self.posts: Counter[str] = Counter()
+
+    def post(self, queue: str, body: Any, *, ttl: int, delay: int = 0) -> None:
+        self.posts[queue] += 1
+        super().post(queue, body, ttl=ttl, delay=delay)
 
 
 class Place:
@@ -57,8 +70,8 @@ class Place:
             "VMHA_TEST_EFFECTS": str(self.effects.path),
         }
 
-    def services(self, settings: Settings) -> Services:
-        return Services(settings, open_journal(settings.journal_url), ZaqarQueues(self.conn.session),
+    def services(self, settings: Settings, queues: ZaqarQueues | None = None) -> Services:
+        return Services(settings, open_journal(settings.journal_url), queues or ZaqarQueues(self.conn.session),
                         make_table(self.effects), intake, self.conn)
 
     def post(self, kind: str, body: Any) -> None:

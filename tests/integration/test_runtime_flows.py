@@ -16,7 +16,7 @@ from tests.runtime_steps import instances
 from vmha.contracts import StepMessage
 from vmha.journal import NotificationStatus, StepStatus
 
-from .runtime_support import Place, running, wait_ended
+from .runtime_support import CountingQueues, Place, running, wait_ended
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def test_a_flow_with_fan_out_and_join_runs_every_step_once(place: Place) -> None
     assert place.dead_letters() == []
 
 
-def test_retry_waits_with_a_zaqar_delay_and_then_succeeds(place: Place) -> None:
+def test_retry_waits_its_delay_and_then_succeeds(place: Place) -> None:
     services = place.services(place.settings())
     with running(services):
         nid = place.notify("flow:flaky,ok")
@@ -57,7 +57,30 @@ def test_retry_waits_with_a_zaqar_delay_and_then_succeeds(place: Place) -> None:
     started = [event.at for event in events if event.message.endswith("started")]
     assert len(failed) == 2 and len(started) == 3
     for failure, restart in zip(failed, started[1:], strict=True):
-        assert restart - failure >= timedelta(seconds=1), "the retry ran before its Zaqar delay (2 s, whole seconds)"
+        assert restart - failure >= timedelta(seconds=1.9), "the retry ran before its delay (2 s)"
+
+
+def test_a_chain_of_steps_and_retries_runs_under_the_claim_of_its_first_message(place: Place) -> None:
+    queues = CountingQueues(place.conn.session)
+    services = place.services(place.settings(), queues)
+    with running(services):
+        nid = place.notify("flow:ok,flaky,ok2")
+        detail = wait_ended(services.journal, nid)
+    assert detail.notification.status is NotificationStatus.FINISHED
+    assert place.effects.counts() == Counter({("ok", "-"): 1, ("flaky", "-"): 3, ("ok2", "-"): 1})
+    assert queues.posts[place.queues["steps"]] == 1, "only intake's post: the next steps and retries were held"
+    assert wait_until(lambda: _queue_empty(place, "steps"), 30, 0.5), "the chain's message was not deleted"
+
+
+def test_a_retry_that_would_outlast_its_claim_goes_through_zaqar(place: Place) -> None:
+    queues = CountingQueues(place.conn.session)
+    services = place.services(place.settings(), queues)
+    with running(services):
+        nid = place.notify("flow:patient,ok")
+        detail = wait_ended(services.journal, nid)
+    assert detail.notification.status is NotificationStatus.FINISHED
+    assert place.effects.counts() == Counter({("patient", "-"): 3, ("ok", "-"): 1})
+    assert queues.posts[place.queues["steps"]] == 3, "intake's post and one per retry (2 s + 49 s + 10 s > 60 s)"
 
 
 def test_bad_messages_and_failed_flows_go_to_the_dead_letter_queue(place: Place) -> None:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import timedelta
 
+import openstack
 import pytest
 
 from vmha import cli
 from vmha.journal import Journal, NotificationStatus
 from vmha.runtime.consumer import sweep
+from vmha.runtime.gateway import warm_up
 from vmha.runtime.wakeup import Wakeup
 
 from .journal_support import FakeClock, new_notification
@@ -58,3 +61,13 @@ def test_gateway_reports_an_unloadable_step_table_in_one_line(capsys: pytest.Cap
     assert error.startswith("vmha: cannot import tests.no_such_module") and "Traceback" not in error
     assert cli.main(["gateway", "--steps", "tests.runtime_steps:NOPE"]) == 2
     assert "has no attribute NOPE" in capsys.readouterr().err
+
+
+def test_the_warm_up_request_to_an_unreachable_nova_is_only_logged(caplog: pytest.LogCaptureFixture) -> None:
+    cloud = openstack.connect(auth_type="password", auth_url="http://127.0.0.1:9/v3", username="u", password="p",
+                              project_name="p", user_domain_name="Default", project_domain_name="Default",
+                              load_yaml_config=False, load_envvars=False)
+    with caplog.at_level(logging.WARNING, logger="vmha.runtime.gateway"):
+        warm_up(cloud)
+    ours = [record.getMessage() for record in caplog.records if record.name == "vmha.runtime.gateway"]
+    assert ours == ["Nova did not answer the warm-up request"]
