@@ -69,7 +69,8 @@ def start_monitor(work: Path, queue: str, uri: str, args: argparse.Namespace, la
         "introspective": {"transport": "socket", "socket_path_pattern": r".*/agent\.sock", "misses": args.misses,
                           "interval_seconds": args.interval, "timeout_seconds": args.timeout}}}
     (work / "settings.yaml").write_text(yaml.safe_dump(settings))
-    env = {**os.environ, "OS_CLIENT_CONFIG_FILE": str(layout.clouds_yaml)}
+    # MALLOC_ARENA_MAX as monitors/systemd/vmha-monitor@.service sets it: measured as deployed.
+    env = {**os.environ, "OS_CLIENT_CONFIG_FILE": str(layout.clouds_yaml), "MALLOC_ARENA_MAX": "2"}
     return subprocess.Popen([str(Path(sys.executable).parent / "vmha"), "monitor", "all", "--config",
                              str(work / "settings.yaml")], env=env, stderr=(work / "monitor.log").open("wb"))
 
