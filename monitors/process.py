@@ -1,8 +1,6 @@
 """Process monitor: keeps the listed services alive and reports the ones it cannot bring back.
 
-Each check re-reads the process list (a broken file keeps the last good list and logs why); a list is
-checked against its schema only when its content changed (in ``vmha monitor`` that check runs in a child
-process, ``vmha.contracts.isolated``, so the monitor does not keep jsonschema loaded). A dead process
+Each check re-reads the process list (a broken file keeps the last good list and logs why). A dead process
 gets up to ``restart_retries`` attempts (pre hook, command, post hook, then ``restart_interval_seconds``
 and a liveness check); the start commands are used if it was never seen alive, the restart commands
 otherwise. When every attempt fails, one PROCESS notification (event STOPPED) is sent, and nothing more
@@ -17,11 +15,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from vmha.contracts import ContractError, ProcessEvent, ProcessMonitorOptions, ProcessPayload
-from vmha.contracts.validation import check, load_document
-from vmha.monitors.processes import Commands, ProcessSpec, is_alive, parse_process_list, run_command
+from vmha.monitors.processes import Commands, ProcessSpec, is_alive, load_process_list, run_command
 from vmha.monitors.sink import Reporter
 
 _LOG = logging.getLogger(__name__)
@@ -36,17 +32,11 @@ class _Seen:
 
 
 class ProcessMonitor:
-    """Watches the processes of ``options.process_list``; ``check_schema`` validates the list's documents."""
+    """Watches the processes of ``options.process_list``."""
 
-    def __init__(self, reporter: Reporter, options: ProcessMonitorOptions,
-                 check_schema: Callable[[str, Any], None] = check) -> None:
+    def __init__(self, reporter: Reporter, options: ProcessMonitorOptions) -> None:
         self.reporter = reporter
         self.options = options
-        self._check_schema = check_schema
-        self._document: Any = None
-        """The document ``_specs`` were parsed from (None: none yet)."""
-        self._rejected: tuple[Any, ContractError] | None = None
-        """The last document that failed its check, and why (a broken list is not checked again each time)."""
         self._specs: tuple[ProcessSpec, ...] = ()
         self._seen: dict[str, _Seen] = {}
         self._beat: Callable[[], None] = lambda: None
@@ -76,30 +66,13 @@ class ProcessMonitor:
                 return
             self._check_one(spec, stop)
 
-    def load(self) -> None:
-        """Read the process list now: at start-up, a bad list is an error (ContractError, OSError), not a late one."""
-        self._reload()
-
     def _reload(self) -> None:
         try:
-            document = load_document(Path(self.options.process_list))
-            if document != self._document:
-                self._specs, self._document = self._parse(document), document
+            self._specs = load_process_list(Path(self.options.process_list))
         except (ContractError, OSError) as error:
             if not self._specs:
                 raise
             _LOG.error("process list unreadable, keeping the last good one", extra={"error": str(error)})
-
-    def _parse(self, document: Any) -> tuple[ProcessSpec, ...]:
-        if self._rejected is not None and document == self._rejected[0]:
-            raise ContractError(self._rejected[1].message, self._rejected[1].path)
-        try:
-            specs = parse_process_list(document, self._check_schema)
-        except ContractError as error:
-            self._rejected = (document, error)
-            raise
-        self._rejected = None
-        return specs
 
     def _check_one(self, spec: ProcessSpec, stop: threading.Event) -> None:
         seen = self._seen.setdefault(spec.name, _Seen())

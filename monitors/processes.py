@@ -12,7 +12,6 @@ import logging
 import shlex
 import subprocess
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,17 +67,14 @@ class ProcessSpec:
     restart_interval_seconds: float
 
 
-def load_process_list(path: Path, check_schema: Callable[[str, Any], None] = check) -> tuple[ProcessSpec, ...]:
+def load_process_list(path: Path) -> tuple[ProcessSpec, ...]:
     """Read and validate a process list file (YAML or JSON); raises ContractError or OSError."""
-    return parse_process_list(load_document(path), check_schema)
+    return parse_process_list(load_document(path))
 
 
-def parse_process_list(document: Any, check_schema: Callable[[str, Any], None] = check) -> tuple[ProcessSpec, ...]:
-    """Validate a decoded process list; raises ContractError naming the offending field.
-
-    ``check_schema``: ``validation.check``, or ``isolated.check_isolated`` in ``vmha monitor``.
-    """
-    check_schema("process_list", document)
+def parse_process_list(document: Any) -> tuple[ProcessSpec, ...]:
+    """Validate a decoded process list; raises ContractError naming the offending field."""
+    check("process_list", document)
     return tuple(_spec(item) for item in document["processes"])
 
 

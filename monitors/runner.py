@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 from vmha.contracts import ContractError, Settings
-from vmha.contracts.isolated import check_isolated
 from vmha.monitors.cloud import CloudConfig, CloudConfigError, LazySession, build_session, load_cloud
 from vmha.monitors.instance import InstanceMonitor
 from vmha.monitors.introspective import IntrospectiveMonitor
 from vmha.monitors.logs import configure_logging
 from vmha.monitors.nova import NovaOptIn
 from vmha.monitors.process import ProcessMonitor
+from vmha.monitors.processes import load_process_list
 from vmha.monitors.sink import Backoff, Reporter, SpoolingSink, Target
 from vmha.monitors.targets import MasakariTarget, ZaqarTarget
 
@@ -68,10 +68,8 @@ def build_monitor(kind: str, settings: Settings, sink: SpoolingSink) -> Monitor:
     if kind == "introspective":
         return IntrospectiveMonitor(options.libvirt_uri, reporter, state_dir / "heartbeats.json",
                                     options.introspective, _nova_opt_in(settings, hostname))
-    # Checked in a child process: this one loads jsonschema only to validate its first notification.
-    process_monitor = ProcessMonitor(reporter, options.process, check_isolated)
-    process_monitor.load()
-    return process_monitor
+    load_process_list(Path(options.process.process_list))  # a bad list is a start-up error, not a late one
+    return ProcessMonitor(reporter, options.process)
 
 
 def build_sink(settings: Settings) -> SpoolingSink:

@@ -20,7 +20,6 @@ from pathlib import Path
 
 from vmha import __version__
 from vmha.contracts import ContractError, environment_variables, load_settings
-from vmha.contracts.isolated import check_isolated
 from vmha.contracts.reference import settings_reference
 from vmha.monitors import runner as monitor_runner
 
@@ -73,13 +72,8 @@ def _add_gateway(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _monitor(args: argparse.Namespace) -> int:
-    """Run compute-host monitors until SIGTERM or SIGINT (or one detection pass with --once).
-
-    The settings are checked against their schema in a child process: the monitor itself loads jsonschema
-    (about 6 MB) only when it first reports a failure (``vmha.contracts.isolated``).
-    """
-    settings = load_settings(args.config, check_schema=check_isolated)
-    return monitor_runner.main(args.kind, settings, once=args.once)
+    """Run compute-host monitors until SIGTERM or SIGINT (or one detection pass with --once)."""
+    return monitor_runner.main(args.kind, load_settings(args.config), once=args.once)
 
 
 def _add_monitor(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

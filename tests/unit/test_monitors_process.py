@@ -17,7 +17,6 @@ import yaml
 
 from tests.monitors_support import monitor_settings, wait_until
 from vmha.contracts import ContractError, ProcessEvent, ProcessPayload
-from vmha.contracts.validation import check
 from vmha.monitors.process import ProcessMonitor
 from vmha.monitors.processes import Cmdline, PidFile, SystemdUnit, is_alive, parse_process_list, run_command
 from vmha.monitors.sink import MemorySink, Reporter
@@ -140,29 +139,6 @@ def test_a_process_that_cannot_be_restarted_is_reported_once(tmp_path: Path, chi
     kill(again)
     watcher.once()
     assert len(sink.notifications) == 2
-
-
-def test_the_process_list_is_checked_again_only_when_it_changed(tmp_path: Path) -> None:
-    """In `vmha monitor` a check is a child process (vmha.contracts.isolated): not one every few seconds."""
-    checked: list[Any] = []
-
-    def check_schema(name: str, document: Any) -> None:
-        checked.append(document)
-        check(name, document)
-
-    watcher, _ = monitor(tmp_path, [{"name": "a", "match": {"pid_file": "/run/a.pid"}}])
-    watcher = ProcessMonitor(watcher.reporter, watcher.options, check_schema)
-    watcher.once()
-    watcher.once()
-    assert len(checked) == 1
-    path = Path(watcher.options.process_list)
-    path.write_text("processes:\n  - {name: x, match: {pid_file: rel}}\n")
-    watcher.once()
-    watcher.once()  # still broken: the last good list stays, the broken one is not checked again
-    assert len(checked) == 2
-    path.write_text("processes:\n  - {name: x, match: {pid_file: /run/x.pid}}\n")
-    watcher.once()
-    assert len(checked) == 3 and [spec.name for spec in watcher._specs] == ["x"]
 
 
 def test_a_never_seen_process_is_started_with_the_start_command(tmp_path: Path, children: list[int]) -> None:

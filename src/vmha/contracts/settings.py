@@ -150,25 +150,19 @@ class Settings:
     escalation: EscalationOptions
 
 
-Check = Callable[[str, Any], None]
-"""How a document is checked against a schema: ``validation.check``, or ``isolated.check_isolated`` in a
-process that must not load jsonschema (``vmha monitor``)."""
-
-
-def load_settings(path: Path | str | None = None, environ: Mapping[str, str] | None = None,
-                  check_schema: Check = check) -> Settings:
+def load_settings(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     """Settings from the YAML/JSON file at ``path`` (None: no file) and ``environ`` (default: os.environ)."""
     document = {} if path is None else load_document(Path(path))
-    return parse_settings(document, os.environ if environ is None else environ, check_schema)
+    return parse_settings(document, os.environ if environ is None else environ)
 
 
-def parse_settings(document: Any, environ: Mapping[str, str], check_schema: Check = check) -> Settings:
+def parse_settings(document: Any, environ: Mapping[str, str]) -> Settings:
     """Settings from a decoded settings file and ``VMHA_*`` variables; raises ContractError naming the field."""
-    check_schema("settings", document)
+    check("settings", document)
     merged = _merge(_defaults(_properties()), document)
     for name, path in environment_variables().items():
         if name in environ:
-            merged = _merge(merged, _override(name, path, environ[name], check_schema))
+            merged = _merge(merged, _override(name, path, environ[name]))
     return _build(Settings, merged)
 
 
@@ -197,7 +191,7 @@ def _defaults(properties: Mapping[str, Any]) -> dict[str, Any]:
     return defaults
 
 
-def _override(name: str, path: tuple[str, ...], text: str, check_schema: Check) -> dict[str, Any]:
+def _override(name: str, path: tuple[str, ...], text: str) -> dict[str, Any]:
     default = dict(_leaves(_properties()))[path]
     try:
         value = _PARSERS[type(default)](text)
@@ -205,7 +199,7 @@ def _override(name: str, path: tuple[str, ...], text: str, check_schema: Check) 
         raise ContractError(f"cannot read {text!r} as {type(default).__name__}", name) from exc
     partial = _nest(path, value)
     try:
-        check_schema("settings", partial)
+        check("settings", partial)
     except ContractError as exc:
         raise ContractError(f"{exc.message} (sets {exc.path})", name) from exc
     return partial

@@ -3,29 +3,22 @@
 Every problem with the input surfaces as one ContractError naming the offending field; no jsonschema,
 json or yaml exception about the input leaves this module. Schemas reference each other by relative URI
 (``common.schema.json#/...``), resolved from the package, never from the network.
-
-jsonschema (with referencing, rpds, attrs and the meta-schemas of every draft: about 6 MB) is imported on
-the first ``check``, not with this module: ``vmha monitor`` checks its settings in a child process
-(``isolated.check_isolated``) and so loads it only when it first reports a failure.
 """
-
-from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
+from jsonschema import Draft202012Validator, FormatChecker, ValidationError
+from jsonschema.exceptions import best_match
+from referencing import Registry, Resource
 
 from vmha.contracts.errors import ContractError
 from vmha.templates import load_schema, schema_names
-
-if TYPE_CHECKING:
-    from jsonschema import Draft202012Validator, ValidationError
-    from referencing import Registry
 
 Raw = bytes | str | Mapping[str, Any]
 """A message as received: JSON bytes or text, or an already decoded mapping."""
@@ -67,8 +60,6 @@ def load_document(path: Path) -> Any:
 
 def check(schema_name: str, document: Any) -> None:
     """Raise ContractError for the most relevant violation of ``<schema_name>.schema.json``, if any."""
-    from jsonschema.exceptions import best_match  # noqa: PLC0415  (see the module docstring)
-
     error = best_match(_validator(schema_name).iter_errors(document))
     if error is not None:
         raise _contract_error(error)
@@ -95,16 +86,12 @@ def _reject_constant(name: str) -> None:
 
 @cache
 def _registry() -> Registry[Any]:
-    from referencing import Registry, Resource  # noqa: PLC0415  (see the module docstring)
-
     schemas = [load_schema(name) for name in schema_names()]
     return Registry().with_resources((schema["$id"], Resource.from_contents(schema)) for schema in schemas)
 
 
 @cache
 def _validator(schema_name: str) -> Draft202012Validator:
-    from jsonschema import Draft202012Validator, FormatChecker  # noqa: PLC0415  (see the module docstring)
-
     schema = load_schema(schema_name)
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema, registry=_registry(), format_checker=FormatChecker(formats=("uuid",)))
