@@ -27,7 +27,7 @@ from vmha.demo.servers import Placement
 from vmha.functions.registry import resolve_flow
 from vmha.journal import TERMINAL, utc_now
 
-POLL_SECONDS = 0.05
+POLL_SECONDS = 0.1
 SCENARIO = "vm"
 
 

@@ -52,9 +52,11 @@ def wsgi_wrapper(layout: Layout, api: str) -> str:
 def _api(layout: Layout, api: str, env: dict[str, str]) -> Service:
     port = layout.ports[api]
     # --keep-alive 75: gunicorn's 2 s default closes idle connections just as clients reuse them
-    # (RemoteDisconnected on a pooled keep-alive connection).
+    # (RemoteDisconnected on a pooled keep-alive connection). --limit-request-line 0: Nova asks Neutron for
+    # the ports of every listed server in one query string, longer than gunicorn's 4094 bytes for a few
+    # dozen servers (a 500 from Nova's servers/detail?changes-since).
     argv = (layout.bin("gunicorn"), "--no-control-socket", "-b", f"{HOST}:{port}", "-w", "1", "--threads", "4",
-            "--timeout", "120", "--keep-alive", "75", "--name", f"{api}-api",
+            "--timeout", "120", "--keep-alive", "75", "--limit-request-line", "0", "--name", f"{api}-api",
             f"{wsgi_wrapper(layout, api)}:application")
     return Service(f"{api}-api", argv, {"PYTHONPATH": str(layout.root / "wsgi"), **env}, layout.url(api, "/"))
 
