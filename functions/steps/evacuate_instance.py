@@ -10,7 +10,9 @@ Retry (the boundary maps 409); ``confirm_instance_evacuated`` watches the result
 At most ``host_failure.max_parallel_evacuations`` servers of one notification are evacuating at once:
 ``ongoing`` in the journal, from the slot taken here until ``confirm_instance_evacuated`` settles them. The
 count is taken from the journal under the notification's evacuations lock (``vmha.functions.locks``), so
-replicas agree; a server finding no free slot retries after the recheck interval.
+replicas agree; a server finding no free slot retries after the recheck interval, without asking Nova
+anything. A server that turns out gone or already moved gives its slot back when it is settled (ignored
+here, or by ``confirm_instance_evacuated``).
 """
 
 from __future__ import annotations
@@ -38,14 +40,16 @@ def run(message: StepMessage, ctx: StepContext) -> Outcome:
     plan = planned(detail, message.instance_uuid)
     if plan is None:
         return Fail(f"server {message.instance_uuid} is not in the evacuation plan")
+    waiting = locks.exclusive(ctx, Scope.EVACUATIONS, str(message.notification_id), lambda: _take_slot(ctx, message))
+    if waiting is not None:
+        return waiting
     server = get_server(ctx.cloud, message.instance_uuid)
     if server is None:
         _record(ctx, message, InstanceStatus.IGNORED, "server deleted before evacuation")
         return Skipped(f"server {message.instance_uuid} no longer exists")
     if server.compute_host != ctx.notification.hostname or server.task_state in REBUILDING:
         return Done({"target": server.compute_host, "already": True})
-    waiting = locks.exclusive(ctx, Scope.EVACUATIONS, str(message.notification_id), lambda: _take_slot(ctx, message))
-    return waiting or _evacuate(ctx, message, server, plan, detail)
+    return _evacuate(ctx, message, server, plan, detail)
 
 
 def _take_slot(ctx: StepContext, message: StepMessage) -> Retry | None:

@@ -52,13 +52,14 @@ class Recoveries:
         self.journal = open_journal(self.journal_url)
 
     def _settings(self, overrides: Mapping[str, Any]) -> dict[str, Any]:
-        """Fast polls and re-checks; no deduplication window (every test notification is new)."""
+        """Short claims (a killed replica's messages come back after 60 s), a poll every 2 s behind the pushes, short
+        retries; no deduplication window (every test notification is new)."""
         document: dict[str, Any] = {
             "journal_url": self.journal_url,
             "dedup_window_seconds": 0,
             "queues": self.queues,
             "retry": {"initial_delay_seconds": 1, "max_delay_seconds": 2},
-            "gateway": {"poll_interval_seconds": 0.5, "claim_ttl_seconds": 60,
+            "gateway": {"poll_interval_seconds": 2.0, "claim_ttl_seconds": 60,
                         "claim_grace_seconds": 60, "sweep_interval_seconds": 5, "listen_port": 0},
             "api": {"webhook_secret": self.webhook_secret},
         }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -72,6 +73,16 @@ def test_first_record_creates_a_new_notification(journal: Journal, clock: FakeCl
     assert (stored.status, stored.segment) == (S.NEW, "segment-a")
     assert stored.created_at == clock.now
     assert stored.deadline == clock.now + TERMINAL_WITHIN
+
+
+def test_the_record_alone_is_the_detail_s_notification(journal: Journal, clock: FakeClock) -> None:
+    stored = _record(journal, new_notification(segment="segment-a")).notification
+    journal.add_progress_event(stored.id, "intake", "flow a, b", 1.0)
+    journal.set_status(stored.id, S.RUNNING)
+    detail = journal.get_notification(stored.id)
+    assert detail is not None and detail.events
+    assert journal.get_notification_record(stored.id) == detail.notification
+    assert journal.get_notification_record(str(uuid.uuid4())) is None
 
 
 def test_a_known_id_is_never_recorded_twice(journal: Journal, clock: FakeClock) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import timedelta
 
 import openstack
@@ -44,7 +45,7 @@ def test_a_wakeup_between_looking_and_waiting_is_not_lost() -> None:
     assert not waiter.is_alive()
 
 
-def test_a_due_delay_wakes_the_waiters() -> None:
+def test_a_due_delay_wakes_a_waiter() -> None:
     wakeup = Wakeup()
     seen = wakeup.generation
     wakeup.wake_after(0)
@@ -52,7 +53,27 @@ def test_a_due_delay_wakes_the_waiters() -> None:
     waiter.start()
     waiter.join(30)
     assert not waiter.is_alive()
-    assert wakeup.generation == seen + 1
+
+
+@pytest.mark.parametrize("wake", ["wake", "wake_after"])
+def test_one_wake_up_wakes_one_idle_consumer_and_a_stop_wakes_them_all(wake: str) -> None:
+    wakeup = Wakeup()
+    seen = wakeup.generation
+    waiters = [threading.Thread(target=wakeup.wait, args=(seen, 3600)) for _ in range(3)]
+    for waiter in waiters:
+        waiter.start()
+    time.sleep(0.2)  # all three are waiting on the condition (a wake-up before that would wake each one)
+    wakeup.wake() if wake == "wake" else wakeup.wake_after(0.1)
+    for _ in range(300):
+        if sum(not waiter.is_alive() for waiter in waiters):
+            break
+        time.sleep(0.01)
+    time.sleep(0.3)  # time enough for a second waiter to wake, if it was notified
+    assert sum(not waiter.is_alive() for waiter in waiters) == 1
+    wakeup.wake_all()
+    for waiter in waiters:
+        waiter.join(30)
+    assert not any(waiter.is_alive() for waiter in waiters)
 
 
 def test_gateway_reports_an_unloadable_step_table_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:

@@ -151,6 +151,10 @@ class Journal:
         """A notification with its step runs, instances and progress events; None if unknown."""
         return self._read(lambda session, _now: progress.detail(session, notification_id))
 
+    def get_notification_record(self, notification_id: str) -> NotificationRecord | None:
+        """The notification alone (one row, however long its recovery); None if unknown."""
+        return self._read(lambda session, _now: notifications.get(session, notification_id))
+
     def list_notifications(
         self, filters: NotificationFilter | None = None, *, limit: int = 100, marker: str | None = None
     ) -> tuple[NotificationRecord, ...]:

@@ -74,7 +74,7 @@ class Consumer:
     def stop(self, timeout: float) -> None:
         """Stop claiming; wait up to ``timeout`` s for in-flight messages, then release the rest's claims."""
         self._stopping.set()
-        self.wakeup.wake()
+        self.wakeup.wake_all()
         for thread in self._threads:
             thread.join(timeout)
         with self._lock:
@@ -123,7 +123,7 @@ class Consumer:
                 else:
                     self._in_flight[claimed.id] = held.claimed
                     heapq.heappush(self._held, (time.monotonic() + held.delay, next(self._order), held.claimed))
-        if held is not None:
+        if held is not None and held.delay > 0:  # due at once: this worker takes it next
             self.wakeup.wake_after(held.delay)
 
     def _work(self) -> None:

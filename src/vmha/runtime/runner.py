@@ -23,7 +23,7 @@ from uuid import UUID
 from vmha.contracts import ContractError, StepMessage, parse_step_message
 from vmha.journal import (
     TERMINAL,
-    NotificationDetail,
+    NotificationRecord,
     StaleStepClaimError,
     StepBusy,
     StepClaim,
@@ -86,15 +86,15 @@ class StepRunner:
         if message.not_before is not None and now < message.not_before:
             delay, _ = hop(now, remaining(now, message.not_before))
             return [flow.Post(message, delay)]
-        detail = self._services.journal.get_notification(nid)
-        if detail is None:
+        record = self._services.journal.get_notification_record(nid)
+        if record is None:
             self._effects.dead_letter(claimed, f"unknown notification {nid}", None)
             return []
-        if detail.notification.status in TERMINAL:
+        if record.status in TERMINAL:
             log.info("step of an ended notification dropped", extra=_labels(message))
             return []
-        frame = flow.Frame(self._services.table, now, detail.notification.deadline)
-        return self._decide(message, detail, frame)
+        frame = flow.Frame(self._services.table, now, record.deadline)
+        return self._decide(message, record, frame)
 
     def _held(self, claimed: Claimed, actions: list[flow.Action]) -> Held | None:
         """The one message ``actions`` post, kept here when it can run and end before the claim expires."""
@@ -106,7 +106,7 @@ class StepRunner:
                     return Held(replace(claimed, body=message.to_dict()), delay)
         return None
 
-    def _decide(self, message: StepMessage, detail: NotificationDetail, frame: flow.Frame) -> list[flow.Action]:
+    def _decide(self, message: StepMessage, record: NotificationRecord, frame: flow.Frame) -> list[flow.Action]:
         now = frame.now
         problems = flow_problems(message.flow, self._services.table)
         if problems:
@@ -123,16 +123,16 @@ class StepRunner:
             return [flow.Post(message, min(MAX_ZAQAR_DELAY, until_free, recheck))]
         if isinstance(start, StepDone):
             return flow.advance(message, frame, _fanned_out(start))
-        return self._run(message, detail, start, frame)
+        return self._run(message, record, start, frame)
 
     def _run(
-        self, message: StepMessage, detail: NotificationDetail, claim: StepClaim, frame: flow.Frame
+        self, message: StepMessage, record: NotificationRecord, claim: StepClaim, frame: flow.Frame
     ) -> list[flow.Action]:
         services = self._services
         spec = services.table[message.step]
         context = RunContext(
             request_id=new_request_id(),
-            notification=notification_of(detail.notification),
+            notification=notification_of(record),
             settings=services.settings,
             journal=services.journal,
             cloud=services.cloud,
