@@ -17,9 +17,10 @@ UNDER_WAY = frozenset({NotificationStatus.NEW, NotificationStatus.RUNNING})
 """Statuses of a notification whose recovery may still act."""
 
 
-def recovery(ctx: StepContext, message: StepMessage) -> NotificationDetail:
-    """The notification the message is about, with everything recorded so far."""
-    detail = ctx.journal.get_notification(str(message.notification_id))
+def recovery(ctx: StepContext, message: StepMessage, *, with_events: bool = True) -> NotificationDetail:
+    """The notification the message is about, with everything recorded so far (``with_events``: its
+    progress events too, see ``Journal.get_notification``)."""
+    detail = ctx.journal.get_notification(str(message.notification_id), with_events=with_events)
     if detail is None:
         raise UnknownNotificationError(str(message.notification_id))
     return detail

@@ -36,7 +36,7 @@ SLOT_TAKEN = "evacuation slot taken"
 @at_boundary
 def run(message: StepMessage, ctx: StepContext) -> Outcome:
     """Done once Nova accepted the evacuation (or it already happened); Skipped if the server is gone."""
-    detail = records.recovery(ctx, message)
+    detail = records.recovery(ctx, message, with_events=False)
     plan = planned(detail, message.instance_uuid)
     if plan is None:
         return Fail(f"server {message.instance_uuid} is not in the evacuation plan")
@@ -59,7 +59,7 @@ def _take_slot(ctx: StepContext, message: StepMessage) -> Retry | None:
     keeps its slot.
     """
     uuid, limit = str(message.instance_uuid), ctx.settings.host_failure.max_parallel_evacuations
-    instances = records.recovery(ctx, message).instances
+    instances = records.recovery(ctx, message, with_events=False).instances
     if any(item.instance_uuid == uuid and item.status is InstanceStatus.ONGOING for item in instances):
         return None
     in_flight = sum(1 for item in instances if item.status is InstanceStatus.ONGOING)

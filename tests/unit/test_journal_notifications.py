@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import uuid
+from dataclasses import replace
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -75,7 +76,7 @@ def test_first_record_creates_a_new_notification(journal: Journal, clock: FakeCl
     assert stored.deadline == clock.now + TERMINAL_WITHIN
 
 
-def test_the_record_alone_is_the_detail_s_notification(journal: Journal, clock: FakeClock) -> None:
+def test_the_record_alone_and_the_detail_without_events(journal: Journal, clock: FakeClock) -> None:
     stored = _record(journal, new_notification(segment="segment-a")).notification
     journal.add_progress_event(stored.id, "intake", "flow a, b", 1.0)
     journal.set_status(stored.id, S.RUNNING)
@@ -83,6 +84,7 @@ def test_the_record_alone_is_the_detail_s_notification(journal: Journal, clock: 
     assert detail is not None and detail.events
     assert journal.get_notification_record(stored.id) == detail.notification
     assert journal.get_notification_record(str(uuid.uuid4())) is None
+    assert journal.get_notification(stored.id, with_events=False) == replace(detail, events=())
 
 
 def test_a_known_id_is_never_recorded_twice(journal: Journal, clock: FakeClock) -> None:

@@ -147,9 +147,11 @@ class Journal:
         )
         return record if moved else None
 
-    def get_notification(self, notification_id: str) -> NotificationDetail | None:
-        """A notification with its step runs, instances and progress events; None if unknown."""
-        return self._read(lambda session, _now: progress.detail(session, notification_id))
+    def get_notification(self, notification_id: str, *, with_events: bool = True) -> NotificationDetail | None:
+        """A notification with its step runs, instances and progress events; None if unknown. Without
+        ``with_events``, ``events`` is empty: a recovery of many servers gathers thousands of events, and
+        the steps that run once per server read only the step runs and instances."""
+        return self._read(lambda session, _now: progress.detail(session, notification_id, with_events))
 
     def get_notification_record(self, notification_id: str) -> NotificationRecord | None:
         """The notification alone (one row, however long its recovery); None if unknown."""

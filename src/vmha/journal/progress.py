@@ -78,8 +78,9 @@ def add_event(
     return convert.event(row)
 
 
-def detail(session: Session, notification_id: str) -> NotificationDetail | None:
-    """The notification with its step runs, instances and progress events, each oldest first."""
+def detail(session: Session, notification_id: str, with_events: bool = True) -> NotificationDetail | None:
+    """The notification with its step runs, instances and progress events (none unless ``with_events``),
+    each oldest first."""
     row = session.get(NotificationRow, notification_id)
     if row is None:
         return None
@@ -97,7 +98,7 @@ def detail(session: Session, notification_id: str) -> NotificationDetail | None:
         sa.select(ProgressEventRow)
         .where(ProgressEventRow.notification_id == notification_id)
         .order_by(ProgressEventRow.id)
-    )
+    ) if with_events else ()
     return NotificationDetail(
         notification=convert.notification(row),
         steps=tuple(convert.step(step) for step in steps),

@@ -107,7 +107,7 @@ class Effects:
         if reason is not None:
             journal.record_instance_progress(notification_id, str(message.instance_uuid), InstanceStatus.FAILED,
                                              message=reason)
-        detail = journal.get_notification(notification_id)
+        detail = journal.get_notification(notification_id, with_events=False)
         if detail is not None:
             services = self._services
             frame = Frame(services.table, services.clock(), detail.notification.deadline)
