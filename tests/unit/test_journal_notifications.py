@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import threading
 import uuid
-from dataclasses import replace
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -84,7 +83,7 @@ def test_the_record_alone_and_the_detail_without_events(journal: Journal, clock:
     assert detail is not None and detail.events
     assert journal.get_notification_record(stored.id) == detail.notification
     assert journal.get_notification_record(str(uuid.uuid4())) is None
-    assert journal.get_notification(stored.id, with_events=False) == replace(detail, events=())
+    assert journal.get_notification(stored.id, with_events=False) == dataclasses.replace(detail, events=())
 
 
 def test_a_known_id_is_never_recorded_twice(journal: Journal, clock: FakeClock) -> None:
