@@ -123,7 +123,7 @@ class Consumer:
                 else:
                     self._in_flight[claimed.id] = held.claimed
                     heapq.heappush(self._held, (time.monotonic() + held.delay, next(self._order), held.claimed))
-        if held is not None and held.delay > 0:  # due at once: this worker takes it next
+        if held is not None:  # even when due at once: this worker may take another held message first
             self.wakeup.wake_after(held.delay)
 
     def _work(self) -> None:
