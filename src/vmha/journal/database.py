@@ -2,7 +2,9 @@
 
 SQLite is put in explicit-transaction mode and every transaction starts with `BEGIN IMMEDIATE`, so
 writers serialise on the database lock (waiting up to the busy timeout) instead of failing on a lock
-upgrade, and DDL runs inside the migration's transaction. Migrations hold a database-wide lock (SQLite:
+upgrade, and DDL runs inside the migration's transaction. Its write-ahead log (WAL, every process on one
+machine) lets reads go on while a step's result is written, and the writers of one process queue on a
+lock of their own (``writers_queue``). Migrations hold a database-wide lock (SQLite:
 that write lock; PostgreSQL: an advisory lock; MariaDB/MySQL: a named lock), so processes that start at
 the same time migrate one after the other and the later ones find the schema at head.
 
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +54,13 @@ def create_journal_engine(url: str | sa.URL) -> sa.Engine:
     return engine
 
 
+def writers_queue(engine: sa.Engine) -> AbstractContextManager[Any]:
+    """What a write transaction holds around itself: for SQLite, a lock of this process, so its threads
+    queue for the database lock and each goes the moment the previous commits (SQLite's own busy wait polls
+    with sleeps of up to 100 ms and lets a waiter lose to newcomers again and again); nothing otherwise."""
+    return threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
+
+
 def lost_a_race(error: sa.exc.DBAPIError) -> bool:
     """True when retrying the whole transaction can succeed: a unique key taken meanwhile, or a deadlock."""
     if isinstance(error, sa.exc.IntegrityError):
@@ -67,6 +76,7 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None  # the driver's implicit BEGIN skips DDL; we issue our own
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute("PRAGMA journal_mode = WAL")  # readers never wait for a writer (an in-memory database: no-op)
     cursor.close()
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from vmha.journal import executions, notifications, progress, steps
-from vmha.journal.database import READ_ONLY, create_journal_engine, lost_a_race, upgrade
+from vmha.journal.database import READ_ONLY, create_journal_engine, lost_a_race, upgrade, writers_queue
 from vmha.journal.records import (
     Clock,
     ExecutionRecord,
@@ -69,6 +69,7 @@ class Journal:
         self._engine = engine
         self._writes = sessionmaker(engine, expire_on_commit=False)
         self._reads = sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+        self._writers = writers_queue(engine)
         self._clock = clock
 
     def close(self) -> None:
@@ -87,7 +88,7 @@ class Journal:
         attempt = 1
         while True:
             try:
-                with self._writes.begin() as session:
+                with self._writers, self._writes.begin() as session:
                     return work(session, require_aware(self._clock(), "clock()"))
             except DBAPIError as error:
                 if attempt == CONFLICT_RETRIES or not lost_a_race(error):
