@@ -25,6 +25,7 @@ processed again; one already past ``new`` is answered with Ignore, and its statu
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -96,14 +97,18 @@ def run(notification: Notification, ctx: StepContext) -> Outcome:
 
 
 def read_facts(notification: Notification, cloud: Any) -> Facts:
-    """The segment, service and server of a notification, as Nova shows them now."""
-    try:
-        segment, problem = segment_of(cloud, notification.hostname), None
-    except SegmentError as error:
-        segment, problem = None, str(error)
+    """The segment, service and server of a notification, as Nova shows them now (asked all at once: each
+    question is a round trip to Nova, and intake is on the path of every recovery)."""
     payload = notification.payload
-    server = get_server(cloud, payload.instance_uuid) if isinstance(payload, VmPayload) else None
-    return Facts(segment, problem, compute_service(cloud, notification.hostname), server)
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="vmha-intake") as pool:
+        segment = pool.submit(segment_of, cloud, notification.hostname)
+        service = pool.submit(compute_service, cloud, notification.hostname)
+        server = pool.submit(get_server, cloud, payload.instance_uuid) if isinstance(payload, VmPayload) else None
+        try:
+            found, problem = segment.result(), None
+        except SegmentError as error:
+            found, problem = None, str(error)
+        return Facts(found, problem, service.result(), None if server is None else server.result())
 
 
 def _record(notification: Notification, facts: Facts, ctx: StepContext) -> Outcome | None:

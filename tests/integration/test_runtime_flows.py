@@ -60,27 +60,24 @@ def test_retry_waits_its_delay_and_then_succeeds(place: Place) -> None:
         assert restart - failure >= timedelta(seconds=1.9), "the retry ran before its delay (2 s)"
 
 
-def test_a_chain_of_steps_and_retries_runs_under_the_claim_of_its_first_message(place: Place) -> None:
+@pytest.mark.parametrize(("flow", "effects", "posts"), [
+    # Held: the next steps and the retries run under the claim of the step message intake posted.
+    ("ok,flaky,ok2", {"ok": 1, "flaky": 3, "ok2": 1}, 1),
+    # A 2 s retry of a step with a 49 s timeout (+ the 10 s lease margin) would outlast the 60 s claim.
+    ("patient,ok", {"patient": 3, "ok": 1}, 3),
+])
+def test_a_follow_up_runs_under_its_claim_unless_it_could_outlast_it(
+    place: Place, flow: str, effects: dict[str, int], posts: int
+) -> None:
     queues = CountingQueues(place.conn.session)
     services = place.services(place.settings(), queues)
     with running(services):
-        nid = place.notify("flow:ok,flaky,ok2")
+        nid = place.notify(f"flow:{flow}")
         detail = wait_ended(services.journal, nid)
     assert detail.notification.status is NotificationStatus.FINISHED
-    assert place.effects.counts() == Counter({("ok", "-"): 1, ("flaky", "-"): 3, ("ok2", "-"): 1})
-    assert queues.posts[place.queues["steps"]] == 1, "only intake's post: the next steps and retries were held"
-    assert wait_until(lambda: _queue_empty(place, "steps"), 30, 0.5), "the chain's message was not deleted"
-
-
-def test_a_retry_that_would_outlast_its_claim_goes_through_zaqar(place: Place) -> None:
-    queues = CountingQueues(place.conn.session)
-    services = place.services(place.settings(), queues)
-    with running(services):
-        nid = place.notify("flow:patient,ok")
-        detail = wait_ended(services.journal, nid)
-    assert detail.notification.status is NotificationStatus.FINISHED
-    assert place.effects.counts() == Counter({("patient", "-"): 3, ("ok", "-"): 1})
-    assert queues.posts[place.queues["steps"]] == 3, "intake's post and one per retry (2 s + 49 s + 10 s > 60 s)"
+    assert place.effects.counts() == Counter({(step, "-"): count for step, count in effects.items()})
+    assert queues.posts[place.queues["steps"]] == posts
+    assert wait_until(lambda: _queue_empty(place, "steps"), 30, 0.5), "a step message was not deleted"
 
 
 def test_bad_messages_and_failed_flows_go_to_the_dead_letter_queue(place: Place) -> None:
