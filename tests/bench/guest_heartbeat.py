@@ -32,15 +32,14 @@ from typing import Any
 import yaml
 
 from tests.bench import nova_events, timeline
-from tests.bench.host_failure import BenchError, Plan, Run, boot, stage, verdict
+from tests.bench.host_failure import BenchError, Run, verdict
 from tests.bench.monitors import healthy
-from tests.cloud import catalog, helpers
+from tests.bench.vm_failure import ha_server
 from tests.cloud.layout import Layout
 from tests.integration.recovery_support import Recoveries
 from tests.monitors_support import DOMAIN_XML, Agent, qemu_agents, wait_until
 from vmha.contracts import FailureType
 from vmha.demo import servers
-from vmha.demo.hosts import free_hosts, taken_hosts
 from vmha.demo.servers import Placement
 from vmha.functions.registry import resolve_flow
 from vmha.journal import TERMINAL, NotificationFilter, utc_now
@@ -55,21 +54,9 @@ VMHA = str(Path(sys.executable).parent / "vmha")
 
 def run(layout: Layout, work: Path, timeout: float = 120.0) -> Run:
     """Hang the guest agent of one HA server and time its restart by vmha; see the module docstring."""
-    conn = catalog.connect(layout, "vmha-admin", helpers.COMPUTE_MICROVERSION)
-    try:
-        hosts = free_hosts(conn, taken_hosts(conn))
-        if not hosts:
-            raise BenchError("need a free compute host (up, enabled, in no vmha segment)")
-        with stage(conn, layout, work, Plan(hosts[-1], (hosts[-1],), None)) as recoveries:
-            [server] = boot(conn, hosts[-1], 1)
-            try:
-                with qemu_agents(work / "agents", 1) as [agent], \
-                        monitor(layout, work, recoveries.queues["notifications"], server, agent):
-                    return _fail(conn, recoveries, server, agent, timeout)
-            finally:
-                servers.delete(conn, [server.id], 120.0)
-    finally:
-        conn.close()
+    with ha_server(layout, work) as (conn, recoveries, server), qemu_agents(work / "agents", 1) as [agent], \
+            monitor(layout, work, recoveries.queues["notifications"], server, agent):
+        return _fail(conn, recoveries, server, agent, timeout)
     raise AssertionError("unreachable")  # a context manager may swallow exceptions, as far as mypy knows
 
 

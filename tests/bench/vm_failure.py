@@ -9,9 +9,10 @@ This is how Masakari's VM figures (notification -> ACTIVE again) were taken.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,15 @@ SCENARIO = "vm"
 
 def run(layout: Layout, work: Path, timeout: float = 120.0) -> Run:
     """Crash (stop) one HA server and time its restart by vmha; see the module docstring."""
+    with ha_server(layout, work) as (conn, recoveries, server):
+        return _fail(conn, recoveries, server, timeout)
+    raise AssertionError("unreachable")  # a context manager may swallow exceptions, as far as mypy knows
+
+
+@contextlib.contextmanager
+def ha_server(layout: Layout, work: Path) -> Iterator[tuple[Any, Recoveries, Placement]]:
+    """A connection, a ready gateway on a fresh segment of one free host, and one HA server booted there;
+    the server, the stage and the connection removed on the way out."""
     conn = catalog.connect(layout, "vmha-admin", helpers.COMPUTE_MICROVERSION)
     try:
         hosts = free_hosts(conn, taken_hosts(conn))
@@ -41,12 +51,11 @@ def run(layout: Layout, work: Path, timeout: float = 120.0) -> Run:
         with stage(conn, layout, work, Plan(hosts[-1], (hosts[-1],), None)) as recoveries:
             [server] = boot(conn, hosts[-1], 1)
             try:
-                return _fail(conn, recoveries, server, timeout)
+                yield conn, recoveries, server
             finally:
                 servers.delete(conn, [server.id], 120.0)
     finally:
         conn.close()
-    raise AssertionError("unreachable")  # a context manager may swallow exceptions, as far as mypy knows
 
 
 def _fail(conn: Any, recoveries: Recoveries, server: Placement, timeout: float) -> Run:
