@@ -1,6 +1,6 @@
 """A small step table and intake for the runtime's tests: steps that succeed, fan out, retry (quickly, or
-with too long a timeout to wait under their claim), fail, raise, and take their time, each counting its side
-effects as lines in a file (shared by gateway processes).
+with too long a timeout to wait under their claim), wait for another branch to end, fail, raise, and take
+their time, each counting its side effects as lines in a file (shared by gateway processes).
 
 The intake reads the flow from a PROCESS notification's process name, ``flow:step,step,...``;
 ``ignore:reason`` and ``fail:reason`` give those outcomes. ``STEPS`` and ``intake`` count into the file
@@ -10,6 +10,7 @@ named by VMHA_TEST_EFFECTS, for ``vmha gateway --steps tests.runtime_steps:STEPS
 from __future__ import annotations
 
 import os
+import threading
 import time
 import uuid
 from collections import Counter
@@ -25,6 +26,8 @@ FANNED_OUT = 3
 SLOW_SECONDS = 4.0
 PATIENT_TIMEOUT = 49.0
 """The ``patient`` step's timeout: its 2 s retry + the timeout + the lease margin (10 s) outlast a 60 s claim."""
+GATE_WAIT = 40.0
+"""How long a branch waits at the ``gate`` at most: far longer than the test's wait for the whole flow."""
 QUICK_RETRY = RetryPolicy(max_attempts=4, initial_delay_seconds=1, max_delay_seconds=2, multiplier=2.0,
                           recheck_interval_seconds=1)
 
@@ -66,6 +69,22 @@ def instances(message: StepMessage) -> tuple[uuid.UUID, ...]:
     return tuple(uuid.uuid5(message.notification_id, str(n)) for n in range(FANNED_OUT))
 
 
+def gate(effects: Effects) -> StepFunction:
+    """A step that lets one branch at a time past it (until its ``leave``); the others wait for a branch to end."""
+    lock = threading.Lock()
+
+    def run(message: StepMessage, ctx: StepContext) -> Outcome:
+        with lock:
+            lines = effects.lines()
+            inside = {instance for step, instance, _ in lines if step == "gate"} - \
+                {instance for step, instance, _ in lines if step == "leave"}
+            if inside - {str(message.instance_uuid)}:
+                return Retry(f"{len(inside)} branch past the gate", GATE_WAIT, until_branch_ends=True)
+            effects.add("gate", message)
+        return Done()
+    return run
+
+
 def make_table(effects: Effects) -> StepTable:
     """The test steps, counting into ``effects``."""
 
@@ -104,6 +123,7 @@ def make_table(effects: Effects) -> StepTable:
         TestStep("ok", effect("ok")), TestStep("ok2", effect("ok2")), TestStep("fan", fan),
         TestStep("each", effect("each"), per_instance=True), TestStep("each2", effect("each2"), per_instance=True),
         TestStep("first_fails", first_fails, per_instance=True), TestStep("join", effect("join")),
+        TestStep("gate", gate(effects), per_instance=True), TestStep("leave", effect("leave"), per_instance=True),
         TestStep("flaky", flaky("flaky"), retry=QUICK_RETRY), TestStep("boom", boom, retry=QUICK_RETRY),
         TestStep("patient", flaky("patient"), timeout_seconds=PATIENT_TIMEOUT, retry=QUICK_RETRY),
         TestStep("fail", effect("fail", Fail("the test step failed"))),

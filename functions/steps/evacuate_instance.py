@@ -10,8 +10,9 @@ Retry (the boundary maps 409); ``confirm_instance_evacuated`` watches the result
 At most ``host_failure.max_parallel_evacuations`` servers of one notification are evacuating at once:
 ``ongoing`` in the journal, from the slot taken here until ``confirm_instance_evacuated`` settles them. The
 count is taken from the journal under the notification's evacuations lock (``vmha.functions.locks``), so
-replicas agree; a server finding no free slot retries after the recheck interval, without asking Nova
-anything. A server that turns out gone or already moved gives its slot back when it is settled (ignored
+replicas agree. A server finding no free slot waits, without asking Nova anything, until another server's
+branch ends in this gateway (its slot is then free), or at most ``SLOT_WAIT_SECONDS`` for a slot freed
+elsewhere. A server that turns out gone or already moved gives its slot back when it is settled (ignored
 here, or by ``confirm_instance_evacuated``).
 """
 
@@ -29,6 +30,9 @@ from vmha.journal import InstanceStatus, NotificationDetail
 from vmha.outcomes import Done, Fail, Outcome, Retry, Skipped
 
 REBUILDING = frozenset({"rebuilding", "rebuild_block_device_mapping", "rebuild_spawning"})
+SLOT_WAIT_SECONDS = 10.0
+"""Longest wait of a server for a free slot: slots freed by another gateway replica, or by a server Nova
+refused for now, do not wake the waiters of this one."""
 SLOT_TAKEN = "evacuation slot taken"
 """The instance's ``ongoing`` message and progress event when its evacuation takes a slot."""
 
@@ -65,7 +69,7 @@ def _take_slot(ctx: StepContext, message: StepMessage) -> Retry | None:
     in_flight = sum(1 for item in instances if item.status is InstanceStatus.ONGOING)
     if in_flight >= limit:
         return Retry(f"{in_flight} evacuations in flight, at most {limit} (host_failure.max_parallel_evacuations)",
-                     ctx.settings.retry.recheck_interval_seconds)
+                     SLOT_WAIT_SECONDS, until_branch_ends=True)
     _record(ctx, message, InstanceStatus.ONGOING, SLOT_TAKEN)
     ctx.journal.add_progress_event(str(message.notification_id), message.step, SLOT_TAKEN, 0.5, uuid)
     return None

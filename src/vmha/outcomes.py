@@ -38,6 +38,9 @@ class Skipped:
 class Retry:
     reason: str
     delay: float
+    until_branch_ends: bool = False
+    """The wait is for capacity another branch of the same fan-out frees as it ends (an evacuation slot): the
+    runtime may run the step again as soon as one ends, and ``delay`` is only the longest wait."""
 
 
 @dataclass(frozen=True)

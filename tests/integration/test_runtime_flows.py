@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.cloud.procs import wait_until
-from tests.runtime_steps import instances
+from tests.runtime_steps import GATE_WAIT, instances
 from vmha.contracts import StepMessage
 from vmha.journal import NotificationStatus, StepStatus
 
@@ -78,6 +78,22 @@ def test_a_follow_up_runs_under_its_claim_unless_it_could_outlast_it(
     assert place.effects.counts() == Counter({(step, "-"): count for step, count in effects.items()})
     assert queues.posts[place.queues["steps"]] == posts
     assert wait_until(lambda: _queue_empty(place, "steps"), 30, 0.5), "a step message was not deleted"
+
+
+def test_a_branch_waiting_for_another_to_end_runs_as_soon_as_one_ends(place: Place) -> None:
+    # Each branch waits at the gate until the one past it has left; without a wake-up at each branch end
+    # the last one would pass only after two waits of GATE_WAIT (40 s).
+    services = place.services(place.settings(claim_ttl_seconds=120))
+    with running(services):
+        nid = place.notify("flow:fan,gate,leave,join")
+        detail = wait_ended(services.journal, nid, timeout=GATE_WAIT / 2)
+    assert detail.notification.status is NotificationStatus.FINISHED
+    passages = [(step, instance) for step, instance, _ in place.effects.lines() if step in ("gate", "leave")]
+    entered = [instance for step, instance in passages[::2]]
+    assert passages == [(step, instance) for instance in entered for step in ("gate", "leave")], \
+        "two branches were past the gate at once"
+    assert sorted(entered) == sorted(str(instance) for instance in instances(StepMessage(
+        uuid.UUID(nid), "fan", 1, ("fan",), 0, datetime.now(UTC))))
 
 
 def test_bad_messages_and_failed_flows_go_to_the_dead_letter_queue(place: Place) -> None:

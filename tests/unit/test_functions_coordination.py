@@ -14,7 +14,7 @@ from vmha.contracts import Notification
 from vmha.functions import intake
 from vmha.functions.records import INTAKE
 from vmha.functions.registry import HOST_AUTO, HOST_RESERVED
-from vmha.functions.steps.evacuate_instance import SLOT_TAKEN
+from vmha.functions.steps.evacuate_instance import SLOT_TAKEN, SLOT_WAIT_SECONDS
 from vmha.functions.steps.take_reserved_host import TAKING
 from vmha.functions.triage import HOST_CLAIM
 from vmha.journal import InstanceStatus, Journal, NotificationStatus
@@ -121,8 +121,8 @@ def test_evacuations_in_flight_are_bounded_by_max_parallel_evacuations(world: Wo
     assert isinstance(world.once(notification, "evacuate_instance", steps, a), Done)
     assert isinstance(world.once(notification, "evacuate_instance", steps, b), Done)
     waiting = world.once(notification, "evacuate_instance", steps, c)
-    assert isinstance(waiting, Retry) and waiting.delay == 2
-    assert waiting.reason == "2 evacuations in flight, at most 2 (host_failure.max_parallel_evacuations)"
+    assert waiting == Retry("2 evacuations in flight, at most 2 (host_failure.max_parallel_evacuations)",
+                            SLOT_WAIT_SECONDS, until_branch_ends=True)
     assert [server_id for server_id, _ in world.nova.called("evacuate_server")] == [a, b]
     world.wait(1)  # Nova finishes a's and b's evacuations; a is confirmed, b not yet
     assert isinstance(world.once(notification, "confirm_instance_evacuated", steps, a), Done)

@@ -14,6 +14,8 @@ from vmha import cli
 from vmha.journal import Journal, NotificationStatus
 from vmha.runtime.consumer import sweep
 from vmha.runtime.gateway import warm_up
+from vmha.runtime.held import Held, HeldMessages
+from vmha.runtime.queues import Claimed
 from vmha.runtime.wakeup import Wakeup
 
 from .journal_support import FakeClock, new_notification
@@ -74,6 +76,39 @@ def test_one_wake_up_wakes_one_idle_consumer_and_a_stop_wakes_them_all(wake: str
     for waiter in waiters:
         waiter.join(30)
     assert not any(waiter.is_alive() for waiter in waiters)
+
+
+def _held(name: str, delay: float, waiter: str | None = None) -> Held:
+    return Held(Claimed("steps", name, "claim", {"name": name}, time.monotonic()), delay, waiter)
+
+
+def test_a_branch_end_runs_the_first_waiter_of_its_notification_and_no_other() -> None:
+    held = HeldMessages(Wakeup())
+    for name, delay, waiter in [("slot-2", 60, "n1"), ("slot-1", 50, "n1"), ("other", 40, "n2"),
+                                ("recheck", 30, None)]:
+        held.hold(_held(name, delay, waiter))
+    assert held.pop_due() is None
+    assert held.branch_ended("n1")
+    first = held.pop_due()
+    assert first is not None and first.id == "slot-1"
+    assert held.pop_due() is None, "one branch end runs one waiter"
+    assert held.branch_ended("n1")
+    second = held.pop_due()
+    assert second is not None and second.id == "slot-2"
+    assert not held.branch_ended("n1"), "no waiter of n1 is left"
+    assert len(held) == 2
+
+
+def test_held_messages_fall_due_in_order_of_their_delays() -> None:
+    held = HeldMessages(Wakeup())
+    held.hold(_held("later", 0.2))
+    held.hold(_held("sooner", 0.0))
+    now = held.pop_due()
+    assert now is not None and now.id == "sooner"
+    assert held.pop_due() is None
+    time.sleep(0.25)
+    later = held.pop_due()
+    assert later is not None and later.id == "later"
 
 
 def test_gateway_reports_an_unloadable_step_table_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:

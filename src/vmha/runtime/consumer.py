@@ -1,7 +1,7 @@
 """The queue consumer: worker threads claiming messages one at a time, and the deadline sweeper.
 
 Each worker first runs a held message that is due (a step that follows one this process ran, kept under
-its claim: ``vmha.runtime.runner.Held``), then claims from the notifications queue (new failures start at
+its claim: ``vmha.runtime.held``), then claims from the notifications queue (new failures start at
 once), then from the steps queue, handles what it got and looks again; with nothing to do it waits for the
 poll interval, a wake-up or the next held message.
 At most ``settings.gateway.workers`` messages are handled at once per process; any number of processes
@@ -11,19 +11,17 @@ claims of those that do not finish in time, so another replica takes them at onc
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import logging
 import threading
-import time
 from collections.abc import Callable
 
 from vmha.escalation import Escalation
 from vmha.journal import IllegalTransitionError, Journal, NotificationRecord, NotificationStatus
 from vmha.runtime.effects import Effects
+from vmha.runtime.held import Held, HeldMessages
 from vmha.runtime.intake import NotificationRunner
 from vmha.runtime.queues import Claimed
-from vmha.runtime.runner import Held, StepRunner
+from vmha.runtime.runner import StepRunner
 from vmha.runtime.services import Services
 from vmha.runtime.wakeup import Wakeup
 
@@ -41,7 +39,8 @@ class Consumer:
         self._services = services
         self.wakeup = wakeup or Wakeup()
         self._escalation = Escalation(services.settings.escalation, services.journal)
-        effects = Effects(services, self.wakeup, self._escalation)
+        self._held = HeldMessages(self.wakeup)
+        effects = Effects(services, self.wakeup, self._escalation, self._held)
         names = services.settings.queues
         self._steps = StepRunner(services, effects).handle
         self._handlers: list[tuple[str, Handler]] = [
@@ -51,8 +50,6 @@ class Consumer:
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._in_flight: dict[str, Claimed] = {}
-        self._held: list[tuple[float, int, Claimed]] = []
-        self._order = itertools.count()
         self._lock = threading.Lock()
 
     def start(self) -> None:
@@ -88,7 +85,7 @@ class Consumer:
 
     def poll_once(self) -> bool:
         """Handle at most one message, held or claimed; True if there was one (errors included)."""
-        held = self._due()
+        held = self._held.pop_due()
         if held is not None:
             self._handle(held, self._steps)
             return True
@@ -99,13 +96,6 @@ class Consumer:
                 self._handle(claimed, handle)
                 return True
         return False
-
-    def _due(self) -> Claimed | None:
-        """The held message due first, if its time has come."""
-        with self._lock:
-            if self._held and self._held[0][0] <= time.monotonic():
-                return heapq.heappop(self._held)[2]
-        return None
 
     def _handle(self, claimed: Claimed, handle: Handler) -> None:
         with self._lock:
@@ -122,9 +112,8 @@ class Consumer:
                     self._in_flight.pop(claimed.id, None)
                 else:
                     self._in_flight[claimed.id] = held.claimed
-                    heapq.heappush(self._held, (time.monotonic() + held.delay, next(self._order), held.claimed))
-        if held is not None:  # even when due at once: this worker may take another held message first
-            self.wakeup.wake_after(held.delay)
+        if held is not None:
+            self._held.hold(held)
 
     def _work(self) -> None:
         interval = self._services.settings.gateway.poll_interval_seconds

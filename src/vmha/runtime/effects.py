@@ -20,6 +20,7 @@ from vmha.escalation import Escalation
 from vmha.journal import IllegalTransitionError, InstanceStatus, NotificationStatus, UnknownNotificationError
 from vmha.runtime.backoff import zaqar_delay
 from vmha.runtime.flow import Action, DeadLetter, EndBranch, Frame, Post, SetStatus, joined
+from vmha.runtime.held import HeldMessages
 from vmha.runtime.queues import Claimed
 from vmha.runtime.services import Services
 from vmha.runtime.wakeup import Wakeup
@@ -37,10 +38,11 @@ _MIN_TTL = 60
 class Effects:
     """Posts, dead letters, status changes and branch bookkeeping of one gateway."""
 
-    def __init__(self, services: Services, wakeup: Wakeup, escalation: Escalation) -> None:
+    def __init__(self, services: Services, wakeup: Wakeup, escalation: Escalation, held: HeldMessages) -> None:
         self._services = services
         self._wakeup = wakeup
         self._escalation = escalation
+        self._held = held
 
     def apply(self, claimed: Claimed, notification_id: str, actions: Sequence[Action]) -> None:
         """Carry out ``actions`` in order for the message ``claimed`` of notification ``notification_id``."""
@@ -112,6 +114,7 @@ class Effects:
             services = self._services
             frame = Frame(services.table, services.clock(), detail.notification.deadline)
             self.apply(claimed, notification_id, joined(message, frame, detail))
+        self._held.branch_ended(notification_id)
 
 
 def id_of(body: Any, field: str) -> str | None:

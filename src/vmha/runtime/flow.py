@@ -30,10 +30,12 @@ _DONE = frozenset({StepStatus.SUCCEEDED, StepStatus.SKIPPED})
 
 @dataclass(frozen=True)
 class Post:
-    """Post ``message`` to the steps queue, to run ``delay`` seconds from now."""
+    """Post ``message`` to the steps queue, to run ``delay`` seconds from now (or, ``until_branch_ends``, as
+    soon as another branch of its notification ends, if that comes first)."""
 
     message: StepMessage
     delay: float = 0.0
+    until_branch_ends: bool = False
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,8 @@ def fail(message: StepMessage, reason: str) -> list[Action]:
     return [DeadLetter(reason), EndBranch(message, reason)]
 
 
-def retry(message: StepMessage, policy: RetryPolicy, requested: float, reason: str, now: datetime) -> list[Action]:
+def retry(message: StepMessage, policy: RetryPolicy, requested: float, reason: str, now: datetime, *,
+          until_branch_ends: bool = False) -> list[Action]:
     """Run ``message``'s step again later, unless its attempts are used up or its deadline would pass."""
     if message.attempt >= policy.max_attempts:
         return fail(message, f"gave up after {message.attempt} attempts: {reason}")
@@ -123,7 +126,7 @@ def retry(message: StepMessage, policy: RetryPolicy, requested: float, reason: s
     if (message.deadline - now).total_seconds() < wait:
         return fail(message, f"{reason} (a retry in {wait:.0f} s would pass the step's deadline)")
     delay, not_before = hop(now, wait)
-    return [Post(replace(message, attempt=message.attempt + 1, not_before=not_before), delay)]
+    return [Post(replace(message, attempt=message.attempt + 1, not_before=not_before), delay, until_branch_ends)]
 
 
 def joined(message: StepMessage, frame: Frame, detail: NotificationDetail) -> list[Action]:

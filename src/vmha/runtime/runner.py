@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -37,6 +37,7 @@ from vmha.runtime.backoff import MAX_ZAQAR_DELAY, hop, remaining
 from vmha.runtime.context import RunContext, new_request_id, notification_of
 from vmha.runtime.effects import Effects, id_of
 from vmha.runtime.execute import execute
+from vmha.runtime.held import Held
 from vmha.runtime.queues import Claimed
 from vmha.runtime.services import LEASE_MARGIN, Services
 from vmha.runtime.table import flow_problems
@@ -47,14 +48,6 @@ log = logging.getLogger(__name__)
 def raw(body: Any) -> Any:
     """A queue message body as the contract parsers take it (a JSON text, or an object)."""
     return body if isinstance(body, str | dict) else repr(body)
-
-
-@dataclass(frozen=True)
-class Held:
-    """A message to run again in this process after ``delay`` seconds, under the claim it came with."""
-
-    claimed: Claimed
-    delay: float
 
 
 class StepRunner:
@@ -99,11 +92,12 @@ class StepRunner:
     def _held(self, claimed: Claimed, actions: list[flow.Action]) -> Held | None:
         """The one message ``actions`` post, kept here when it can run and end before the claim expires."""
         match actions:
-            case [flow.Post(message=message, delay=delay)] if message.step in self._services.table:
+            case [flow.Post(message=message) as post] if message.step in self._services.table:
                 timeout = self._services.table[message.step].timeout_seconds
                 expires = claimed.claimed_at + self._services.settings.gateway.claim_ttl_seconds
-                if time.monotonic() + delay + timeout + LEASE_MARGIN.total_seconds() <= expires:
-                    return Held(replace(claimed, body=message.to_dict()), delay)
+                if time.monotonic() + post.delay + timeout + LEASE_MARGIN.total_seconds() <= expires:
+                    waiter = str(message.notification_id) if post.until_branch_ends else None
+                    return Held(replace(claimed, body=message.to_dict()), post.delay, waiter)
         return None
 
     def _decide(self, message: StepMessage, record: NotificationRecord, frame: flow.Frame) -> list[flow.Action]:
@@ -163,11 +157,11 @@ class StepRunner:
                 journal.skip_step(claim, {**result, "skipped": reason})
                 self._progress(message, f"skipped: {reason}", 1.0)
                 return flow.advance(message, frame, ())
-            case Retry(reason=reason, delay=delay):
+            case Retry(reason=reason, delay=delay, until_branch_ends=waits):
                 journal.fail_step(claim, reason)
                 self._progress(message, f"attempt {message.attempt} failed: {reason}", 1.0)
                 policy = table[message.step].retry or self._services.settings.retry
-                return flow.retry(message, policy, delay, reason, frame.now)
+                return flow.retry(message, policy, delay, reason, frame.now, until_branch_ends=waits)
             case Fail(reason=reason):
                 return self._give_up(message, claim, reason)
         return self._give_up(message, claim, f"{type(outcome).__name__} is not a step outcome (intake only)")
