@@ -5,13 +5,15 @@ with os-client-config's rules for the keys it needs: the file named by OS_CLIENT
 first of ./clouds.yaml, ~/.config/openstack/clouds.yaml, /etc/openstack/clouds.yaml; secure.yaml found
 the same way (OS_CLIENT_SECURE_FILE) merged over it; the cloud named by the setting, else OS_CLOUD, else
 the only cloud of the file; ``auth_type`` (password by default), ``auth``, ``region_name``, ``interface``
-(public by default), ``verify``/``insecure``, ``cacert``, ``cert``/``key``. ``LazySession`` imports
-keystoneauth1 (and requests) only when a notification is first delivered: a monitor with nothing to
-report never pays for them.
+(public by default), ``verify``/``insecure``, ``cacert``, ``cert``/``key``. ``LazySession`` builds the
+keystoneauth1 session on first use; the sink warms it at start in the background (``warm``), so that the
+first failure a monitor reports does not wait for keystoneauth1's import and a token (about 1 s), and
+wrong credentials show in the log at start rather than at the first failure.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Mapping
@@ -24,6 +26,7 @@ import yaml
 if TYPE_CHECKING:
     from keystoneauth1.session import Session
 
+_LOG = logging.getLogger(__name__)
 AUTH_TYPES = ("password", "v3password", "v3applicationcredential")
 _DIRECTORIES = (Path.cwd, lambda: Path.home() / ".config" / "openstack", lambda: Path("/etc/openstack"))
 
@@ -132,3 +135,13 @@ class LazySession:
             if self._session is None:
                 self._session = build_session(self.cloud, self._timeout)
             return self._session
+
+    def warm(self) -> None:
+        """Build the session and authenticate now; a failure is only logged (delivery retries it later)."""
+        from keystoneauth1 import exceptions  # noqa: PLC0415  (with the session, see build_session)
+
+        try:
+            self().get_token()
+        except (exceptions.ClientException, CloudConfigError, OSError) as error:
+            _LOG.warning("cannot authenticate yet; notifications are spooled until it works",
+                         extra={"cloud": self.cloud.name, "error": f"{type(error).__name__}: {error}"})

@@ -77,6 +77,7 @@ def build_sink(settings: Settings) -> SpoolingSink:
     options = settings.monitor.sink
     cloud = _cloud(settings, lambda config: config)
     session = LazySession(cloud, timeout=options.request_timeout_seconds)  # Keystone and the targets alike
+    threading.Thread(target=session.warm, name="vmha-sink-warm-up", daemon=True).start()
     zaqar = ZaqarTarget(session, settings.queues.notifications, options.zaqar_url, options.message_ttl_seconds,
                         interface=cloud.interface, region_name=cloud.region_name)
     targets: list[Target] = [zaqar]

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from keystoneauth1.identity.base import BaseIdentityPlugin
+
 from tests import monitors_support as support
 from tests.cloud.webhook import WebhookRecorder
 from tests.monitors_support import (
@@ -18,6 +20,7 @@ from tests.monitors_support import (
     wait_until,
 )
 from vmha.contracts import Notification, ProcessEvent, ProcessPayload, VirDomainEvent, VmEvent, VmPayload
+from vmha.monitors.cloud import LazySession, load_cloud
 from vmha.monitors.runner import build_sink
 
 FAST_RETRY = {"retry_initial_seconds": 0.05, "retry_max_seconds": 0.2}
@@ -28,6 +31,15 @@ zaqar, queue = support.zaqar, support.queue  # fixtures shared by the monitor te
 def notification(index: int) -> Notification:
     return Notification(uuid.uuid4(), "vmha-monitor/process@compute1", "compute1", datetime.now(UTC),
                         ProcessPayload(ProcessEvent.STOPPED, f"service-{index}"))
+
+
+def test_a_warmed_session_holds_a_token_before_the_first_notification() -> None:
+    session = LazySession(load_cloud("vmha-admin"), timeout=10)
+    session.warm()
+    auth = session().auth
+    assert isinstance(auth, BaseIdentityPlugin) and auth.auth_ref is not None, "warm() did not authenticate"
+    zaqar_url = auth.auth_ref.service_catalog.url_for(service_type="messaging", interface="public")
+    assert str(zaqar_url).startswith("http://127.0.0.1:")
 
 
 def test_refused_then_delivered_in_order_across_a_sink_restart(tmp_path: Path, zaqar: Any, queue: str) -> None:

@@ -75,6 +75,14 @@ def test_the_session_carries_the_auth_verify_and_timeout() -> None:
     assert isinstance(session.auth, generic.Password) and session.auth.auth_url == AUTH["auth_url"]
 
 
+def test_warming_a_session_while_keystone_is_unreachable_only_logs(caplog: pytest.LogCaptureFixture) -> None:
+    unreachable = CloudConfig("site", "password", {**AUTH, "password": "p"})  # Keystone on a closed port
+    LazySession(unreachable, timeout=2).warm()
+    [record] = [record for record in caplog.records if record.name == "vmha.monitors.cloud"]
+    assert record.levelname == "WARNING" and record.cloud == "site"  # type: ignore[attr-defined]
+    assert "ConnectFailure" in record.error  # type: ignore[attr-defined]
+
+
 def test_an_unknown_auth_key_is_a_clear_error() -> None:
     with pytest.raises(CloudConfigError, match=r"cloud 'site': auth: .*colour"):
         build_session(CloudConfig("site", "v3password", {**AUTH, "colour": "blue"}))
