@@ -6,9 +6,10 @@ first of ./clouds.yaml, ~/.config/openstack/clouds.yaml, /etc/openstack/clouds.y
 the same way (OS_CLIENT_SECURE_FILE) merged over it; the cloud named by the setting, else OS_CLOUD, else
 the only cloud of the file; ``auth_type`` (password by default), ``auth``, ``region_name``, ``interface``
 (public by default), ``verify``/``insecure``, ``cacert``, ``cert``/``key``. ``LazySession`` builds the
-keystoneauth1 session on first use; the sink warms it at start in the background (``warm``), so that the
-first failure a monitor reports does not wait for keystoneauth1's import and a token (about 1 s), and
-wrong credentials show in the log at start rather than at the first failure.
+keystoneauth1 session on first use; a long-running monitor warms it at start in the background (``warm``),
+so that the first failure it reports does not wait for keystoneauth1's import and a token (about 1 s), and
+wrong credentials show in the log at start rather than at the first failure. A ``--once`` pass with
+nothing to report never loads keystoneauth1.
 """
 
 from __future__ import annotations

@@ -77,14 +77,13 @@ def build_sink(settings: Settings) -> SpoolingSink:
     options = settings.monitor.sink
     cloud = _cloud(settings, lambda config: config)
     session = LazySession(cloud, timeout=options.request_timeout_seconds)  # Keystone and the targets alike
-    threading.Thread(target=session.warm, name="vmha-sink-warm-up", daemon=True).start()
     zaqar = ZaqarTarget(session, settings.queues.notifications, options.zaqar_url, options.message_ttl_seconds,
                         interface=cloud.interface, region_name=cloud.region_name)
     targets: list[Target] = [zaqar]
     if options.masakari_url:
         targets.append(MasakariTarget(session, options.masakari_url))
     backoff = Backoff(options.retry_initial_seconds, options.retry_max_seconds, options.retry_multiplier)
-    return SpoolingSink(Path(settings.monitor.state_dir) / "spool", targets, backoff)
+    return SpoolingSink(Path(settings.monitor.state_dir) / "spool", targets, backoff, warm_up=session.warm)
 
 
 def _nova_opt_in(settings: Settings, hostname: str) -> Callable[[Collection[str]], set[str]] | None:
@@ -135,6 +134,7 @@ def _once(monitors: dict[str, Monitor], sink: SpoolingSink, timeout: float) -> i
 
 def _forever(monitors: dict[str, Monitor], sink: SpoolingSink, state_dir: Path, stop: threading.Event) -> int:
     beats = {name: time.monotonic() for name in monitors}
+    sink.warm_up()  # a failure reported soon after start must not wait for the Keystone session
     threads = [_start(name, monitor, stop, beats, state_dir) for name, monitor in monitors.items()]
     _notify_systemd("READY=1")
     _LOG.info("monitors running", extra={"monitors": list(monitors)})

@@ -95,12 +95,21 @@ class MemorySink:
 
 
 class SpoolingSink:
-    """Spool-then-deliver to every target; ``close`` stops the couriers (the spool keeps the rest)."""
+    """Spool-then-deliver to every target; ``close`` stops the couriers (the spool keeps the rest).
 
-    def __init__(self, directory: Path, targets: Sequence[Target], backoff: Backoff) -> None:
+    ``warm_up``: prepares the targets' connection (authentication) ahead of the first notification.
+    """
+
+    def __init__(self, directory: Path, targets: Sequence[Target], backoff: Backoff,
+                 warm_up: Callable[[], None] = lambda: None) -> None:
         self._couriers = [_Courier(Spool(directory / target.name), target, backoff) for target in targets]
+        self._warm_up = warm_up
         for courier in self._couriers:
             courier.start()
+
+    def warm_up(self) -> None:
+        """Prepare the targets' connection in the background (a long-running monitor, at start)."""
+        threading.Thread(target=self._warm_up, name="vmha-sink-warm-up", daemon=True).start()
 
     def send(self, notification: Notification) -> None:
         document = notification.to_dict()

@@ -7,15 +7,17 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.monitors_support import wait_until
 from vmha import cli
 from vmha.contracts import load_settings
-from vmha.monitors.runner import build_monitor, build_sink
+from vmha.monitors.runner import build_monitor, build_sink, run
 
 CLOUDS = {"clouds": {"local": {"auth": {"auth_url": "http://127.0.0.1:9/v3", "username": "u", "password": "p",
                                         "project_name": "p", "user_domain_name": "Default",
@@ -84,6 +86,20 @@ def test_a_quiet_monitor_loads_neither_openstacksdk_nor_an_http_client(settings_
     assert code == 0
     assert {"libvirt", "vmha"} <= set(modules)
     assert not {"openstack", "zaqarclient", "keystoneauth1", "requests", "tooz"} & set(modules)
+
+
+def test_a_running_monitor_authenticates_at_start(settings_file: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Before anything fails: the warm-up's attempt shows, here as the warning of a Keystone on a closed port."""
+    stop = threading.Event()
+    monitor = threading.Thread(target=run, args=("process", load_settings(settings_file, {}), False, stop))
+    monitor.start()
+    try:
+        assert wait_until(lambda: any(record.name == "vmha.monitors.cloud" for record in caplog.records), 10)
+    finally:
+        stop.set()
+        monitor.join(10)
+    [warning] = [record for record in caplog.records if record.name == "vmha.monitors.cloud"]
+    assert warning.getMessage() == "cannot authenticate yet; notifications are spooled until it works"
 
 
 def test_the_host_monitor_asks_nova_with_the_sink_request_timeout(settings_file: Path) -> None:
