@@ -96,7 +96,10 @@ def test_a_branch_end_runs_the_first_waiter_of_its_notification_and_no_other() -
     second = held.pop_due()
     assert second is not None and second.id == "slot-2"
     assert not held.branch_ended("n1"), "no waiter of n1 is left"
-    assert len(held) == 2
+    assert held.branch_ended("n2")
+    other = held.pop_due()
+    assert other is not None and other.id == "other"
+    assert held.pop_due() is None, "a message that waits for no branch is not run early"
 
 
 def test_held_messages_fall_due_in_order_of_their_delays() -> None:

@@ -72,7 +72,3 @@ class HeldMessages:
             heapq.heapify(self._entries)
         self._wakeup.wake()
         return True
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._entries)
