@@ -81,7 +81,7 @@ class HostMonitor:
 
     @property
     def stale_after(self) -> float:
-        return self._options.interval_seconds * self._options.misses + 60.0
+        return self._options.window_seconds + 60.0
 
     def once(self) -> None:
         self.tick()
@@ -120,8 +120,7 @@ class HostMonitor:
 
     def _stalled(self, now: float) -> bool:
         """Whether the last heartbeat is older than the lock's expiry: another member may lead by now."""
-        window = self._options.interval_seconds * self._options.misses
-        return self._last_beat is not None and now - self._last_beat > window
+        return self._last_beat is not None and now - self._last_beat > self._options.window_seconds
 
     def _settle(self, departure: Departure) -> None:
         key = departure.key
@@ -175,8 +174,7 @@ class HostMonitor:
         if self._lost_since is None:
             self._lost_since = now
             _LOG.warning("coordination engine unreachable", extra={"error": str(error)})
-        window = self._options.interval_seconds * self._options.misses
-        if self._isolated or now - self._lost_since < window:
+        if self._isolated or now - self._lost_since < self._options.window_seconds:
             return
         if any_reachable(self._options.isolation_addresses, self._options.interval_seconds):
             return

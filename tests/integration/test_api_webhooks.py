@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from aodhclient import client as aodh_client
 
 from tests.cloud import helpers
@@ -26,13 +24,6 @@ from .runtime_support import Place, wait_ended
 
 ALARM = {"alarm_name": "x", "alarm_id": str(uuid.uuid4()), "current": "alarm", "previous": "ok",
          "reason_data": {"type": "event", "event": {"message_id": str(uuid.uuid4()), "traits": []}}}
-
-
-@pytest.fixture
-def place(tmp_path: Path, admin_conn: Any) -> Iterator[Place]:
-    made = Place(tmp_path, admin_conn)
-    yield made
-    made.delete()
 
 
 def queued(place: Place) -> int:

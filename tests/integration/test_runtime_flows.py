@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -17,13 +14,6 @@ from vmha.contracts import StepMessage
 from vmha.journal import NotificationStatus, StepStatus
 
 from .runtime_support import CountingQueues, Place, running, wait_ended
-
-
-@pytest.fixture
-def place(tmp_path: Path, admin_conn: Any) -> Iterator[Place]:
-    made = Place(tmp_path, admin_conn)
-    yield made
-    made.delete()
 
 
 def test_a_flow_with_fan_out_and_join_runs_every_step_once(place: Place) -> None:

@@ -10,12 +10,8 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-import pytest
 
 from tests.cloud.layout import Layout
 from tests.cloud.procs import wait_until
@@ -26,13 +22,6 @@ from vmha.journal import NotificationStatus, open_journal
 from .runtime_support import Place, running, wait_ended
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def place(tmp_path: Path, admin_conn: Any) -> Iterator[Place]:
-    made = Place(tmp_path, admin_conn)
-    yield made
-    made.delete()
 
 
 def test_two_runtimes_on_the_same_queues_run_every_step_once(place: Place) -> None:

@@ -5,17 +5,19 @@ journal's executions."""
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import openstack
 import pytest
 import webob
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from vmha.api import sigv4, versions, webhooks
+from vmha.api import auth, keystone_filter, sigv4, versions, webhooks
 from vmha.api.web import ApiError
 from vmha.contracts import ContractError, VmPayload
 from vmha.journal import ExecutionStatus, Journal, NotificationStatus
@@ -130,3 +132,15 @@ def test_notifications_are_counted_by_status(journal: Journal) -> None:
     counts = journal.count_notifications()
     assert counts[NotificationStatus.NEW] == 2 and counts[NotificationStatus.FAILED] == 0
     assert set(counts) == set(NotificationStatus)
+
+
+def test_the_keystone_filter_starts_without_warnings_about_its_auth_plugin_options(
+        caplog: pytest.LogCaptureFixture) -> None:
+    cloud = openstack.connect(auth_type="password", auth_url="http://127.0.0.1:9/v3", username="u", password="p",
+                              project_name="p", user_domain_name="Default", project_domain_name="Default",
+                              load_yaml_config=False, load_envvars=False)
+    with caplog.at_level(logging.WARNING, logger="keystonemiddleware"):
+        keystone_filter(cloud)(lambda environ, start_response: [b""])
+        logging.getLogger("keystonemiddleware._common.config").warning(auth._UNKNOWN_OPTION, "colour")
+    assert [record.getMessage() for record in caplog.records if "not known" in record.getMessage()] == [
+        'The option "colour" is not known to keystonemiddleware']

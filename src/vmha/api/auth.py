@@ -8,6 +8,7 @@ configured. A missing or invalid token is answered 401 by the middleware; a vali
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -20,6 +21,19 @@ Filter = Callable[[WsgiApp], WsgiApp]
 
 _AUTH_OPTIONS = ("auth_url", "username", "password", "project_name", "project_id", "user_domain_name",
                  "user_domain_id", "project_domain_name", "project_domain_id", "user_id")
+_UNKNOWN_OPTION = 'The option "%s" is not known to keystonemiddleware'
+
+
+class _AuthPluginOptions(logging.Filter):
+    """Drops auth_token's warning about each auth plugin option given to it: its check of the options knows
+    only its own, yet the plugin it loads reads these; the warnings would show at every gateway start."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.msg == _UNKNOWN_OPTION and isinstance(record.args, tuple)
+                    and record.args[:1] and record.args[0] in _AUTH_OPTIONS)
+
+
+_PLUGIN_OPTIONS_FILTER = _AuthPluginOptions()
 
 
 def keystone_filter(cloud: Any) -> Filter:
@@ -29,6 +43,8 @@ def keystone_filter(cloud: Any) -> Filter:
     conf = {**options, "auth_type": config.config.get("auth_type", "password"),
             "www_authenticate_uri": options.get("auth_url", ""), "region_name": config.get_region_name(),
             "interface": config.get_interface() or "public", "delay_auth_decision": False}
+
+    logging.getLogger("keystonemiddleware._common.config").addFilter(_PLUGIN_OPTIONS_FILTER)
 
     def wrap(app: WsgiApp) -> WsgiApp:
         wrapped: WsgiApp = auth_token.AuthProtocol(app, conf)

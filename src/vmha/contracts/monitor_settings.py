@@ -59,6 +59,11 @@ class HostMonitorOptions:
     isolation_response: str
     isolation_addresses: tuple[str, ...]
 
+    @property
+    def window_seconds(self) -> float:
+        """``interval_seconds x misses``: how long a member may go without a heartbeat before it counts as gone."""
+        return self.interval_seconds * self.misses
+
 
 @dataclass(frozen=True)
 class MonitorOptions:

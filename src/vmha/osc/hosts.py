@@ -72,14 +72,18 @@ class ListHost(command.Lister):
         return COLUMNS, rows
 
 
-class AddHost(command.Command):
-    """Add a compute host to a segment."""
+class _FlaggedHostCommand(command.Command):
+    """A command on one host of a segment taking --reserved and --maintenance."""
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         _segment_and_host(parser)
         _flags(parser)
         return parser
+
+
+class AddHost(_FlaggedHostCommand):
+    """Add a compute host to a segment."""
 
     def take_action(self, parsed_args: argparse.Namespace) -> None:
         cloud = vmha(self).cloud
@@ -113,14 +117,8 @@ class RemoveHost(command.Command):
                                     "maintenance_hosts": _with(segment.maintenance_hosts, host, False)})
 
 
-class SetHost(command.Command):
+class SetHost(_FlaggedHostCommand):
     """Mark a segment's host reserved (a spare) or under maintenance, or neither."""
-
-    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
-        parser = super().get_parser(prog_name)
-        _segment_and_host(parser)
-        _flags(parser)
-        return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> None:
         cloud = vmha(self).cloud
