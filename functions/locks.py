@@ -13,8 +13,8 @@ live holder's locks; a dead holder's lock expires after ``lock_timeout`` seconds
 the URL sets it). With ``file://`` the OS frees a dead process's lock at once. A lock that stays busy for
 ``WAIT_SECONDS``, or a backend that cannot be reached, makes the step Retry.
 
-An empty ``coordination_url`` takes no lock at all: right for one gateway process, whose workers may then
-race as they did before locks existed.
+An empty ``coordination_url`` takes the same locks inside this process only (``_LocalLocks``): exact for
+one gateway process and its worker threads, which is all that may run without a coordination backend.
 """
 
 from __future__ import annotations
@@ -71,14 +71,47 @@ def with_lock_timeout(url: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(options)))
 
 
+class _LocalLocks:
+    """Named locks between the threads of this process, each kept only while a thread holds or awaits it."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, tuple[threading.Lock, int]] = {}
+
+    @contextlib.contextmanager
+    def held(self, name: str, wait: float) -> Iterator[None]:
+        """Hold ``name`` for the block; LockUnavailableError when another thread holds it for ``wait`` seconds."""
+        with self._guard:
+            lock, users = self._locks.get(name, (threading.Lock(), 0))
+            self._locks[name] = (lock, users + 1)
+        try:
+            if not lock.acquire(timeout=wait):
+                raise LockUnavailableError(f"lock {name} still held in this gateway after {wait:g} s")
+            try:
+                yield
+            finally:
+                lock.release()
+        finally:
+            with self._guard:
+                users = self._locks[name][1] - 1
+                if users:
+                    self._locks[name] = (lock, users)
+                else:
+                    del self._locks[name]
+
+
+_local = _LocalLocks()
+
+
 @contextlib.contextmanager
 def held(url: str, name: str, wait: float = WAIT_SECONDS) -> Iterator[None]:
-    """Hold the lock ``name`` on ``url`` for the block (nothing at all when ``url`` is empty).
+    """Hold the lock ``name`` on ``url`` for the block (in this process only when ``url`` is empty).
 
     Raises LockUnavailableError when the lock is still busy after ``wait`` seconds or the backend fails.
     """
     if not url:
-        yield
+        with _local.held(name, wait):
+            yield
         return
     try:
         lock = _coordinator(url).get_lock(name.encode())

@@ -29,7 +29,7 @@ SUFFIX = "detected"
 """Appended to the scenario name: ``host auto 10 detected``."""
 
 
-def run(layout: Layout, work: Path, method: RecoveryMethod, count: int, *, timeout: float = 600.0,
+def run(layout: Layout, work: Path, method: RecoveryMethod, count: int, *, timeout: float = host_failure.TIMEOUT,
         parallel: int | None = None) -> Run:
     """Fail a host holding ``count`` HA servers, detected by the host monitors; see the module docstring."""
     conn = catalog.connect(layout, "vmha-admin", helpers.COMPUTE_MICROVERSION)

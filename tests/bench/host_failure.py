@@ -25,7 +25,15 @@ from tests.bench import nova_events, timeline
 from tests.cloud import catalog, helpers
 from tests.cloud.layout import Layout
 from tests.integration.recovery_support import Recoveries, segment
-from vmha.contracts import ClusterStatus, FailureType, HostEvent, HostPayload, HostStatus, RecoveryMethod
+from vmha.contracts import (
+    ClusterStatus,
+    FailureType,
+    HostEvent,
+    HostPayload,
+    HostStatus,
+    RecoveryMethod,
+    parse_settings,
+)
 from vmha.demo import servers
 from vmha.demo.hosts import free_hosts, taken_hosts
 from vmha.demo.servers import Placement
@@ -37,6 +45,9 @@ POLL_SECONDS = 0.2
 CHANGES_MARGIN = timedelta(seconds=2)
 """How far before the previous poll each ``changes-since`` listing starts (Nova keeps whole seconds)."""
 SPARE_REASON = "vmha benchmark: reserved host"
+TIMEOUT = float(parse_settings({}, {}).ceilings.notification_seconds)
+"""The longest wait for the servers: vmha's own ceiling of a recovery (the wait ends earlier once vmha has
+ended the notification)."""
 
 
 class BenchError(Exception):
@@ -87,7 +98,7 @@ def plan(conn: Any, method: RecoveryMethod) -> Plan:
     return Plan(hosts[-1], (hosts[-1], hosts[-2]), hosts[-2])
 
 
-def run(layout: Layout, work: Path, method: RecoveryMethod, count: int, *, timeout: float = 600.0,
+def run(layout: Layout, work: Path, method: RecoveryMethod, count: int, *, timeout: float = TIMEOUT,
         parallel: int | None = None) -> Run:
     """Fail a host holding ``count`` HA servers and recover them with ``method``; see the module docstring.
     ``parallel``: the gateway's host_failure.max_parallel_evacuations (None: vmha's default)."""

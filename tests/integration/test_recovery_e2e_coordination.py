@@ -1,6 +1,7 @@
 """Two `vmha gateway` replicas sharing tooz locks (the local cloud's etcd and Redis) on one recovery:
-one recovery per failed host and one spare taken, evacuations in flight bounded, a dead holder's lock
-expiring. Each test makes its own queues, journal, segment and lock namespace, and restores what it changed.
+one recovery per failed host and one spare taken, evacuations in flight bounded (also by one gateway
+without coordination_url, whose workers share in-process locks), a dead holder's lock expiring. Each test
+makes its own queues, journal, segment and lock namespace, and restores what it changed.
 """
 
 from __future__ import annotations
@@ -87,16 +88,17 @@ def test_two_replicas_take_one_spare_for_two_reports_of_one_host(
     assert counts == [1] * len(servers)
 
 
+@pytest.mark.parametrize("replicas", [2, 1], ids=["two-replicas-on-etcd", "one-gateway-without-coordination"])
 def test_max_parallel_evacuations_keeps_one_evacuation_in_flight_at_a_time(
-        tmp_path: Path, admin_conn: Any, cloud_layout: Layout) -> None:
+        tmp_path: Path, admin_conn: Any, cloud_layout: Layout, replicas: int) -> None:
     conn = admin_conn
-    recoveries = Recoveries(tmp_path, conn, cloud_layout, coordination_url=etcd_url(cloud_layout),
-                            host_failure={"evacuate_all_instances": False, "max_parallel_evacuations": 1})
+    recoveries = Recoveries(tmp_path, conn, cloud_layout, coordination_url=etcd_url(cloud_layout) if replicas > 1
+                            else "", host_failure={"evacuate_all_instances": False, "max_parallel_evacuations": 1})
     try:
         with segment(conn, (FAILED, "compute2", "compute3"), {"vmha:recovery_method": "auto"}):
             servers = helpers.boot_servers(conn, FAILED, 3, f"vmha-e2e-{uuid.uuid4().hex[:6]}", metadata=HA)
             try:
-                recoveries.wait_ready(recoveries.start(), recoveries.start())
+                recoveries.wait_ready(*(recoveries.start() for _ in range(replicas)))
                 helpers.kill_host(cloud_layout, FAILED)
                 detail = recoveries.wait_ended(recoveries.notify(FAILED, HOST_DOWN), timeout=240)
                 counts = [actions(conn, server)["evacuate"] for server in servers]

@@ -1,6 +1,7 @@
 """What the recovery functions do under locks: one recovery per host, distinct spares, bounded evacuations.
 
-Fake Nova, a real SQLite journal, and real tooz locks (file driver) at ``coordination_url``.
+Fake Nova, a real SQLite journal, and real tooz locks (file driver) at ``coordination_url``, or no URL: the
+locks of one gateway process.
 """
 
 from __future__ import annotations
@@ -27,11 +28,12 @@ from .journal_support import FakeClock
 HOSTS = ("compute1", "compute2", "compute3", "compute4", "compute5")
 
 
-@pytest.fixture
-def world(journal: Journal, clock: FakeClock, tmp_path: Path) -> World:
-    """compute1..3 in segment-a (auto), compute4 and 5 spare; real file locks; every report is new."""
+@pytest.fixture(params=["file", "in-process"])
+def world(journal: Journal, clock: FakeClock, tmp_path: Path, request: pytest.FixtureRequest) -> World:
+    """compute1..3 in segment-a (auto), compute4 and 5 spare; file or in-process locks; every report is new."""
+    url = f"file://{tmp_path / 'locks'}" if request.param == "file" else ""
     made = World(FakeCloud(HOSTS), journal, clock, settings(
-        coordination_url=f"file://{tmp_path / 'locks'}", dedup_window_seconds=0,
+        coordination_url=url, dedup_window_seconds=0,
         host_failure={"max_parallel_evacuations": 2}, retry={"recheck_interval_seconds": 2}))
     made.segment()
     for host in ("compute4", "compute5"):

@@ -74,12 +74,30 @@ def test_a_dead_processs_lock_is_free_again(url: str) -> None:
         pass
 
 
-def test_without_a_coordination_url_nothing_is_locked(journal: Journal, clock: FakeClock) -> None:
-    world = make_world(journal, clock)
+def test_without_a_coordination_url_the_threads_of_one_process_still_exclude_each_other(
+        journal: Journal, clock: FakeClock) -> None:
+    world = make_world(journal, clock, retry={"recheck_interval_seconds": 7})
     assert world.settings.coordination_url == ""
     ctx = world.context(world.notification(host_down()))
-    with locks.held("", "vmha-host-compute1"):
-        assert locks.exclusive(ctx, Scope.HOST, "compute1", lambda: "ran") == "ran"
+    taken, leave = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with locks.held("", locks.lock_name(Scope.HOST, "compute1")):
+            taken.set()
+            leave.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert taken.wait(10)
+        with pytest.raises(LockUnavailableError, match="still held in this gateway"), \
+                locks.held("", locks.lock_name(Scope.HOST, "compute1"), wait=0.2):
+            pass
+        assert locks.exclusive(ctx, Scope.HOST, "compute2", lambda: "ran") == "ran"  # another host, another lock
+    finally:
+        leave.set()
+        holder.join(10)
+    assert locks.exclusive(ctx, Scope.HOST, "compute1", lambda: "ran") == "ran"
 
 
 def test_an_unusable_backend_makes_the_step_retry_without_running_it(journal: Journal, clock: FakeClock) -> None:
