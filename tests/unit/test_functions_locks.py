@@ -36,7 +36,9 @@ def url(tmp_path: Path) -> str:
     return f"file://{tmp_path / 'locks'}"
 
 
-def test_a_lock_held_by_one_worker_is_refused_to_another_until_released(url: str) -> None:
+@pytest.mark.parametrize("coordination", ["file", "none"])
+def test_a_lock_held_by_one_worker_is_refused_to_another_until_released(url: str, coordination: str) -> None:
+    url = url if coordination == "file" else ""  # none: the locks of this process alone
     taken, release = threading.Event(), threading.Event()
 
     def hold() -> None:
@@ -48,7 +50,7 @@ def test_a_lock_held_by_one_worker_is_refused_to_another_until_released(url: str
     worker.start()
     try:
         assert taken.wait(30)
-        with pytest.raises(LockUnavailableError, match="lock vmha-host-compute1 still held elsewhere"), \
+        with pytest.raises(LockUnavailableError, match="lock vmha-host-compute1 still held"), \
                 locks.held(url, "vmha-host-compute1", wait=0.2):
             pass
         with locks.held(url, "vmha-host-compute2", wait=0.2):  # another name is another lock
@@ -72,32 +74,6 @@ def test_a_dead_processs_lock_is_free_again(url: str) -> None:
         holder.wait(30)
     with locks.held(url, "vmha-reserved-hosts-a", wait=5):
         pass
-
-
-def test_without_a_coordination_url_the_threads_of_one_process_still_exclude_each_other(
-        journal: Journal, clock: FakeClock) -> None:
-    world = make_world(journal, clock, retry={"recheck_interval_seconds": 7})
-    assert world.settings.coordination_url == ""
-    ctx = world.context(world.notification(host_down()))
-    taken, leave = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with locks.held("", locks.lock_name(Scope.HOST, "compute1")):
-            taken.set()
-            leave.wait(30)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    try:
-        assert taken.wait(10)
-        with pytest.raises(LockUnavailableError, match="still held in this gateway"), \
-                locks.held("", locks.lock_name(Scope.HOST, "compute1"), wait=0.2):
-            pass
-        assert locks.exclusive(ctx, Scope.HOST, "compute2", lambda: "ran") == "ran"  # another host, another lock
-    finally:
-        leave.set()
-        holder.join(10)
-    assert locks.exclusive(ctx, Scope.HOST, "compute1", lambda: "ran") == "ran"
 
 
 def test_an_unusable_backend_makes_the_step_retry_without_running_it(journal: Journal, clock: FakeClock) -> None:
