@@ -92,8 +92,9 @@ def test_two_replicas_take_one_spare_for_two_reports_of_one_host(
 def test_max_parallel_evacuations_keeps_one_evacuation_in_flight_at_a_time(
         tmp_path: Path, admin_conn: Any, cloud_layout: Layout, replicas: int) -> None:
     conn = admin_conn
-    recoveries = Recoveries(tmp_path, conn, cloud_layout, coordination_url=etcd_url(cloud_layout) if replicas > 1
-                            else "", host_failure={"evacuate_all_instances": False, "max_parallel_evacuations": 1})
+    shared = etcd_url(cloud_layout) if replicas > 1 else ""  # one gateway alone: its in-process locks
+    recoveries = Recoveries(tmp_path, conn, cloud_layout, coordination_url=shared,
+                            host_failure={"evacuate_all_instances": False, "max_parallel_evacuations": 1})
     try:
         with segment(conn, (FAILED, "compute2", "compute3"), {"vmha:recovery_method": "auto"}):
             servers = helpers.boot_servers(conn, FAILED, 3, f"vmha-e2e-{uuid.uuid4().hex[:6]}", metadata=HA)
