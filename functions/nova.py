@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from keystoneauth1 import exceptions as keystone_errors
@@ -95,6 +96,14 @@ def failed_host_service(ctx: StepContext) -> Any:
 def is_down(service: Any) -> bool:
     """Nova considers the service down: missed heartbeats or forced down."""
     return service.state == "down" or bool(service.is_forced_down)
+
+
+def nova_time(text: str | None) -> datetime | None:
+    """A timestamp as Nova gives it (ISO 8601, UTC, usually without an offset), None for none."""
+    if not text:
+        return None
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def servers_on(cloud: Any, host: str) -> list[Any]:

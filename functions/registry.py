@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from vmha.contracts import (
+    ContractError,
     CustomFlows,
     FailureType,
     FlowSteps,
@@ -130,8 +131,23 @@ def resolve_flow(
 def custom_flows(settings: Settings) -> CustomFlows | None:
     """The operator's flows from ``settings.custom_flows_file``, checked against STEPS; None without one.
 
-    Raises ContractError naming the field or the unknown step ids, OSError for an unreadable file.
+    Raises ContractError naming the field or the unknown step ids, or a host flow that would evacuate
+    without fencing first (``fence_host`` before ``evacuate_instance``), OSError for an unreadable file.
     """
     if not settings.custom_flows_file:
         return None
-    return load_custom_flows(settings.custom_flows_file, STEPS)
+    flows = load_custom_flows(settings.custom_flows_file, STEPS)
+    host_flows = (("COMPUTE_HOST/auto", flows.host_auto), ("COMPUTE_HOST/reserved_host", flows.host_reserved_host))
+    for path, flow in host_flows:
+        if flow is not None and not fences_before_evacuating(flow.steps):
+            raise ContractError(f"the custom flow evacuates servers without running fence_host before "
+                                f"evacuate_instance ({', '.join(flow.steps)}): a segment that must not fence says "
+                                "so itself (vmha:fencing disabled)", path)
+    return flows
+
+
+def fences_before_evacuating(steps: tuple[str, ...]) -> bool:
+    """Whether a host flow runs ``fence_host`` before it evacuates anything (or evacuates nothing)."""
+    if "evacuate_instance" not in steps:
+        return True
+    return "fence_host" in steps and steps.index("fence_host") < steps.index("evacuate_instance")

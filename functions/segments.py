@@ -16,7 +16,11 @@ the aggregate's hosts plus its reserved hosts; a host belongs to at most one seg
 ``vmha:maintenance_hosts``
     Comma-separated hosts under planned maintenance: their notifications are recorded and ignored.
 ``vmha:fencing``
-    ``disabled`` (default) or ``required``: with ``required`` no host is evacuated unless it was fenced.
+    ``required`` (default): no server is evacuated off a host unless its BMC confirmed it powered off.
+    ``required_or_selffence``: the same, or another proof where the BMC is silent (for now the BMC's
+    answer alone, as ``required``). ``disabled``: the operator opts out, explicitly: servers are evacuated
+    without proof that their host is dead, and every recovery says so (a warning in the log, an
+    ``opted_out`` fence record in the journal, ``openstack vmha segment list``, ``/metrics``).
 
 These keys are desired configuration and belong to Heat; vmha never writes them. What recovery changes is
 kept in the journal and in Nova's own service state: a host vmha disabled carries a disabled reason
@@ -43,8 +47,9 @@ _TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
 class Fencing(StrEnum):
     """Whether a failed host must be fenced before its servers are evacuated."""
 
-    DISABLED = "disabled"
     REQUIRED = "required"
+    REQUIRED_OR_SELF_FENCE = "required_or_selffence"
+    DISABLED = "disabled"
 
 
 class SegmentError(ValueError):
@@ -78,7 +83,7 @@ def parse_segment(name: str, hosts: tuple[str, ...], metadata: Mapping[str, str]
         recovery_method=_choice(RecoveryMethod, metadata.get(PREFIX + "recovery_method", "auto"), name),
         reserved_hosts=_names(metadata.get(PREFIX + "reserved_hosts", "")),
         maintenance_hosts=_names(metadata.get(PREFIX + "maintenance_hosts", "")),
-        fencing=_choice(Fencing, metadata.get(PREFIX + "fencing", "disabled"), name),
+        fencing=_choice(Fencing, metadata.get(PREFIX + "fencing", Fencing.REQUIRED.value), name),
     )
 
 

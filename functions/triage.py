@@ -9,7 +9,10 @@
    - ``Ignore(reason)``: segment disabled, host in maintenance (listed in the
      segment, or disabled by an earlier vmha recovery: a host taken out after a nova-compute process
      failure still gets its servers evacuated when it fails as a whole), or the event is not actionable:
-     COMPUTE_HOST ``STARTED`` or without ``host_status NORMAL`` (power-off not confirmed), PROCESS
+     COMPUTE_HOST ``STARTED``, without ``host_status``, or ``UNKNOWN`` (power-off not confirmed) in a
+     segment that opts out of fencing (elsewhere ``fence_host`` proves it first); a host shown alive now
+     (a late or contradicted report: its nova-compute is up and reported after the failure report, and its
+     BMC does not say off: "host alive at recovery time"); PROCESS
      ``STARTED`` or not ``nova-compute``, a VM event that is not a failure, a server that is gone, not
      HA-enabled (unless ``process_all_instances``), excluded, paused or rescued; or a COMPUTE_HOST
      failure of a host whose recovery by another notification is under way (one recovery per host at a
@@ -45,13 +48,23 @@ from vmha.contracts import (
     VmEvent,
     VmPayload,
 )
+from vmha.fencing import PowerState
 from vmha.functions import locks
+from vmha.functions.bmc import power_state
 from vmha.functions.locks import Scope
-from vmha.functions.nova import BOUNDARY_ERRORS, compute_service, error_outcome, exclusion, get_server
+from vmha.functions.nova import (
+    BOUNDARY_ERRORS,
+    compute_service,
+    error_outcome,
+    exclusion,
+    get_server,
+    is_down,
+    nova_time,
+)
 from vmha.functions.nova import ha_enabled as is_ha_enabled
 from vmha.functions.records import INTAKE, UNDER_WAY
 from vmha.functions.registry import custom_flows, resolve_flow
-from vmha.functions.segments import Segment, SegmentError, disabling_notification, segment_of
+from vmha.functions.segments import Fencing, Segment, SegmentError, disabling_notification, segment_of
 from vmha.journal import NewNotification, NotificationFilter, NotificationStatus, RecordOutcome
 from vmha.outcomes import Done, Fail, Ignore, Outcome
 
@@ -86,11 +99,13 @@ def run(notification: Notification, ctx: StepContext) -> Outcome:
         return recorded
     if facts.problem is not None:
         return Fail(facts.problem)
-    segment, not_actionable = facts.segment, _event_reason(notification, facts.server, ctx.settings)
+    segment = facts.segment
+    not_actionable = _event_reason(notification, facts.server, segment, ctx.settings)
     if segment is None:
         unrecoverable = f"host {notification.hostname} is in no vmha segment: nothing can recover this failure"
         return Ignore(not_actionable) if not_actionable else Fail(unrecoverable)
-    reason = _placement_reason(notification, segment, facts.service, ctx) or not_actionable
+    reason = (_placement_reason(notification, segment, facts.service, ctx) or not_actionable
+              or _alive_reason(notification, facts.service, ctx.settings))
     if reason is not None:
         return Ignore(reason)
     return _flow(notification, segment, ctx)
@@ -173,23 +188,48 @@ def _claims(ctx: StepContext, notification_id: str, host: str) -> bool:
         event.step_id == INTAKE and event.message == HOST_CLAIM + host for event in detail.events)
 
 
-def _event_reason(notification: Notification, server: Any | None, settings: Settings) -> str | None:
+def _event_reason(
+    notification: Notification, server: Any | None, segment: Segment | None, settings: Settings
+) -> str | None:
     payload = notification.payload
     if isinstance(payload, HostPayload):
-        return _host_event_reason(payload)
+        return _host_event_reason(payload, segment)
     if isinstance(payload, ProcessPayload):
         return _process_event_reason(payload)
     return _vm_event_reason(payload, server, settings)
 
 
-def _host_event_reason(payload: HostPayload) -> str | None:
+def _host_event_reason(payload: HostPayload, segment: Segment | None) -> str | None:
+    """NORMAL says the power is off; UNKNOWN is recovered only where the flow proves it first (fence_host)."""
     if payload.event is HostEvent.STARTED:
         return "host started: nothing to recover"
     if payload.host_status is None:
         return "no host_status: the host is not known to be powered off, evacuating would be unsafe"
+    fences = segment is not None and segment.fencing is not Fencing.DISABLED
+    if payload.host_status is HostStatus.UNKNOWN and fences:
+        return None
     if payload.host_status is not HostStatus.NORMAL:
-        return f"host_status {payload.host_status.value}: power-off not confirmed, evacuating would be unsafe"
+        return (f"host_status {payload.host_status.value}: power-off not confirmed and the segment does not fence, "
+                "evacuating would be unsafe")
     return None
+
+
+def _alive_reason(notification: Notification, service: Any | None, settings: Settings) -> str | None:
+    """Why a host reported failed is not recovered: it shows alive now (a late or contradicted report).
+
+    Alive: its nova-compute is up, not forced down, reported to Nova after the failure report was made, and
+    its BMC does not say the power is off (the BMC is asked only then).
+    """
+    if notification.type is not FailureType.COMPUTE_HOST or service is None or is_down(service):
+        return None
+    reported = nova_time(service.updated_at)
+    if reported is None or reported <= notification.generated_time:
+        return None
+    if power_state(notification.hostname, settings.fencing_file) is PowerState.OFF:
+        return None
+    return (f"host alive at recovery time: its nova-compute is up and reported to Nova at {reported.isoformat()}, "
+            f"after the failure report of {notification.generated_time.isoformat()}, and its BMC does not report "
+            "it powered off")
 
 
 def _process_event_reason(payload: ProcessPayload) -> str | None:

@@ -71,6 +71,7 @@ class Driver:
         first = intake(notification, self.context(notification))
         if isinstance(first, Done):
             self.journal.finish_step(claim, first.result)
+            self.journal.set_flow(str(notification.id), tuple(first.result["flow"]))
         else:
             self.journal.skip_step(claim, {"reason": getattr(first, "reason", "")})
         record = FlowRun(first)

@@ -1,5 +1,9 @@
 """COMPUTE_HOST, per instance: ask Nova to evacuate one planned server off the failed host.
 
+First of all, the proof that the host is dead: a fence recorded for this notification's host, or its
+segment's explicit opt-out (``vmha.functions.proof``). Without it nothing is asked of Nova, whatever path
+the message came by: a permanent failure with the reason.
+
 Target: the reserved host taken by ``take_reserved_host`` if any, otherwise none (the Nova scheduler picks;
 the compute microversion is pinned below 2.95, so an ACTIVE server comes back ACTIVE). Before the request
 the server is locked (unless someone else locked it) and, when its plan says so, reset to ERROR, which
@@ -26,6 +30,7 @@ from vmha.functions import locks, records
 from vmha.functions.evacuation import InstancePlan, planned
 from vmha.functions.locks import Scope
 from vmha.functions.nova import BadRequest, at_boundary, get_server
+from vmha.functions.proof import proof_of_death
 from vmha.journal import InstanceStatus, NotificationDetail
 from vmha.outcomes import Done, Fail, Outcome, Retry, Skipped
 
@@ -39,7 +44,11 @@ SLOT_TAKEN = "evacuation slot taken"
 
 @at_boundary
 def run(message: StepMessage, ctx: StepContext) -> Outcome:
-    """Done once Nova accepted the evacuation (or it already happened); Skipped if the server is gone."""
+    """Done once Nova accepted the evacuation (or it already happened); Skipped if the server is gone; Fail
+    without proof that the host is dead."""
+    proof = proof_of_death(ctx, str(message.notification_id))
+    if isinstance(proof, Fail):
+        return proof
     detail = records.recovery(ctx, message, with_events=False)
     plan = planned(detail, message.instance_uuid)
     if plan is None:

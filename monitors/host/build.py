@@ -24,8 +24,7 @@ def build_host_monitor(settings: Settings, outbox: Outbox, session: Any, hostnam
         raise ContractError("the host monitor needs coordination_url (etcd3+http:// or redis://)", "coordination_url")
     url = group_url(settings.coordination_url, options.interval_seconds, options.misses)
     group = SegmentGroup(url, GROUP_PREFIX + options.segment, hostname)
-    checks = Checks(openstack.connection.Connection(session=session), settings.fencing_file,
-                    options.nova_stale_seconds)
+    checks = Checks(openstack.connection.Connection(session=session), settings.fencing_file)
     response: IsolationResponse = DoNothing()
     if options.isolation_response == "stop_ha_vms":
         response = StopHaVms(settings.monitor.libvirt_uri)

@@ -13,7 +13,7 @@ from openstack import exceptions as sdk_errors
 from vmha.contracts import ContractError
 from vmha.fencing import BmcAccess, BmcError, PowerDriver, PowerState, load_fencing_config, power_driver
 from vmha.monitors.host.isolation import evacuable
-from vmha.monitors.host.verdict import Evidence, NovaView, decide
+from vmha.monitors.host.verdict import Evidence, NovaView
 
 _LOG = logging.getLogger(__name__)
 
@@ -21,21 +21,17 @@ _LOG = logging.getLogger(__name__)
 class Checks:
     """Asks Nova (an openstacksdk connection) and, when Nova alone does not settle it, the host's BMC."""
 
-    def __init__(self, cloud: Any, fencing_file: str, stale_after: float,
+    def __init__(self, cloud: Any, fencing_file: str,
                  connect: Callable[[BmcAccess], PowerDriver] = power_driver,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self._cloud = cloud
         self._fencing_file = fencing_file
-        self._stale_after = stale_after
         self._connect = connect
         self._clock = clock
 
     def evidence(self, host: str) -> Evidence:
-        """Nova's view, and the power state unless Nova's view already decides (a BMC may be slow)."""
-        nova = self.nova(host)
-        if decide(Evidence(nova, None), self._stale_after).payload is not None:
-            return Evidence(nova, None)
-        return Evidence(nova, self.power(host))
+        """Nova's view and the BMC's: a report says NORMAL only when the BMC says off."""
+        return Evidence(self.nova(host), self.power(host))
 
     def nova(self, host: str) -> NovaView:
         """The host's nova-compute as Nova shows it now."""

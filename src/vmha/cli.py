@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from vmha import __version__
-from vmha.contracts import ContractError, environment_variables, load_settings
+from vmha.contracts import ContractError, Settings, environment_variables, load_settings
 from vmha.contracts.reference import settings_reference
 from vmha.monitors import runner as monitor_runner
 
@@ -27,6 +27,7 @@ from vmha.monitors import runner as monitor_runner
 def _settings_check(args: argparse.Namespace) -> int:
     """Validate a settings file (plus VMHA_* environment overrides) and print the effective settings."""
     settings = load_settings(args.file)
+    _check_custom_flows(settings)
     print(json.dumps(dataclasses.asdict(settings), indent=2, default=str))
     return 0
 
@@ -36,6 +37,14 @@ def _settings_env(_: argparse.Namespace) -> int:
     for variable, path in sorted(environment_variables().items()):
         print(f"{variable:<48} {'.'.join(path)}")
     return 0
+
+
+def _check_custom_flows(settings: Settings) -> None:
+    """Refuse a custom flows file with unknown steps, or whose host flows evacuate without fencing first."""
+    if settings.custom_flows_file:
+        from vmha.functions.registry import custom_flows  # noqa: PLC0415  (see the module docstring)
+
+        custom_flows(settings)
 
 
 def _settings_reference(_: argparse.Namespace) -> int:
@@ -49,6 +58,7 @@ def _gateway(args: argparse.Namespace) -> int:
     from vmha.runtime import gateway, logs  # noqa: PLC0415  (see the module docstring)
 
     settings = load_settings(args.settings)
+    _check_custom_flows(settings)
     logs.configure()
     built = gateway.build(settings, gateway.load_target(args.steps), gateway.load_target(args.intake))
     stop = threading.Event()

@@ -35,6 +35,7 @@ class FakeService:
     disabled_reason: str | None = None
     is_forced_down: bool = False
     alive: bool = True
+    updated_at: str | None = None
 
     @property
     def state(self) -> str:

@@ -66,9 +66,11 @@ class World:
         return self.cloud.compute
 
     def segment(self, **metadata: str) -> None:
-        """(Re)define the segment aggregate with ``vmha:<key>`` metadata."""
+        """(Re)define the segment aggregate with ``vmha:<key>`` metadata. It opts out of fencing unless told
+        otherwise: these tests are about what comes after the fence (test_functions_fencing is about it)."""
         self.nova.aggregate_list = [a for a in self.nova.aggregate_list if a.name != SEGMENT]
-        values = {"vmha:recovery_method": "auto", **{f"vmha:{key}": value for key, value in metadata.items()}}
+        values = {"vmha:recovery_method": "auto", "vmha:fencing": "disabled",
+                  **{f"vmha:{key}": value for key, value in metadata.items()}}
         self.nova.add_aggregate(SEGMENT, ["compute1", "compute2", "compute3"], values)
 
     def notification(self, payload: Payload, host: str = "compute1") -> Notification:
@@ -77,7 +79,7 @@ class World:
     def recorded(self, payload: Payload, host: str = "compute1") -> Notification:
         """A notification already in the journal (as the runtime records it before intake)."""
         notification = self.notification(payload, host)
-        self.journal.record_notification(NewNotification.of(notification), dedup_window=timedelta(0),
+        self.journal.record_notification(NewNotification.of(notification, SEGMENT, "auto"), dedup_window=timedelta(0),
                                          terminal_within=timedelta(hours=1))
         return notification
 

@@ -15,13 +15,29 @@ from vmha.templates import load_example
 def test_settings_check_prints_effective_settings_with_env_override(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = tmp_path / "settings.json"
+    path, flows = tmp_path / "settings.json", tmp_path / "custom_flows.json"
     path.write_text(json.dumps(load_example("settings")))
+    flows.write_text(json.dumps(load_example("custom_flows")))
     monkeypatch.setenv("VMHA_RETRY_MAX_ATTEMPTS", "9")
+    monkeypatch.setenv("VMHA_CUSTOM_FLOWS_FILE", str(flows))
     assert cli.main(["settings", "check", str(path)]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["journal_url"] == load_example("settings")["journal_url"]
     assert printed["retry"]["max_attempts"] == 9
+
+
+def test_settings_check_rejects_a_host_flow_that_evacuates_without_fencing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    flows = load_example("custom_flows")
+    flows["COMPUTE_HOST"]["auto"]["pre"] = ["disable_compute_service"]  # fence_host dropped
+    (tmp_path / "custom_flows.json").write_text(json.dumps(flows))
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"custom_flows_file": str(tmp_path / "custom_flows.json")}))
+    assert cli.main(["settings", "check", str(path)]) == 2
+    error = capsys.readouterr().err
+    assert "without running fence_host before evacuate_instance" in error and "COMPUTE_HOST/auto" in error
+    assert len(error.strip().splitlines()) == 1
 
 
 def test_settings_check_rejects_a_bad_file_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -60,10 +60,17 @@ def test_the_segment_template_writes_the_keys_the_functions_read_with_their_allo
     # Every key the template writes changes what the functions read (none is ignored or misspelt).
     defaults = parse_segment("s", ("h1",), {PREFIX + "enabled": "true"})
     changed = {PREFIX + "enabled": "false", PREFIX + "recovery_method": "rh_priority",
-               PREFIX + "reserved_hosts": "h2", PREFIX + "maintenance_hosts": "h1", PREFIX + "fencing": "required"}
+               PREFIX + "reserved_hosts": "h2", PREFIX + "maintenance_hosts": "h1", PREFIX + "fencing": "disabled"}
     assert set(metadata) == set(changed)
     for key, value in changed.items():
         assert parse_segment("s", ("h1",), {key: value}) != defaults, key
+
+
+def test_a_segment_fences_unless_it_opts_out_explicitly() -> None:
+    segment = _load("segment.yaml")
+    assert segment["parameters"]["fencing"]["default"] == Fencing.REQUIRED.value
+    assert parse_segment("s", ("h1",), {PREFIX + "enabled": "true"}).fencing is Fencing.REQUIRED
+    assert parse_segment("s", ("h1",), {PREFIX + "fencing": "disabled"}).fencing is Fencing.DISABLED
 
 
 def test_instance_alarms_call_the_gateway_on_every_failure() -> None:

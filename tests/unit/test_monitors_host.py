@@ -116,8 +116,11 @@ def test_a_departure_is_noticed_once_and_dropped_when_the_host_comes_back() -> N
 
 @pytest.mark.parametrize(("evidence", "status"), [
     (Evidence(NovaView(True, down=False, report_age_seconds=1), PowerState.OFF), HostStatus.NORMAL),
-    (Evidence(NovaView(True, down=True), None), HostStatus.NORMAL),
-    (Evidence(NovaView(True, down=False, report_age_seconds=30), PowerState.ON), HostStatus.NORMAL),
+    (Evidence(NovaView(True, down=True), PowerState.OFF), HostStatus.NORMAL),
+    (Evidence(NovaView(False), PowerState.OFF), HostStatus.NORMAL),
+    (Evidence(NovaView(True, down=True), None), HostStatus.UNKNOWN),  # Nova alone: not proof of power off
+    (Evidence(NovaView(True, down=True), PowerState.ON), HostStatus.UNKNOWN),
+    (Evidence(NovaView(True, down=False, report_age_seconds=30), PowerState.ON), HostStatus.UNKNOWN),
     (Evidence(NovaView(True, down=False, report_age_seconds=2), PowerState.ON), None),
     (Evidence(NovaView(False), None), None),
 ])

@@ -30,6 +30,7 @@ def notification(row: NotificationRow) -> NotificationRecord:
         created_at=row.created_at,
         updated_at=row.updated_at,
         deadline=row.deadline,
+        flow=None if row.flow is None else tuple(row.flow),
     )
 
 

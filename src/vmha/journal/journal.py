@@ -16,12 +16,14 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from vmha.journal import executions, notifications, progress, steps
+from vmha.journal import executions, fences, notifications, progress, steps
 from vmha.journal.database import READ_ONLY, create_journal_engine, lost_a_race, upgrade, writers_queue
 from vmha.journal.records import (
     Clock,
     ExecutionRecord,
     ExecutionStatus,
+    FenceMethod,
+    FenceRecord,
     InstanceProgress,
     InstanceStatus,
     JsonObject,
@@ -174,6 +176,25 @@ class Journal:
         """Non-terminal notifications past their deadline (for a sweeper to fail), most overdue first."""
         _check_limit(limit)
         return self._read(lambda session, now: notifications.past_deadline(session, now, limit))
+
+    def set_flow(self, notification_id: str, flow: tuple[str, ...]) -> NotificationRecord:
+        """Fix the flow of a notification still ``new`` (intake's decision); later, the stored flow stays.
+
+        Raises UnknownNotificationError for an unknown id.
+        """
+        return self._write(lambda session, _now: notifications.set_flow(session, notification_id, flow))
+
+    def record_fence(
+        self, notification_id: str, host: str, method: FenceMethod, evidence: JsonObject
+    ) -> FenceRecord:
+        """Record what proved ``host`` dead for this notification (or its segment's opt-out), once: a fence
+        recorded before stays, and is returned. Raises UnknownNotificationError for an unknown id."""
+        return self._write(lambda session, now: fences.record(
+            session, now, notification_id, host=host, method=method, evidence=evidence))
+
+    def get_fence(self, notification_id: str, host: str) -> FenceRecord | None:
+        """The fence of ``host`` recorded for this notification, None if none was."""
+        return self._read(lambda session, _now: fences.get(session, notification_id, host))
 
     def begin_step(self, key: StepKey, lease: timedelta) -> StepStart:
         """Claim a step run before acting on it (write-ahead idempotency).

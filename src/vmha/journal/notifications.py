@@ -127,6 +127,17 @@ def move_status(
     return convert.notification(row), bool(moved)
 
 
+def set_flow(session: Session, notification_id: str, flow: tuple[str, ...]) -> NotificationRecord:
+    """Store ``flow`` while the notification is ``new``; once it runs or has ended, its flow stays."""
+    row = session.get(NotificationRow, notification_id, with_for_update=True)
+    if row is None:
+        raise UnknownNotificationError(notification_id)
+    if row.status == NotificationStatus.NEW.value:
+        row.flow = list(flow)
+        session.flush()
+    return convert.notification(row)
+
+
 def get(session: Session, notification_id: str) -> NotificationRecord | None:
     row = session.get(NotificationRow, notification_id)
     return None if row is None else convert.notification(row)

@@ -73,6 +73,19 @@ class InstanceStatus(StrEnum):
 FINAL_INSTANCE_STATUSES = frozenset({InstanceStatus.SUCCEEDED, InstanceStatus.FAILED, InstanceStatus.IGNORED})
 
 
+class FenceMethod(StrEnum):
+    """How a failed host was proven dead before its servers were started elsewhere, or that it was not."""
+
+    REDFISH = "redfish"
+    """Its BMC, asked over Redfish, reported the power off."""
+    IPMI = "ipmi"
+    """Its BMC, asked over IPMI, reported the power off."""
+    SELF_FENCE = "self_fence"
+    """Its BMC was silent and it had been out of its segment's group longer than its self-fence lease."""
+    OPTED_OUT = "opted_out"
+    """No proof: its segment opts out of fencing (``vmha:fencing disabled``), an operator's explicit choice."""
+
+
 class RecordOutcome(StrEnum):
     """What `Journal.record_notification` did with a notification."""
 
@@ -127,6 +140,37 @@ class NotificationRecord:
     updated_at: datetime
     deadline: datetime
     """The notification must be terminal (finished, ignored, failed) by then; a sweeper fails it otherwise."""
+    flow: tuple[str, ...] | None = None
+    """The step ids of its recovery, fixed by intake (None until then): the only flow its steps run in."""
+
+    def flow_refusal(self, flow: tuple[str, ...]) -> str | None:
+        """Why a step message claiming to run in ``flow`` must not run, None when ``flow`` is the recorded one.
+
+        A step message's flow is never trusted: queues and the invoke APIs are written by others too.
+        """
+        if self.flow is None:
+            return f"notification {self.id} has no recorded flow (intake did not start a recovery)"
+        if self.flow != flow:
+            return (f"the message's flow ({', '.join(flow)}) is not the flow recorded for notification {self.id} "
+                    f"({', '.join(self.flow)})")
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class FenceRecord:
+    """What proved a notification's host dead (or that its segment waived the proof), recorded once."""
+
+    notification_id: str
+    host: str
+    method: FenceMethod
+    evidence: JsonObject
+    """What the proof rests on: the BMC's address and answer, the lease timing, or the segment opting out."""
+    fenced_at: datetime
+
+    @property
+    def proves_death(self) -> bool:
+        """Whether the host is known to be off (False for an opt-out: nothing was checked)."""
+        return self.method is not FenceMethod.OPTED_OUT
 
 
 @dataclass(frozen=True, slots=True)

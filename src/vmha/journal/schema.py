@@ -19,7 +19,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeEngine
 
-from vmha.journal.records import ExecutionStatus, InstanceStatus, NotificationStatus, StepStatus
+from vmha.journal.records import ExecutionStatus, FenceMethod, InstanceStatus, NotificationStatus, StepStatus
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -84,6 +84,20 @@ class NotificationRow(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     deadline: Mapped[datetime]
+    flow: Mapped[list[str] | None] = mapped_column(sa.JSON)
+
+
+class FenceRow(Base):
+    """The proof that a notification's host is dead, or its segment's opt-out: at most one per (notification, host)."""
+
+    __tablename__ = "fences"
+    __table_args__ = (sa.CheckConstraint(one_of("method", FenceMethod), name="method"),)
+
+    notification_id: Mapped[str] = mapped_column(sa.String(36), sa.ForeignKey("notifications.id"), primary_key=True)
+    host: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    method: Mapped[str] = mapped_column(sa.String(16))
+    evidence: Mapped[dict[str, Any]]
+    fenced_at: Mapped[datetime]
 
 
 class DedupClaimRow(Base):

@@ -78,7 +78,8 @@ def _options(parser: argparse.ArgumentParser, creating: bool) -> None:
     parser.add_argument("--recovery-method", choices=[method.value for method in RecoveryMethod],
                         default="auto" if creating else None, help="how failed hosts' servers are recovered")
     parser.add_argument("--fencing", choices=[item.value for item in Fencing], default=None,
-                        help="required: evacuate only fenced hosts")
+                        help="required (the default): evacuate only hosts their BMC powered off; "
+                        "disabled: evacuate without proof that the host is dead")
     enabled = parser.add_mutually_exclusive_group()
     enabled.add_argument("--enable", dest="enabled", action="store_const", const="true", help="recover failures")
     enabled.add_argument("--disable", dest="enabled", action="store_const", const="false",
@@ -109,7 +110,7 @@ class CreateSegment(command.ShowOne):
         try:
             for host in parsed_args.host:
                 cloud.compute.add_host_to_aggregate(aggregate, host)
-            set_keys(cloud, aggregate, {"enabled": "true", "fencing": "disabled", **_changes(parsed_args)})
+            set_keys(cloud, aggregate, {"enabled": "true", "fencing": Fencing.REQUIRED.value, **_changes(parsed_args)})
         except (openstack.exceptions.HttpException, exceptions.CommandError) as error:
             _delete(cloud, cloud.compute.get_aggregate(aggregate))
             raise exceptions.CommandError(f"segment {parsed_args.name} not created: {error}") from error

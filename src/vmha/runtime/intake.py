@@ -103,10 +103,12 @@ class NotificationRunner:
         return [flow.SetStatus(NotificationStatus.IGNORED, getattr(outcome, "reason", None))]
 
     def _start(self, record: NotificationRecord, steps: tuple[str, ...]) -> list[flow.Action]:
-        """Post the first step of the flow, then set the notification running (an empty flow: finished)."""
+        """Record the flow (the only one its steps may run in), post its first step, then set the
+        notification running (an empty flow: finished)."""
         if not steps:
             return [flow.SetStatus(NotificationStatus.FINISHED, "intake found nothing to recover")]
         services = self._services
+        services.journal.set_flow(record.id, steps)
         frame = flow.Frame(services.table, services.clock(), record.deadline)
         placeholder = StepMessage(UUID(record.id), steps[0], 1, steps, 0, record.deadline)
         return [flow.Post(frame.at(placeholder, 0, None)), flow.SetStatus(NotificationStatus.RUNNING)]

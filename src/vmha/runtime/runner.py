@@ -86,6 +86,10 @@ class StepRunner:
         if record.status in TERMINAL:
             log.info("step of an ended notification dropped", extra=_labels(message))
             return []
+        refusal = record.flow_refusal(message.flow)
+        if refusal is not None:  # a forged or stale message: refused, the recovery itself goes on
+            self._effects.dead_letter(claimed, refusal, nid)
+            return []
         frame = flow.Frame(self._services.table, now, record.deadline)
         return self._decide(message, record, frame)
 
