@@ -10,6 +10,7 @@ from zaqarclient.queues import client as zaqar_client
 from tests.cloud import catalog, procs, services
 from tests.cloud.layout import Layout
 from vmha.demo.hosts import compute_service, return_to_service
+from vmha.fencing import load_fencing_config, power_driver
 
 # Below 2.95 an evacuated ACTIVE server comes back ACTIVE (2.95+ leaves it stopped); 2.74 adds `host`.
 COMPUTE_MICROVERSION = "2.74"
@@ -23,7 +24,9 @@ def kill_host(layout: Layout, host: str) -> None:
 
 
 def start_host(layout: Layout, host: str) -> None:
-    """Start the host's nova-compute again (the fake driver re-adopts the host's instances)."""
+    """Power the host on at its BMC (a recovery fenced it) and start its nova-compute again (the fake driver
+    re-adopts the host's instances)."""
+    power_driver(load_fencing_config(layout.fencing_yaml)[host]).power_on()
     services.start(layout, [services.compute_service(layout, host)])
 
 

@@ -44,14 +44,14 @@ class Recoveries:
         self.journal_url = f"sqlite:///{tmp_path / 'journal.db'}"
         self.webhook_secret = secrets.token_hex(16)
         self.settings_file = tmp_path / "settings.json"
-        self.settings_file.write_text(json.dumps(self._settings(settings)))
+        self.settings_file.write_text(json.dumps(self._settings(layout, settings)))
         self.client = helpers.zaqar(conn)
         self.layout = layout
         self.logs = tmp_path
         self.processes: list[subprocess.Popen[bytes]] = []
         self.journal = open_journal(self.journal_url)
 
-    def _settings(self, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    def _settings(self, layout: Layout, overrides: Mapping[str, Any]) -> dict[str, Any]:
         """Short claims (a killed replica's messages come back after 60 s), a poll every 2 s behind the pushes, short
         retries; no deduplication window (every test notification is new)."""
         document: dict[str, Any] = {
@@ -62,6 +62,7 @@ class Recoveries:
             "gateway": {"poll_interval_seconds": 2.0, "claim_ttl_seconds": 60,
                         "claim_grace_seconds": 60, "sweep_interval_seconds": 5, "listen_port": 0},
             "api": {"webhook_secret": self.webhook_secret},
+            "fencing_file": str(layout.fencing_yaml),  # segments fence by default: the hosts' BMC emulators
         }
         for key, value in overrides.items():
             document[key] = {**document.get(key, {}), **value} if isinstance(value, dict) else value

@@ -6,7 +6,10 @@
 - ``vmha_execution_duration_seconds{function,status}``: executions through the functions APIs;
 - ``vmha_queue_messages{queue,state}`` and ``vmha_queue_lag_seconds{queue}``: Zaqar's counts and the age
   of the oldest message of each queue, the lag of the consumers (read at scrape time; when Zaqar cannot
-  be asked, ``vmha_queue_stats_up`` is 0 and the queue metrics are left out).
+  be asked, ``vmha_queue_stats_up`` is 0 and the queue metrics are left out);
+- ``vmha_segment_fencing{segment,fencing}``: 1 for each segment's fencing mode, so an alert can watch for
+  ``fencing="disabled"``, a segment whose servers are evacuated without proof that their host is dead
+  (read from Nova at scrape time; ``vmha_segments_up`` is 0 when Nova cannot be asked).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from zaqarclient.queues import client as zaqar_client
 
 from vmha.context import StepContext
 from vmha.contracts import Notification, RetryPolicy, StepMessage
+from vmha.functions.segments import segments
 from vmha.journal import ExecutionStatus, Journal
 from vmha.outcomes import Outcome
 from vmha.runtime import IntakeFunction, StepFunction, StepTable
@@ -60,7 +64,7 @@ class TimedStep:
 class Metrics:
     """The registry of one process and the instruments the gateway feeds."""
 
-    def __init__(self, journal: Journal, queues: tuple[str, ...], stats: QueueStats) -> None:
+    def __init__(self, journal: Journal, queues: tuple[str, ...], stats: QueueStats, cloud: Any) -> None:
         self.registry = CollectorRegistry()
         self._steps = Histogram("vmha_step_duration_seconds", "Step and intake run time in this process.",
                                 ["step", "outcome"], registry=self.registry, buckets=_BUCKETS)
@@ -68,6 +72,7 @@ class Metrics:
                                      ["function", "status"], registry=self.registry, buckets=_BUCKETS)
         self.registry.register(_JournalCollector(journal))
         self.registry.register(_QueueCollector(queues, stats))
+        self.registry.register(_SegmentCollector(cloud))
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
@@ -135,3 +140,24 @@ class _QueueCollector(Collector):
             return
         up.add_metric([], 1)
         yield from (up, counts, lag)
+
+
+class _SegmentCollector(Collector):
+    def __init__(self, cloud: Any) -> None:
+        self._cloud = cloud
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        up = GaugeMetricFamily("vmha_segments_up", "1 when Nova answered the segments (host aggregates).")
+        fencing = GaugeMetricFamily("vmha_segment_fencing", "1 for the fencing mode of each segment.",
+                                    labels=["segment", "fencing"])
+        try:
+            found = segments(self._cloud)
+        except Exception:  # Nova down or a segment misconfigured must not break the scrape
+            log.warning("segments unavailable", exc_info=True)
+            up.add_metric([], 0)
+            yield up
+            return
+        for segment in found:
+            fencing.add_metric([segment.name, segment.fencing.value], 1)
+        up.add_metric([], 1)
+        yield from (up, fencing)

@@ -101,7 +101,8 @@ def build(settings: Settings, table: StepTable, intake: IntakeFunction) -> Gatew
     settings = escalating_to_own_project(settings, cloud)
     journal = open_journal(settings.journal_url)
     names = settings.queues
-    metrics = Metrics(journal, (names.notifications, names.steps, names.dead_letters), zaqar_stats(cloud.session))
+    metrics = Metrics(journal, (names.notifications, names.steps, names.dead_letters), zaqar_stats(cloud.session),
+                      cloud)
     services = Services(settings, journal, ZaqarQueues(cloud.session), metrics.instrument(table),
                         metrics.instrument_intake(intake), cloud)
     return Gateway(services, metrics, keystone_filter(cloud))
