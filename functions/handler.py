@@ -53,11 +53,6 @@ def step_handler(step_id: str) -> Handler:
             return outcome_to_dict(Fail(f"invalid step message: {error}"))
         if message.step != step_id:
             return outcome_to_dict(Fail(f"message for step {message.step} sent to {step_id}"))
-        record = context.journal.get_notification_record(str(message.notification_id))
-        refusal = f"unknown notification {message.notification_id}" if record is None else \
-            record.flow_refusal(message.flow)
-        if refusal is not None:
-            return outcome_to_dict(Fail(refusal))
         return outcome_to_dict(spec.run(message, context))
 
     handler.__name__ = f"{step_id}_handler"

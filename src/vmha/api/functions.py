@@ -111,9 +111,6 @@ class Functions:
         detail = services.journal.get_notification(str(message.notification_id))
         if detail is None:
             raise InvalidInputError(f"invalid input for {name}: unknown notification {message.notification_id}")
-        refusal = detail.notification.flow_refusal(message.flow)
-        if refusal is not None:
-            raise InvalidInputError(f"invalid input for {name}: {refusal}")
         context = RunContext(new_request_id(), notification_of(detail.notification), services.settings,
                              services.journal, services.cloud, services.clock, message.deadline)
         step = services.table[name]

@@ -146,7 +146,8 @@ class NotificationRecord:
     def flow_refusal(self, flow: tuple[str, ...]) -> str | None:
         """Why a step message claiming to run in ``flow`` must not run, None when ``flow`` is the recorded one.
 
-        A step message's flow is never trusted: queues and the invoke APIs are written by others too.
+        A step message's flow is never trusted: the steps queue can be written by others than vmha (anyone
+        holding credentials of the project), and what runs next is decided by the flow.
         """
         if self.flow is None:
             return f"notification {self.id} has no recorded flow (intake did not start a recovery)"
