@@ -41,6 +41,9 @@ def _env(layout: Layout, _: argparse.Namespace) -> int:
         "OS_CLIENT_CONFIG_FILE": str(layout.clouds_yaml),
         "OS_CLOUD": "vmha-admin",
         "VMHA_TEST_DB_URLS": ",".join(("sqlite", *layout.journal_test_urls)),
+        # `vmha demo`'s host monitors and fencing (read by the demo alone, not by the gateway's settings)
+        "VMHA_DEMO_COORDINATION_URL": layout.etcd_url.replace("http://", "etcd3+http://"),
+        "VMHA_DEMO_FENCING_FILE": str(layout.fencing_yaml),
     }
     for name, value in exports.items():
         print(f"export {name}={shlex.quote(value)}")
@@ -79,7 +82,8 @@ def parser() -> argparse.ArgumentParser:
     down.add_argument("--keep-infra", action="store_true", help="leave MariaDB, RabbitMQ, Redis, etcd running")
     down.set_defaults(run=_down)
     commands.add_parser("status", help="processes, health and memory").set_defaults(run=_status)
-    commands.add_parser("env", help="shell exports: clouds.yaml, OS_CLOUD, journal test databases").set_defaults(
+    commands.add_parser("env", help="shell exports: clouds.yaml, OS_CLOUD, journal test databases, the demo's "
+                                    "coordination URL and fencing file").set_defaults(
         run=_env)
     logs = commands.add_parser("logs", help="tail logs of failed (or the named) services")
     logs.add_argument("names", nargs="*")

@@ -10,6 +10,7 @@ from typing import Any
 
 import openstack
 
+from vmha.fencing import PowerState, load_fencing_config, power_driver
 from vmha.functions.segments import SegmentError, segments
 
 _POLL_SECONDS = 1.0
@@ -21,13 +22,30 @@ class DemoError(Exception):
 
 def run_command(template: str, host: str) -> None:
     """Run ``template`` with ``{host}`` filled in; DemoError with its output when it fails."""
+    finish(launch(template, host))
+
+
+def launch(template: str, host: str) -> subprocess.Popen[str]:
+    """Start ``template`` with ``{host}`` filled in; ``finish`` waits for it."""
     argv = shlex.split(template.replace("{host}", host))
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
-    except (OSError, subprocess.TimeoutExpired) as error:
+        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+    except OSError as error:
         raise DemoError(f"{argv[0]}: {error}") from error
-    if done.returncode != 0:
-        raise DemoError(f"{' '.join(argv)} exited {done.returncode}: {(done.stderr or done.stdout).strip()[-500:]}")
+
+
+def finish(command: subprocess.Popen[str], timeout: float = 300.0) -> None:
+    """Wait for a launched command; DemoError with its output when it fails or outlasts ``timeout``."""
+    argv = command.args if isinstance(command.args, list) else [str(command.args)]
+    try:
+        stdout, stderr = command.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired as error:
+        command.kill()
+        command.communicate()
+        raise DemoError(f"{' '.join(argv)}: {error}") from error
+    if command.returncode != 0:
+        raise DemoError(f"{' '.join(argv)} exited {command.returncode}: {(stderr or stdout).strip()[-500:]}")
 
 
 def compute_service(conn: Any, host: str) -> Any:
@@ -64,6 +82,20 @@ def restore(conn: Any, host: str, start_command: str, timeout: float = 180.0) ->
     """Start the host again with ``start_command`` and put it back into service."""
     run_command(start_command, host)
     return_to_service(conn, host, timeout)
+
+
+def power_on(host: str, fencing_file: str) -> str:
+    """Power the host on through its BMC if it reports the power off (a fenced host stays off); what was done."""
+    access = load_fencing_config(fencing_file).get(host) if fencing_file else None
+    if access is None:
+        return f"{host} has no BMC in the fencing file: its power is left as it is"
+    driver = power_driver(access)
+    if driver.power_state() is PowerState.ON:
+        return f"{host}'s BMC ({access.protocol.value} {access.address}) reports the power on already"
+    driver.power_on()
+    if driver.power_state() is not PowerState.ON:
+        raise DemoError(f"{host}'s BMC ({access.protocol.value} {access.address}) still reports the power off")
+    return f"{host} powered on through its BMC ({access.protocol.value} {access.address})"
 
 
 def return_to_service(conn: Any, host: str, timeout: float = 180.0) -> None:

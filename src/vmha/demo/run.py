@@ -3,32 +3,34 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 import secrets
-import socket
+import signal
+import subprocess
 import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import openstack
 
 from vmha.console import Progress, table
-from vmha.contracts import ClusterStatus, HostEvent, HostPayload, HostStatus, Notification, Settings, parse_settings
-from vmha.demo import servers
-from vmha.demo.hosts import DemoError, compute_service, free_hosts, restore, run_command, taken_hosts
+from vmha.demo import in_process, servers
+from vmha.demo.detection import Detection
+from vmha.demo.host_monitors import INTERVAL_SECONDS, MISSES, HostMonitors, MonitorSetup
+from vmha.demo.hosts import DemoError, compute_service, finish, free_hosts, launch, power_on, restore, taken_hosts
 from vmha.demo.options import DemoOptions
 from vmha.demo.servers import Placement
 from vmha.demo.watch import Watch
 from vmha.deploy import Deployment, StackRequest, delete, deploy
-from vmha.functions import STEPS, intake
-from vmha.journal import utc_now
-from vmha.runtime import ZaqarQueues, gateway
 
 BOOT_MICROVERSION = "2.74"
 """Booting on a named host (``host``) needs 2.74; recovery itself runs at vmha.context.COMPUTE_MICROVERSION."""
+QUIET_SECONDS = 10.0
+"""While waiting, a line saying so after this long without one (CI logs show the demo is alive)."""
 
 
 def run(options: DemoOptions, report: Progress | None = None) -> int:
@@ -37,7 +39,8 @@ def run(options: DemoOptions, report: Progress | None = None) -> int:
         conn = openstack.connect(cloud=options.cloud or None, compute_api_version=BOOT_MICROVERSION)
     except openstack.exceptions.ConfigException as error:
         raise DemoError(f"OpenStack credentials: {error}") from error
-    return Demo(conn, options, report or Progress()).run()
+    with _terminated_as_interrupt():
+        return Demo(conn, options, report or Progress()).run()
 
 
 class Demo:
@@ -52,20 +55,22 @@ class Demo:
         conn, options, report = self.conn, self.options, self.report
         hosts = _usable_hosts(conn, options.host)
         with tempfile.TemporaryDirectory(prefix="vmha-demo-") as scratch, contextlib.ExitStack() as cleanup:
-            cleanup.enter_context(_gateway_warnings(report))
-            port = _free_port()
+            cleanup.enter_context(in_process.warnings_shown(report))
+            port = in_process.free_port()
             cleanup.callback(_quietly, report, "deleting the stack", lambda: delete(conn, self.name, _heat(report)))
             deployed = self._deploy(hosts, port)
-            settings = _settings(options, deployed, port, options.journal_url or f"sqlite:///{scratch}/journal.db",
-                                 self.webhook_secret)
-            built = _start_gateway(settings, cleanup, report)
+            monitors = self._start_monitors(hosts, deployed, Path(scratch), cleanup)
+            journal_url = options.journal_url or f"sqlite:///{scratch}/journal.db"
+            settings = in_process.gateway_settings(options, deployed, port, journal_url, self.webhook_secret)
+            built, halt = in_process.start(settings, report)
+            cleanup.callback(_quietly, report, "stopping the gateway", halt)
             placed = self._boot(hosts)
             ids = [server.id for server in placed]
             cleanup.callback(_quietly, report, "deleting the servers", lambda: servers.delete(conn, ids, 120))
             victims = [server for server in placed if server.host == options.host]
-            cleanup.callback(_quietly, report, f"restoring {options.host}",
-                             lambda: restore(conn, options.host, options.start_command))
-            watch = self._fail_and_recover(settings, built.services.journal, victims)
+            monitors.wait_ready(60.0)
+            self._restore_afterwards(monitors, cleanup)
+            watch = self._fail_and_recover(monitors, built.services.journal, victims)
             return _summary(watch, victims, len(placed) - len(victims), report)
         raise AssertionError("unreachable")  # ExitStack never swallows: mypy cannot tell
 
@@ -75,9 +80,34 @@ class Demo:
                                                       "queue_prefix": self.name, "segments": [segment]},
                                webhook_secret=self.webhook_secret)
         deployed = deploy(self.conn, request, _heat(self.report))
-        self.report(f"[heat]       segment {self.name} over {', '.join(hosts)}; "
+        self.report(f"[heat]       segment {self.name} over {', '.join(hosts)} (fencing {self.options.fencing}); "
                     f"queues {', '.join(deployed.queues.values())}")
         return deployed
+
+    def _start_monitors(self, hosts: list[str], deployed: Deployment, scratch: Path,
+                        cleanup: contextlib.ExitStack) -> HostMonitors:
+        options = self.options
+        setup = MonitorSetup(options.coordination_url, options.fencing_file, deployed.queues["notifications"],
+                             self.name, options.cloud, options.nova_stale_seconds)
+        monitors = HostMonitors(setup, scratch)
+        cleanup.callback(self._stop_monitors, monitors)
+        monitors.start(hosts)
+        self.report(f"[monitor]    vmha monitor host on {', '.join(hosts)} (group of segment {self.name} on "
+                    f"{options.coordination_url}; heartbeat every {INTERVAL_SECONDS:g} s, out after {MISSES} misses)")
+        return monitors
+
+    def _stop_monitors(self, monitors: HostMonitors) -> None:
+        if monitors.running:
+            _quietly(self.report, f"stopping the host monitors of {', '.join(monitors.running)}", monitors.stop)
+
+    def _restore_afterwards(self, monitors: HostMonitors, cleanup: contextlib.ExitStack) -> None:
+        """Clean-ups, run in this order: stop the monitors, power the host on, start it, back into service."""
+        host, report = self.options.host, self.report
+        cleanup.callback(_quietly, report, f"restoring {host}",
+                         lambda: restore(self.conn, host, self.options.start_command))
+        cleanup.callback(_quietly, report, f"powering {host} on",
+                         lambda: report(f"[cleanup]    {power_on(host, self.options.fencing_file)}"))
+        cleanup.callback(self._stop_monitors, monitors)
 
     def _boot(self, hosts: list[str]) -> list[Placement]:
         options = self.options
@@ -90,26 +120,37 @@ class Demo:
             self.report(f"[nova]       {server.name}: {server.status} on {server.host}")
         return placed
 
-    def _fail_and_recover(self, settings: Settings, journal: Any, victims: list[Placement]) -> Watch:
-        """Kill the host, report it, follow the recovery until it ends or times out."""
+    def _fail_and_recover(self, monitors: HostMonitors, journal: Any, victims: list[Placement]) -> Watch:
+        """Kill the host and its monitor, follow detection and recovery until they end or time out."""
         options, report = self.options, self.report
-        report(f"[failure]    killing {options.host} (its nova-compute, SIGKILL)")
-        run_command(options.kill_command, options.host)
+        pulse = _Pulse(report)
+        detection, watch = Detection(monitors, options.host, pulse), Watch(journal, self.conn, victims, pulse)
+        report(f"[failure]    killing {options.host} as a power loss would: its nova-compute and its host monitor "
+               "(SIGKILL), at once; the clock starts")
+        killing: subprocess.Popen[str] | None = launch(options.kill_command, options.host)
+        monitors.kill(options.host)
         report.start = time.monotonic()
-        report(f"[failure]    {options.host} is dead; the clock starts")
-        notification = Notification(uuid.uuid4(), "vmha-demo", options.host, utc_now(),
-                                    HostPayload(HostEvent.STOPPED, HostStatus.NORMAL, ClusterStatus.OFFLINE))
-        if options.notify:
-            ZaqarQueues(self.conn.session).post(settings.queues.notifications, notification.to_dict(), ttl=3600)
-            report(f"[detection]  COMPUTE_HOST notification {notification.id} posted (as a host monitor would)")
-        watch = Watch(journal, self.conn, str(notification.id), victims, report)
-        deadline = time.monotonic() + options.timeout_seconds
-        while not watch.poll():
-            if time.monotonic() > deadline:
-                report(f"[recovery]   gave up waiting after {options.timeout_seconds:.0f} s")
-                break
-            time.sleep(0.5)
-        return watch
+        deadline = report.start + options.timeout_seconds
+        try:
+            while True:
+                if killing is not None and killing.poll() is not None:
+                    finish(killing)  # DemoError if the kill command failed
+                    killing = None
+                    pulse(f"[failure]    {options.host}'s nova-compute is dead (the kill command ended)")
+                found = detection.poll()
+                if found is not None and watch.notification_id is None:
+                    watch.notification_id = found.notification_id
+                if watch.poll():
+                    return watch
+                if time.monotonic() > deadline:
+                    report(f"[recovery]   gave up waiting after {options.timeout_seconds:.0f} s")
+                    return watch
+                pulse.quiet("the monitors' report" if found is None else f"the recovery ({watch.phase})")
+                time.sleep(0.5)
+        finally:
+            if killing is not None:
+                finish(killing)
+
 
 def _usable_hosts(conn: Any, victim: str) -> list[str]:
     """The hosts whose nova-compute is up and enabled and that no other segment holds (a host belongs to
@@ -125,42 +166,8 @@ def _usable_hosts(conn: Any, victim: str) -> list[str]:
     return hosts
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 def _heat(report: Progress) -> Callable[[str], None]:
     return lambda line: report(f"[heat]       {line}")
-
-
-def _settings(options: DemoOptions, deployed: Deployment, port: int, journal_url: str, secret: str) -> Settings:
-    return parse_settings({
-        "journal_url": journal_url,
-        "dedup_window_seconds": 0,
-        "queues": dict(deployed.queues),
-        "retry": {"initial_delay_seconds": 1, "max_delay_seconds": 5},
-        "gateway": {"cloud": options.cloud or "", "poll_interval_seconds": 5,
-                    "listen_host": "127.0.0.1", "listen_port": port},
-        "api": {"webhook_secret": secret},
-    }, {})
-
-
-def _start_gateway(settings: Settings, cleanup: contextlib.ExitStack, report: Progress) -> gateway.Gateway:
-    built = gateway.build(settings, STEPS, intake)
-    stop = threading.Event()
-    thread = threading.Thread(target=gateway.serve, args=(built, stop, 10.0), name="vmha-demo-gateway", daemon=True)
-    thread.start()
-
-    def halt() -> None:
-        stop.set()
-        thread.join(60)
-
-    cleanup.callback(_quietly, report, "stopping the gateway", halt)
-    report(f"[gateway]    running at {built.http.url} ({settings.gateway.workers} workers)")
-    return built
 
 
 def _summary(watch: Watch, victims: list[Placement], bystanders: int, report: Progress) -> int:
@@ -180,27 +187,6 @@ def _summary(watch: Watch, victims: list[Placement], bystanders: int, report: Pr
     return 0 if ok else 1
 
 
-@contextlib.contextmanager
-def _gateway_warnings(report: Progress) -> Iterator[None]:
-    """Show the in-process gateway's warnings and errors as progress lines while the demo runs."""
-    handler = _ReportHandler(report)
-    root = logging.getLogger()
-    root.addHandler(handler)
-    try:
-        yield
-    finally:
-        root.removeHandler(handler)
-
-
-class _ReportHandler(logging.Handler):
-    def __init__(self, report: Progress) -> None:
-        super().__init__(logging.WARNING)
-        self._report = report
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self._report(f"[gateway]    {record.levelname.lower()}: {record.getMessage()}")
-
-
 def _quietly(report: Progress, what: str, action: Callable[[], object]) -> None:
     """Clean-up: run ``action``, report a failure instead of raising (the next clean-up still runs)."""
     report(f"[cleanup]    {what}")
@@ -208,3 +194,35 @@ def _quietly(report: Progress, what: str, action: Callable[[], object]) -> None:
         action()
     except Exception as error:  # clean-up goes on whatever failed; the operator sees what
         report(f"[cleanup]    {what} failed: {type(error).__name__}: {error}")
+
+
+class _Pulse:
+    """Passes progress lines on; after QUIET_SECONDS without one, ``quiet`` says what is awaited."""
+
+    def __init__(self, report: Progress) -> None:
+        self._report, self._last = report, time.monotonic()
+
+    def __call__(self, text: str) -> None:
+        self._last = time.monotonic()
+        self._report(text)
+
+    def quiet(self, awaited: str) -> None:
+        if time.monotonic() - self._last >= QUIET_SECONDS:
+            self(f"[waiting]    {self._report.elapsed:.0f} s since the kill, waiting for {awaited}")
+
+
+@contextlib.contextmanager
+def _terminated_as_interrupt() -> Iterator[None]:
+    """SIGTERM ends the demo as Ctrl-C does: its clean-ups run (monitors stopped, host restored, all deleted)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(_number: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt

@@ -29,12 +29,16 @@ _ATTEMPT = re.compile(r"attempt \d+ (?:started$|failed: (?P<reason>.*))", re.DOT
 class Watch:
     """Reports what changed since the last ``poll``; knows when every server was recovered."""
 
-    def __init__(self, journal: Journal, conn: Any, notification_id: str, servers: list[Placement],
-                 report: Callable[[str], None]) -> None:
-        self._journal, self._conn, self._id, self._report = journal, conn, notification_id, report
+    def __init__(self, journal: Journal, conn: Any, servers: list[Placement], report: Callable[[str], None],
+                 notification_id: str | None = None) -> None:
+        self._journal, self._conn, self._report = journal, conn, report
+        self.notification_id = notification_id
+        """The notification to follow in the journal; None until a monitor reported the host."""
         self.before = {server.id: server for server in servers}
         self.now = dict(self.before)
         self._events = 0
+        self.phase = "the notification in the journal"
+        """What the recovery is at, as the last step event said."""
         self._waits: dict[tuple[str, str], str] = {}
         """The last retry reason shown per (step, instance): a step polling Nova repeats it every second."""
         self.status: NotificationStatus | None = None
@@ -43,8 +47,10 @@ class Watch:
 
     def poll(self) -> bool:
         """Report new events and server moves; True once the recovery ended and the servers settled."""
-        detail = self._journal.get_notification(self._id)
+        detail = self._journal.get_notification(self.notification_id) if self.notification_id else None
         if detail is not None:
+            if self.status is None:
+                self._report(f"[detection]  {_received(detail)}")
             self._report_events(detail)
             if detail.notification.status != self.status:
                 self.status = detail.notification.status
@@ -66,8 +72,11 @@ class Watch:
                     continue
                 self._waits[key] = reason
             phase = PHASES.get(event.step_id, event.step_id)
+            self.phase = f"{event.step_id}: {event.message}"
             instance = f" {self._name(event.instance_uuid)}" if event.instance_uuid else ""
             self._report(f"[{phase}]{' ' * max(1, 11 - len(phase))}{event.step_id}{instance}: {event.message}")
+            if event.step_id == "fence_host" and event.message == "succeeded":
+                self._report(f"[fencing]    {_fenced(detail)}")
         self._events = len(detail.events)
 
     def _report_moves(self, seen: list[Placement]) -> None:
@@ -81,3 +90,21 @@ class Watch:
     def _name(self, instance_uuid: str) -> str:
         server = self.before.get(instance_uuid)
         return server.name if server else instance_uuid[:8]
+
+
+def _received(detail: NotificationDetail) -> str:
+    """The notification as vmha's journal received it: who sent it and what it says."""
+    record = detail.notification
+    payload = ", ".join(f"{key} {value}" for key, value in record.payload.items())
+    return f"vmha received {record.type} {record.id} from {record.source}: {payload}"
+
+
+def _fenced(detail: NotificationDetail) -> str:
+    """What fence_host's result says: the BMC asked and the power state it confirmed."""
+    results = [step.result for step in detail.steps if step.key.step_id == "fence_host" and step.result]
+    result = results[-1] if results else {}
+    host, bmc, power = result.get("host"), result.get("bmc"), result.get("power")
+    if not (host and bmc and power):
+        return f"fence_host recorded {dict(result)}"
+    how = "powered off through" if result.get("powered_off") else "was already off, as reported by"
+    return f"{host} {how} its BMC ({bmc}): the BMC confirms power {power}"
