@@ -24,7 +24,7 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from enum import StrEnum
 from typing import TypeVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
@@ -66,8 +66,13 @@ def lock_name(scope: Scope, key: str) -> str:
 
 def with_lock_timeout(url: str) -> str:
     """``url`` with ``lock_timeout=LOCK_TIMEOUT`` unless it sets one."""
+    return with_options(url, {"lock_timeout": str(LOCK_TIMEOUT)})
+
+
+def with_options(url: str, defaults: Mapping[str, str]) -> str:
+    """``url`` with the driver options of ``defaults`` it does not set itself."""
     parts = urlsplit(url)
-    options = {"lock_timeout": str(LOCK_TIMEOUT), **dict(parse_qsl(parts.query))}
+    options = {**defaults, **dict(parse_qsl(parts.query))}
     return urlunsplit(parts._replace(query=urlencode(options)))
 
 
@@ -114,7 +119,7 @@ def held(url: str, name: str, wait: float = WAIT_SECONDS) -> Iterator[None]:
             yield
         return
     try:
-        lock = _coordinator(url).get_lock(name.encode())
+        lock = coordinator(url).get_lock(name.encode())
         taken = lock.acquire(wait)  # type: ignore[arg-type]  # a float is a wait in seconds on every driver
     except tenacity.RetryError:  # how the etcd3 driver says the wait ran out
         taken = False
@@ -138,8 +143,9 @@ def exclusive(ctx: StepContext, scope: Scope, key: str, body: Callable[[], T]) -
         return Retry(str(error), ctx.settings.retry.recheck_interval_seconds)
 
 
-def _coordinator(url: str) -> coordination.CoordinationDriver:
-    """This process's started coordinator for ``url`` (raises ToozError when it cannot start)."""
+def coordinator(url: str) -> coordination.CoordinationDriver:
+    """This process's started coordinator for ``url`` (raises ToozError when it cannot start, RuntimeError
+    when no driver serves the URL)."""
     with _guard:
         found = _coordinators.get(url)
         if found is None:

@@ -17,10 +17,14 @@ the aggregate's hosts plus its reserved hosts; a host belongs to at most one seg
     Comma-separated hosts under planned maintenance: their notifications are recorded and ignored.
 ``vmha:fencing``
     ``required`` (default): no server is evacuated off a host unless its BMC confirmed it powered off.
-    ``required_or_selffence``: the same, or another proof where the BMC is silent (for now the BMC's
-    answer alone, as ``required``). ``disabled``: the operator opts out, explicitly: servers are evacuated
+    ``required_or_selffence``: the same, or, where the BMC is silent, the host's self-fence lease: it has
+    stayed out of its segment's group for ``vmha:self_fence_seconds`` + a margin (``vmha.self_fence``).
+    ``disabled``: the operator opts out, explicitly: servers are evacuated
     without proof that their host is dead, and every recovery says so (a warning in the log, an
     ``opted_out`` fence record in the journal, ``openstack vmha segment list``, ``/metrics``).
+``vmha:self_fence_seconds``
+    The self-fence lease (default 60): a host monitor of a ``required_or_selffence`` segment that cannot
+    heartbeat into its group for this long stops its HA servers (``vmha.monitors.host.lease``).
 
 These keys are desired configuration and belong to Heat; vmha never writes them. What recovery changes is
 kept in the journal and in Nova's own service state: a host vmha disabled carries a disabled reason
@@ -36,6 +40,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from vmha.contracts import RecoveryMethod
+from vmha.self_fence import SELF_FENCING, lease_seconds
 
 PREFIX = "vmha:"
 _E = TypeVar("_E", bound=StrEnum)
@@ -48,7 +53,7 @@ class Fencing(StrEnum):
     """Whether a failed host must be fenced before its servers are evacuated."""
 
     REQUIRED = "required"
-    REQUIRED_OR_SELF_FENCE = "required_or_selffence"
+    REQUIRED_OR_SELF_FENCE = SELF_FENCING
     DISABLED = "disabled"
 
 
@@ -67,6 +72,7 @@ class Segment:
     reserved_hosts: tuple[str, ...]
     maintenance_hosts: tuple[str, ...]
     fencing: Fencing
+    self_fence_seconds: int
 
     @property
     def members(self) -> tuple[str, ...]:
@@ -84,6 +90,7 @@ def parse_segment(name: str, hosts: tuple[str, ...], metadata: Mapping[str, str]
         reserved_hosts=_names(metadata.get(PREFIX + "reserved_hosts", "")),
         maintenance_hosts=_names(metadata.get(PREFIX + "maintenance_hosts", "")),
         fencing=_choice(Fencing, metadata.get(PREFIX + "fencing", Fencing.REQUIRED.value), name),
+        self_fence_seconds=_lease(metadata, name),
     )
 
 
@@ -143,6 +150,13 @@ def _flag(text: str, segment: str) -> bool:
     if word not in _TRUE + _FALSE:
         raise SegmentError(f"segment {segment}: {PREFIX}enabled must be true or false, not {text!r}")
     return word in _TRUE
+
+
+def _lease(metadata: Mapping[str, str], segment: str) -> int:
+    try:
+        return lease_seconds(metadata)
+    except ValueError as error:
+        raise SegmentError(f"segment {segment}: {error}") from None
 
 
 def _choice(kind: type[_E], text: str, segment: str) -> _E:

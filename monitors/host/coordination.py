@@ -12,23 +12,12 @@ from __future__ import annotations
 import contextlib
 import math
 import uuid
-from collections.abc import Iterator
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from etcd3gw.exceptions import Etcd3Exception
-from redis.exceptions import RedisError
 from tooz import coordination
 from tooz.locking import Lock
 
-
-@contextlib.contextmanager
-def _as_tooz_errors() -> Iterator[None]:
-    """Raise the drivers' own errors as ToozError: tooz's etcd3 and Redis heartbeats let them through (an
-    etcd request timing out on a cut link raised etcd3gw's ConnectionTimeoutError and ended the monitor)."""
-    try:
-        yield
-    except (Etcd3Exception, RedisError) as error:
-        raise coordination.ToozConnectionError(f"{type(error).__name__}: {error}") from error
+from vmha.tooz_errors import as_tooz_errors
 
 
 def group_url(url: str, interval: float, misses: int) -> str:
@@ -56,7 +45,7 @@ class SegmentGroup:
 
     def heartbeat(self) -> None:
         """Start or refresh the membership (re-joining under a new incarnation if it had expired)."""
-        with _as_tooz_errors():
+        with as_tooz_errors():
             if not self._started:
                 self._coordinator.start(start_heart=False)
                 self._started = True

@@ -80,7 +80,7 @@ def bmc() -> FakeBmc:
 def driver(world: World, bmc: FakeBmc) -> Driver:
     """The test runtime with fence_host talking to ``bmc``."""
     spec = dataclasses.replace(STEPS["fence_host"],
-                               run=lambda message, ctx: fence_host.fence(message, ctx, bmc.connect))
+                               run=lambda message, ctx: fence_host.fence(message, ctx, fence_host.Seams(bmc.connect)))
     return Driver(world.cloud, world.journal, world.settings, world.clock, wait=world.wait,
                   steps={**STEPS, "fence_host": spec})
 
@@ -93,12 +93,13 @@ def recorded(world: World) -> Notification:
     return notification
 
 
-def once(world: World, bmc: FakeBmc, notification: Notification, attempt: int = 1) -> Outcome:
-    """One run of fence_host, as the runtime makes it."""
+def once(world: World, bmc: FakeBmc, notification: Notification, attempt: int = 1,
+         seams: fence_host.Seams | None = None) -> Outcome:
+    """One run of fence_host, as the runtime makes it (talking to ``bmc`` unless other ``seams`` are given)."""
     flow = HOST_AUTO.steps
     message = StepMessage(notification.id, "fence_host", attempt, flow, flow.index("fence_host"),
                           world.clock() + timedelta(hours=1))
-    return fence_host.fence(message, world.context(notification), bmc.connect)
+    return fence_host.fence(message, world.context(notification), seams or fence_host.Seams(bmc.connect))
 
 
 def test_the_host_is_powered_off_before_anything_is_evacuated(world: World, bmc: FakeBmc) -> None:

@@ -13,6 +13,7 @@ from vmha.journal.errors import (
 )
 from vmha.journal.journal import Journal, open_journal
 from vmha.journal.records import (
+    Absence,
     Clock,
     ExecutionRecord,
     ExecutionStatus,
@@ -43,6 +44,7 @@ from vmha.journal.transitions import TERMINAL, TRANSITIONS
 __all__ = [
     "TERMINAL",
     "TRANSITIONS",
+    "Absence",
     "Clock",
     "ExecutionRecord",
     "ExecutionStatus",

@@ -16,9 +16,10 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from vmha.journal import executions, fences, notifications, progress, steps
+from vmha.journal import absences, executions, fences, notifications, progress, steps
 from vmha.journal.database import READ_ONLY, create_journal_engine, lost_a_race, upgrade, writers_queue
 from vmha.journal.records import (
+    Absence,
     Clock,
     ExecutionRecord,
     ExecutionStatus,
@@ -195,6 +196,16 @@ class Journal:
     def get_fence(self, notification_id: str, host: str) -> FenceRecord | None:
         """The fence of ``host`` recorded for this notification, None if none was."""
         return self._read(lambda session, _now: fences.get(session, notification_id, host))
+
+    def note_absence(self, notification_id: str, host: str, incarnation: str) -> Absence:
+        """Since when ``host`` has been out of its group under this armed-lease incarnation (now, the first
+        time, or when the incarnation changed). Raises UnknownNotificationError for an unknown id."""
+        return self._write(lambda session, now: absences.note(
+            session, now, notification_id, host=host, incarnation=incarnation))
+
+    def clear_absence(self, notification_id: str, host: str) -> None:
+        """Forget the absence of ``host``: it is back in its group, its lease's clock restarts."""
+        self._write(lambda session, _now: absences.clear(session, notification_id, host))
 
     def begin_step(self, key: StepKey, lease: timedelta) -> StepStart:
         """Claim a step run before acting on it (write-ahead idempotency).

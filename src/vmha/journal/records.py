@@ -175,6 +175,17 @@ class FenceRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class Absence:
+    """Since when a notification's host has been seen out of its segment's group, holding one armed lease."""
+
+    notification_id: str
+    host: str
+    incarnation: str
+    """The incarnation of the host's armed self-fence lease (``vmha.self_fence``): another is a new absence."""
+    since: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Recorded:
     """Result of `Journal.record_notification`."""
 

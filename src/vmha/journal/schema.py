@@ -100,6 +100,17 @@ class FenceRow(Base):
     fenced_at: Mapped[datetime]
 
 
+class AbsenceRow(Base):
+    """Since when a notification's host has been out of its segment's group (the self-fence lease's clock)."""
+
+    __tablename__ = "absences"
+
+    notification_id: Mapped[str] = mapped_column(sa.String(36), sa.ForeignKey("notifications.id"), primary_key=True)
+    host: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    incarnation: Mapped[str] = mapped_column(sa.String(64))
+    since: Mapped[datetime]
+
+
 class DedupClaimRow(Base):
     """Latest accepted notification per hash of (type, hostname, payload): answers 'same inside a window'."""
 
