@@ -3,6 +3,8 @@ empty queues."""
 
 from __future__ import annotations
 
+import os
+import signal
 from typing import Any
 
 from zaqarclient.queues import client as zaqar_client
@@ -14,13 +16,28 @@ from vmha.fencing import load_fencing_config, power_driver
 
 # Below 2.95 an evacuated ACTIVE server comes back ACTIVE (2.95+ leaves it stopped); 2.74 adds `host`.
 COMPUTE_MICROVERSION = "2.74"
-__all__ = ["COMPUTE_MICROVERSION", "boot_servers", "compute_service", "delete_servers", "host_is_running",
-           "kill_host", "purge_queue", "restore_host", "start_host", "wait_evacuated", "zaqar"]
+__all__ = ["COMPUTE_MICROVERSION", "boot_servers", "compute_service", "cut_off_host", "delete_servers",
+           "host_is_running", "kill_host", "purge_queue", "reconnect_host", "restore_host", "start_host",
+           "wait_evacuated", "zaqar"]
 
 
 def kill_host(layout: Layout, host: str) -> None:
     """SIGKILL the host's nova-compute, as a power loss would (its BMC, later, keeps answering)."""
     procs.kill(layout, f"nova-{host}")
+
+
+def cut_off_host(layout: Layout, host: str) -> None:
+    """SIGSTOP the host's nova-compute: still there, no longer reporting, as behind a cut management link."""
+    pid = procs.read_pid(layout, f"nova-{host}")
+    assert pid is not None, f"nova-compute of {host} is not running"
+    os.killpg(pid, signal.SIGSTOP)
+
+
+def reconnect_host(layout: Layout, host: str) -> None:
+    """SIGCONT the host's nova-compute stopped by ``cut_off_host``."""
+    pid = procs.read_pid(layout, f"nova-{host}")
+    if pid is not None:
+        os.killpg(pid, signal.SIGCONT)
 
 
 def start_host(layout: Layout, host: str) -> None:

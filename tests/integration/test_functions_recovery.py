@@ -82,7 +82,8 @@ def recovery(cloud_layout: Layout, admin_conn: Any, tmp_path: Path) -> Iterator[
             conn.compute.add_host_to_aggregate(aggregate, host)
         conn.compute.set_aggregate_metadata(aggregate, {"vmha:recovery_method": "auto", "vmha:enabled": "true"})
         settings = parse_settings({"host_failure": {"evacuate_all_instances": False},
-                                   "retry": {"recheck_interval_seconds": 1}}, {})
+                                   "retry": {"recheck_interval_seconds": 1},
+                                   "fencing_file": str(cloud_layout.fencing_yaml)}, {})  # segments fence by default
         with open_journal(f"sqlite:///{tmp_path / 'journal.db'}") as journal:
             yield Recovery(conn, journal, settings, name)
     finally:

@@ -119,6 +119,6 @@ def test_the_isolated_host_stops_its_ha_servers_and_the_majority_fences_it_befor
     assert _active(split.libvirt, split.bystander)  # not opted in: not evacuated, so left running
 
     assert report["source"] != f"vmha-monitor/host@{HOST}"
-    assert report["payload"] == {"event": "STOPPED", "host_status": "NORMAL", "cluster_status": "OFFLINE"}
+    assert report["payload"] == {"event": "STOPPED", "host_status": "UNKNOWN", "cluster_status": "OFFLINE"}
     run, detail = fenced.recover(parse_notification(report), cloud_layout.fencing_yaml)
     assert_fenced_then_evacuated(fenced, HOST, split.servers, run, detail)
