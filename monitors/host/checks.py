@@ -55,6 +55,16 @@ class Checks:
             return None
         return evacuable(servers, ha_key, evacuate_all)
 
+    def segment_metadata(self, segment: str) -> dict[str, str] | None:
+        """The metadata of the aggregate ``segment`` ({} if there is none); None when Nova cannot be asked."""
+        try:
+            aggregates = list(self._cloud.compute.aggregates())
+        except (sdk_errors.SDKException, keystone_errors.ClientException) as error:
+            _LOG.warning("cannot read the segment", extra={"segment": segment, "error": str(error)})
+            return None
+        found = [aggregate for aggregate in aggregates if aggregate.name == segment]
+        return dict(found[0].metadata or {}) if found else {}
+
     def power(self, host: str) -> PowerState | None:
         """The host's power state as its BMC reports it; None without a BMC or an answer."""
         access = self._access(host)

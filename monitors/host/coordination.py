@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from tooz import coordination
 from tooz.locking import Lock
 
+from vmha.self_fence import ArmedLease, armed_marker, armed_prefix
 from vmha.tooz_errors import as_tooz_errors
 
 
@@ -42,6 +43,7 @@ class SegmentGroup:
         self._leader: Lock | None = None  # Redis hands out locks only once started
         self._started = False
         self._leading = False
+        self._armed: str | None = None
 
     def heartbeat(self) -> None:
         """Start or refresh the membership (re-joining under a new incarnation if it had expired)."""
@@ -89,14 +91,28 @@ class SegmentGroup:
         with contextlib.suppress(coordination.GroupAlreadyExist):
             self._coordinator.create_group(self._marker(key)).get()
 
+    def arm(self, seconds: int | None) -> None:
+        """Keep this incarnation's armed marker for a lease of ``seconds`` (None: no marker)."""
+        wanted = None if seconds is None else armed_marker(self.name, self.me, ArmedLease(self.incarnation, seconds))
+        if wanted == self._armed:
+            return
+        with as_tooz_errors():
+            self._delete_own(armed_prefix(self.name, self.me))
+            if wanted is not None:
+                with contextlib.suppress(coordination.GroupAlreadyExist):
+                    self._coordinator.create_group(wanted.encode()).get()
+        self._armed = wanted
+
     def stop(self) -> None:
-        """Leave the group and free the lock, so the others know at once (best effort)."""
+        """Disarm, leave the group and free the lock, so the others know at once (best effort)."""
         if not self._started:
             return
         try:
-            if self._leading and self._leader is not None:
-                self._leader.release()
-            self._coordinator.leave_group(self._group).get()
+            with as_tooz_errors():
+                self._delete_own(armed_prefix(self.name, self.me))
+                if self._leading and self._leader is not None:
+                    self._leader.release()
+                self._coordinator.leave_group(self._group).get()
         except coordination.ToozError:
             pass
         finally:
@@ -119,18 +135,17 @@ class SegmentGroup:
     def _join(self) -> None:
         with contextlib.suppress(coordination.GroupAlreadyExist):
             self._coordinator.create_group(self._group).get()
-        self._clear_own_markers()
+        self._delete_own(self._marker(f"{self.me}.").decode())  # markers of its earlier departures
         self.incarnation = uuid.uuid4().hex
         try:
             self._coordinator.join_group(self._group, {"incarnation": self.incarnation}).get()
         except coordination.MemberAlreadyExist:
             self._coordinator.update_capabilities(self._group, {"incarnation": self.incarnation}).get()
 
-    def _clear_own_markers(self) -> None:
-        """A host back in the group deletes the markers of its earlier departures."""
-        prefix = self._marker(f"{self.me}.")
+    def _delete_own(self, prefix: str) -> None:
+        """Delete the groups whose names start with ``prefix`` (this host's markers)."""
         for group in self._coordinator.get_groups().get():
-            if group.startswith(prefix):  # another member may have deleted it first
+            if group.startswith(prefix.encode()):  # another member may have deleted it first
                 with contextlib.suppress(coordination.ToozError):
                     self._coordinator.delete_group(group).get()
 

@@ -13,6 +13,10 @@ and marker makes its successor post the same id again, which the intake drops as
 A member that cannot reach the coordination engine for ``interval_seconds x misses`` and none of the
 isolation addresses either is isolated: it runs its isolation response once, until it reaches the group
 again.
+
+Independently, where the segment arms the self-fence lease (``lease``), a member that has been unable to
+heartbeat for the lease stops its HA servers, isolation addresses or not, and keeps its armed marker in the
+group while it heartbeats, which the gateway needs to take its absence as proof.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from tooz import coordination
 
 from vmha.contracts import HostMonitorOptions, Notification
 from vmha.monitors.host.isolation import IsolationResponse, any_reachable
+from vmha.monitors.host.lease import SelfFence
 from vmha.monitors.host.verdict import Evidence, decide
 from vmha.monitors.host.view import Departure, GroupView
 
@@ -47,6 +52,7 @@ class Group(Protocol):
     def resign(self) -> None: ...
     def reported(self, key: str) -> bool: ...
     def mark_reported(self, key: str) -> None: ...
+    def arm(self, seconds: int | None) -> None: ...
     def stop(self) -> None: ...
 
 
@@ -66,7 +72,7 @@ class Outbox(Protocol):
 class HostMonitor:
     def __init__(self, me: str, *, group: Group, probe: Probe, outbox: Outbox, options: HostMonitorOptions,
                  response: IsolationResponse, evacuable: Callable[[], frozenset[str] | None],
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, lease: SelfFence | None = None) -> None:
         self._me, self._group, self._probe, self._outbox = me, group, probe, outbox
         self._options, self._response, self._evacuable, self._clock = options, response, evacuable, clock
         self._view = GroupView(me)
@@ -78,6 +84,8 @@ class HostMonitor:
         self._ticks = 0
         self._ha: frozenset[str] = frozenset()
         self._listing: threading.Thread | None = None
+        self._lease = lease or SelfFence(dict, response)  # never armed
+        self._started = clock()
 
     @property
     def stale_after(self) -> float:
@@ -93,6 +101,7 @@ class HostMonitor:
                 beat()
                 stop.wait(self._options.interval_seconds)
         finally:
+            self._lease.stop()
             self._group.stop()
 
     def tick(self) -> None:
@@ -104,6 +113,7 @@ class HostMonitor:
                 self._group.resign()
             members = self._group.members()
             leading = self._group.lead()
+            self._group.arm(self._lease.marker_seconds)
         except coordination.ToozError as error:
             self._lost(now, error)
             return
@@ -114,6 +124,7 @@ class HostMonitor:
         for departure in self._view.observe(members, now):
             _LOG.info("host left the group", extra={"host": departure.host, "leader": leading})
         self._refresh_servers()
+        self._lease.beat()
         if leading:
             for departure in list(self._view.departed.values()):
                 self._settle(departure)
@@ -155,25 +166,29 @@ class HostMonitor:
         self._waiting.pop(departure.key, None)
 
     def _refresh_servers(self) -> None:
-        """Every REFRESH_TICKS heartbeats, list the servers to stop if isolated. Only the first listing is
+        """Every REFRESH_TICKS heartbeats, list the servers to stop if isolated and read the segment's lease
+        again. Only the first listing is
         waited for; later ones run in the background: a Nova call of a host being cut off can hang, and the
         loop must go on to notice the isolation (and stop the servers of the last listing)."""
         if self._ticks == 0:
-            self._keep(self._evacuable())
+            self._refresh()
         elif self._ticks % REFRESH_TICKS == 0 and not (self._listing and self._listing.is_alive()):
-            self._listing = threading.Thread(target=lambda: self._keep(self._evacuable()),
+            self._listing = threading.Thread(target=self._refresh,
                                              name="vmha-host-servers", daemon=True)
             self._listing.start()
         self._ticks += 1
 
-    def _keep(self, found: frozenset[str] | None) -> None:
+    def _refresh(self) -> None:
+        found = self._evacuable()
         if found is not None:  # None: Nova could not be asked, the last listing stands
             self._ha = found
+        self._lease.refresh()
 
     def _lost(self, now: float, error: Exception) -> None:
         if self._lost_since is None:
             self._lost_since = now
             _LOG.warning("coordination engine unreachable", extra={"error": str(error)})
+        self._lease.lost(now - (self._started if self._last_beat is None else self._last_beat), self._ha)
         if self._isolated or now - self._lost_since < self._options.window_seconds:
             return
         if any_reachable(self._options.isolation_addresses, self._options.interval_seconds):

@@ -29,6 +29,7 @@ class FakeEngine:
         self.markers: set[str] = set()
         self.leader: str | None = None
         self.resigned: list[str] = []
+        self.armed: dict[str, int | None] = {}
         self.up = True
 
 
@@ -60,6 +61,9 @@ class FakeGroup:
 
     def mark_reported(self, key: str) -> None:
         self.engine.markers.add(key)
+
+    def arm(self, seconds: int | None) -> None:
+        self.engine.armed[self.me] = seconds
 
     def stop(self) -> None:
         self.engine.members.pop(self.me, None)

@@ -58,6 +58,9 @@ class HostMonitorOptions:
     nova_stale_seconds: float
     isolation_response: str
     isolation_addresses: tuple[str, ...]
+    self_fence: str
+    self_fence_seconds: float
+    watchdog_device: str
 
     @property
     def window_seconds(self) -> float:
