@@ -10,9 +10,9 @@
      segment, or disabled by an earlier vmha recovery: a host taken out after a nova-compute process
      failure still gets its servers evacuated when it fails as a whole), or the event is not actionable:
      COMPUTE_HOST ``STARTED``, without ``host_status``, or ``UNKNOWN`` (power-off not confirmed) in a
-     segment that opts out of fencing (elsewhere ``fence_host`` proves it first); a host shown alive now
-     (a late or contradicted report: its nova-compute is up and reported after the failure report, and its
-     BMC does not say off: "host alive at recovery time"); PROCESS
+     segment that opts out of fencing (elsewhere ``fence_host`` proves it first); a report its host,
+     process or server contradicts now (``vmha.functions.late_reports``: "host alive at recovery time");
+     PROCESS
      ``STARTED`` or not ``nova-compute``, a VM event that is not a failure, a server that is gone, not
      HA-enabled (unless ``process_all_instances``), excluded, paused or rescued; or a COMPUTE_HOST
      failure of a host whose recovery by another notification is under way (one recovery per host at a
@@ -48,19 +48,10 @@ from vmha.contracts import (
     VmEvent,
     VmPayload,
 )
-from vmha.fencing import PowerState
 from vmha.functions import locks
-from vmha.functions.bmc import power_state
+from vmha.functions.late_reports import contradiction
 from vmha.functions.locks import Scope
-from vmha.functions.nova import (
-    BOUNDARY_ERRORS,
-    compute_service,
-    error_outcome,
-    exclusion,
-    get_server,
-    is_down,
-    nova_time,
-)
+from vmha.functions.nova import BOUNDARY_ERRORS, compute_service, error_outcome, exclusion, get_server
 from vmha.functions.nova import ha_enabled as is_ha_enabled
 from vmha.functions.records import INTAKE, UNDER_WAY
 from vmha.functions.registry import custom_flows, resolve_flow
@@ -105,7 +96,7 @@ def run(notification: Notification, ctx: StepContext) -> Outcome:
         unrecoverable = f"host {notification.hostname} is in no vmha segment: nothing can recover this failure"
         return Ignore(not_actionable) if not_actionable else Fail(unrecoverable)
     reason = (_placement_reason(notification, segment, facts.service, ctx) or not_actionable
-              or _alive_reason(notification, facts.service, ctx.settings))
+              or contradiction(notification, facts.service, facts.server, ctx.settings.fencing_file))
     if reason is not None:
         return Ignore(reason)
     return _flow(notification, segment, ctx)
@@ -212,24 +203,6 @@ def _host_event_reason(payload: HostPayload, segment: Segment | None) -> str | N
         return (f"host_status {payload.host_status.value}: power-off not confirmed and the segment does not fence, "
                 "evacuating would be unsafe")
     return None
-
-
-def _alive_reason(notification: Notification, service: Any | None, settings: Settings) -> str | None:
-    """Why a host reported failed is not recovered: it shows alive now (a late or contradicted report).
-
-    Alive: its nova-compute is up, not forced down, reported to Nova after the failure report was made, and
-    its BMC does not say the power is off (the BMC is asked only then).
-    """
-    if notification.type is not FailureType.COMPUTE_HOST or service is None or is_down(service):
-        return None
-    reported = nova_time(service.updated_at)
-    if reported is None or reported <= notification.generated_time:
-        return None
-    if power_state(notification.hostname, settings.fencing_file) is PowerState.OFF:
-        return None
-    return (f"host alive at recovery time: its nova-compute is up and reported to Nova at {reported.isoformat()}, "
-            f"after the failure report of {notification.generated_time.isoformat()}, and its BMC does not report "
-            "it powered off")
 
 
 def _process_event_reason(payload: ProcessPayload) -> str | None:

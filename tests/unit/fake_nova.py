@@ -56,6 +56,7 @@ class FakeServer:
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     pending: tuple[str, str | None] | None = None
     fault: dict[str, str] | None = None
+    updated_at: str | None = None
 
 
 @dataclass

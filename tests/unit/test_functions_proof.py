@@ -1,10 +1,10 @@
-"""Proof of death: no server is started elsewhere without a fence record for its host, and reports a host
-contradicts are not acted on (fake Nova, a real SQLite journal; a fake BMC only in test_functions_fencing)."""
+"""Proof of death: no server is started elsewhere without a fence record for its host, and reports their
+host, process or server contradicts are not acted on (fake Nova, a real SQLite journal)."""
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -14,7 +14,7 @@ from vmha.functions.registry import HOST_AUTO
 from vmha.journal import FenceMethod, Journal
 from vmha.outcomes import Done, Fail, Ignore
 
-from .functions_support import HA, SEGMENT, World, fail_host, host_down, make_world
+from .functions_support import HA, SEGMENT, World, fail_host, host_down, make_world, process_down, vm_failed
 from .journal_support import FakeClock
 
 STEPS = HOST_AUTO.steps
@@ -108,3 +108,29 @@ def test_a_host_whose_last_report_precedes_the_failure_report_is_recovered(world
     service = world.nova.service_by_host["compute1"]
     service.updated_at = (fresh.generated_time - timedelta(seconds=1)).replace(tzinfo=None).isoformat()
     assert isinstance(intake(fresh, world.context(fresh)), Done)
+
+
+def _nova(moment: datetime) -> str:
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat()
+
+
+def test_a_nova_compute_running_again_is_not_taken_out(world: World) -> None:
+    late = world.notification(process_down())
+    world.nova.service_by_host["compute1"].updated_at = _nova(late.generated_time + timedelta(seconds=3))
+    outcome = intake(late, world.context(late))
+    assert isinstance(outcome, Ignore) and "nova-compute running again at recovery time" in outcome.reason
+    fresh = world.notification(process_down(), host="compute2")
+    world.nova.service_by_host["compute2"].updated_at = _nova(fresh.generated_time - timedelta(seconds=3))
+    assert isinstance(intake(fresh, world.context(fresh)), Done)
+
+
+def test_a_server_running_again_is_not_restarted(world: World) -> None:
+    server = world.nova.add_server("compute1", metadata=HA)
+    late = world.notification(vm_failed(server.id))
+    server.updated_at = _nova(late.generated_time + timedelta(seconds=3))
+    outcome = intake(late, world.context(late))
+    assert isinstance(outcome, Ignore) and "server running again at recovery time" in outcome.reason
+    stopped = world.nova.add_server("compute1", metadata=HA, power_state=4)  # Nova saw it fail after the report
+    report = world.notification(vm_failed(stopped.id))
+    stopped.updated_at = _nova(report.generated_time + timedelta(seconds=3))
+    assert isinstance(intake(report, world.context(report)), Done)
