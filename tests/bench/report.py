@@ -7,12 +7,13 @@ with its defaults and 2.2 s tuned. Ratios are Masakari's time divided by vmha's 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from tests.bench.timeline import Span
+from tests.bench.timeline import Phases, Span
 from vmha.console import table
 
 MASAKARI_HOST = {10: {"defaults": 268.0, "tuned": 84.0}, 50: {"tuned": 173.0}}
@@ -84,6 +85,30 @@ def span_lines(spans: Sequence[Span]) -> list[str]:
     return table(("STEP", "START S", "END S", "SECONDS", "RUNS", "ATTEMPTS", ""), rows)
 
 
+PHASES = tuple(field.name for field in dataclasses.fields(Phases))
+"""detection, fence, evacuation."""
+
+
+def phase_line(phases: Phases) -> str:
+    """One recovery's phases."""
+    return "phases: " + ", ".join(f"{name} {_seconds(getattr(phases, name), 2)}" for name in PHASES)
+
+
+def phase_medians(runs: Sequence[Phases]) -> dict[str, float | None]:
+    """Each phase's median over ``runs`` (runs without it left out; None when none has it)."""
+    return {name: _median([getattr(item, name) for item in runs]) for name in PHASES}
+
+
+def phase_summary_lines(scenarios: Mapping[str, Sequence[Phases]]) -> list[str]:
+    """Each scenario's phases: the median, every run in brackets."""
+    rows = []
+    for scenario, runs in scenarios.items():
+        medians = phase_medians(runs)
+        rows.append((scenario, *(f"{_seconds(medians[name])} ({_each([getattr(item, name) for item in runs])})"
+                                 for name in PHASES)))
+    return table(("SCENARIO", *(name.upper() for name in PHASES)), rows)
+
+
 def hop_lines(hops: Sequence[float]) -> list[str]:
     """Pipeline overhead: the time between a step's end and the next step's start (gateway + Zaqar)."""
     if not hops:
@@ -95,8 +120,17 @@ def hop_lines(hops: Sequence[float]) -> list[str]:
             f"(target p99 <= {HOP_P99_TARGET * 1000:.0f} ms: {verdict})"]
 
 
-def _seconds(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f} s"
+def _seconds(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:.{digits}f} s"
+
+
+def _each(values: Sequence[float | None]) -> str:
+    return ", ".join("-" if value is None else f"{value:.2f}" for value in values)
+
+
+def _median(values: Sequence[float | None]) -> float | None:
+    known = [value for value in values if value is not None]
+    return statistics.median(known) if known else None
 
 
 def _versus(item: Summary, options: str) -> str:

@@ -7,6 +7,8 @@ start: the time the gateway and Zaqar add between two steps (post, claim, journa
 The first step of a fan-out has no hop: its N branches wait for free workers, a capacity matter, not
 overhead (its span shows it). Other hops still include waiting for a worker when every one is busy.
 Intake is the pseudo-step ``intake``: it ends when the gateway journaled the notification's intake.
+A host recovery's phases: detection (t0 to the notification recorded in the journal), fence (the span of
+``fence_host``) and evacuation (the end of that span to every server ACTIVE elsewhere).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from datetime import datetime
 from vmha.journal import NotificationDetail
 
 INTAKE = "intake"
+FENCE = "fence_host"
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,18 @@ class Span:
     @property
     def seconds(self) -> float:
         return self.end - self.start
+
+
+@dataclass(frozen=True)
+class Phases:
+    """A host recovery in three parts, seconds."""
+
+    detection: float
+    """From t0 (the kill) to the notification recorded in the journal (way (a): the post's own delivery)."""
+    fence: float | None
+    """``fence_host``'s span: its first start to its last end (None: it did not run)."""
+    evacuation: float | None
+    """From the end of ``fence_host`` to every server ACTIVE elsewhere (None: not all recovered, or no fence)."""
 
 
 Key = tuple[str, str]
@@ -75,6 +90,13 @@ def spans(detail: NotificationDetail, t0: datetime) -> list[Span]:
         runs = sum(1 for key in starts if key[0] == step)
         found.append(Span(step, _after(t0, began), _after(t0, end), runs, attempts.get(step, 1)))
     return sorted(found, key=lambda span: (span.start, span.end))
+
+
+def phases(detail: NotificationDetail, t0: datetime, steps: Sequence[Span], rto: float | None) -> Phases:
+    """Detection, fence and evacuation of the recovery whose ``spans`` are ``steps``, ended at ``rto`` after t0."""
+    fence = next((span for span in steps if span.step == FENCE), None)
+    return Phases(_after(t0, detail.notification.created_at), None if fence is None else fence.seconds,
+                  None if fence is None or rto is None else rto - fence.end)
 
 
 def hops(detail: NotificationDetail, flow: Sequence[str]) -> list[float]:

@@ -98,3 +98,20 @@ def test_a_run_that_did_not_recover_misses_its_target_and_has_no_ratio() -> None
     met = report.summarize("host auto 10", [5.0, 7.0], 12.0, report.MASAKARI_HOST[10])
     assert (met.missed, met.ratios) == (False, {"defaults": 268.0 / 6.0, "tuned": 14.0})
     assert report.summarize("host auto 10", [None], 12.0, {}).ratios == {}
+
+
+def test_phases_are_detection_then_fence_host_s_span_then_the_rest_to_the_rto(
+        recorded: tuple[NotificationDetail, FakeClock]) -> None:
+    detail, t0 = recorded
+    fence = timeline.Span(timeline.FENCE, 0.6, 0.85, 1, 1)
+    assert timeline.phases(detail, t0(), [fence], 5.0) == timeline.Phases(0.5, 0.25, 4.15)
+    assert timeline.phases(detail, t0(), [fence], None) == timeline.Phases(0.5, 0.25, None)
+    assert timeline.phases(detail, t0(), timeline.spans(detail, t0()), 5.0) == timeline.Phases(0.5, None, None)
+
+
+def test_phase_summaries_give_each_phase_s_median_and_every_run() -> None:
+    runs = [timeline.Phases(4.0, 0.3, 10.0), timeline.Phases(5.0, 0.5, None), timeline.Phases(6.0, 0.4, 12.0)]
+    assert report.phase_medians(runs) == {"detection": 5.0, "fence": 0.4, "evacuation": 11.0}
+    assert report.phase_line(runs[1]) == "phases: detection 5.00 s, fence 0.50 s, evacuation -"
+    lines = report.phase_summary_lines({"host auto 10 detected ipmi": runs})
+    assert "5.0 s (4.00, 5.00, 6.00)" in lines[-1] and "11.0 s (10.00, -, 12.00)" in lines[-1]
