@@ -40,10 +40,11 @@ class Fenced:
         return self.recover(Notification(uuid.uuid4(), "integration-test", host, utc_now(),
                                          HostPayload(HostEvent.STOPPED, HostStatus.NORMAL)), fencing_file)
 
-    def recover(self, notification: Notification, fencing_file: Path) -> tuple[FlowRun, NotificationDetail]:
+    def recover(self, notification: Notification, fencing_file: Path,
+                coordination_url: str = "") -> tuple[FlowRun, NotificationDetail]:
         """``notification`` through intake and its whole flow, on a journal of its own."""
         settings = parse_settings({"fencing_file": str(fencing_file), "ceilings": {"fencing_seconds": 5},
-                                   "ha_enabled_metadata_key": HA_KEY,
+                                   "ha_enabled_metadata_key": HA_KEY, "coordination_url": coordination_url,
                                    "host_failure": {"evacuate_all_instances": False},
                                    "retry": {"recheck_interval_seconds": 1}}, {})
         with open_journal(f"sqlite:///{self.tmp_path / f'journal-{uuid.uuid4().hex[:6]}.db'}") as journal:
