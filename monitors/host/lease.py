@@ -9,7 +9,8 @@ self_fence_seconds`` may only shorten it (fencing earlier is always safe).
 Where a watchdog device is configured and present, it is opened (armed) while the lease is armed and
 petted after each successful heartbeat only, so a host whose monitor hangs or dies is rebooted by the kernel
 the watchdog's timeout after the last heartbeat: that timeout must not exceed the lease. A monitor stopped
-on purpose disarms it (the magic close, ``V``).
+on purpose disarms it (the magic close, ``V``). Only a lease backed by a watchdog keeps the armed marker
+the survivors take as proof (``marker_seconds``).
 """
 
 from __future__ import annotations
@@ -58,8 +59,14 @@ class SelfFence:
 
     @property
     def marker_seconds(self) -> int | None:
-        """The segment's lease while armed (what the armed marker says), None while not armed."""
-        return self._segment_seconds if self._armed else None
+        """The segment's lease while armed with a watchdog (what the armed marker says), None otherwise.
+
+        The marker is what the survivors take as proof once the host is gone for the lease; without a
+        watchdog a monitor that dies (killed, out of memory) on a host that goes on running would leave its
+        marker and stop nothing, so a lease without one still stops the servers of an isolated host but
+        proves nothing to the others.
+        """
+        return self._segment_seconds if self._armed and self._watchdog is not None else None
 
     @property
     def seconds(self) -> float:

@@ -138,9 +138,12 @@ def cut_off(cloud_layout: Layout, admin_conn: Any, fenced: Fenced, tmp_path: Pat
         own = {"VMHA_FENCING_FILE": str(fencing)}
         for other in COMPUTE_HOSTS[1:]:
             monitors.start(other, settings=own)
+        watchdog = tmp_path / "watchdog"  # a plain file stands in for /dev/watchdog: nothing may reboot this machine
+        watchdog.touch()
         monitors.start(HOST, cut.wrapper, {**own, "VMHA_MONITOR_LIBVIRT_URI": daemon.uri,
                                            "VMHA_HA_ENABLED_METADATA_KEY": HA_KEY,
-                                           "VMHA_HOST_FAILURE_EVACUATE_ALL_INSTANCES": "false"})
+                                           "VMHA_HOST_FAILURE_EVACUATE_ALL_INSTANCES": "false",
+                                           "VMHA_MONITOR_HOST_WATCHDOG_DEVICE": str(watchdog)})
         monitors.wait_joined(list(COMPUTE_HOSTS))
         yield Cut(monitors, cut, conn, servers, stops, bmc, fencing)
 

@@ -27,9 +27,10 @@ def lose_group_until(monitor: HostMonitor, engine: FakeEngine, clock: list[float
         monitor.tick()
 
 
-def test_the_servers_are_stopped_once_the_lease_is_out_counted_from_the_last_heartbeat() -> None:
+def test_the_servers_are_stopped_once_the_lease_is_out_counted_from_the_last_heartbeat(tmp_path: Path) -> None:
     engine, clock, stopped = FakeEngine(), [0.0], Recorder()
-    monitor = host(engine, clock, SelfFence(lambda: SEGMENT, stopped))
+    (tmp_path / "watchdog").touch()  # a plain file stands in for /dev/watchdog
+    monitor = host(engine, clock, SelfFence(lambda: SEGMENT, stopped, watchdog=watchdog(str(tmp_path / "watchdog"))))
     monitor.tick()
     clock[0] = 5.0
     monitor.tick()  # last successful heartbeat at 5 s
@@ -44,10 +45,20 @@ def test_the_servers_are_stopped_once_the_lease_is_out_counted_from_the_last_hea
     assert len(stopped.calls) == 2  # back in the group re-arms it
 
 
-def test_a_setting_only_shortens_the_lease_and_the_last_value_read_stands() -> None:
+def test_without_a_watchdog_the_lease_stops_the_servers_but_keeps_no_marker() -> None:
+    engine, clock, stopped = FakeEngine(), [0.0], Recorder()
+    monitor = host(engine, clock, SelfFence(lambda: SEGMENT, stopped))
+    monitor.tick()
+    assert engine.armed == {"a": None}  # a monitor that dies would stop nothing: its absence proves nothing
+    lose_group_until(monitor, engine, clock, 21.0)
+    assert stopped.calls == [frozenset({"vm-1"})]
+
+
+def test_a_setting_only_shortens_the_lease_and_the_last_value_read_stands(tmp_path: Path) -> None:
     engine, clock, stopped = FakeEngine(), [0.0], Recorder()
     answers: list[dict[str, str] | None] = [SEGMENT]
-    shorter = SelfFence(lambda: answers[-1], stopped, cap_seconds=8)
+    (tmp_path / "watchdog").touch()  # a plain file stands in for /dev/watchdog
+    shorter = SelfFence(lambda: answers[-1], stopped, cap_seconds=8, watchdog=watchdog(str(tmp_path / "watchdog")))
     longer = SelfFence(lambda: SEGMENT, stopped, cap_seconds=300)
     longer.refresh()
     assert longer.seconds == 20
@@ -68,7 +79,8 @@ def test_a_segment_that_does_not_self_fence_arms_nothing_unless_forced() -> None
     assert stopped.calls == [] and engine.armed == {"a": None}
     forced = SelfFence(lambda: {}, stopped, forced=True)
     forced.refresh()
-    assert (forced.seconds, forced.marker_seconds) == (60, 60)  # no segment: the default lease
+    assert forced.seconds == 60  # no segment: the default lease
+    assert forced.marker_seconds is None  # no watchdog: it stops its servers, but proves nothing to the others
 
 
 def test_the_watchdog_is_petted_only_after_heartbeats_and_disarmed_on_stop(tmp_path: Path) -> None:
