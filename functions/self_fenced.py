@@ -51,5 +51,5 @@ def by_lease(ctx: StepContext, notification_id: str, segment: Segment, silent: s
 def _why_not(host: str, seen: Sighting) -> str:
     if seen.member:
         return f"{host} is still in its segment's group (its monitor heartbeats), so it has not fenced itself"
-    return (f"{host} holds no armed self-fence lease (its monitor never armed one, or was stopped on purpose), "
-            "so its absence from the group proves nothing")
+    return (f"{host} holds no armed self-fence lease (its monitor has no watchdog, never armed one, or was stopped "
+            "on purpose), so its absence from the group proves nothing")
