@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
 from vmha.demo import DemoOptions, run
 from vmha.demo.hosts import DemoError
@@ -31,7 +32,11 @@ def _run(args: argparse.Namespace) -> int:
         fencing_file=args.fencing_file or "", cloud=args.cloud, host=args.host, servers=args.servers,
         bystanders=args.bystanders, image=args.image, flavor=args.flavor, fencing=args.fencing,
         nova_stale_seconds=args.nova_stale, journal_url=args.journal_url, timeout_seconds=args.timeout)
-    return run(options)
+    try:
+        return run(options)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the demo's clean-ups have run
+        print("vmha demo: interrupted (its clean-ups ran, see above)", file=sys.stderr)
+        return 130
 
 
 def add(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

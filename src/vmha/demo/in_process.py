@@ -6,7 +6,8 @@ import contextlib
 import logging
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 from vmha.console import Progress
 from vmha.contracts import Settings, parse_settings
@@ -38,19 +39,31 @@ def gateway_settings(options: DemoOptions, deployed: Deployment, port: int, jour
     }, {})
 
 
-def start(settings: Settings, report: Progress) -> tuple[gateway.Gateway, Callable[[], None]]:
-    """Build and serve the gateway in a thread; returns it and the function that stops it."""
+@dataclass(frozen=True)
+class Served:
+    """The gateway serving in a thread of this process until ``stop``."""
+
+    gateway: gateway.Gateway
+    _stop: threading.Event
+    _thread: threading.Thread
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(60)
+
+
+def start(settings: Settings, report: Progress) -> Served:
+    """Build the gateway and serve it in a thread."""
     built = gateway.build(settings, STEPS, intake)
     stop = threading.Event()
     thread = threading.Thread(target=gateway.serve, args=(built, stop, 10.0), name="vmha-demo-gateway", daemon=True)
     thread.start()
-
-    def halt() -> None:
-        stop.set()
-        thread.join(60)
-
     report(f"[gateway]    running at {built.http.url} ({settings.gateway.workers} workers)")
-    return built, halt
+    return Served(built, stop, thread)
 
 
 @contextlib.contextmanager

@@ -62,15 +62,15 @@ class Demo:
             monitors = self._start_monitors(hosts, deployed, Path(scratch), cleanup)
             journal_url = options.journal_url or f"sqlite:///{scratch}/journal.db"
             settings = in_process.gateway_settings(options, deployed, port, journal_url, self.webhook_secret)
-            built, halt = in_process.start(settings, report)
-            cleanup.callback(_quietly, report, "stopping the gateway", halt)
+            served = in_process.start(settings, report)
+            cleanup.callback(self._stop_gateway, served)
             placed = self._boot(hosts)
             ids = [server.id for server in placed]
             cleanup.callback(_quietly, report, "deleting the servers", lambda: servers.delete(conn, ids, 120))
             victims = [server for server in placed if server.host == options.host]
             monitors.wait_ready(60.0)
-            self._restore_afterwards(monitors, cleanup)
-            watch = self._fail_and_recover(monitors, built.services.journal, victims)
+            self._restore_afterwards(monitors, served, cleanup)
+            watch = self._fail_and_recover(monitors, served.gateway.services.journal, victims)
             return _summary(watch, victims, len(placed) - len(victims), report)
         raise AssertionError("unreachable")  # ExitStack never swallows: mypy cannot tell
 
@@ -100,13 +100,20 @@ class Demo:
         if monitors.running:
             _quietly(self.report, f"stopping the host monitors of {', '.join(monitors.running)}", monitors.stop)
 
-    def _restore_afterwards(self, monitors: HostMonitors, cleanup: contextlib.ExitStack) -> None:
-        """Clean-ups, run in this order: stop the monitors, power the host on, start it, back into service."""
+    def _stop_gateway(self, served: in_process.Served) -> None:
+        if served.running:
+            _quietly(self.report, "stopping the gateway", served.stop)
+
+    def _restore_afterwards(self, monitors: HostMonitors, served: in_process.Served,
+                            cleanup: contextlib.ExitStack) -> None:
+        """Clean-ups, run in this order: stop the monitors and the gateway (nothing may fence the host any
+        more), power the host on, start it, put it back into service."""
         host, report = self.options.host, self.report
         cleanup.callback(_quietly, report, f"restoring {host}",
                          lambda: restore(self.conn, host, self.options.start_command))
         cleanup.callback(_quietly, report, f"powering {host} on",
                          lambda: report(f"[cleanup]    {power_on(host, self.options.fencing_file)}"))
+        cleanup.callback(self._stop_gateway, served)
         cleanup.callback(self._stop_monitors, monitors)
 
     def _boot(self, hosts: list[str]) -> list[Placement]:
@@ -115,7 +122,10 @@ class Demo:
         plan += [(f"{self.name}-{host}-{n}", host) for host in hosts if host != options.host
                  for n in range(1, options.bystanders + 1)]
         self.report(f"[nova]       booting {len(plan)} HA_Enabled servers ({options.servers} on {options.host})")
-        placed = servers.boot(self.conn, plan, options.image, options.flavor, 180.0)
+        try:
+            placed = servers.boot(self.conn, plan, options.image, options.flavor, 180.0)
+        except (openstack.exceptions.ResourceFailure, openstack.exceptions.ResourceTimeout) as error:
+            raise DemoError(f"booting the servers: {error}") from error
         for server in placed:
             self.report(f"[nova]       {server.name}: {server.status} on {server.host}")
         return placed
@@ -125,11 +135,11 @@ class Demo:
         options, report = self.options, self.report
         pulse = _Pulse(report)
         detection, watch = Detection(monitors, options.host, pulse), Watch(journal, self.conn, victims, pulse)
-        report(f"[failure]    killing {options.host} as a power loss would: its nova-compute and its host monitor "
-               "(SIGKILL), at once; the clock starts")
         killing: subprocess.Popen[str] | None = launch(options.kill_command, options.host)
         monitors.kill(options.host)
         report.start = time.monotonic()
+        report(f"[failure]    killing {options.host} as a power loss would: its nova-compute and its host monitor "
+               "(SIGKILL), at once; the clock starts")
         deadline = report.start + options.timeout_seconds
         try:
             while True:
