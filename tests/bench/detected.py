@@ -4,18 +4,19 @@ As ``tests.bench.host_failure`` (same segment, servers, gateway and clock), but 
 notification: a ``vmha monitor host`` runs on every host of the segment (``tests.host_monitor_support``:
 1 s heartbeats, out after 3 misses, Nova's view stale after 8 s, etcd), posting to the gateway's queue;
 the host's nova-compute and monitor are SIGKILLed together and the clock runs from that instant until
-every server is ACTIVE on another host. The intake span then ends at detection + intake.
+every server is ACTIVE on another host. The intake span then ends at detection + intake, and the detection
+phase (``tests.bench.timeline.Phases``) at the notification recorded in the journal.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from tests.bench import host_failure
+from tests.bench.fencing import Kind
 from tests.bench.host_failure import BenchError, Run
 from tests.cloud import catalog, helpers
 from tests.cloud.layout import Layout
@@ -30,11 +31,11 @@ SUFFIX = "detected"
 
 
 def run(layout: Layout, work: Path, method: RecoveryMethod, count: int, *, timeout: float = host_failure.TIMEOUT,
-        parallel: int | None = None) -> Run:
+        parallel: int | None = None, kind: Kind | None = None) -> Run:
     """Fail a host holding ``count`` HA servers, detected by the host monitors; see the module docstring."""
     conn = catalog.connect(layout, "vmha-admin", helpers.COMPUTE_MICROVERSION)
     try:
-        chosen = host_failure.plan(conn, method)
+        chosen = host_failure.plan(conn, method, host_failure.candidates(layout, kind))
         with host_failure.stage(conn, layout, work, chosen, parallel) as recoveries:
             (work / "monitors").mkdir()
             monitors = HostMonitors(layout, "etcd", work / "monitors", recoveries.queues["notifications"])
@@ -44,7 +45,7 @@ def run(layout: Layout, work: Path, method: RecoveryMethod, count: int, *, timeo
                 monitors.wait_joined(list(chosen.members))
                 placed = host_failure.boot(conn, chosen.failed, count)
                 with host_failure.restored(conn, layout, chosen.failed, placed):
-                    return _fail(conn, recoveries, monitors, method, placed, timeout=timeout)
+                    return _fail(conn, recoveries, monitors, method, placed, timeout=timeout, kind=kind)
             finally:
                 monitors.stop(conn)
     finally:
@@ -53,14 +54,14 @@ def run(layout: Layout, work: Path, method: RecoveryMethod, count: int, *, timeo
 
 
 def _fail(conn: Any, recoveries: Recoveries, monitors: HostMonitors, method: RecoveryMethod,
-          placed: list[Placement], *, timeout: float) -> Run:
+          placed: list[Placement], *, timeout: float, kind: Kind | None) -> Run:
     host = placed[0].host
     t0 = utc_now()
     started = monitors.kill(host)
     monitors.killed.remove(host)  # host_failure.restored brings it back
     nid = _reported(recoveries, host, t0, started + DEADLINE)
-    run = host_failure.outcome(conn, recoveries, method, placed, killed=(t0, started), nid=nid, timeout=timeout)
-    return dataclasses.replace(run, scenario=f"{run.scenario} {SUFFIX}")
+    return host_failure.outcome(conn, recoveries, method, placed, killed=(t0, started), nid=nid, timeout=timeout,
+                                kind=kind, labels=(SUFFIX,))
 
 
 def _reported(recoveries: Recoveries, host: str, since: datetime, deadline: float) -> str:

@@ -6,8 +6,10 @@ segment) of a fresh segment; a real ``vmha gateway`` process runs on fresh queue
 COMPUTE_HOST notification is posted at that instant (detection excluded: way (a) of issue 8); the clock
 stops when every server is ACTIVE, settled, on another host. The journal then tells where the time went.
 Recovery methods: ``auto`` (the scheduler picks targets among the other free hosts) and ``reserved_host``
-(one spare, its nova-compute disabled beforehand as Masakari's convention wants). Everything made is
-removed afterwards and the host restored, whatever happened.
+(one spare, its nova-compute disabled beforehand as Masakari's convention wants). Segments fence by default:
+``fence_host`` powers the host off through its BMC first; a fencing kind (``tests.bench.fencing``) picks the
+failed host by its BMC's protocol, and a run fenced otherwise does not count as recovered. Everything made
+is removed afterwards and the host restored (powered on at its BMC), whatever happened.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tests.bench import nova_events, timeline
+from tests.bench import fencing, nova_events, timeline
+from tests.bench.fencing import Fenced, Kind
 from tests.cloud import catalog, helpers
 from tests.cloud.layout import Layout
 from tests.integration.recovery_support import Recoveries, segment
@@ -45,6 +48,8 @@ POLL_SECONDS = 0.2
 CHANGES_MARGIN = timedelta(seconds=2)
 """How far before the previous poll each ``changes-since`` listing starts (Nova keeps whole seconds)."""
 SPARE_REASON = "vmha benchmark: reserved host"
+HOSTS_WAIT, HOSTS_POLL_SECONDS = 600.0, 5.0
+"""How long a run waits for the free hosts it needs, looking every 5 s."""
 TIMEOUT = float(parse_settings({}, {}).ceilings.notification_seconds)
 """The longest wait for the servers: vmha's own ceiling of a recovery (the wait ends earlier once vmha has
 ended the notification)."""
@@ -70,6 +75,10 @@ class Run:
     hops: tuple[float, ...]
     nova: tuple[timeline.Span, ...]
     """Nova's own record of the recovery's server actions (``tests.bench.nova_events``)."""
+    phases: timeline.Phases | None = None
+    """Host failures: detection, fence, evacuation."""
+    fenced: Fenced | None = None
+    """Host failures: the fence the journal recorded for the host."""
 
 
 @dataclass(frozen=True)
@@ -87,28 +96,50 @@ class Plan:
         return {"vmha:recovery_method": RecoveryMethod.RESERVED_HOST.value, "vmha:reserved_hosts": self.spare}
 
 
-def plan(conn: Any, method: RecoveryMethod) -> Plan:
-    """The last free host fails (the tests mostly kill compute1); auto spreads over every other free host,
-    reserved_host uses the one before it as its spare."""
-    hosts = free_hosts(conn, taken_hosts(conn))
-    if len(hosts) < 2:
-        raise BenchError(f"need two free compute hosts (up, enabled, in no vmha segment), have {hosts}")
+def plan(conn: Any, method: RecoveryMethod, failing: frozenset[str] | None = None) -> Plan:
+    """``choose`` among the free hosts (up, enabled, in no vmha segment); while too few are free (others' tests
+    take hosts of the shared cloud for a while), look again for up to HOSTS_WAIT seconds."""
+    deadline = time.monotonic() + HOSTS_WAIT
+    while True:
+        try:
+            return choose(free_hosts(conn, taken_hosts(conn)), method, failing)
+        except BenchError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(HOSTS_POLL_SECONDS)
+
+
+def choose(hosts: list[str], method: RecoveryMethod, failing: frozenset[str] | None = None) -> Plan:
+    """The last of ``hosts`` in ``failing`` (None: any) fails (the tests mostly kill compute1); auto spreads over
+    every host, reserved_host uses the last other one as its spare."""
+    able = [host for host in hosts if failing is None or host in failing]
+    if len(hosts) < 2 or not able:
+        wanted = "" if failing is None else f", one of them among {sorted(failing)}"
+        raise BenchError(f"need two free compute hosts (up, enabled, in no vmha segment){wanted}, have {hosts}")
+    failed = able[-1]
     if method is RecoveryMethod.AUTO:
-        return Plan(hosts[-1], tuple(hosts), None)
-    return Plan(hosts[-1], (hosts[-1], hosts[-2]), hosts[-2])
+        return Plan(failed, tuple(hosts), None)
+    spare = [host for host in hosts if host != failed][-1]
+    return Plan(failed, (failed, spare), spare)
+
+
+def candidates(layout: Layout, kind: Kind | None) -> frozenset[str] | None:
+    """The hosts ``kind`` can fail (None: any)."""
+    return None if kind is None else kind.hosts(layout)
 
 
 def run(layout: Layout, work: Path, method: RecoveryMethod, count: int, *, timeout: float = TIMEOUT,
-        parallel: int | None = None) -> Run:
+        parallel: int | None = None, kind: Kind | None = None) -> Run:
     """Fail a host holding ``count`` HA servers and recover them with ``method``; see the module docstring.
-    ``parallel``: the gateway's host_failure.max_parallel_evacuations (None: vmha's default)."""
+    ``parallel``: the gateway's host_failure.max_parallel_evacuations (None: vmha's default); ``kind``: the
+    fencing path to measure (None: the host's own)."""
     conn = catalog.connect(layout, "vmha-admin", helpers.COMPUTE_MICROVERSION)
     try:
-        chosen = plan(conn, method)
+        chosen = plan(conn, method, candidates(layout, kind))
         with stage(conn, layout, work, chosen, parallel) as recoveries:
             placed = boot(conn, chosen.failed, count)
             with restored(conn, layout, chosen.failed, placed):
-                return _fail(conn, layout, recoveries, method, placed, timeout=timeout)
+                return _fail(conn, layout, recoveries, method, placed, timeout=timeout, kind=kind)
     finally:
         conn.close()
     raise AssertionError("unreachable")  # a context manager may swallow exceptions, as far as mypy knows
@@ -156,28 +187,36 @@ def restored(conn: Any, layout: Layout, host: str, placed: list[Placement]) -> I
 
 
 def _fail(conn: Any, layout: Layout, recoveries: Recoveries, method: RecoveryMethod, placed: list[Placement], *,
-          timeout: float) -> Run:
+          timeout: float, kind: Kind | None) -> Run:
     """Kill the servers' host, post the notification at once, time the recovery, read the journal."""
     host = placed[0].host
     helpers.kill_host(layout, host)
     t0, started = utc_now(), time.monotonic()
     nid = recoveries.notify(host, HOST_DOWN)
-    return outcome(conn, recoveries, method, placed, killed=(t0, started), nid=nid, timeout=timeout)
+    return outcome(conn, recoveries, method, placed, killed=(t0, started), nid=nid, timeout=timeout, kind=kind)
 
 
 def outcome(conn: Any, recoveries: Recoveries, method: RecoveryMethod, placed: list[Placement], *,
-            killed: tuple[datetime, float], nid: str, timeout: float) -> Run:
-    """Time the recovery of notification ``nid`` from ``killed`` (UTC and monotonic times of the kill)."""
+            killed: tuple[datetime, float], nid: str, timeout: float, kind: Kind | None = None,
+            labels: tuple[str, ...] = ()) -> Run:
+    """Time the recovery of notification ``nid`` from ``killed`` (UTC and monotonic times of the kill); the
+    scenario is ``host <method> <servers>``, then ``labels``, then ``kind``'s name. A run not fenced by
+    ``kind``'s method has no RTO, its verdict says why."""
     (t0, started), host = killed, placed[0].host
     done_at = wait_recovered(conn, placed, started + timeout, lambda: recoveries.status(nid) in TERMINAL)
     detail = recoveries.wait_ended(nid, max(60.0, started + timeout - time.monotonic()))
     now = {server.id: server for server in servers.look(conn, placed)}
     recovered = sum(servers.recovered(server, now[server.id]) for server in placed)
-    flow = resolve_flow(FailureType.COMPUTE_HOST, method)
-    return Run(f"host {method.value} {len(placed)}", len(placed), recovered,
-               None if done_at is None else done_at - started, verdict(detail), host,
-               tuple(timeline.spans(detail, t0)), tuple(timeline.hops(detail, flow)),
-               tuple(nova_events.spans(conn, [server.id for server in placed], "evacuate", t0)))
+    fenced = fencing.fenced(recoveries.journal, nid, host, t0)
+    wrong = fencing.mismatch(kind, fenced)
+    measured = None if done_at is None else done_at - started
+    steps = tuple(timeline.spans(detail, t0))
+    name = " ".join((f"host {method.value} {len(placed)}", *labels, *(() if kind is None else (kind.name,))))
+    said = verdict(detail) + (f"; {wrong}" if wrong else "")
+    return Run(name, len(placed), recovered, None if wrong else measured, said, host, steps,
+               tuple(timeline.hops(detail, resolve_flow(FailureType.COMPUTE_HOST, method))),
+               tuple(nova_events.spans(conn, [server.id for server in placed], "evacuate", t0)),
+               timeline.phases(detail, t0, steps, measured), fenced)
 
 
 def verdict(detail: NotificationDetail) -> str:

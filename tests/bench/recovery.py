@@ -1,19 +1,24 @@
 """Benchmark of vmha's recovery time (RTO) on the local cloud: host failure (issue 8 way (a)) and VM failure.
 
-For each server count and recovery method (auto, reserved_host), ``--iterations`` times: boot the HA
-servers on one fake host, SIGKILL the host and post the COMPUTE_HOST notification at that instant, and
-time until every server is ACTIVE on another host (``tests.bench.host_failure``). Prints each run's
-breakdown per step from the journal, the pipeline overhead between steps (p50/p99), and a summary with
-medians against issue 8's targets and Masakari's figures as ratios; ``--json`` writes it all. Then
+For each server count, recovery method (auto, reserved_host) and fencing path (``--fencing redfish,ipmi``:
+the failed host chosen by its BMC's protocol, ``tests.bench.fencing``; default: the last free host, whatever
+its BMC), ``--iterations`` times: boot the HA servers on one fake host, SIGKILL the host and post the
+COMPUTE_HOST notification at that instant (``--detected``: vmha's host monitors report it), and time until
+every server is ACTIVE on another host (``tests.bench.host_failure``). Prints each run's breakdown per step
+from the journal, the fence the journal recorded, its phases (detection, fence, evacuation:
+``tests.bench.timeline.Phases``), the pipeline overhead between steps (p50/p99), and a summary with medians
+against issue 8's targets and Masakari's figures as ratios; ``--json`` writes it all. Then
 ``--vm-iterations`` VM failures (``tests.bench.vm_failure``: notification -> the server ACTIVE again).
 Run: `.venv/bin/python -m tests.bench.recovery [--servers 10,50] [--iterations 1] [--methods auto,reserved_host]
-[--vm-iterations 5] [--json FILE]`. The local cloud must be up (`python -m tests.cloud up`).
+[--detected] [--fencing redfish,ipmi] [--vm-iterations 5] [--json FILE]`. The local cloud must be up
+(`python -m tests.cloud up`).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 import os
 import platform
@@ -23,8 +28,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from tests.bench import host_failure, report, vm_failure
+from tests.bench import fencing, host_failure, report, timeline, vm_failure
 from tests.bench.detected import run as detected_run
+from tests.bench.fencing import Kind
 from tests.bench.host_failure import Run
 from tests.cloud.layout import Layout
 from vmha.contracts import RecoveryMethod
@@ -42,10 +48,11 @@ class Results:
 
 def measure(layout: Layout, counts: Sequence[int], methods: Sequence[RecoveryMethod], iterations: int,
             out: Any = sys.stdout, *, vm_iterations: int = 0, detected: bool = False,
-            parallel: int | None = None) -> Results:
+            parallel: int | None = None, kinds: Sequence[Kind | None] = (None,)) -> Results:
     """Run every host scenario ``iterations`` times and the VM one ``vm_iterations`` times, printing each
     run's breakdown as it ends; ``detected``: host failures end to end (way (b), ``tests.bench.detected``);
-    ``parallel``: the gateway's host_failure.max_parallel_evacuations (None: vmha's default)."""
+    ``parallel``: the gateway's host_failure.max_parallel_evacuations (None: vmha's default); ``kinds``: the
+    fencing paths, each a scenario of its own (None: the last free host's)."""
     runs: list[Run] = []
     summaries = []
     if vm_iterations:
@@ -53,22 +60,22 @@ def measure(layout: Layout, counts: Sequence[int], methods: Sequence[RecoveryMet
         runs += mine
         summaries.append(report.summarize(vm_failure.SCENARIO, [run.rto_seconds for run in mine],
                                           report.VM_TARGET, report.MASAKARI_VM))
-    for count in counts:
-        for method in methods:
-            mine = [_one(layout, method, count, n, out, detected=detected, parallel=parallel)
-                    for n in range(1, iterations + 1)]
-            runs += mine
-            summaries.append(report.summarize(mine[0].scenario, [run.rto_seconds for run in mine],
-                                              None if detected else report.HOST_TARGETS.get(count),
-                                              {} if detected else report.MASAKARI_HOST.get(count, {})))
+    for count, method, kind in itertools.product(counts, methods, kinds):
+        mine = [_one(layout, method, count, n, out, detected=detected, parallel=parallel, kind=kind)
+                for n in range(1, iterations + 1)]
+        runs += mine
+        summaries.append(report.summarize(mine[0].scenario, [run.rto_seconds for run in mine],
+                                          None if detected else report.HOST_TARGETS.get(count),
+                                          {} if detected else report.MASAKARI_HOST.get(count, {})))
     hops = tuple(hop for run in runs for hop in run.hops)
     return Results(tuple(runs), tuple(summaries), hops)
 
 
 def _one(layout: Layout, method: RecoveryMethod, count: int, iteration: int, out: Any, *, detected: bool,
-         parallel: int | None) -> Run:
+         parallel: int | None, kind: Kind | None) -> Run:
     with tempfile.TemporaryDirectory(prefix="vmha-bench-") as work:
-        run = (detected_run if detected else host_failure.run)(layout, Path(work), method, count, parallel=parallel)
+        run = (detected_run if detected else host_failure.run)(layout, Path(work), method, count, parallel=parallel,
+                                                              kind=kind)
     print_run(run, f"{run.scenario} on {run.host}, iteration {iteration}", out)
     return run
 
@@ -84,6 +91,10 @@ def print_run(run: Run, title: str, out: Any) -> None:
     rto = "NOT RECOVERED" if run.rto_seconds is None else f"{run.rto_seconds:.2f} s"
     print(f"\n{title}: RTO {rto}; {run.recovered}/{run.servers} recovered; verdict: {run.verdict}",
           file=out)
+    if run.fenced is not None:
+        print(run.fenced.line(), file=out)
+    if run.phases is not None:
+        print(report.phase_line(run.phases), file=out)
     print("\n".join(report.span_lines(run.spans)), file=out)
     if run.nova:
         print("\n".join(report.span_lines(run.nova)), file=out)
@@ -93,11 +104,22 @@ def print_run(run: Run, title: str, out: Any) -> None:
 def print_results(results: Results, out: Any = sys.stdout) -> None:
     """The summary table, the pipeline overhead, and where the time went where a target was missed."""
     print("\n" + "\n".join(report.summary_lines(results.summaries)), file=out)
+    if phases := _phases(results.runs):
+        print("\n" + "\n".join(report.phase_summary_lines(phases)), file=out)
     print("\n".join(report.hop_lines(results.hops)), file=out)
     for summary in results.summaries:
         if summary.missed:
             print(f"{summary.scenario}: target missed; {_where(results.runs, summary.scenario)}", file=out)
     print(file=out, flush=True)
+
+
+def _phases(runs: Sequence[Run]) -> dict[str, list[timeline.Phases]]:
+    """Each host scenario's runs' phases, in the order the scenarios ran."""
+    found: dict[str, list[timeline.Phases]] = {}
+    for run in runs:
+        if run.phases is not None:
+            found.setdefault(run.scenario, []).append(run.phases)
+    return found
 
 
 def _where(runs: Sequence[Run], scenario: str) -> str:
@@ -123,6 +145,8 @@ def document(results: Results, arguments: dict[str, Any]) -> dict[str, Any]:
                     "system": platform.platform(), "load_average_at_end": os.getloadavg()},
         "arguments": arguments,
         "summaries": summaries,
+        "phase_medians_seconds": {scenario: report.phase_medians(phases)
+                                  for scenario, phases in _phases(results.runs).items()},
         "pipeline_overhead_seconds": {"hops": len(hops), "p50": report.percentile(hops, 0.5) if hops else None,
                                       "p99": report.percentile(hops, 0.99) if hops else None},
         "runs": [dataclasses.asdict(run) for run in results.runs],
@@ -144,23 +168,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--vm-iterations", type=int, default=5, help="VM failure runs (default 5; 0: none)")
     parser.add_argument("--detected", action="store_true",
                         help="host failures end to end, detected by vmha's host monitor (way (b))")
+    parser.add_argument("--fencing", help=f"comma-separated fencing paths to measure, each a scenario: "
+                        f"{', '.join(fencing.KINDS)} (the failed host chosen by its BMC; default: the last free host)")
     parser.add_argument("--parallel", type=int, help="host_failure.max_parallel_evacuations (default: vmha's)")
     parser.add_argument("--json", type=Path, help="write the figures to this file")
     options = parser.parse_args(argv)
     try:
         counts = [int(item) for item in options.servers.split(",")]
         methods = [RecoveryMethod(item) for item in options.methods.split(",")]
+        kinds: list[Kind | None] = [None] if options.fencing is None else list(fencing.parse(options.fencing))
     except ValueError as error:
         parser.error(str(error))
     if options.iterations < 1 or min(counts) < 1 or options.vm_iterations < 0:
         parser.error("--iterations and every --servers count must be at least 1, --vm-iterations at least 0")
     results = measure(Layout.from_env(), counts, methods, options.iterations, vm_iterations=options.vm_iterations,
-                      detected=options.detected, parallel=options.parallel)
+                      detected=options.detected, parallel=options.parallel, kinds=kinds)
     print_results(results)
     if options.json:
         arguments = {"servers": counts, "methods": [item.value for item in methods], "iterations": options.iterations,
                      "vm_iterations": options.vm_iterations, "detected": options.detected,
-                     "parallel": options.parallel}
+                     "parallel": options.parallel, "fencing": fencing.names(kinds)}
         options.json.write_text(json.dumps(document(results, arguments), indent=2) + "\n")
     return 0 if all(run.rto_seconds is not None for run in results.runs) else 1
 
