@@ -118,6 +118,8 @@ def test_version_discovery_and_microversions(masakari: Masakari) -> None:
     ({"hostname": "no-such-host"}, 400, "badRequest", "Host with name no-such-host could not be found"),
     ({"colour": "red"}, 400, "badRequest", "'colour' was unexpected"),
     ({"type": None}, 400, "badRequest", "type"),
+    ({"generated_time": "9999-12-31T23:59:59-05:00"}, 400, "badRequest", "generated_time"),
+    ({"generated_time": "9999-12-31T23:59:59Z"}, 400, "badRequest", "out of range"),
 ])
 def test_bad_notifications_are_refused_as_masakari_refuses_them(
     masakari: Masakari, change: dict[str, Any], status: int, shape: str, words: str
@@ -140,6 +142,11 @@ def test_maintenance_and_duplicates_are_conflicts(masakari: Masakari) -> None:
 def test_malformed_bodies_tokens_and_unknown_ids(masakari: Masakari) -> None:
     api = masakari.api
     assert api.call("POST", "/v1/notifications", data=b"{nope").json()["badRequest"]["code"] == 400
+    for junk in (b"[" * 5000 + b"]" * 5000, b'{"notification": ' * 40 + b"1" + b"}" * 40):
+        answer = api.call("POST", "/v1/notifications", data=junk).json()["badRequest"]
+        assert answer["message"] == "malformed request body: JSON nested deeper than 32 levels"
+    for junk in (b'{"a": "\ud800"}', b'{"a": "\xff"}', b"9" * 5000, b'{"a": 1e999}'):
+        assert api.call("POST", "/v1/notifications", data=junk).status_code == 400, junk
     assert api.call("POST", "/v1/notifications", json={"notification": {"x": "y" * 70000}}).status_code == 413
     assert api.call("POST", "/v1/notifications", json=host_failure(masakari.spare)).status_code == 400
     assert api.call("POST", "/v1/notifications", token=None, json={}).status_code == 401

@@ -51,10 +51,15 @@ def test_bad_notifications_are_dead_lettered_with_their_reason_and_the_gateway_g
     malformed = '{"type": "COMPUTE_HOST", "hostname": '
     wrong = {**host_failure(FAILED), "payload": {"event": "EXPLODED"}}
     oversized = {**host_failure(FAILED), "payload": {**HOST_DOWN.to_dict(), "cluster_status": "x" * 200_000}}
-    for body in (malformed, wrong, oversized):
+    deep: Any = "STOPPED"
+    for _ in range(200):  # Zaqar takes up to about 940 levels; Python's recursion stops near 1000
+        deep = {"event": deep}
+    nested = {**host_failure(FAILED), "payload": deep}
+    far = {**host_failure(FAILED), "generated_time": "9999-12-31T23:59:59Z"}  # + the ceiling: past year 9999
+    for body in (malformed, wrong, oversized, nested, far):
         recoveries.post(body)
     nowhere = recoveries.notify(f"nowhere-{uuid.uuid4().hex[:6]}", HOST_DOWN)
-    letters = letters_by_id(recoveries, 4)
+    letters = letters_by_id(recoveries, 6)
     later = recoveries.wait_ended(recoveries.notify("compute2", ProcessPayload(ProcessEvent.STARTED, "nova-compute")))
     refused = recoveries.detail(nowhere).notification
     assert gateway.poll() is None
@@ -66,6 +71,10 @@ def test_bad_notifications_are_dead_lettered_with_their_reason_and_the_gateway_g
     assert letters[wrong["id"]]["body"] == wrong and recoveries.status(wrong["id"]) is None
     assert letters[oversized["id"]]["reason"].startswith("invalid notification: payload/cluster_status: ")
     assert letters[oversized["id"]]["body"]["truncated"] is True
+    assert letters[nested["id"]]["reason"] == "invalid notification: JSON nested deeper than 32 levels"
+    assert letters[nested["id"]]["body"] == {"unquoted": "JSON nested deeper than 32 levels"}
+    assert letters[far["id"]]["reason"] == ("invalid notification: generated_time: '9999-12-31T23:59:59Z' is out "
+                                            "of range (years 1970 to 8999)")
     assert (refused.status, letters[nowhere]["reason"]) == (NotificationStatus.FAILED, refused.status_reason)
     assert refused.status_reason is not None and "is in no vmha segment" in refused.status_reason
     assert (later.notification.status, later.notification.status_reason) == (

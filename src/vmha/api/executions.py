@@ -9,7 +9,6 @@ with the execution: ``id``, ``function_name``, ``status`` (running, success, fai
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,7 +16,7 @@ import webob
 
 from vmha.api.functions import Call, Functions, InvalidInputError, UnknownFunctionError
 from vmha.api.progress import masakari_time
-from vmha.api.web import ApiError, read_object, reply
+from vmha.api.web import ApiError, parse_json, read_object, reply
 from vmha.journal import ExecutionRecord, Journal
 
 _FIELDS = {"input", "sync", "description"}
@@ -59,7 +58,7 @@ class Executions:
         sync = body.get("sync", True)
         if not isinstance(sync, bool):
             raise ApiError(400, "sync must be true or false")
-        call = checked_call(self._functions, params["name"], _event(body.get("input")))
+        call = checked_call(self._functions, params["name"], _event(body.get("input"), self._limit))
         record = self._functions.execute(call, sync)
         return reply(201 if sync else 202, execution_view(record))
 
@@ -70,12 +69,9 @@ class Executions:
         return reply(200, execution_view(record))
 
 
-def _event(given: Any) -> Mapping[str, Any]:
+def _event(given: Any, limit: int) -> Mapping[str, Any]:
     if isinstance(given, str):
-        try:
-            given = json.loads(given)
-        except ValueError as error:
-            raise ApiError(400, f"input is not JSON: {error}") from error
+        given = parse_json(given, limit, "input is not JSON")
     if not isinstance(given, dict):
         raise ApiError(400, "input must be a JSON object (or a JSON text of one)")
     return given

@@ -10,14 +10,13 @@ Only the unqualified function (or ``Qualifier=$LATEST``) exists.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
 import webob
 
 from vmha.api.executions import checked_call
 from vmha.api.functions import Functions
-from vmha.api.web import ApiError, read_body, reply
+from vmha.api.web import ApiError, parse_json, read_body, reply
 from vmha.journal import ExecutionStatus
 
 LATEST = "$LATEST"
@@ -38,7 +37,7 @@ class Invocations:
                            "InvalidParameterValueException")
         if request.GET.get("Qualifier", LATEST) != LATEST:
             raise ApiError(404, f"Function not found: {params['name']}:{request.GET['Qualifier']}")
-        call = checked_call(self._functions, params["name"], _payload(read_body(request, self._limit)))
+        call = checked_call(self._functions, params["name"], _payload(read_body(request, self._limit), self._limit))
         if kind == "DryRun":
             return reply(204)
         record = self._functions.execute(call, sync=kind == "RequestResponse")
@@ -52,11 +51,8 @@ class Invocations:
         return reply(200, output, headers)
 
 
-def _payload(data: bytes) -> dict[str, object]:
-    try:
-        event = json.loads(data or b"{}")
-    except ValueError as error:
-        raise ApiError(400, f"Could not parse request body into json: {error}") from error
+def _payload(data: bytes, limit: int) -> dict[str, object]:
+    event = parse_json(data or b"{}", limit, "Could not parse request body into json")
     if not isinstance(event, dict):
         raise ApiError(400, "the payload must be a JSON object")
     return event

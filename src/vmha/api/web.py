@@ -13,6 +13,9 @@ from typing import Any
 
 import webob
 
+from vmha.contracts import ContractError
+from vmha.contracts.validation import load_json
+
 _MASAKARI_NAMES = {400: "badRequest", 401: "unauthorized", 403: "forbidden", 404: "itemNotFound",
                    405: "badMethod", 406: "notAcceptable", 409: "conflict", 413: "overLimit",
                    415: "badMediaType", 500: "internalServerError"}
@@ -78,10 +81,16 @@ def read_object(request: webob.Request, limit: int) -> dict[str, Any]:
     data = read_body(request, limit)
     if not data.strip():
         raise ApiError(400, "the request body must be a JSON object, got nothing")
-    try:
-        document = json.loads(data)
-    except ValueError as error:  # bad JSON or bad UTF-8
-        raise ApiError(400, f"malformed request body: {error}") from error
+    document = parse_json(data, limit, "malformed request body")
     if not isinstance(document, dict):
         raise ApiError(400, f"the request body must be a JSON object, got {type(document).__name__}")
     return document
+
+
+def parse_json(data: bytes | str, limit: int, what: str) -> Any:
+    """``data`` as JSON (bounded in size and depth: ``vmha.contracts.validation.load_json``); ApiError 400
+    starting with ``what`` otherwise."""
+    try:
+        return load_json(data, limit)
+    except ContractError as error:
+        raise ApiError(400, f"{what}: {error}") from error

@@ -93,6 +93,8 @@ def alarm_notification(alarm: Mapping[str, Any], host_of: Callable[[str], str | 
     instance = traits.get("instance_id") or traits.get("resource_id")
     if not instance:
         raise ApiError(400, "the alarm's event has no instance_id trait: not a Nova instance event")
+    if not _is_uuid(instance):
+        raise ApiError(400, f"the alarm's instance_id trait is not a server id: {str(instance)[:80]!r}")
     host = host_of(instance)
     if not host:
         raise ApiError(400, f"Nova has no server {instance} on a compute host: nothing to recover")
@@ -114,7 +116,14 @@ def alarm_notification(alarm: Mapping[str, Any], host_of: Callable[[str], str | 
 def _traits(raw: Any) -> dict[str, Any]:
     if not isinstance(raw, list):
         return {}
-    return {item[0]: item[2] for item in raw if isinstance(item, list) and len(item) == 3}
+    return {item[0]: item[2] for item in raw if isinstance(item, list) and len(item) == 3 and isinstance(item[0], str)}
+
+
+def _is_uuid(value: Any) -> bool:
+    try:
+        return isinstance(value, str) and bool(uuid.UUID(value))
+    except ValueError:
+        return False
 
 
 def _now() -> str:

@@ -1,11 +1,16 @@
 """Decode raw documents and check them against the schemas of ``vmha.templates``.
 
 Every problem with the input surfaces as one ContractError naming the offending field; no jsonschema,
-json or yaml exception about the input leaves this module. Schemas reference each other by relative URI
+json or yaml exception about the input leaves this module. Every door that reads JSON from outside (the
+API's bodies, the webhooks, the queues' messages) reads it through ``load_json``/``decode``: bounded in
+size and depth (checked without recursion, before Python's recursive parser runs), so RecursionError,
+UnicodeError and OverflowError never reach a caller. Schemas reference each other by relative URI
 (``common.schema.json#/...``), resolved from the package, never from the network.
 """
 
 import json
+import math
+import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import cache
@@ -21,28 +26,54 @@ from vmha.contracts.errors import ContractError
 from vmha.templates import load_schema, schema_names
 
 Raw = bytes | str | Mapping[str, Any]
-"""A message as received: JSON bytes or text, or an already decoded mapping."""
+"""A message as received: JSON bytes or text, or an already decoded mapping (a queue message's body may be
+any JSON value: the parsers take that too, and refuse it)."""
 
 MAX_DOCUMENT_BYTES = 65536
 """Larger messages are refused before decoding; real ones are a few KiB at most."""
+MAX_DEPTH = 32
+"""Deeper JSON is refused before it is parsed: vmha's documents nest 4 levels at most, and Python's JSON
+parser, schema checks and encoders recurse once per level (RecursionError near 1000)."""
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+"""Timestamps outside [EARLIEST, LATEST) are refused: far from any failure, and near year 9999 adding a
+ceiling or a TTL to them overflows."""
+
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^][{}]+")
 
 
-def decode(raw: Raw) -> dict[str, Any]:
-    """Return ``raw`` as a JSON object (a dict), or raise ContractError."""
-    if isinstance(raw, Mapping):
-        return dict(raw)
-    data = raw.encode() if isinstance(raw, str) else raw
-    if len(data) > MAX_DOCUMENT_BYTES:
-        raise ContractError(f"message is larger than {MAX_DOCUMENT_BYTES} bytes")
+def load_json(raw: Any, limit: int = MAX_DOCUMENT_BYTES) -> Any:
+    """Return the JSON value ``raw`` stands for (JSON bytes or text, or an already decoded value), bounded
+    in size (``limit`` bytes of text) and depth (MAX_DEPTH), with finite numbers and valid Unicode only;
+    ContractError naming the problem otherwise."""
+    if not isinstance(raw, str | bytes | bytearray):
+        _check_value(raw)
+        return raw
+    data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else bytes(raw)
+    if len(data) > limit:
+        raise ContractError(f"message is larger than {limit} bytes")
     try:
-        document = json.loads(data, parse_constant=_reject_constant)
+        text = data.decode("utf-8")
+    except UnicodeError as exc:
+        raise ContractError(f"malformed JSON: not UTF-8: {exc}") from exc
+    _check_text_depth(text)
+    try:
+        document = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         raise ContractError(f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
-    except ValueError as exc:  # not UTF-8, or NaN/Infinity
+    except (ValueError, RecursionError, OverflowError) as exc:  # NaN/Infinity, over 4300 digits
         raise ContractError(f"malformed JSON: {exc}") from exc
-    if not isinstance(document, dict):
-        raise ContractError(f"expected a JSON object, got {_json_type(document)}")
+    _check_value(document)
     return document
+
+
+def decode(raw: Any, limit: int = MAX_DOCUMENT_BYTES) -> dict[str, Any]:
+    """Return ``raw`` (as ``load_json`` takes it) as a JSON object (a dict), or raise ContractError."""
+    document = load_json(raw, limit)
+    if not isinstance(document, Mapping):
+        raise ContractError(f"expected a JSON object, got {_json_type(document)}")
+    return dict(document)
 
 
 def load_document(path: Path) -> Any:
@@ -69,9 +100,12 @@ def parse_timestamp(text: str, path: str) -> datetime:
     """Parse a schema-valid ``timestamp`` into an aware UTC datetime (no offset means UTC)."""
     try:
         moment = datetime.fromisoformat(text)
-    except ValueError as exc:
+        utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:  # OverflowError: an offset moves it out of years 1-9999
         raise ContractError(f"{text!r} is not a valid date-time: {exc}", path) from exc
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if not EARLIEST <= utc < LATEST:
+        raise ContractError(f"{text!r} is out of range (years {EARLIEST.year} to {LATEST.year - 1})", path)
+    return utc
 
 
 def format_timestamp(moment: datetime) -> str:
@@ -82,6 +116,43 @@ def format_timestamp(moment: datetime) -> str:
 
 def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
+
+
+def _check_text_depth(text: str) -> None:
+    """ContractError when the brackets of ``text`` (outside its strings) nest deeper than MAX_DEPTH."""
+    depth = 0
+    for char in _NOT_BRACKET.sub("", _STRING.sub("", text)):
+        depth += 1 if char in "[{" else -1
+        if depth > MAX_DEPTH:
+            raise ContractError(f"JSON nested deeper than {MAX_DEPTH} levels")
+
+
+def _check_value(document: Any) -> None:
+    """ContractError for a decoded value deeper than MAX_DEPTH, with a string that is not valid Unicode (a
+    lone surrogate), a number that is not finite, or a value JSON has not; walked without recursion."""
+    pending = [(document, 0)]
+    while pending:
+        value, depth = pending.pop()  # depth: of the containers around value
+        if isinstance(value, Mapping | list | tuple) and depth >= MAX_DEPTH:
+            raise ContractError(f"JSON nested deeper than {MAX_DEPTH} levels")
+        if isinstance(value, Mapping):
+            pending.extend((key, depth + 1) for key in value)
+            pending.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list | tuple):
+            pending.extend((item, depth + 1) for item in value)
+        elif isinstance(value, str):
+            _check_unicode(value)
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise ContractError(f"{value} is not a JSON number")
+        elif value is not None and not isinstance(value, bool | int | float):
+            raise ContractError(f"a {type(value).__name__} is not a JSON value")
+
+
+def _check_unicode(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ContractError(f"a string is not valid Unicode: {exc.reason} at {exc.start}") from exc
 
 
 @cache

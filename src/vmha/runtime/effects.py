@@ -15,7 +15,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from vmha.contracts import StepMessage
+from vmha.contracts import ContractError, StepMessage
+from vmha.contracts.validation import load_json
 from vmha.escalation import Escalation
 from vmha.journal import IllegalTransitionError, InstanceStatus, NotificationStatus, UnknownNotificationError
 from vmha.runtime.backoff import zaqar_delay
@@ -71,7 +72,7 @@ class Effects:
     def dead_letter(self, claimed: Claimed, reason: str, notification_id: str | None) -> None:
         """Copy ``claimed`` to the dead-letter queue with ``reason`` (nothing is lost)."""
         letter = {
-            "reason": reason,
+            "reason": reason.encode("utf-8", "backslashreplace").decode(),
             "queue": claimed.queue,
             "message_id": claimed.id,
             "notification_id": notification_id,
@@ -127,8 +128,15 @@ def id_of(body: Any, field: str) -> str | None:
 
 
 def _bounded(body: Any) -> Any:
-    """``body`` itself, or its first MAX_DEAD_BODY characters of JSON when it is too large to quote whole."""
-    text = json.dumps(body, default=str)
+    """``body`` itself, its first MAX_DEAD_BODY characters of JSON when it is too large to quote whole, or
+    why it is not quoted (nested too deep, not valid Unicode: Zaqar would refuse the letter)."""
+    if isinstance(body, str):
+        text = body.encode("utf-8", "backslashreplace").decode()
+    else:
+        try:
+            text = json.dumps(load_json(body))
+        except ContractError as error:
+            return {"unquoted": str(error)}
     if len(text) <= MAX_DEAD_BODY:
-        return body
+        return text if isinstance(body, str) else body
     return {"truncated": True, "size": len(text), "start": text[:MAX_DEAD_BODY]}

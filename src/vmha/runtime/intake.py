@@ -31,7 +31,6 @@ from vmha.runtime.context import RunContext, new_request_id
 from vmha.runtime.effects import Effects, id_of
 from vmha.runtime.execute import execute
 from vmha.runtime.queues import Claimed
-from vmha.runtime.runner import raw
 from vmha.runtime.services import Services
 from vmha.runtime.table import flow_problems
 
@@ -52,7 +51,7 @@ class NotificationRunner:
         """Process one claimed notification; delete it unless intake is to run again later."""
         services = self._services
         try:
-            notification = parse_notification(raw(claimed.body))
+            notification = parse_notification(claimed.body)
         except ContractError as error:
             self._effects.reject(claimed, f"invalid notification: {error}", id_of(claimed.body, "id"))
             services.queues.delete(claimed)

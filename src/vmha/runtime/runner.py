@@ -45,11 +45,6 @@ from vmha.runtime.table import flow_problems
 log = logging.getLogger(__name__)
 
 
-def raw(body: Any) -> Any:
-    """A queue message body as the contract parsers take it (a JSON text, or an object)."""
-    return body if isinstance(body, str | dict) else repr(body)
-
-
 class StepRunner:
     """Handles messages of the steps queue."""
 
@@ -61,7 +56,7 @@ class StepRunner:
         """Process one claimed step message and delete it, or keep its claim for the one message that
         follows (exceptions leave it to come back)."""
         try:
-            message = parse_step_message(raw(claimed.body))
+            message = parse_step_message(claimed.body)
         except ContractError as error:
             self._effects.reject(claimed, f"invalid step message: {error}", id_of(claimed.body, "notification_id"))
         else:
