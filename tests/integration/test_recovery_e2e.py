@@ -28,7 +28,7 @@ from vmha.contracts import (
     VmPayload,
 )
 from vmha.functions.nova import evacuation_running
-from vmha.journal import InstanceStatus, NotificationStatus, StepStatus
+from vmha.journal import FenceMethod, InstanceStatus, NotificationStatus, StepStatus
 
 from .recovery_support import HA, Recoveries, actions, replayed, results, segment
 
@@ -66,6 +66,7 @@ def test_host_failure_auto_evacuates_the_ha_servers_elsewhere(
             print(f"\nauto recovery: {len(ha)} servers ACTIVE elsewhere {time.monotonic() - posted:.1f} s "
                   "after the notification was posted")
             detail = recoveries.wait_ended(nid)
+            fence = recoveries.journal.get_fence(nid, FAILED)
             service = helpers.compute_service(conn, FAILED)
             left = conn.compute.get_server(plain[0].id)
             counts = [actions(conn, server)["evacuate"] for server in ha + plain]
@@ -77,6 +78,10 @@ def test_host_failure_auto_evacuates_the_ha_servers_elsewhere(
             helpers.delete_servers(conn, ha + plain)
     assert detail.notification.status is NotificationStatus.FINISHED, detail.notification.status_reason
     assert all(server.compute_host != FAILED for server in moved)
+    # the segment fences by default: compute1's Redfish BMC powered it off before anything moved
+    assert fence is not None and fence.method is FenceMethod.REDFISH and fence.proves_death
+    first_evacuation = min(step.started_at for step in detail.steps if step.key.step_id == "evacuate_instance")
+    assert fence.fenced_at <= first_evacuation
     assert (left.compute_host, left.status) == (FAILED, "ACTIVE")
     assert counts == [1, 1, 1, 0]
     assert migrations == [[(FAILED, "done")]] * len(ha) + [[]]
@@ -85,7 +90,7 @@ def test_host_failure_auto_evacuates_the_ha_servers_elsewhere(
     assert service.disabled_reason == f"vmha: host failure detected (vmha notification {nid})"
     runs = {key: status for key, (status, _) in results(detail).items()}
     assert {key: runs[key] for key in runs if not key[1]} == {
-        ("guard_mass_failure", ""): DONE, ("fence_host", ""): SKIPPED,
+        ("guard_mass_failure", ""): DONE, ("fence_host", ""): DONE,
         ("disable_compute_service", ""): DONE, ("plan_evacuation", ""): DONE, ("finish_host_recovery", ""): DONE}
     for server in ha:
         assert runs[("evacuate_instance", server.id)] is runs[("confirm_instance_evacuated", server.id)] is DONE
