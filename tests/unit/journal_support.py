@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from vmha.journal import JsonObject, NewNotification
+from vmha.journal import Journal, JsonObject, NewNotification
 
 DEDUP_WINDOW = timedelta(seconds=180)
 TERMINAL_WITHIN = timedelta(hours=1)
@@ -42,3 +42,10 @@ def new_notification(
         source="test",
         segment=segment,
     )
+
+
+def recorded_notification(journal: Journal) -> str:
+    """The id of a new host-down notification recorded in ``journal``."""
+    new = new_notification()
+    journal.record_notification(new, dedup_window=DEDUP_WINDOW, terminal_within=TERMINAL_WITHIN)
+    return new.id

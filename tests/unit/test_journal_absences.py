@@ -8,17 +8,11 @@ import pytest
 
 from vmha.journal import Journal, UnknownNotificationError
 
-from .journal_support import DEDUP_WINDOW, TERMINAL_WITHIN, FakeClock, new_notification
-
-
-def _recorded(journal: Journal) -> str:
-    new = new_notification()
-    journal.record_notification(new, dedup_window=DEDUP_WINDOW, terminal_within=TERMINAL_WITHIN)
-    return new.id
+from .journal_support import FakeClock, recorded_notification
 
 
 def test_an_absence_keeps_its_start_while_the_incarnation_stays(journal: Journal, clock: FakeClock) -> None:
-    nid = _recorded(journal)
+    nid = recorded_notification(journal)
     first = journal.note_absence(nid, "compute-1", "inc-a")
     assert (first.host, first.incarnation, first.since) == ("compute-1", "inc-a", clock.now)
     clock.advance(timedelta(seconds=30))
@@ -27,7 +21,7 @@ def test_an_absence_keeps_its_start_while_the_incarnation_stays(journal: Journal
 
 
 def test_another_incarnation_or_a_return_restarts_the_clock(journal: Journal, clock: FakeClock) -> None:
-    nid = _recorded(journal)
+    nid = recorded_notification(journal)
     journal.note_absence(nid, "compute-1", "inc-a")
     clock.advance(timedelta(seconds=30))
     assert journal.note_absence(nid, "compute-1", "inc-b").since == clock.now  # it rejoined and left again

@@ -8,17 +8,11 @@ import pytest
 
 from vmha.journal import FenceMethod, Journal, NotificationStatus, UnknownNotificationError
 
-from .journal_support import DEDUP_WINDOW, TERMINAL_WITHIN, FakeClock, new_notification
-
-
-def _recorded(journal: Journal) -> str:
-    new = new_notification()
-    journal.record_notification(new, dedup_window=DEDUP_WINDOW, terminal_within=TERMINAL_WITHIN)
-    return new.id
+from .journal_support import FakeClock, recorded_notification
 
 
 def test_a_fence_is_recorded_once_and_the_first_one_stays(journal: Journal, clock: FakeClock) -> None:
-    nid = _recorded(journal)
+    nid = recorded_notification(journal)
     assert journal.get_fence(nid, "compute-1") is None
     evidence = {"bmc": "redfish http://127.0.0.1:9", "power": "off", "powered_off": True}
     first = journal.record_fence(nid, "compute-1", FenceMethod.REDFISH, evidence)
@@ -31,7 +25,7 @@ def test_a_fence_is_recorded_once_and_the_first_one_stays(journal: Journal, cloc
 
 
 def test_an_opt_out_is_a_record_that_proves_nothing(journal: Journal) -> None:
-    nid = _recorded(journal)
+    nid = recorded_notification(journal)
     waiver = journal.record_fence(nid, "compute-1", FenceMethod.OPTED_OUT, {"segment": "s", "fencing": "disabled"})
     assert not waiver.proves_death
 
@@ -42,7 +36,7 @@ def test_a_fence_of_an_unknown_notification_is_refused(journal: Journal) -> None
 
 
 def test_the_flow_is_fixed_while_new_and_kept_after(journal: Journal) -> None:
-    nid = _recorded(journal)
+    nid = recorded_notification(journal)
     record = journal.get_notification_record(nid)
     assert record is not None and record.flow is None
     assert record.flow_refusal(("a",)) is not None
