@@ -131,12 +131,13 @@ def _bounded(body: Any) -> Any:
     """``body`` itself, its first MAX_DEAD_BODY characters of JSON when it is too large to quote whole, or
     why it is not quoted (nested too deep, not valid Unicode: Zaqar would refuse the letter)."""
     if isinstance(body, str):
-        text = body.encode("utf-8", "backslashreplace").decode()
+        body = body.encode("utf-8", "backslashreplace").decode()
+        text = json.dumps(body)
     else:
         try:
             text = json.dumps(load_json(body))
         except ContractError as error:
             return {"unquoted": str(error)}
     if len(text) <= MAX_DEAD_BODY:
-        return text if isinstance(body, str) else body
+        return body
     return {"truncated": True, "size": len(text), "start": text[:MAX_DEAD_BODY]}
