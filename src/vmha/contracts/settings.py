@@ -103,6 +103,8 @@ class GatewayOptions:
     poll_interval_seconds: float
     claim_ttl_seconds: int
     claim_grace_seconds: int
+    max_claims: int
+    poison_failures: int
     sweep_interval_seconds: float
     listen_host: str
     listen_port: int

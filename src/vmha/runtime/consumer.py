@@ -3,7 +3,8 @@
 Each worker first runs a held message that is due (a step that follows one this process ran, kept under
 its claim: ``vmha.runtime.held``), then claims from the notifications queue (new failures start at
 once), then from the steps queue, handles what it got and looks again; with nothing to do it waits for the
-poll interval, a wake-up or the next held message.
+poll interval, a wake-up or the next held message. A message whose handling keeps raising is dead-lettered
+(``vmha.runtime.poison``).
 At most ``settings.gateway.workers`` messages are handled at once per process; any number of processes
 compete for the same queues through Zaqar claims. ``stop`` lets in-flight messages finish and releases the
 claims of those that do not finish in time, so another replica takes them at once.
@@ -17,9 +18,10 @@ from collections.abc import Callable
 
 from vmha.escalation import Escalation
 from vmha.journal import IllegalTransitionError, Journal, NotificationRecord, NotificationStatus
-from vmha.runtime.effects import Effects
+from vmha.runtime.effects import Effects, id_of
 from vmha.runtime.held import Held, HeldMessages
 from vmha.runtime.intake import NotificationRunner
+from vmha.runtime.poison import Failures, describe, is_outage
 from vmha.runtime.queues import Claimed
 from vmha.runtime.runner import StepRunner
 from vmha.runtime.services import Services
@@ -40,7 +42,8 @@ class Consumer:
         self.wakeup = wakeup or Wakeup()
         self._escalation = Escalation(services.settings.escalation, services.journal)
         self._held = HeldMessages(self.wakeup)
-        effects = Effects(services, self.wakeup, self._escalation, self._held)
+        effects = self._effects = Effects(services, self.wakeup, self._escalation, self._held)
+        self._failures = Failures()
         names = services.settings.queues
         self._steps = StepRunner(services, effects).handle
         self._handlers: list[tuple[str, Handler]] = [
@@ -54,7 +57,12 @@ class Consumer:
 
     def start(self) -> None:
         """Prepare the queues and start the workers and the sweeper."""
-        self._services.queues.prepare(self._services.settings.queues.steps)
+        settings = self._services.settings
+        names, max_claims = settings.queues, settings.gateway.max_claims
+        for queue in (names.dead_letters, names.notifications, names.steps):
+            dead_letters = "" if queue == names.dead_letters else names.dead_letters
+            self._services.queues.prepare(queue, delays=queue == names.steps, dead_letters=dead_letters,
+                                          max_claims=max_claims)
         workers = self._services.settings.gateway.workers
         targets = [(f"vmha-worker-{n}", self._work) for n in range(workers)] + [("vmha-sweeper", self._sweep)]
         for name, target in targets:
@@ -103,9 +111,8 @@ class Consumer:
         held = None
         try:
             held = handle(claimed)
-        except Exception:  # journal or queue down: the message stays claimed and comes back later
-            log.exception("message handling failed; it returns when its claim expires",
-                          extra={"queue": claimed.queue, "message_id": claimed.id})
+        except Exception as error:  # e.g. the journal down: the message stays claimed and comes back later
+            self._failed(claimed, error)
         finally:
             with self._lock:
                 if held is None:
@@ -114,6 +121,26 @@ class Consumer:
                     self._in_flight[claimed.id] = held.claimed
         if held is not None:
             self._held.hold(held)
+
+    def _failed(self, claimed: Claimed, error: Exception) -> None:
+        """Log a failed handling; dead-letter the message (and delete it) when it failed too often."""
+        labels = {"queue": claimed.queue, "message_id": claimed.id}
+        failures = 0 if is_outage(error) else self._failures.add(claimed.id)
+        if failures < self._services.settings.gateway.poison_failures:
+            log.exception("message handling failed; it returns when its claim expires",
+                          extra={**labels, "failures": failures})
+            return
+        log.error("message handling failed too often; it is dead-lettered", exc_info=error, extra=labels)
+        reason = f"its handling failed {failures} time{'' if failures == 1 else 's'}, last: {describe(error)}"
+        body = claimed.body
+        try:
+            self._effects.dead_letter(claimed, reason, id_of(body, "notification_id") or id_of(body, "id"))
+            self._services.queues.delete(claimed)
+        except Exception:
+            log.exception("could not dead-letter a failing message; it returns when its claim expires",
+                          extra=labels)
+            return
+        self._failures.forget(claimed.id)
 
     def _work(self) -> None:
         interval = self._services.settings.gateway.poll_interval_seconds

@@ -22,8 +22,10 @@ class Claimed:
 class Queues(Protocol):
     """Competing-consumer queues (Zaqar claims). Every call may raise the backend's errors."""
 
-    def prepare(self, queue: str) -> None:
-        """Create ``queue`` if missing and enable per-message delays on it (idempotent)."""
+    def prepare(self, queue: str, *, delays: bool = False, dead_letters: str = "", max_claims: int = 0) -> None:
+        """Create ``queue`` if missing (idempotent); with ``delays``, enable per-message delays on it; with
+        ``dead_letters`` and ``max_claims``, make the queue move a message claimed that many times without
+        being deleted to the queue ``dead_letters``."""
 
     def claim(self, queue: str, ttl: int, grace: int) -> Claimed | None:
         """Claim the oldest visible message of ``queue`` for ``ttl`` seconds; None when there is none."""

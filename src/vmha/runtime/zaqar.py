@@ -6,6 +6,8 @@ claimable one without checking its own claim or delay, so a larger claim could t
 consumer holds, or delayed ones early; one message per claim never does.
 Zaqar drops a message's ``delay`` unless its queue has a non-zero ``_default_message_delay``: ``prepare``
 sets one on the queues the runtime posts delayed messages to, and every post names its delay (0 included).
+``prepare`` also sets Zaqar's dead-letter metadata (``_max_claim_count``, ``_dead_letter_queue``,
+``_dead_letter_queue_messages_ttl``) on the consumed queues (``vmha.runtime.poison``).
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ from zaqarclient.queues.v2 import core
 from zaqarclient.queues.v2 import message as zaqar_message
 from zaqarclient.transport import errors
 
+from vmha.runtime.effects import DEAD_LETTER_TTL
 from vmha.runtime.queues import Claimed
 
 log = logging.getLogger(__name__)
 
-_DEFAULT_DELAY = {"op": "add", "path": "/metadata/_default_message_delay", "value": 1}
+_DEAD_LETTER_KEYS = ("_max_claim_count", "_dead_letter_queue", "_dead_letter_queue_messages_ttl")
 _MIN_CLAIM_TTL = 60
 
 
@@ -33,12 +36,20 @@ class ZaqarQueues:
     def __init__(self, session: Any) -> None:
         self._client = zaqar_client.Client(version=2, session=session)
 
-    def prepare(self, queue: str) -> None:
-        handle = self._client.queue(queue, force_create=True)
-        if handle.metadata(force_reload=True).get("_default_message_delay"):
-            return
-        request, transport = self._client._request_and_transport()  # the Queue API would drop other keys
-        core.queue_update(transport, request, queue, metadata=[_DEFAULT_DELAY])
+    def prepare(self, queue: str, *, delays: bool = False, dead_letters: str = "", max_claims: int = 0) -> None:
+        metadata = self._client.queue(queue, force_create=True).metadata(force_reload=True)
+        wanted: dict[str, Any] = {}
+        if delays and not metadata.get("_default_message_delay"):
+            wanted["_default_message_delay"] = 1
+        if dead_letters and max_claims:
+            wanted.update(zip(_DEAD_LETTER_KEYS, (max_claims, dead_letters, DEAD_LETTER_TTL), strict=True))
+        changes = [{"op": "add", "path": f"/metadata/{key}", "value": value}
+                   for key, value in wanted.items() if metadata.get(key) != value]
+        changes += [{"op": "remove", "path": f"/metadata/{key}"} for key in _DEAD_LETTER_KEYS
+                    if key not in wanted and metadata.get(key) is not None]
+        if changes:
+            request, transport = self._client._request_and_transport()  # the Queue API would drop other keys
+            core.queue_update(transport, request, queue, metadata=changes)
 
     def claim(self, queue: str, ttl: int, grace: int) -> Claimed | None:
         handle = self._client.queue(queue, auto_create=False)
