@@ -128,8 +128,8 @@ def _where(runs: Sequence[Run], scenario: str) -> str:
     slowest = max(mine, key=lambda run: run.rto_seconds or float("inf"))
     steps = sorted(slowest.spans, key=lambda span: span.seconds, reverse=True)[:3]
     calls = sorted(slowest.nova, key=lambda span: span.seconds, reverse=True)[:3]
-    return ("the time went to " + ", ".join(f"{span.step} {span.seconds:.1f} s" for span in steps)
-            + "; in Nova to " + ", ".join(f"{span.step} {span.seconds:.1f} s" for span in calls))
+    nova = ("; in Nova to " + ", ".join(f"{span.step} {span.seconds:.1f} s" for span in calls)) if calls else ""
+    return "the time went to " + ", ".join(f"{span.step} {span.seconds:.1f} s" for span in steps) + nova
 
 
 def document(results: Results, arguments: dict[str, Any]) -> dict[str, Any]:
