@@ -1,7 +1,8 @@
 """What a failed host's segment group shows of its self-fence lease (``vmha.self_fence``), for ``fence_host``.
 
-Two reads on ``settings.coordination_url``, each bounded by ``READ_TIMEOUT_SECONDS``: the group's members
-(is the host still heartbeating?) and the names of the groups (which leases has it armed?).
+Two reads on the coordination backend (``vmha.functions.locks.backend_url``: its requests bounded by
+``settings.timeouts.coordination_seconds``), each awaited at most ``READ_TIMEOUT_SECONDS``: the group's
+members (is the host still heartbeating?) and the names of the groups (which leases has it armed?).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from vmha.self_fence import ArmedLease, armed_leases, group_name
 from vmha.tooz_errors import as_tooz_errors
 
 READ_TIMEOUT_SECONDS = 5
-_OPTIONS = {"timeout": str(READ_TIMEOUT_SECONDS), "socket_timeout": str(READ_TIMEOUT_SECONDS)}
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ def look(url: str, segment: str, host: str) -> Sighting:
     group = group_name(segment)
     try:
         with as_tooz_errors():
-            driver = locks.coordinator(locks.with_options(url, _OPTIONS))
+            driver = locks.coordinator(url)
             try:
                 members = driver.get_members(group.encode()).get(timeout=READ_TIMEOUT_SECONDS)
             except coordination.GroupNotCreated:

@@ -20,6 +20,7 @@ one gateway process and its worker threads, which is all that may run without a 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import socket
 import threading
@@ -33,6 +34,7 @@ import tenacity  # tooz's own retry library (its etcd3 driver raises RetryError 
 from tooz import coordination
 
 from vmha.context import StepContext
+from vmha.contracts import Settings
 from vmha.outcomes import Retry
 
 LOCK_TIMEOUT = 10
@@ -62,6 +64,15 @@ class LockUnavailableError(Exception):
 def lock_name(scope: Scope, key: str) -> str:
     """The tooz lock name of ``scope`` for ``key`` (quoted: the file driver makes it a file name)."""
     return f"vmha-{scope.value}-{quote(key, safe='')}"
+
+
+def backend_url(settings: Settings) -> str:
+    """``settings.coordination_url`` with request timeouts of ``settings.timeouts.coordination_seconds``
+    (etcd3's ``timeout``, Redis's ``socket_timeout``) where the URL sets none; empty stays empty."""
+    if not settings.coordination_url:
+        return ""
+    seconds = str(math.ceil(settings.timeouts.coordination_seconds))
+    return with_options(settings.coordination_url, {"timeout": seconds, "socket_timeout": seconds})
 
 
 def with_lock_timeout(url: str) -> str:
@@ -137,7 +148,7 @@ def held(url: str, name: str, wait: float = WAIT_SECONDS) -> Iterator[None]:
 def exclusive(ctx: StepContext, scope: Scope, key: str, body: Callable[[], T]) -> T | Retry:
     """``body()`` under the lock of ``scope`` for ``key``; Retry after the recheck interval if unavailable."""
     try:
-        with held(ctx.settings.coordination_url, lock_name(scope, key)):
+        with held(backend_url(ctx.settings), lock_name(scope, key)):
             return body()
     except LockUnavailableError as error:
         return Retry(str(error), ctx.settings.retry.recheck_interval_seconds)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from vmha.context import StepContext
+from vmha.functions import locks
 from vmha.functions.lease import LeaseUnknownError, Look, Sighting
 from vmha.functions.segments import Segment
 from vmha.journal import FenceMethod, FenceRecord
@@ -24,7 +25,7 @@ def by_lease(ctx: StepContext, notification_id: str, segment: Segment, silent: s
              look: Look) -> FenceRecord | Fail | str:
     """The host's self-fence recorded as its fence once its lease has certainly run out; a Fail where the lease
     cannot be checked at all; else why not yet. ``silent`` says how the BMC failed to answer."""
-    host, url = ctx.notification.hostname, ctx.settings.coordination_url
+    host, url = ctx.notification.hostname, locks.backend_url(ctx.settings)
     if not url:
         return Fail(f"fence not confirmed: {silent}, and without coordination_url the self-fence lease of {host} "
                     f"cannot be checked (segment {segment.name} says vmha:fencing {SELF_FENCING}); nothing is "

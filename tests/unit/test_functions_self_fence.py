@@ -13,6 +13,7 @@ from tests.functions_driver import Driver
 from vmha.contracts import Notification
 from vmha.fencing import BmcError
 from vmha.functions.lease import LeaseUnknownError, Sighting
+from vmha.functions.locks import backend_url
 from vmha.functions.registry import STEPS
 from vmha.functions.steps import fence_host
 from vmha.journal import FenceMethod, Journal, NotificationStatus
@@ -84,7 +85,7 @@ def test_a_silent_bmc_and_an_expired_lease_prove_the_host_dead_before_anything_i
     assert fence.fenced_at - started >= timedelta(seconds=LEASE + MARGIN_SECONDS)
     assert fence.evidence["lease_seconds"] == LEASE and fence.evidence["margin_seconds"] == MARGIN_SECONDS
     assert "connection refused" in str(fence.evidence["bmc_error"])
-    assert group.looked[0] == (world.settings.coordination_url, SEGMENT, "compute1")
+    assert group.looked[0] == (backend_url(world.settings), SEGMENT, "compute1")  # with settings.timeouts
     assert world.nova.called("evacuate_server")  # after fence_host's Done: the driver runs the flow in order
 
 

@@ -9,6 +9,7 @@ configured. A missing or invalid token is answered 401 by the middleware; a vali
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -43,6 +44,8 @@ def keystone_filter(cloud: Any) -> Filter:
     conf = {**options, "auth_type": config.config.get("auth_type", "password"),
             "www_authenticate_uri": options.get("auth_url", ""), "region_name": config.get_region_name(),
             "interface": config.get_interface() or "public", "delay_auth_decision": False}
+    if cloud.session.timeout:  # the gateway's timeouts.openstack_seconds, for token validation too
+        conf["http_connect_timeout"] = str(math.ceil(cloud.session.timeout))
 
     logging.getLogger("keystonemiddleware._common.config").addFilter(_PLUGIN_OPTIONS_FILTER)
 

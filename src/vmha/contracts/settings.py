@@ -121,6 +121,15 @@ class ApiOptions:
 
 
 @dataclass(frozen=True)
+class TimeoutOptions:
+    """How long the gateway waits for each dependency per request (schema: ``timeouts``)."""
+
+    openstack_seconds: float
+    journal_seconds: float
+    coordination_seconds: float
+
+
+@dataclass(frozen=True)
 class EscalationOptions:
     """vmha's own event when a recovery ends failed (schema: ``escalation``)."""
 
@@ -149,6 +158,7 @@ class Settings:
     gateway: GatewayOptions
     monitor: MonitorOptions
     api: ApiOptions
+    timeouts: TimeoutOptions
     escalation: EscalationOptions
 
 

@@ -14,6 +14,7 @@ A new revision, when the models change:
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -41,17 +42,33 @@ _ALEMBIC_RUN = threading.Lock()
 one process runs one migration at a time, whatever the database."""
 
 
-def create_journal_engine(url: str | sa.URL) -> sa.Engine:
-    """An engine for the journal database at `url`, configured for safe concurrent use."""
+def create_journal_engine(url: str | sa.URL, timeout_seconds: float | None = None) -> sa.Engine:
+    """An engine for the journal database at `url`, configured for safe concurrent use; with
+    ``timeout_seconds``, no connection attempt, read, write or statement waits longer (a hung database server
+    becomes an error the caller retries), and SQLite waits that long for its lock."""
     parsed = sa.make_url(url)
     if parsed.get_backend_name() != "sqlite":
         # Correctness rests on row locks, unique keys and compare-and-set updates, not on snapshots;
         # READ COMMITTED also spares InnoDB the gap locks that deadlock concurrent first inserts.
-        return sa.create_engine(parsed, pool_pre_ping=True, isolation_level="READ COMMITTED")
-    engine = sa.create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False})
+        return sa.create_engine(parsed, pool_pre_ping=True, isolation_level="READ COMMITTED",
+                                connect_args=server_timeouts(parsed.get_backend_name(), timeout_seconds))
+    busy = SQLITE_BUSY_TIMEOUT_S if timeout_seconds is None else timeout_seconds
+    engine = sa.create_engine(parsed, connect_args={"timeout": busy, "check_same_thread": False})
     sa.event.listen(engine, "connect", _sqlite_on_connect)
     sa.event.listen(engine, "begin", _sqlite_on_begin)
     return engine
+
+
+def server_timeouts(backend: str, timeout_seconds: float | None) -> dict[str, Any]:
+    """The DBAPI connect arguments bounding every wait on a database server (none for ``None``)."""
+    if timeout_seconds is None:
+        return {}
+    seconds = max(1, math.ceil(timeout_seconds))
+    if backend in ("mysql", "mariadb"):  # PyMySQL
+        return {"connect_timeout": seconds, "read_timeout": seconds, "write_timeout": seconds}
+    if backend == "postgresql":  # psycopg / psycopg2 (libpq)
+        return {"connect_timeout": seconds, "options": f"-c statement_timeout={seconds * 1000}"}
+    return {}
 
 
 def writers_queue(engine: sa.Engine) -> AbstractContextManager[Any]:

@@ -49,9 +49,10 @@ CONFLICT_RETRIES = 5
 MAX_PAGE = 1000
 
 
-def open_journal(url: str | sa.URL, clock: Clock = utc_now) -> Journal:
-    """Connect to the journal at `url` (e.g. `sqlite:///var/lib/vmha/journal.db`), migrated to head."""
-    engine = create_journal_engine(url)
+def open_journal(url: str | sa.URL, clock: Clock = utc_now, *, timeout_seconds: float | None = None) -> Journal:
+    """Connect to the journal at `url` (e.g. `sqlite:///var/lib/vmha/journal.db`), migrated to head; every
+    wait on the database bounded by ``timeout_seconds`` (see ``create_journal_engine``)."""
+    engine = create_journal_engine(url, timeout_seconds)
     try:
         upgrade(engine)
     except BaseException:

@@ -18,13 +18,14 @@ from collections.abc import Callable
 
 from vmha.escalation import Escalation
 from vmha.journal import IllegalTransitionError, Journal, NotificationRecord, NotificationStatus
+from vmha.runtime.busy import Busy
 from vmha.runtime.effects import Effects, id_of
 from vmha.runtime.held import Held, HeldMessages
 from vmha.runtime.intake import NotificationRunner
 from vmha.runtime.poison import Failures, describe, is_outage
 from vmha.runtime.queues import Claimed
 from vmha.runtime.runner import StepRunner
-from vmha.runtime.services import Services
+from vmha.runtime.services import LEASE_MARGIN, Services
 from vmha.runtime.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,8 @@ class Consumer:
         self._threads: list[threading.Thread] = []
         self._in_flight: dict[str, Claimed] = {}
         self._lock = threading.Lock()
+        self.busy = Busy()
+        self._limits = handling_limits(services)
 
     def start(self) -> None:
         """Prepare the queues and start the workers and the sweeper."""
@@ -109,11 +112,13 @@ class Consumer:
         with self._lock:
             self._in_flight[claimed.id] = claimed
         held = None
+        self.busy.begin(claimed.id, self._limits.get(claimed.queue, max(self._limits.values())))
         try:
             held = handle(claimed)
         except Exception as error:  # e.g. the journal down: the message stays claimed and comes back later
             self._failed(claimed, error)
         finally:
+            self.busy.end()
             with self._lock:
                 if held is None:
                     self._in_flight.pop(claimed.id, None)
@@ -167,6 +172,15 @@ class Consumer:
         """Fail every notification past its deadline; return how many this call failed."""
         return sweep(self._services.journal, self._services.settings.ceilings.notification_seconds,
                      self._escalation.failed)
+
+
+def handling_limits(services: Services) -> dict[str, float]:
+    """How long handling a message of each queue may take: its step's timeout (the longest of the table's,
+    or intake's) plus the lease margin and one OpenStack and one journal request's timeouts."""
+    timeouts, names = services.settings.timeouts, services.settings.queues
+    extra = LEASE_MARGIN.total_seconds() + timeouts.openstack_seconds + timeouts.journal_seconds
+    longest_step = max((step.timeout_seconds for step in services.table.values()), default=0)
+    return {names.notifications: services.intake_timeout_seconds + extra, names.steps: longest_step + extra}
 
 
 def sweep(journal: Journal, ceiling_seconds: int,

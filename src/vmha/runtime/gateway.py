@@ -47,10 +47,12 @@ def load_target(spec: str) -> Any:
     return getattr(module, attribute)
 
 
-def connect(cloud: str) -> Any:
-    """The process's one openstacksdk Connection, pinned to COMPUTE_MICROVERSION (clouds.yaml / OS_CLOUD)."""
+def connect(cloud: str, timeout_seconds: float) -> Any:
+    """The process's one openstacksdk Connection, pinned to COMPUTE_MICROVERSION (clouds.yaml / OS_CLOUD), no
+    request through its session (Nova, Zaqar, Keystone...) waiting longer than ``timeout_seconds``."""
     try:
-        return openstack.connect(cloud=cloud or None, compute_api_version=COMPUTE_MICROVERSION)
+        return openstack.connect(cloud=cloud or None, compute_api_version=COMPUTE_MICROVERSION,
+                                 api_timeout=timeout_seconds)
     except openstack.exceptions.ConfigException as error:
         raise StartupError(f"OpenStack credentials: {error}") from error
 
@@ -76,8 +78,12 @@ class Gateway:
         self.http = ApiServer(options.listen_host, options.listen_port, app)
 
     def healthy(self) -> bool:
-        """Every worker thread and the sweeper still run."""
-        return self.consumer.alive == self.services.settings.gateway.workers + 1
+        """Every worker thread and the sweeper still run, and none is stuck past its handling's limit."""
+        stuck = self.consumer.busy.stuck()
+        for handling in stuck:
+            log.error("worker stuck", extra={"worker": handling.worker, "message_id": handling.message_id,
+                                             "limit_seconds": handling.limit_seconds})
+        return not stuck and self.consumer.alive == self.services.settings.gateway.workers + 1
 
     def start(self) -> None:
         warm_up(self.services.cloud)
@@ -97,9 +103,9 @@ def build(settings: Settings, table: StepTable, intake: IntakeFunction) -> Gatew
     problems = table_problems(table, settings.gateway.claim_ttl_seconds)
     if problems:
         raise StartupError("step table: " + "; ".join(problems))
-    cloud = connect(settings.gateway.cloud)
+    cloud = connect(settings.gateway.cloud, settings.timeouts.openstack_seconds)
     settings = escalating_to_own_project(settings, cloud)
-    journal = open_journal(settings.journal_url)
+    journal = open_journal(settings.journal_url, timeout_seconds=settings.timeouts.journal_seconds)
     names = settings.queues
     metrics = Metrics(journal, (names.notifications, names.steps, names.dead_letters), zaqar_stats(cloud.session),
                       cloud)
