@@ -90,9 +90,15 @@ def _answers(url: str) -> bool:
 
 @functools.cache
 def _event_loop() -> None:
-    """libvirt's default event loop, registered and run once per process (before the connection opens)."""
+    """libvirt's default event loop, registered and run once per process (before the connection opens); libvirt's
+    errors only raised, not also printed (each look at the starting daemon's socket printed one)."""
+    libvirt.registerErrorHandler(_quiet, None)
     libvirt.virEventRegisterDefaultImpl()
     threading.Thread(target=_run_events, daemon=True, name="libvirt-events").start()
+
+
+def _quiet(_opaque: Any, _error: Any) -> None:
+    """libvirt's error callback: the error is raised as libvirtError all the same."""
 
 
 def _run_events() -> None:
@@ -159,9 +165,9 @@ def isolated(conn: Any, monitors: HostMonitors, host: str, others: Sequence[str]
     fencing, emulator = bmc
     stops, workdir = Stops(), monitors.workdir
     ports = [monitors.layout.ports[name] for name in ("keystone", "nova", "zaqar", "etcd")]
+    _event_loop()
     with contextlib.ExitStack() as stack:
         daemon = stack.enter_context(private_libvirtd(workdir / "libvirtd"))
-        _event_loop()
         domains = libvirt.open(daemon.uri)
         stack.callback(domains.close)
         domains.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, stops.event, None)

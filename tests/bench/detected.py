@@ -59,12 +59,12 @@ def _fail(conn: Any, recoveries: Recoveries, monitors: HostMonitors, method: Rec
     t0 = utc_now()
     started = monitors.kill(host)
     monitors.killed.remove(host)  # host_failure.restored brings it back
-    nid = _reported(recoveries, host, t0, started + DEADLINE)
+    nid = reported(recoveries, host, t0, started + DEADLINE)
     return host_failure.outcome(conn, recoveries, method, placed, killed=(t0, started), nid=nid, timeout=timeout,
                                 kind=kind, labels=(SUFFIX,))
 
 
-def _reported(recoveries: Recoveries, host: str, since: datetime, deadline: float) -> str:
+def reported(recoveries: Recoveries, host: str, since: datetime, deadline: float) -> str:
     """The id of the host's notification once the gateway journaled it; BenchError past the deadline."""
     wanted = NotificationFilter(hostname=host, generated_since=since.replace(microsecond=0))
     while time.monotonic() < deadline:

@@ -3,8 +3,9 @@
 A kind names the fence method the journal must record for the failed host (``Journal.get_fence``) and the
 hosts it can fail. The local cloud's fencing.yaml (``tests.cloud.bootstrap.write_fencing_config``) gives
 compute1-3 a Redfish BMC and compute4 an IPMI one, so ``redfish`` fails the last free Redfish host and
-``ipmi`` compute4. Another path (e.g. the BMC-less self-fence) is one more entry in ``KINDS``: its method
-and the hosts it may fail.
+``ipmi`` compute4. ``selffence`` is the BMC-less path (README, "Proof without a BMC"): any free host, its BMC
+silenced and its monitor cut off, so that only its self-fence lease proves it dead (``tests.bench.self_fenced``,
+end to end only: ``--detected``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ class Kind:
     name: str
     method: FenceMethod
     hosts: Hosts
+    lease: bool = False
+    """Only the host's self-fence lease proves it dead: its BMC silenced, its monitor cut off with its domains."""
 
 
 @dataclass(frozen=True)
@@ -55,9 +58,15 @@ def bmc_hosts(protocol: Protocol) -> Hosts:
     return hosts
 
 
+def every_host(layout: Layout) -> frozenset[str]:
+    """Every host of the local cloud's fencing file."""
+    return frozenset(load_fencing_config(layout.fencing_yaml))
+
+
 KINDS = {kind.name: kind for kind in (
     Kind("redfish", FenceMethod.REDFISH, bmc_hosts(Protocol.REDFISH)),
     Kind("ipmi", FenceMethod.IPMI, bmc_hosts(Protocol.IPMI)),
+    Kind("selffence", FenceMethod.SELF_FENCE, every_host, lease=True),
 )}
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -148,18 +148,29 @@ def run(layout: Layout, work: Path, method: RecoveryMethod, count: int, *, timeo
 @contextlib.contextmanager
 def stage(conn: Any, layout: Layout, work: Path, chosen: Plan, parallel: int | None = None) -> Iterator[Recoveries]:
     """The segment, the spare disabled, a ready gateway; all undone on the way out."""
+    with staged(conn, layout, work, chosen, parallel) as (recoveries, _):
+        yield recoveries
+
+
+@contextlib.contextmanager
+def staged(conn: Any, layout: Layout, work: Path, chosen: Plan, parallel: int | None = None, *,
+           metadata: Mapping[str, str] | None = None,
+           settings: Mapping[str, Any] | None = None) -> Iterator[tuple[Recoveries, str]]:
+    """As ``stage``, the segment with extra ``metadata`` and the gateway with extra ``settings``; yields the
+    gateway's recoveries and the segment's name."""
     # Only the HA servers move: other engineers' servers may sit on the shared cloud's hosts.
     limit = {} if parallel is None else {"max_parallel_evacuations": parallel}
-    recoveries = Recoveries(work, conn, layout, host_failure={"evacuate_all_instances": False, **limit})
+    recoveries = Recoveries(work, conn, layout, host_failure={"evacuate_all_instances": False, **limit},
+                            **(settings or {}))
     try:
-        with segment(conn, chosen.members, chosen.metadata):
+        with segment(conn, chosen.members, {**chosen.metadata, **(metadata or {})}) as aggregate:
             spare = chosen.spare
             if spare is not None:
                 conn.compute.disable_service(helpers.compute_service(conn, spare), spare, "nova-compute",
                                              disabled_reason=SPARE_REASON)
             try:
                 recoveries.wait_ready(recoveries.start())
-                yield recoveries
+                yield recoveries, aggregate.name
             finally:
                 if spare is not None:
                     conn.compute.enable_service(helpers.compute_service(conn, spare), spare, "nova-compute")

@@ -1,16 +1,17 @@
 """Benchmark of vmha's recovery time (RTO) on the local cloud: host failure (issue 8 way (a)) and VM failure.
 
 For each server count, recovery method (auto, reserved_host) and fencing path (``--fencing redfish,ipmi``:
-the failed host chosen by its BMC's protocol, ``tests.bench.fencing``; default: the last free host, whatever
-its BMC), ``--iterations`` times: boot the HA servers on one fake host, SIGKILL the host and post the
-COMPUTE_HOST notification at that instant (``--detected``: vmha's host monitors report it), and time until
-every server is ACTIVE on another host (``tests.bench.host_failure``). Prints each run's breakdown per step
-from the journal, the fence the journal recorded, its phases (detection, fence, evacuation:
+the failed host chosen by its BMC's protocol, ``tests.bench.fencing``; ``selffence``: the BMC-less path, its
+BMC silenced and its monitor cut off, ``tests.bench.self_fenced``, with ``--detected`` only; default: the
+last free host, whatever its BMC), ``--iterations`` times: boot the HA servers on one fake host, SIGKILL the
+host and post the COMPUTE_HOST notification at that instant (``--detected``: vmha's host monitors report it),
+and time until every server is ACTIVE on another host (``tests.bench.host_failure``). Prints each run's
+breakdown per step from the journal, the fence the journal recorded, its phases (detection, fence, evacuation:
 ``tests.bench.timeline.Phases``), the pipeline overhead between steps (p50/p99), and a summary with medians
 against issue 8's targets and Masakari's figures as ratios; ``--json`` writes it all. Then
 ``--vm-iterations`` VM failures (``tests.bench.vm_failure``: notification -> the server ACTIVE again).
 Run: `.venv/bin/python -m tests.bench.recovery [--servers 10,50] [--iterations 1] [--methods auto,reserved_host]
-[--detected] [--fencing redfish,ipmi] [--vm-iterations 5] [--json FILE]`. The local cloud must be up
+[--detected] [--fencing redfish,ipmi,selffence] [--vm-iterations 5] [--json FILE]`. The local cloud must be up
 (`python -m tests.cloud up`).
 """
 
@@ -28,13 +29,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from tests.bench import fencing, host_failure, report, timeline, vm_failure
+from tests.bench import fencing, host_failure, report, self_fenced, timeline, vm_failure
 from tests.bench.detected import run as detected_run
 from tests.bench.fencing import Kind
 from tests.bench.host_failure import Run
 from tests.cloud.layout import Layout
+from tests.self_fence_support import LEASE_SECONDS
 from vmha.contracts import RecoveryMethod
 from vmha.journal import utc_now
+from vmha.self_fence import MARGIN_SECONDS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,9 +76,9 @@ def measure(layout: Layout, counts: Sequence[int], methods: Sequence[RecoveryMet
 
 def _one(layout: Layout, method: RecoveryMethod, count: int, iteration: int, out: Any, *, detected: bool,
          parallel: int | None, kind: Kind | None) -> Run:
+    runner = self_fenced.run if kind is not None and kind.lease else detected_run if detected else host_failure.run
     with tempfile.TemporaryDirectory(prefix="vmha-bench-") as work:
-        run = (detected_run if detected else host_failure.run)(layout, Path(work), method, count, parallel=parallel,
-                                                              kind=kind)
+        run = runner(layout, Path(work), method, count, parallel=parallel, kind=kind)
     print_run(run, f"{run.scenario} on {run.host}, iteration {iteration}", out)
     return run
 
@@ -181,13 +184,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(error))
     if options.iterations < 1 or min(counts) < 1 or options.vm_iterations < 0:
         parser.error("--iterations and every --servers count must be at least 1, --vm-iterations at least 0")
+    leases = any(kind is not None and kind.lease for kind in kinds)
+    if leases and not options.detected:
+        parser.error("--fencing selffence needs --detected: the host's own monitor holds the lease")
+    if leases:
+        print(f"self-fence lease: vmha:self_fence_seconds {LEASE_SECONDS} s, survivors wait it + {MARGIN_SECONDS} s")
     results = measure(Layout.from_env(), counts, methods, options.iterations, vm_iterations=options.vm_iterations,
                       detected=options.detected, parallel=options.parallel, kinds=kinds)
     print_results(results)
     if options.json:
         arguments = {"servers": counts, "methods": [item.value for item in methods], "iterations": options.iterations,
                      "vm_iterations": options.vm_iterations, "detected": options.detected,
-                     "parallel": options.parallel, "fencing": fencing.names(kinds)}
+                     "parallel": options.parallel, "fencing": fencing.names(kinds),
+                     "self_fence_seconds": LEASE_SECONDS if leases else None}
         options.json.write_text(json.dumps(document(results, arguments), indent=2) + "\n")
     return 0 if all(run.rto_seconds is not None for run in results.runs) else 1
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.bench import fencing
+from tests.bench import fencing, recovery
 from tests.bench.host_failure import BenchError, Plan, choose
 from tests.cloud.bootstrap import write_fencing_config
 from tests.cloud.layout import Layout
@@ -23,8 +23,10 @@ def test_each_kind_fails_the_hosts_whose_bmc_speaks_its_protocol(tmp_path: Path)
     layout = Layout(tmp_path)
     write_fencing_config(layout)
     assert {name: sorted(kind.hosts(layout)) for name, kind in fencing.KINDS.items()} == {
-        "redfish": ["compute1", "compute2", "compute3"], "ipmi": ["compute4"]}
-    assert [kind.method for kind in fencing.parse("ipmi,redfish")] == [FenceMethod.IPMI, FenceMethod.REDFISH]
+        "redfish": ["compute1", "compute2", "compute3"], "ipmi": ["compute4"], "selffence": HOSTS}
+    assert [kind.method for kind in fencing.parse("ipmi,redfish,selffence")] == [
+        FenceMethod.IPMI, FenceMethod.REDFISH, FenceMethod.SELF_FENCE]
+    assert [kind.lease for kind in fencing.KINDS.values()] == [False, False, True]
     with pytest.raises(ValueError, match="unknown fencing self_fence"):
         fencing.parse("redfish,self_fence")
 
@@ -59,3 +61,10 @@ def test_the_fence_is_read_back_and_another_method_than_asked_fails_the_run(tmp_
     assert seen.line() == "fenced by ipmi at 1.50 s: bmc ipmi 127.0.0.1, power off"
     assert (fencing.mismatch(ipmi, seen), fencing.mismatch(None, seen)) == (None, None)
     assert fencing.mismatch(redfish, seen) == "fenced by ipmi, redfish asked"
+
+
+def test_the_self_fence_path_is_measured_end_to_end_only(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        recovery.main(["--fencing", "selffence", "--servers", "10"])
+    assert exited.value.code == 2
+    assert "--fencing selffence needs --detected" in capsys.readouterr().err
