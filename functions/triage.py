@@ -51,7 +51,7 @@ from vmha.contracts import (
 from vmha.functions import locks
 from vmha.functions.late_reports import contradiction
 from vmha.functions.locks import Scope
-from vmha.functions.nova import BOUNDARY_ERRORS, compute_service, error_outcome, exclusion, get_server
+from vmha.functions.nova import BOUNDARY_ERRORS, COMPUTE_BINARY, compute_service, error_outcome, exclusion, get_server
 from vmha.functions.nova import ha_enabled as is_ha_enabled
 from vmha.functions.records import INTAKE, UNDER_WAY
 from vmha.functions.registry import custom_flows, resolve_flow
@@ -64,7 +64,6 @@ ACTIONABLE_VM_EVENTS = frozenset({
     (VmEvent.IO_ERROR, VirDomainEvent.IO_ERROR_REPORT),
     (VmEvent.QEMU_GUEST_AGENT_ERROR, VirDomainEvent.STOPPED_FAILED),
 })
-RECOVERED_PROCESS = "nova-compute"
 HOST_CLAIM = "recovering host "
 """Intake's progress event marking the one notification whose flow recovers a host (``HOST_CLAIM + host``)."""
 
@@ -208,8 +207,8 @@ def _host_event_reason(payload: HostPayload, segment: Segment | None) -> str | N
 def _process_event_reason(payload: ProcessPayload) -> str | None:
     if payload.event is ProcessEvent.STARTED:
         return f"process {payload.process_name} started: nothing to recover"
-    if payload.process_name != RECOVERED_PROCESS:
-        return f"no recovery for process {payload.process_name} (only {RECOVERED_PROCESS})"
+    if payload.process_name != COMPUTE_BINARY:
+        return f"no recovery for process {payload.process_name} (only {COMPUTE_BINARY})"
     return None
 
 
