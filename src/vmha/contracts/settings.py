@@ -105,6 +105,7 @@ class GatewayOptions:
     claim_grace_seconds: int
     max_claims: int
     poison_failures: int
+    takeover_seconds: float
     sweep_interval_seconds: float
     listen_host: str
     listen_port: int

@@ -7,7 +7,7 @@ again a few times; its second look sees the winner's row, so concurrent replicas
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import TypeVar
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from vmha.journal import absences, executions, fences, notifications, progress, steps
+from vmha.journal import absences, executions, fences, notifications, progress, replicas, steps
 from vmha.journal.database import READ_ONLY, create_journal_engine, lost_a_race, upgrade, writers_queue
 from vmha.journal.records import (
     Absence,
@@ -25,6 +25,8 @@ from vmha.journal.records import (
     ExecutionStatus,
     FenceMethod,
     FenceRecord,
+    Heartbeat,
+    HeldClaim,
     InstanceProgress,
     InstanceStatus,
     JsonObject,
@@ -208,15 +210,15 @@ class Journal:
         """Forget the absence of ``host``: it is back in its group, its lease's clock restarts."""
         self._write(lambda session, _now: absences.clear(session, notification_id, host))
 
-    def begin_step(self, key: StepKey, lease: timedelta) -> StepStart:
+    def begin_step(self, key: StepKey, lease: timedelta, owner: str | None = None) -> StepStart:
         """Claim a step run before acting on it (write-ahead idempotency).
 
         StepClaim: act, then finish_step / skip_step / fail_step with the claim (first run, a retry after
         a failure, or a takeover of an expired lease). StepDone: the step already succeeded or was
         skipped; reuse its result. StepBusy: another worker holds a live lease. Unknown notification:
-        UnknownNotificationError.
+        UnknownNotificationError. ``owner``: the gateway replica running it (its death ends the lease).
         """
-        return self._write(lambda session, now: steps.begin(session, now, key, lease))
+        return self._write(lambda session, now: steps.begin(session, now, key, lease, owner))
 
     def finish_step(self, claim: StepClaim, result: JsonObject) -> StepRecord:
         """Record success and the result later redeliveries get back. Lost claim: StaleStepClaimError."""
@@ -229,6 +231,34 @@ class Journal:
     def fail_step(self, claim: StepClaim, error: str) -> StepRecord:
         """Record a failed attempt; a later begin_step may retry it. Lost claim: StaleStepClaimError."""
         return self._write(lambda session, now: steps.end(session, now, claim, StepStatus.FAILED, error=error))
+
+    def join_replica(self, owner: str, *, host: str, pid: int) -> None:
+        """Record the gateway replica ``owner`` (process ``pid`` on ``host``) as live."""
+        self._write(lambda session, now: replicas.join(session, now, owner, host=host, pid=pid))
+
+    def beat(self, owner: str, released: Sequence[HeldClaim] = ()) -> bool:
+        """One heartbeat of ``owner``, forgetting the claims it ``released``; False once it was taken over."""
+        return self._write(lambda session, now: replicas.beat(session, now, owner, released))
+
+    def leave_replica(self, owner: str) -> None:
+        """``owner`` stops: forget it and its claims (it released them itself)."""
+        self._write(lambda session, _now: replicas.leave(session, owner))
+
+    def hold_claim(self, owner: str, claim: HeldClaim) -> None:
+        """Record that ``owner`` holds ``claim``."""
+        self._write(lambda session, now: replicas.hold(session, now, owner, claim))
+
+    def forget_claims(self, owner: str, claims: Sequence[HeldClaim]) -> None:
+        """Forget ``owner``'s records of ``claims`` (released, or their messages deleted)."""
+        self._write(lambda session, _now: replicas.forget(session, owner, claims))
+
+    def heartbeats(self) -> tuple[Heartbeat, ...]:
+        """The heartbeat of every replica, and of owners that hold claims or live step leases without one."""
+        return self._read(replicas.heartbeats)
+
+    def take_over(self, owner: str) -> tuple[HeldClaim, ...]:
+        """``owner`` is dead: forget it, end its steps' leases now, return its claims to release then forget."""
+        return self._write(lambda session, now: replicas.take_over(session, now, owner))
 
     def record_instance_progress(
         self,

@@ -205,6 +205,27 @@ class StepKey:
 
 
 @dataclass(frozen=True, slots=True)
+class HeldClaim:
+    """A Zaqar claim a gateway replica holds on one message, recorded so that the other replicas can release
+    it at once when the replica dies (``Journal.take_over``)."""
+
+    queue: str
+    message_id: str
+    claim_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """A gateway replica's heartbeat count as the journal holds it; ``beats`` is -1 for an owner that still holds
+    claims or step leases but is no replica any more (taken over, or left)."""
+
+    owner: str
+    beats: int
+    host: str = ""
+    pid: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class StepRecord:
     """A stored step run."""
 

@@ -136,6 +136,33 @@ class StepRunRow(Base):
     lease_expires_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
+    owner: Mapped[str | None] = mapped_column(sa.String(128), index=True)
+    """The gateway replica running the step (``ReplicaRow.owner``): when it dies, its lease ends at once."""
+
+
+class ReplicaRow(Base):
+    """A live gateway replica and its heartbeat: a count the others watch move (no clock is compared)."""
+
+    __tablename__ = "replicas"
+
+    owner: Mapped[str] = mapped_column(sa.String(128), primary_key=True)
+    host: Mapped[str] = mapped_column(sa.String(255))
+    pid: Mapped[int]
+    started_at: Mapped[datetime]
+    beats: Mapped[int] = mapped_column(sa.BigInteger)
+    beat_at: Mapped[datetime]
+
+
+class ClaimRow(Base):
+    """A Zaqar claim a replica holds (``HeldClaim``): released by the others when the replica dies."""
+
+    __tablename__ = "claims"
+
+    queue: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    message_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    claim_id: Mapped[str] = mapped_column(sa.String(64))
+    owner: Mapped[str] = mapped_column(sa.String(128), index=True)
+    claimed_at: Mapped[datetime]
 
 
 class InstanceProgressRow(Base):

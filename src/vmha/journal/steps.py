@@ -33,11 +33,12 @@ def _primary_key(key: StepKey) -> tuple[str, str, str]:
     return (key.notification_id, key.step_id, key.instance_uuid)
 
 
-def begin(session: Session, now: datetime, key: StepKey, lease: timedelta) -> StepStart:
-    """Claim the run of `key` for `lease`, or say why not (already done, or busy elsewhere)."""
+def begin(session: Session, now: datetime, key: StepKey, lease: timedelta, owner: str | None = None) -> StepStart:
+    """Claim the run of `key` for `lease` on behalf of the gateway replica `owner`, or say why not (already done,
+    or busy elsewhere)."""
     row = session.get(StepRunRow, _primary_key(key), with_for_update=True)
     if row is None:
-        return _first_attempt(session, now, key, lease)
+        return _first_attempt(session, now, key, lease, owner)
     if row.status in _DONE:
         return StepDone(convert.step(row))
     if row.status == StepStatus.IN_PROGRESS and row.lease_expires_at > now:
@@ -48,10 +49,11 @@ def begin(session: Session, now: datetime, key: StepKey, lease: timedelta) -> St
     row.lease_expires_at = now + lease
     row.finished_at = None
     row.updated_at = now
+    row.owner = owner
     return StepClaim(key, row.attempts, row.lease_expires_at)
 
 
-def _first_attempt(session: Session, now: datetime, key: StepKey, lease: timedelta) -> StepClaim:
+def _first_attempt(session: Session, now: datetime, key: StepKey, lease: timedelta, owner: str | None) -> StepClaim:
     """Insert the in-progress record; a concurrent first attempt makes the flush raise IntegrityError."""
     if session.get(NotificationRow, key.notification_id) is None:
         raise UnknownNotificationError(key.notification_id)
@@ -64,6 +66,7 @@ def _first_attempt(session: Session, now: datetime, key: StepKey, lease: timedel
         started_at=now,
         lease_expires_at=now + lease,
         updated_at=now,
+        owner=owner,
     )
     session.add(row)
     session.flush()

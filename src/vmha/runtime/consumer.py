@@ -4,7 +4,11 @@ Each worker first runs a held message that is due (a step that follows one this 
 its claim: ``vmha.runtime.held``), then claims from the notifications queue (new failures start at
 once), then from the steps queue, handles what it got and looks again; with nothing to do it waits for the
 poll interval, a wake-up or the next held message. A message whose handling keeps raising is dead-lettered
-(``vmha.runtime.poison``).
+(``vmha.runtime.poison``); one held up by a dependency outage is held under its claim (renewed while Zaqar
+answers) and tried again every ``OUTAGE_PAUSE`` seconds, so the recovery goes on as soon as the dependency is
+back instead of after the claim expires.
+Each claim is recorded in the journal before its message is handled, and a replica thread beats and takes
+over dead replicas (``vmha.runtime.replicas``).
 At most ``settings.gateway.workers`` messages are handled at once per process; any number of processes
 compete for the same queues through Zaqar claims. ``stop`` lets in-flight messages finish and releases the
 claims of those that do not finish in time, so another replica takes them at once.
@@ -14,7 +18,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from vmha.escalation import Escalation
 from vmha.journal import IllegalTransitionError, Journal, NotificationRecord, NotificationStatus
@@ -24,6 +30,7 @@ from vmha.runtime.held import Held, HeldMessages
 from vmha.runtime.intake import NotificationRunner
 from vmha.runtime.poison import Failures, describe, is_outage
 from vmha.runtime.queues import Claimed
+from vmha.runtime.replicas import Replica
 from vmha.runtime.runner import StepRunner
 from vmha.runtime.services import LEASE_MARGIN, Services
 from vmha.runtime.wakeup import Wakeup
@@ -33,6 +40,8 @@ log = logging.getLogger(__name__)
 Handler = Callable[[Claimed], Held | None]
 
 _ERROR_PAUSE = 1.0
+OUTAGE_PAUSE = 2.0
+"""A message held up by a dependency outage is tried again after this many seconds, under its claim."""
 
 
 class Consumer:
@@ -43,14 +52,14 @@ class Consumer:
         self.wakeup = wakeup or Wakeup()
         self._escalation = Escalation(services.settings.escalation, services.journal)
         self._held = HeldMessages(self.wakeup)
+        self.replica = Replica(services, self._held, self.wakeup)
         effects = self._effects = Effects(services, self.wakeup, self._escalation, self._held)
         self._failures = Failures()
         names = services.settings.queues
-        self._steps = StepRunner(services, effects).handle
-        self._handlers: list[tuple[str, Handler]] = [
-            (names.notifications, NotificationRunner(services, effects).handle),
-            (names.steps, self._steps),
-        ]
+        self._handlers: dict[str, Handler] = {  # claimed in this order: new failures first
+            names.notifications: NotificationRunner(services, effects).handle,
+            names.steps: StepRunner(services, effects, lambda: self.replica.owner).handle,
+        }
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._in_flight: dict[str, Claimed] = {}
@@ -66,8 +75,10 @@ class Consumer:
             dead_letters = "" if queue == names.dead_letters else names.dead_letters
             self._services.queues.prepare(queue, delays=queue == names.steps, dead_letters=dead_letters,
                                           max_claims=max_claims)
+        self.replica.join()
         workers = self._services.settings.gateway.workers
-        targets = [(f"vmha-worker-{n}", self._work) for n in range(workers)] + [("vmha-sweeper", self._sweep)]
+        targets = [(f"vmha-worker-{n}", self._work) for n in range(workers)]
+        targets += [("vmha-sweeper", self._sweep), ("vmha-replica", self._beat)]
         for name, target in targets:
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
@@ -75,9 +86,9 @@ class Consumer:
         log.info("consumer started", extra={"workers": workers})
 
     @property
-    def alive(self) -> int:
-        """Worker and sweeper threads still running."""
-        return sum(thread.is_alive() for thread in self._threads)
+    def alive(self) -> bool:
+        """Whether the workers, the sweeper and the replica thread all run."""
+        return bool(self._threads) and all(thread.is_alive() for thread in self._threads)
 
     def stop(self, timeout: float) -> None:
         """Stop claiming; wait up to ``timeout`` s for in-flight messages, then release the rest's claims."""
@@ -92,16 +103,20 @@ class Consumer:
                 self._services.queues.release(claimed)
             except Exception:
                 log.exception("could not release a claim", extra={"message_id": claimed.id})
+        try:
+            self.replica.leave()
+        except Exception:  # the others take its claims over when they see it stopped beating
+            log.exception("could not leave the replicas")
         log.info("consumer stopped", extra={"released": len(left)})
 
     def poll_once(self) -> bool:
         """Handle at most one message, held or claimed; True if there was one (errors included)."""
         held = self._held.pop_due()
         if held is not None:
-            self._handle(held, self._steps)
+            self._handle(held, self._handlers[held.queue])
             return True
         gateway = self._services.settings.gateway
-        for queue, handle in self._handlers:
+        for queue, handle in self._handlers.items():
             claimed = self._services.queues.claim(queue, gateway.claim_ttl_seconds, gateway.claim_grace_seconds)
             if claimed is not None:
                 self._handle(claimed, handle)
@@ -114,9 +129,10 @@ class Consumer:
         held = None
         self.busy.begin(claimed.id, self._limits.get(claimed.queue, max(self._limits.values())))
         try:
+            self.replica.holding(claimed)
             held = handle(claimed)
-        except Exception as error:  # e.g. the journal down: the message stays claimed and comes back later
-            self._failed(claimed, error)
+        except Exception as error:  # e.g. the journal down: held, or left claimed to come back later
+            held = self._failed(claimed, error)
         finally:
             self.busy.end()
             with self._lock:
@@ -124,17 +140,24 @@ class Consumer:
                     self._in_flight.pop(claimed.id, None)
                 else:
                     self._in_flight[claimed.id] = held.claimed
-        if held is not None:
+        if held is None:
+            self.replica.released(claimed)
+        else:
             self._held.hold(held)
 
-    def _failed(self, claimed: Claimed, error: Exception) -> None:
-        """Log a failed handling; dead-letter the message (and delete it) when it failed too often."""
+    def _failed(self, claimed: Claimed, error: Exception) -> Held | None:
+        """Log a failed handling; hold the message through an outage, or dead-letter it (and delete it) when its
+        handling failed too often."""
         labels = {"queue": claimed.queue, "message_id": claimed.id}
-        failures = 0 if is_outage(error) else self._failures.add(claimed.id)
+        if is_outage(error):
+            log.warning("a dependency is down; the message is tried again",
+                        extra={**labels, "error": describe(error), "retry_seconds": OUTAGE_PAUSE})
+            return self._through_outage(claimed)
+        failures = self._failures.add(claimed.id)
         if failures < self._services.settings.gateway.poison_failures:
             log.exception("message handling failed; it returns when its claim expires",
                           extra={**labels, "failures": failures})
-            return
+            return None
         log.error("message handling failed too often; it is dead-lettered", exc_info=error, extra=labels)
         reason = f"its handling failed {failures} time{'' if failures == 1 else 's'}, last: {describe(error)}"
         body = claimed.body
@@ -144,8 +167,24 @@ class Consumer:
         except Exception:
             log.exception("could not dead-letter a failing message; it returns when its claim expires",
                           extra=labels)
-            return
+            return None
         self._failures.forget(claimed.id)
+        return None
+
+    def _through_outage(self, claimed: Claimed) -> Held | None:
+        """``claimed`` held ``OUTAGE_PAUSE`` s, its claim renewed first when it would end before another try could;
+        None (it returns when its claim expires) when Zaqar cannot renew it."""
+        gateway = self._services.settings.gateway
+        needed = OUTAGE_PAUSE + self._limits.get(claimed.queue, max(self._limits.values()))
+        if time.monotonic() + needed > claimed.claimed_at + gateway.claim_ttl_seconds:
+            try:
+                self._services.queues.postpone(claimed, gateway.claim_ttl_seconds, gateway.claim_grace_seconds)
+            except Exception as error:
+                log.warning("could not renew the claim of a message held up by an outage; it returns when its "
+                            "claim expires", extra={"message_id": claimed.id, "error": describe(error)})
+                return None
+            claimed = replace(claimed, claimed_at=time.monotonic())
+        return Held(claimed, OUTAGE_PAUSE)
 
     def _work(self) -> None:
         interval = self._services.settings.gateway.poll_interval_seconds
@@ -159,6 +198,13 @@ class Consumer:
                 continue
             if not busy:
                 self.wakeup.wait(seen, interval)
+
+    def _beat(self) -> None:
+        while not self._stopping.wait(self.replica.interval):
+            try:
+                self.replica.beat_once()
+            except Exception as error:  # the journal unreachable: no verdict until it answers
+                log.warning("replica heartbeat failed", extra={"error": describe(error)})
 
     def _sweep(self) -> None:
         interval = self._services.settings.gateway.sweep_interval_seconds

@@ -78,12 +78,12 @@ class Gateway:
         self.http = ApiServer(options.listen_host, options.listen_port, app)
 
     def healthy(self) -> bool:
-        """Every worker thread and the sweeper still run, and none is stuck past its handling's limit."""
+        """Every consumer thread still runs, and no worker is stuck past its handling's limit."""
         stuck = self.consumer.busy.stuck()
         for handling in stuck:
             log.error("worker stuck", extra={"worker": handling.worker, "message_id": handling.message_id,
                                              "limit_seconds": handling.limit_seconds})
-        return not stuck and self.consumer.alive == self.services.settings.gateway.workers + 1
+        return not stuck and self.consumer.alive
 
     def start(self) -> None:
         warm_up(self.services.cloud)

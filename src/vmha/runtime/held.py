@@ -72,3 +72,10 @@ class HeldMessages:
             heapq.heapify(self._entries)
         self._wakeup.wake()
         return True
+
+    def clear(self) -> int:
+        """Drop every held message (their claims were given away); return how many there were."""
+        with self._lock:
+            dropped = len(self._entries)
+            self._entries.clear()
+        return dropped

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -48,9 +49,11 @@ log = logging.getLogger(__name__)
 class StepRunner:
     """Handles messages of the steps queue."""
 
-    def __init__(self, services: Services, effects: Effects) -> None:
+    def __init__(self, services: Services, effects: Effects, owner: Callable[[], str | None] = lambda: None) -> None:
+        """``owner``: the name of the replica running the steps (``vmha.runtime.replicas``), in their records."""
         self._services = services
         self._effects = effects
+        self._owner = owner
 
     def handle(self, claimed: Claimed) -> Held | None:
         """Process one claimed step message and delete it, or keep its claim for the one message that
@@ -109,7 +112,7 @@ class StepRunner:
         spec = self._services.table[message.step]
         key = StepKey(str(message.notification_id), message.step, _instance(message))
         lease = timedelta(seconds=spec.timeout_seconds) + LEASE_MARGIN
-        start = self._services.journal.begin_step(key, lease)
+        start = self._services.journal.begin_step(key, lease, self._owner())
         if isinstance(start, StepBusy):  # look again soon: the other run usually ends well before its lease
             until_free = remaining(now, start.record.lease_expires_at)
             recheck = self._services.settings.retry.recheck_interval_seconds
