@@ -1,9 +1,11 @@
 """What every step shares about Nova: service and server reads, and the exception boundary.
 
 Steps call openstacksdk through ``ctx.cloud`` (pinned to ``vmha.context.COMPUTE_MICROVERSION``) and let
-its exceptions reach ``at_boundary``, which maps them to outcomes: 409, 429, 5xx and connection failures
-are temporary (``Retry`` after the recheck interval, which the runtime stretches by the step's own retry
-policy: a polling step's many attempts do not grow its wait), any other HTTP error is final (``Fail``), and
+its exceptions reach ``at_boundary``, which maps them to outcomes: 408, 409 and 429 are temporary (``Retry``
+after the recheck interval, which the runtime stretches by the step's own retry policy: a polling step's many
+attempts do not grow its wait), 5xx and connection failures are an outage (``Retry(outage=True)``: tried again
+every few seconds until the notification's deadline, attempts not counted), any other HTTP error is final
+(``Fail``), and
 so is a segment that vanished or became invalid meanwhile (``SegmentError``: retrying cannot mend
 configuration).
 A step that expects a particular final error, such as a deleted server, catches it itself first. A step
@@ -44,10 +46,12 @@ def error_outcome(error: Exception, delay: float) -> Retry | Fail:
     if isinstance(error, sdk_errors.HttpException):
         status = error.status_code
         text = f"Nova answered {status}: {error.details or error.message}"
-        if status is None or status >= 500 or status in _TEMPORARY_STATUSES:
+        if status is None or status >= 500:
+            return Retry(text, delay, outage=True)
+        if status in _TEMPORARY_STATUSES:
             return Retry(text, delay)
         return Fail(text)
-    return Retry(f"cannot reach OpenStack: {error}", delay)
+    return Retry(f"cannot reach OpenStack: {error}", delay, outage=True)
 
 
 BOUNDARY_ERRORS = (sdk_errors.HttpException, keystone_errors.ConnectionError)

@@ -6,7 +6,9 @@ A step does ONE thing and reports how it went; only the runtime loops, waits and
   ``fan_out`` lists instance uuids when the next step of the flow runs once per instance.
 - ``Skipped``: nothing to do, with the reason recorded (e.g. instance not HA-enabled); the flow goes on.
 - ``Retry``: not yet (service still up, evacuation in progress, Nova 5xx/409); run me again after ``delay``
-  seconds. The runtime re-posts the step message with a Zaqar delay; it never sleeps.
+  seconds. The runtime re-posts the step message with a Zaqar delay; it never sleeps. ``outage``: a
+  dependency could not be reached or failed (connection refused, timed out, 5xx): the attempt does not
+  count, the step is tried again every few seconds until the notification's deadline.
 - ``Fail``: cannot succeed (fencing unconfirmed, mass failure guard, bad input); the notification ends
   ``failed`` with ``reason`` and the message goes to the dead-letter queue.
 - ``Ignore``: (intake only) the notification is not actionable; it ends ``ignored`` with ``reason``.
@@ -41,6 +43,8 @@ class Retry:
     until_branch_ends: bool = False
     """The wait is for capacity another branch of the same fan-out frees as it ends (an evacuation slot): the
     runtime may run the step again as soon as one ends, and ``delay`` is only the longest wait."""
+    outage: bool = False
+    """A dependency was unreachable or failing: not the step's own failure, so the attempt does not count."""
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,8 @@ def test_a_nova_5xx_late_in_a_polling_step_asks_for_the_recheck_interval_not_a_g
     notification = world.recorded(host_down())
     world.nova.fail_next("services", http_error(exceptions.HttpException, 503, "nova-api restarting"))
     outcome = world.once(notification, "disable_compute_service", HOST_AUTO.steps, attempt=40)
-    assert outcome == Retry("Nova answered 503: nova-api restarting", world.settings.retry.recheck_interval_seconds)
+    assert outcome == Retry("Nova answered 503: nova-api restarting", world.settings.retry.recheck_interval_seconds,
+                            outage=True)
 
 
 def test_reserved_host_takes_the_spare_and_evacuates_onto_it(world: World) -> None:

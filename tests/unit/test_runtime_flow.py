@@ -13,7 +13,7 @@ from tests.runtime_steps import QUICK_RETRY, Effects, make_table
 from vmha.contracts import RetryPolicy, StepMessage
 from vmha.journal import InstanceStatus, Journal, NotificationStatus, StepClaim, StepKey
 from vmha.runtime import flow
-from vmha.runtime.backoff import MAX_ZAQAR_DELAY, backoff, hop, retry_delay, zaqar_delay
+from vmha.runtime.backoff import MAX_ZAQAR_DELAY, OUTAGE_PAUSE, backoff, hop, retry_delay, zaqar_delay
 from vmha.runtime.table import flow_problems
 
 from .journal_support import FakeClock, new_notification
@@ -60,6 +60,17 @@ def test_retry_reposts_the_next_attempt_then_gives_up(frame: flow.Frame) -> None
     last = flow.retry(replace(first, attempt=5), POLICY, 1, "busy", frame.now)
     assert last == [flow.DeadLetter("gave up after 5 attempts: busy"),
                     flow.SetStatus(NotificationStatus.FAILED, "gave up after 5 attempts: busy")]
+
+
+def test_an_outage_retries_every_few_seconds_without_using_attempts_up_until_the_deadline(frame: flow.Frame) -> None:
+    exhausted = replace(message(frame, 0), attempt=5)  # a further failure of its own would end it
+    [post] = flow.retry(exhausted, POLICY, 0, "cannot reach OpenStack", frame.now, outage=True)
+    assert isinstance(post, flow.Post)
+    assert (post.message.attempt, post.delay) == (5, OUTAGE_PAUSE)  # not the policy's 60 s backoff either
+    near_end = replace(exhausted, deadline=frame.now + timedelta(seconds=1))
+    [letter, status] = flow.retry(near_end, POLICY, 0, "cannot reach OpenStack", frame.now, outage=True)
+    assert isinstance(letter, flow.DeadLetter) and letter.reason.startswith("cannot reach OpenStack (a retry in")
+    assert isinstance(status, flow.SetStatus) and status.status is NotificationStatus.FAILED
 
 
 def test_retry_chains_long_waits_and_stops_at_the_deadline(frame: flow.Frame) -> None:

@@ -9,10 +9,13 @@ from datetime import timedelta
 
 import openstack
 import pytest
+import sqlalchemy.exc
 
 from vmha import cli
 from vmha.journal import Journal, NotificationStatus
+from vmha.outcomes import Outcome, Retry
 from vmha.runtime.consumer import sweep
+from vmha.runtime.execute import execute
 from vmha.runtime.gateway import warm_up
 from vmha.runtime.held import Held, HeldMessages
 from vmha.runtime.queues import Claimed
@@ -130,3 +133,15 @@ def test_the_warm_up_request_to_an_unreachable_nova_is_only_logged(caplog: pytes
         warm_up(cloud)
     ours = [record.getMessage() for record in caplog.records if record.name == "vmha.runtime.gateway"]
     assert ours == ["Nova did not answer the warm-up request"]
+
+
+def test_a_step_raising_an_outage_is_retried_as_one_and_a_bug_as_a_counted_attempt() -> None:
+    def journal_down() -> Outcome:
+        raise sqlalchemy.exc.OperationalError("SELECT 1", {}, ConnectionRefusedError("refused"))
+
+    def bug() -> Outcome:
+        raise KeyError("flavor")
+
+    down = execute(journal_down, 5, "test", {})
+    assert isinstance(down, Retry) and down.outage and down.reason.startswith("a dependency is down: OperationalError")
+    assert execute(bug, 5, "test", {}) == Retry("raised KeyError: 'flavor'", 0)

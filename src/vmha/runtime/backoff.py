@@ -10,6 +10,9 @@ from vmha.contracts import RetryPolicy
 MAX_ZAQAR_DELAY = 900
 """Zaqar refuses message delays above this (``[transport] max_message_delay``); longer waits are chained."""
 
+OUTAGE_PAUSE = 2.0
+"""Seconds between two tries of a message or a step held up by a dependency outage."""
+
 _MAX_EXPONENT = 64
 
 

@@ -24,6 +24,7 @@ from dataclasses import replace
 
 from vmha.escalation import Escalation
 from vmha.journal import IllegalTransitionError, Journal, NotificationRecord, NotificationStatus
+from vmha.runtime.backoff import OUTAGE_PAUSE
 from vmha.runtime.busy import Busy
 from vmha.runtime.effects import Effects, id_of
 from vmha.runtime.held import Held, HeldMessages
@@ -40,8 +41,6 @@ log = logging.getLogger(__name__)
 Handler = Callable[[Claimed], Held | None]
 
 _ERROR_PAUSE = 1.0
-OUTAGE_PAUSE = 2.0
-"""A message held up by a dependency outage is tried again after this many seconds, under its claim."""
 
 
 class Consumer:

@@ -1,4 +1,5 @@
-"""Run one step body with a timeout, turning every way it can go wrong into a Retry.
+"""Run one step body with a timeout, turning every way it can go wrong into a Retry (an outage's when what it
+raised says a dependency is down: ``vmha.runtime.poison.is_outage``).
 
 Python cannot stop a thread: a step still running at its timeout is left to finish in its daemon thread
 while the runtime counts the attempt as failed. Steps converge rather than command, and the journal lease
@@ -13,6 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from vmha.outcomes import Done, Fail, Ignore, Outcome, Retry, Skipped
+from vmha.runtime.poison import describe, is_outage
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,9 @@ def execute(body: Callable[[], Outcome], timeout: float, name: str, labels: Mapp
         return Retry(f"timed out after {timeout:g} s", 0)
     result = box[0]
     if isinstance(result, BaseException):
+        if is_outage(result):
+            log.warning("step held up by an outage", extra={**labels, "error": describe(result)})
+            return Retry(f"a dependency is down: {describe(result)}", 0, outage=True)
         log.error("step raised", exc_info=result, extra=dict(labels))
         return Retry(f"raised {type(result).__name__}: {result}", 0)
     if not isinstance(result, _OUTCOMES):

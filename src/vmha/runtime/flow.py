@@ -19,7 +19,7 @@ from uuid import UUID
 
 from vmha.contracts import RetryPolicy, StepMessage
 from vmha.journal import InstanceStatus, NotificationDetail, NotificationStatus, StepStatus
-from vmha.runtime.backoff import hop, retry_delay
+from vmha.runtime.backoff import OUTAGE_PAUSE, hop, retry_delay
 from vmha.runtime.table import StepTable, branch_end, branch_start
 
 FAN_OUT_KEY = "fan_out"
@@ -118,15 +118,17 @@ def fail(message: StepMessage, reason: str) -> list[Action]:
 
 
 def retry(message: StepMessage, policy: RetryPolicy, requested: float, reason: str, now: datetime, *,
-          until_branch_ends: bool = False) -> list[Action]:
-    """Run ``message``'s step again later, unless its attempts are used up or its deadline would pass."""
-    if message.attempt >= policy.max_attempts:
+          until_branch_ends: bool = False, outage: bool = False) -> list[Action]:
+    """Run ``message``'s step again later, unless its attempts are used up or its deadline would pass; an
+    ``outage`` (a dependency down) does not use an attempt up and is tried again every ``OUTAGE_PAUSE``."""
+    if not outage and message.attempt >= policy.max_attempts:
         return fail(message, f"gave up after {message.attempt} attempts: {reason}")
-    wait = retry_delay(policy, message.attempt, requested)
+    wait = max(requested, OUTAGE_PAUSE) if outage else retry_delay(policy, message.attempt, requested)
     if (message.deadline - now).total_seconds() < wait:
         return fail(message, f"{reason} (a retry in {wait:.0f} s would pass the step's deadline)")
     delay, not_before = hop(now, wait)
-    return [Post(replace(message, attempt=message.attempt + 1, not_before=not_before), delay, until_branch_ends)]
+    attempt = message.attempt if outage else message.attempt + 1
+    return [Post(replace(message, attempt=attempt, not_before=not_before), delay, until_branch_ends)]
 
 
 def joined(message: StepMessage, frame: Frame, detail: NotificationDetail) -> list[Action]:

@@ -159,11 +159,11 @@ class StepRunner:
                 journal.skip_step(claim, {**result, "skipped": reason})
                 self._progress(message, f"skipped: {reason}", 1.0)
                 return flow.advance(message, frame, ())
-            case Retry(reason=reason, delay=delay, until_branch_ends=waits):
+            case Retry(reason=reason, delay=delay, until_branch_ends=waits, outage=outage):
                 journal.fail_step(claim, reason)
                 self._progress(message, f"attempt {message.attempt} failed: {reason}", 1.0)
                 policy = table[message.step].retry or self._services.settings.retry
-                return flow.retry(message, policy, delay, reason, frame.now, until_branch_ends=waits)
+                return flow.retry(message, policy, delay, reason, frame.now, until_branch_ends=waits, outage=outage)
             case Fail(reason=reason):
                 return self._give_up(message, claim, reason)
         return self._give_up(message, claim, f"{type(outcome).__name__} is not a step outcome (intake only)")
