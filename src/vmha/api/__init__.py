@@ -1,6 +1,7 @@
 """The gateway's HTTP API (served by ``vmha gateway``), a WSGI app in a handful of small modules.
 
-- ``app``: the route table and authentication per route; ``server``: the threaded WSGI server;
+- ``app``: the route table and authentication per route; ``server``: the HTTP server (cheroot, TLS) and the
+  middleware pipeline; ``throttle``: the wake-up's rate limit;
 - ``masakari``, ``segments``, ``progress``, ``versions``: Masakari's v1 API (notifications, segments and
   hosts from Nova aggregates, recovery progress, microversions) for masakari-monitors and its clients;
 - ``functions``, ``executions``, ``invoke``, ``sigv4``: the step table and intake as functions, through a

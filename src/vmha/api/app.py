@@ -3,13 +3,15 @@
 Authentication: Keystone tokens (``auth``) on the Masakari and functions routes; SigV4 (``sigv4``) on the
 Lambda route; signed URLs (``webhooks``) on the webhooks; none on ``/healthz``, ``/metrics``, version
 discovery and ``/v1/wakeup`` (a Zaqar push that only makes the consumers claim at once: it reads nothing
-and changes nothing). Masakari's paths may carry a project id after ``/v1`` (``/v1/<project>/segments``),
-as its catalog endpoints do. A bug answers 500 with ``X-Vmha-Error: unhandled`` and is logged.
+and changes nothing; rate-limited by ``vmha.api.throttle``). Masakari's paths may carry a project id after
+``/v1`` (``/v1/<project>/segments``), as its catalog endpoints do. A bug answers 500 with
+``X-Vmha-Error: unhandled`` and is logged.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -28,6 +30,7 @@ from vmha.api.invoke import Invocations
 from vmha.api.masakari import Notifications
 from vmha.api.metrics import Metrics
 from vmha.api.segments import Segments
+from vmha.api.throttle import WAKEUP_BURST, WAKEUPS_PER_SECOND, Throttle
 from vmha.api.web import ApiError, Family, error_reply, read_body, reply
 from vmha.runtime import Services
 
@@ -78,14 +81,14 @@ def routes(parts: Parts) -> list[Route]:
     services, limit = parts.services, parts.services.settings.api.max_body_bytes
     notes, segments = Notifications(services), Segments(services.cloud)
     runs, hooks = Executions(parts.functions, services.journal, limit), webhooks.Webhooks(services, parts.wake)
-    invocations = Invocations(parts.functions, limit)
+    invocations, wakeups = Invocations(parts.functions, limit), Throttle(WAKEUPS_PER_SECOND, WAKEUP_BURST)
     plain, masakari, key = Family.PLAIN, Family.MASAKARI, Auth.KEYSTONE
     return [
         route("GET", "", plain, Auth.NONE, versions.root),
         route("GET", "/v1", plain, Auth.NONE, versions.v1),
         route("GET", "/healthz", plain, Auth.NONE, lambda request, _: _health(parts)),
         route("GET", "/metrics", plain, Auth.NONE, lambda request, _: _metrics(parts)),
-        route("POST", "/v1/wakeup", plain, Auth.NONE, lambda request, _: _wakeup(parts, request, limit)),
+        route("POST", "/v1/wakeup", plain, Auth.NONE, lambda request, _: _wakeup(parts, request, limit, wakeups)),
         route("POST", webhooks.ZAQAR_PATH, plain, Auth.SIGNED, hooks.zaqar),
         route("POST", webhooks.AODH_PATH, plain, Auth.SIGNED, hooks.aodh),
         route("GET", "/v1/functions", plain, key, runs.functions),
@@ -192,7 +195,11 @@ def _metrics(parts: Parts) -> webob.Response:
     return response
 
 
-def _wakeup(parts: Parts, request: webob.Request, limit: int) -> webob.Response:
+def _wakeup(parts: Parts, request: webob.Request, limit: int, throttle: Throttle) -> webob.Response:
     read_body(request, limit)
+    wait = throttle.take()
+    if wait:
+        return reply(429, {"error": {"code": 429, "message": "too many wake-ups; the consumers are awake"}},
+                     {"Retry-After": str(math.ceil(wait))})
     parts.wake()
     return reply(202, {"woken": True})

@@ -122,6 +122,19 @@ class ApiOptions:
 
 
 @dataclass(frozen=True)
+class HttpOptions:
+    """The gateway's HTTP server (schema: ``http``)."""
+
+    threads: int
+    request_timeout_seconds: float
+    idle_timeout_seconds: int
+    max_idle_connections: int
+    tls_cert_file: str
+    tls_key_file: str
+    proxy_headers: bool
+
+
+@dataclass(frozen=True)
 class TimeoutOptions:
     """How long the gateway waits for each dependency per request (schema: ``timeouts``)."""
 
@@ -159,6 +172,7 @@ class Settings:
     gateway: GatewayOptions
     monitor: MonitorOptions
     api: ApiOptions
+    http: HttpOptions
     timeouts: TimeoutOptions
     escalation: EscalationOptions
 

@@ -75,7 +75,7 @@ class Gateway:
         self.consumer = Consumer(services)
         self.functions = Functions(services, metrics.observe_execution)
         app = App(Parts(services, self.consumer.wakeup.wake, self.healthy, metrics, self.functions, keystone))
-        self.http = ApiServer(options.listen_host, options.listen_port, app)
+        self.http = ApiServer(options, services.settings.http, app)
 
     def healthy(self) -> bool:
         """Every consumer thread still runs, and no worker is stuck past its handling's limit."""
