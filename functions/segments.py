@@ -25,10 +25,15 @@ the aggregate's hosts plus its reserved hosts; a host belongs to at most one seg
 ``vmha:self_fence_seconds``
     The self-fence lease (default 60): a host monitor of a ``required_or_selffence`` segment that cannot
     heartbeat into its group for this long stops its HA servers (``vmha.monitors.host.lease``).
+``vmha:stack``
+    The Heat stack that made the segment (set by heat/segment.yaml). Such a segment belongs to its stack:
+    the Masakari API refuses to change it (409). A segment without it was made through the Masakari API,
+    which also keeps Masakari's descriptive fields in ``vmha:`` keys of its own (``vmha.api.inventory``).
 
-These keys are desired configuration and belong to Heat; vmha never writes them. What recovery changes is
-kept in the journal and in Nova's own service state: a host vmha disabled carries a disabled reason
-ending in ``(vmha notification <id>)`` and counts as in maintenance until an operator enables it again.
+These keys are desired configuration and belong to their owner, the stack or the API; recovery never writes
+them. What recovery changes is kept in the journal and in Nova's own service state: a host vmha disabled
+carries a disabled reason ending in ``(vmha notification <id>)`` and counts as in maintenance until an
+operator enables it again (or releases it through the Masakari API: ``released_reason``).
 """
 
 from __future__ import annotations
@@ -73,6 +78,8 @@ class Segment:
     maintenance_hosts: tuple[str, ...]
     fencing: Fencing
     self_fence_seconds: int
+    stack: str = ""
+    """The Heat stack that owns the segment; empty for a segment made through the Masakari API."""
 
     @property
     def members(self) -> tuple[str, ...]:
@@ -91,6 +98,7 @@ def parse_segment(name: str, hosts: tuple[str, ...], metadata: Mapping[str, str]
         maintenance_hosts=_names(metadata.get(PREFIX + "maintenance_hosts", "")),
         fencing=_choice(Fencing, metadata.get(PREFIX + "fencing", Fencing.REQUIRED.value), name),
         self_fence_seconds=_lease(metadata, name),
+        stack=metadata.get(PREFIX + "stack", "").strip(),
     )
 
 
@@ -128,6 +136,11 @@ def disabled_reason(reason: str, notification_id: object) -> str:
     """
     marker = f" (vmha notification {notification_id})"
     return reason[:NOVA_REASON_LENGTH - len(marker)] + marker
+
+
+def released_reason(reason: str | None) -> str:
+    """A disabled reason without vmha's mark: the service stays disabled, the host is no longer in maintenance."""
+    return _MARKER.sub("", reason or "").rstrip() or "released from vmha's maintenance"
 
 
 def disabling_notification(service: Any) -> str | None:

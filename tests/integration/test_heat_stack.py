@@ -96,8 +96,11 @@ def test_the_stack_makes_segments_queues_subscriptions_and_alarms_on_signed_urls
     assert (first.name, sorted(first.hosts)) == (f"heat-test-{suffix}-a", ["compute3", "compute4"])
     assert first.metadata == {"vmha:enabled": "true", "vmha:recovery_method": "rh_priority",
                               "vmha:reserved_hosts": "compute4", "vmha:maintenance_hosts": "",
-                              "vmha:fencing": "required"}
+                              "vmha:fencing": "required", "vmha:stack": f"heat-test-{suffix}"}
     assert (second.hosts, second.metadata["vmha:enabled"]) == (["compute2"], "false")
+    owned = requests.put(f"{base}/v1/segments/{first.uuid}", json={"segment": {"description": "mine"}},
+                         headers={"X-Auth-Token": admin_conn.session.get_token()}, timeout=60)
+    assert owned.status_code == 409 and f"Heat stack heat-test-{suffix}" in owned.json()["conflict"]["message"]
     urls = deployed.webhook_urls
     assert urls["zaqar"].startswith(f"{base}{ZAQAR_PATH}?expires=") and "&signature=" in urls["zaqar"]
     assert urls["aodh"].startswith(f"{base}{AODH_PATH}?expires=") and "&signature=" in urls["aodh"]

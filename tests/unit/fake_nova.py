@@ -77,6 +77,9 @@ class FakeAggregate:
     hosts: list[str]
     metadata: dict[str, str]
     id: str = field(default_factory=lambda: str(next(_ids)))
+    uuid: str = field(default_factory=lambda: str(uuid.uuid4()))
+    created_at: str = "2030-01-01T00:00:00.000000"
+    updated_at: str | None = None
 
 
 class FakeCompute:
@@ -142,9 +145,42 @@ class FakeCompute:
         wanted = aggregate if isinstance(aggregate, str) else aggregate.id
         return next(a for a in self.aggregate_list if a.id == wanted)
 
+    def create_aggregate(self, name: str) -> FakeAggregate:
+        self._call("create_aggregate", name)
+        if any(aggregate.name == name for aggregate in self.aggregate_list):
+            raise http_error(exceptions.ConflictException, 409, f"Aggregate {name} already exists.")
+        return self.add_aggregate(name, [], {})
+
+    def update_aggregate(self, aggregate: FakeAggregate | str, name: str) -> FakeAggregate:
+        self._call("update_aggregate", name)
+        if any(other.name == name for other in self.aggregate_list):
+            raise http_error(exceptions.ConflictException, 409, f"Aggregate {name} already exists.")
+        found = self._aggregate(aggregate)
+        found.name = name
+        return found
+
+    def set_aggregate_metadata(self, aggregate: FakeAggregate | str, metadata: dict[str, str | None]) -> FakeAggregate:
+        self._call("set_aggregate_metadata", metadata)
+        found = self._aggregate(aggregate)
+        for key, value in metadata.items():
+            if value is None:
+                found.metadata.pop(key, None)
+            else:
+                found.metadata[key] = value
+        return found
+
+    def delete_aggregate(self, aggregate: FakeAggregate | str) -> None:
+        self._call("delete_aggregate", aggregate)
+        found = self._aggregate(aggregate)
+        if found.hosts:
+            raise http_error(exceptions.BadRequestException, 400, f"Aggregate {found.id} still has hosts.")
+        self.aggregate_list.remove(found)
+
     def add_host_to_aggregate(self, aggregate: FakeAggregate | str, host: str) -> FakeAggregate:
         self._call("add_host_to_aggregate", host)
         found = self._aggregate(aggregate)
+        if host not in self.service_by_host:
+            raise http_error(exceptions.NotFoundException, 404, f"Compute host {host} could not be found.")
         if host in found.hosts:
             raise http_error(exceptions.ConflictException, 409, f"{host} already in {found.name}")
         found.hosts.append(host)

@@ -25,10 +25,13 @@ EXAMPLE_NAMES = sorted(
 
 
 def test_the_expected_schemas_and_examples_are_installed() -> None:
-    assert SCHEMA_NAMES == ["common", "custom_flows", "fencing", "notification", "process_list", "settings", "step"]
+    assert SCHEMA_NAMES == ["common", "custom_flows", "fencing", "masakari_host", "masakari_segment", "notification",
+                            "process_list", "settings", "step"]
     assert EXAMPLE_NAMES == [
         "custom_flows",
         "fencing",
+        "masakari_host",
+        "masakari_segment",
         "notification_compute_host",
         "notification_process",
         "notification_vm",

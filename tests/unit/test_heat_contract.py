@@ -60,7 +60,8 @@ def test_the_segment_template_writes_the_keys_the_functions_read_with_their_allo
     # Every key the template writes changes what the functions read (none is ignored or misspelt).
     defaults = parse_segment("s", ("h1",), {PREFIX + "enabled": "true"})
     changed = {PREFIX + "enabled": "false", PREFIX + "recovery_method": "rh_priority",
-               PREFIX + "reserved_hosts": "h2", PREFIX + "maintenance_hosts": "h1", PREFIX + "fencing": "disabled"}
+               PREFIX + "reserved_hosts": "h2", PREFIX + "maintenance_hosts": "h1", PREFIX + "fencing": "disabled",
+               PREFIX + "stack": "vmha-prod"}
     assert set(metadata) == set(changed)
     for key, value in changed.items():
         assert parse_segment("s", ("h1",), {key: value}) != defaults, key

@@ -2,8 +2,10 @@
 
 - ``app``: the route table and authentication per route; ``server``: the HTTP server (cheroot, TLS) and the
   middleware pipeline; ``throttle``: the wake-up's rate limit;
-- ``masakari``, ``segments``, ``progress``, ``versions``: Masakari's v1 API (notifications, segments and
-  hosts from Nova aggregates, recovery progress, microversions) for masakari-monitors and its clients;
+- ``masakari``, ``vmoves``, ``segments``, ``hosts``, ``progress``, ``versions``: Masakari's v1 API
+  (notifications, their vmoves, segments and hosts on Nova aggregates, recovery progress, microversions) for
+  masakari-monitors and its clients; ``inventory``: segments and hosts read from and written to Nova;
+  ``bodies``, ``listing``: Masakari's request bodies, paging, sorting and filters;
 - ``functions``, ``executions``, ``invoke``, ``sigv4``: the step table and intake as functions, through a
   Qinling-style executions API and AWS Lambda's Invoke API (boto3, SigV4 keys from the settings);
 - ``webhooks``: signed URLs for Zaqar subscriptions (wake-ups) and Aodh alarm actions (VM notifications);

@@ -26,11 +26,13 @@ from vmha.api import sigv4, versions, webhooks
 from vmha.api.auth import Filter, require_role
 from vmha.api.executions import Executions
 from vmha.api.functions import Functions
+from vmha.api.hosts import Hosts
 from vmha.api.invoke import Invocations
 from vmha.api.masakari import Notifications
 from vmha.api.metrics import Metrics
-from vmha.api.segments import Segments
+from vmha.api.segments import Inventory, Segments
 from vmha.api.throttle import WAKEUP_BURST, WAKEUPS_PER_SECOND, Throttle
+from vmha.api.vmoves import VMoves
 from vmha.api.web import ApiError, Family, error_reply, read_body, reply
 from vmha.runtime import Services
 
@@ -79,7 +81,9 @@ def route(method: str, path: str, family: Family, auth: Auth, handler: Handler) 
 
 def routes(parts: Parts) -> list[Route]:
     services, limit = parts.services, parts.services.settings.api.max_body_bytes
-    notes, segments = Notifications(services), Segments(services.cloud)
+    inventory = Inventory(services.cloud, services.journal, limit)
+    notes, segments, hosts, vmoves = Notifications(services), Segments(inventory), Hosts(inventory), \
+        VMoves(services.journal)
     runs, hooks = Executions(parts.functions, services.journal, limit), webhooks.Webhooks(services, parts.wake)
     invocations, wakeups = Invocations(parts.functions, limit), Throttle(WAKEUPS_PER_SECOND, WAKEUP_BURST)
     plain, masakari, key = Family.PLAIN, Family.MASAKARI, Auth.KEYSTONE
@@ -98,11 +102,18 @@ def routes(parts: Parts) -> list[Route]:
         route("POST", "/v1/notifications", masakari, key, notes.create),
         route("GET", "/v1/notifications", masakari, key, notes.index),
         route("GET", "/v1/notifications/{notification_id}", masakari, key, notes.show),
-        route("GET", "/v1/notifications/{notification_id}/vmoves", masakari, key, notes.vmoves),
+        route("GET", "/v1/notifications/{notification_id}/vmoves", masakari, key, vmoves.index),
+        route("GET", "/v1/notifications/{notification_id}/vmoves/{vmove_id}", masakari, key, vmoves.show),
         route("GET", "/v1/segments", masakari, key, segments.index),
+        route("POST", "/v1/segments", masakari, key, segments.create),
         route("GET", "/v1/segments/{segment_id}", masakari, key, segments.show),
-        route("GET", "/v1/segments/{segment_id}/hosts", masakari, key, segments.hosts),
-        route("GET", "/v1/segments/{segment_id}/hosts/{host_id}", masakari, key, segments.host),
+        route("PUT", "/v1/segments/{segment_id}", masakari, key, segments.update),
+        route("DELETE", "/v1/segments/{segment_id}", masakari, key, segments.delete),
+        route("GET", "/v1/segments/{segment_id}/hosts", masakari, key, hosts.index),
+        route("POST", "/v1/segments/{segment_id}/hosts", masakari, key, hosts.create),
+        route("GET", "/v1/segments/{segment_id}/hosts/{host_id}", masakari, key, hosts.show),
+        route("PUT", "/v1/segments/{segment_id}/hosts/{host_id}", masakari, key, hosts.update),
+        route("DELETE", "/v1/segments/{segment_id}/hosts/{host_id}", masakari, key, hosts.delete),
     ]
 
 

@@ -1,4 +1,4 @@
-"""Masakari's notifications API: ``POST/GET /v1/notifications``, ``GET /v1/notifications/{id}[/vmoves]``.
+"""Masakari's notifications API: ``POST/GET /v1/notifications``, ``GET /v1/notifications/{id}``.
 
 A POSTed notification is checked as Masakari checks it (the envelope, then vmha's notification contract:
 ``generated_time`` with a 'T' or a space, Masakari's upper-case event values), then: a host in no segment
@@ -6,6 +6,10 @@ is 400, a host in maintenance 409, the same type, host and payload within ``dedu
 An accepted notification gets a new id, is posted to the notifications queue (the durable path the
 consumers' intake takes, which does the rest) and recorded in the journal with its segment; the answer is
 202 with the record. Rejected requests leave nothing behind.
+
+The list takes Masakari's filters (``status``, comma-separated or repeated; ``type``; ``source_host_uuid``;
+``generated-since``), applied by the journal before paging, and Masakari's paging and sorting
+(``vmha.api.listing``): newest first is the journal's own order and page; any other order sorts every match.
 """
 
 from __future__ import annotations
@@ -18,16 +22,22 @@ from typing import Any
 import webob
 
 from vmha.api import versions
+from vmha.api.bodies import invalid_input
+from vmha.api.inventory import found_segments
+from vmha.api.listing import Listing, View, arrange, listing
 from vmha.api.notify import enqueue
-from vmha.api.progress import notification_view, vmove_view, workflow_details
+from vmha.api.progress import notification_view, workflow_details
+from vmha.api.segments import host_uuid
 from vmha.api.web import ApiError, read_object, reply
 from vmha.contracts import ContractError, Notification, parse_notification
 from vmha.contracts.validation import parse_timestamp
-from vmha.functions.nova import compute_service
+from vmha.functions.nova import COMPUTE_BINARY, compute_service
 from vmha.functions.segments import Segment, SegmentError, disabling_notification, segment_of
 from vmha.journal import (
+    Journal,
     NewNotification,
     NotificationFilter,
+    NotificationRecord,
     NotificationStatus,
     RecordOutcome,
     UnknownNotificationError,
@@ -36,6 +46,8 @@ from vmha.journal.journal import MAX_PAGE
 from vmha.runtime import Services
 
 FIELDS = ("type", "hostname", "generated_time", "payload")
+SORTABLE = frozenset({"id", "notification_uuid", "type", "status", "generated_time", "source_host_uuid",
+                      "created_at", "updated_at"})
 
 
 class Notifications:
@@ -50,8 +62,7 @@ class Notifications:
         try:
             notification = parse_notification({"id": str(uuid.uuid4()), "source": f"masakari-api/{project}", **fields})
         except ContractError as error:
-            raise ApiError(400, f"Invalid input for field/attribute {error.path or 'notification'}: "
-                                f"{error.message}") from error
+            raise invalid_input(error, "notification") from error
         segment = self._admit(notification)
         enqueue(self._services, notification)
         recorded = self._services.journal.record_notification(
@@ -64,20 +75,18 @@ class Notifications:
 
     def index(self, request: webob.Request, params: Mapping[str, str]) -> webob.Response:
         query = request.GET
+        chosen = listing(query, SORTABLE)
         try:
-            limit = min(int(query.get("limit", MAX_PAGE)), MAX_PAGE)
             filters = NotificationFilter(
                 statuses=frozenset(NotificationStatus(s) for value in query.getall("status") for s in value.split(",")),
-                type=query.get("type"),
+                type=query.get("type"), hostname=self._hostname(query.get("source_host_uuid")),
                 generated_since=parse_timestamp(query["generated-since"], "generated-since")
                 if "generated-since" in query else None)
-            records = self._services.journal.list_notifications(filters, limit=max(limit, 1),
-                                                                marker=query.get("marker"))
-        except (ValueError, UnknownNotificationError) as error:
+        except ValueError as error:
             raise ApiError(400, f"Invalid query: {error}") from error
-        views = [notification_view(record) for record in records]
-        host = query.get("source_host_uuid")
-        return reply(200, {"notifications": [view for view in views if host in (None, view["source_host_uuid"])]})
+        if chosen.limit == 0 or filters.hostname == "":
+            return reply(200, {"notifications": []})
+        return reply(200, {"notifications": self._page(filters, chosen)})
 
     def show(self, request: webob.Request, params: Mapping[str, str]) -> webob.Response:
         detail = self._services.journal.get_notification(params["notification_id"])
@@ -88,15 +97,27 @@ class Notifications:
             view["recovery_workflow_details"] = workflow_details(detail)
         return reply(200, {"notification": view})
 
-    def vmoves(self, request: webob.Request, params: Mapping[str, str]) -> webob.Response:
-        if versions.of(request) < (1, 3):
-            raise ApiError(404, "vmoves need microversion 1.3 or later")
-        detail = self._services.journal.get_notification(params["notification_id"])
-        if detail is None:
-            raise ApiError(404, f"No notification with id {params['notification_id']}.")
-        if detail.notification.type != "COMPUTE_HOST":
-            raise ApiError(400, "vmoves exist for COMPUTE_HOST notifications only")
-        return reply(200, {"vmoves": [vmove_view(instance) for instance in detail.instances]})
+    def _page(self, filters: NotificationFilter, chosen: Listing) -> list[View]:
+        """One page: the journal's own when newest first, otherwise every match sorted here."""
+        journal = self._services.journal
+        if chosen.default_order:
+            try:
+                records = journal.list_notifications(filters, limit=chosen.limit, marker=chosen.marker)
+            except UnknownNotificationError as error:
+                raise ApiError(400, f"Marker {chosen.marker} could not be found.") from error
+            return [notification_view(record) for record in records]
+        views = [notification_view(record) for record in every_notification(journal, filters)]
+        marker = journal.get_notification_record(chosen.marker) if chosen.marker else None
+        return arrange(views, chosen, views + ([notification_view(marker)] if marker else []))
+
+    def _hostname(self, host_id: str | None) -> str | None:
+        """The host whose id is ``host_id`` among the segments' and Nova's compute hosts ("" if none is)."""
+        if host_id is None:
+            return None
+        cloud = self._services.cloud
+        names = {name for found in found_segments(cloud) for name in found.segment.members}
+        names |= {service.host for service in cloud.compute.services(binary=COMPUTE_BINARY)}
+        return next((name for name in names if host_uuid(name) == host_id), "")
 
     def _admit(self, notification: Notification) -> Segment:
         """The host's segment; ApiError 400 (no segment), 409 (maintenance, duplicate)."""
@@ -142,3 +163,13 @@ def new_notification(notification: Notification, segment: Segment) -> NewNotific
         id=str(notification.id), type=notification.type.value, hostname=notification.hostname,
         generated_time=notification.generated_time, payload=notification.payload.to_dict(),
         source=notification.source, segment=segment.name, recovery_method=segment.recovery_method.value)
+
+
+def every_notification(journal: Journal, filters: NotificationFilter) -> list[NotificationRecord]:
+    """Every notification that ``filters`` match, read page by page."""
+    records: list[NotificationRecord] = []
+    while True:
+        page = journal.list_notifications(filters, limit=MAX_PAGE, marker=records[-1].id if records else None)
+        records.extend(page)
+        if len(page) < MAX_PAGE:
+            return records

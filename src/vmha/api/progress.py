@@ -49,11 +49,12 @@ def workflow_details(detail: NotificationDetail) -> list[dict[str, Any]]:
 
 def vmove_view(instance: InstanceProgress) -> dict[str, Any]:
     return {
-        "uuid": instance.instance_uuid, "notification_uuid": instance.notification_id,
+        "id": instance.instance_uuid, "uuid": instance.instance_uuid, "notification_uuid": instance.notification_id,
         "instance_uuid": instance.instance_uuid, "instance_name": None, "source_host": instance.source_host,
         "dest_host": instance.dest_host, "start_time": masakari_time(instance.started_at),
         "end_time": masakari_time(instance.finished_at), "type": "evacuation", "status": instance.status.value,
-        "message": instance.message,
+        "message": instance.message, "created_at": masakari_time(instance.started_at),
+        "updated_at": masakari_time(instance.updated_at), "deleted": False, "deleted_at": None,
     }
 
 
