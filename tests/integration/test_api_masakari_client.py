@@ -1,0 +1,187 @@
+"""python-masakariclient, unchanged, against the gateway: the real `openstack segment ...`, `segment host ...`,
+`notification ...` and `notification vmove ...` commands, then what Nova's aggregates and the journal hold.
+
+The gateway is registered in Keystone as `instance-ha` in a region of its own, the region of the cloud the
+commands use: they reach this gateway whatever else the catalog holds. The segment stays disabled, so
+the consumers' intake ignores the notification the test posts; its host is a compute host no segment holds
+at the start, if there is one (the local cloud has four, shared with the other tests)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.cloud.layout import COMPUTE_HOSTS, Layout
+from tests.cloud.procs import wait_until
+from vmha.api.inventory import found_segments
+from vmha.api.segments import host_uuid
+from vmha.functions import STEPS, intake
+from vmha.journal import InstanceStatus, Journal, NewNotification, NotificationStatus
+
+from .api_support import api_settings, serving
+from .runtime_support import Place
+
+OPENSTACK = str(Path(sys.executable).parent / "openstack")
+PAYLOAD = {"event": "STOPPED", "host_status": "NORMAL", "cluster_status": "OFFLINE"}
+
+
+@dataclass(frozen=True)
+class Masakari:
+    """The masakari CLI pointed at a gateway of its own, and the gateway's journal."""
+
+    env: dict[str, str]
+    journal: Journal
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([OPENSTACK, *args], env=self.env, capture_output=True, text=True, timeout=120,
+                              check=False)
+
+    def json(self, *args: str) -> Any:
+        done = self.run(*args, "-f", "json")
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    def ok(self, *args: str) -> str:
+        done = self.run(*args)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def refused(self, *args: str) -> str:
+        done = self.run(*args)
+        assert done.returncode != 0, done.stdout
+        return done.stderr
+
+
+@pytest.fixture
+def masakari(cloud_layout: Layout, admin_conn: Any, tmp_path: Path) -> Iterator[Masakari]:
+    suffix = uuid.uuid4().hex[:8]
+    identity, place = admin_conn.identity, Place(tmp_path, admin_conn)
+    region = identity.create_region(id=f"vmha-cli-{suffix}", description="vmha's masakariclient test")
+    service = identity.create_service(name=f"vmha-cli-{suffix}", type="instance-ha")
+    try:
+        with serving(cloud_layout, api_settings(place), STEPS, intake) as api:
+            identity.create_endpoint(service_id=service.id, interface="public", region_id=region.id,
+                                     url=api.url + "/v1")
+            env = {**os.environ, "OS_CLIENT_CONFIG_FILE": str(in_region(cloud_layout, region.id, tmp_path)),
+                   "OS_CLOUD": "vmha-admin"}
+            yield Masakari(env, api.gateway.services.journal)
+    finally:
+        for endpoint in identity.endpoints(service_id=service.id):
+            identity.delete_endpoint(endpoint)
+        identity.delete_service(service)
+        identity.delete_region(region)
+        place.delete()
+
+
+def in_region(layout: Layout, region: str, folder: Path) -> Path:
+    """A clouds.yaml whose vmha-admin cloud is in ``region`` (openstacksdk refuses regions a cloud does not list)."""
+    clouds = yaml.safe_load(layout.clouds_yaml.read_text())
+    clouds["clouds"]["vmha-admin"]["region_name"] = region
+    path = folder / "clouds.yaml"
+    path.write_text(yaml.safe_dump(clouds))
+    return path
+
+
+@pytest.fixture
+def segment(admin_conn: Any) -> Iterator[str]:
+    """A unique segment name; whatever aggregate has it is removed afterwards."""
+    name = f"vmha-cli-{uuid.uuid4().hex[:8]}"
+    yield name
+    aggregate = admin_conn.compute.find_aggregate(name)
+    if aggregate is not None:
+        for host in aggregate.hosts or ():
+            admin_conn.compute.remove_host_from_aggregate(aggregate, host)
+        admin_conn.compute.delete_aggregate(aggregate)
+
+
+def free_host(conn: Any) -> str:
+    """A compute host in no vmha segment now (the last one when all are taken)."""
+    taken = {name for found in found_segments(conn) for name in found.segment.members}
+    return next((host for host in reversed(COMPUTE_HOSTS) if host not in taken), COMPUTE_HOSTS[-1])
+
+
+def test_segments_and_hosts_through_the_masakari_cli(masakari: Masakari, segment: str, admin_conn: Any) -> None:
+    created = masakari.json("segment", "create", segment, "auto", "COMPUTE", "--is_enabled", "False",
+                            "--description", "made by masakariclient")
+    aggregate = admin_conn.compute.get_aggregate(admin_conn.compute.find_aggregate(segment).id)
+    assert (created["uuid"], created["is_enabled"]) == (aggregate.uuid, False)
+    assert aggregate.metadata == {"vmha:enabled": "false", "vmha:recovery_method": "auto",
+                                  "vmha:service_type": "COMPUTE", "vmha:description": "made by masakariclient"}
+    assert segment in [item["name"] for item in masakari.json("segment", "list")]
+    updated = masakari.json("segment", "update", segment, "--recovery_method", "reserved_host")
+    assert (updated["recovery_method"], masakari.json("segment", "show", segment)["description"]) == (
+        "reserved_host", "made by masakariclient")
+    assert "already exists" in masakari.refused("segment", "create", segment, "auto", "COMPUTE")
+
+    host = free_host(admin_conn)
+    added = masakari.json("segment", "host", "create", host, "COMPUTE", "SSH", segment, "--reserved", "True")
+    assert (added["uuid"], added["reserved"], added["failover_segment_id"]) == (host_uuid(host), True, created["uuid"])
+    assert "could not be found" in masakari.refused("segment", "host", "create", "compute99", "COMPUTE", "SSH", segment)
+    masakari.json("segment", "host", "update", segment, host, "--type", "BAREMETAL", "--on_maintenance", "True")
+    [listed] = masakari.json("segment", "host", "list", segment)
+    assert (listed["name"], listed["type"], listed["on_maintenance"]) == (host, "BAREMETAL", True)
+    shown = masakari.json("segment", "host", "show", segment, host)
+    assert (shown["control_attributes"], shown["reserved"]) == ("SSH", True)
+    aggregate = admin_conn.compute.get_aggregate(aggregate.id)
+    assert aggregate.hosts == [host]
+    assert {key: aggregate.metadata[key] for key in ("vmha:recovery_method", "vmha:reserved_hosts",
+                                                     "vmha:maintenance_hosts", f"vmha:type:{host}",
+                                                     f"vmha:control_attributes:{host}")} == {
+        "vmha:recovery_method": "reserved_host", "vmha:reserved_hosts": host, "vmha:maintenance_hosts": host,
+        f"vmha:type:{host}": "BAREMETAL", f"vmha:control_attributes:{host}": "SSH"}
+
+    busy = NewNotification(id=str(uuid.uuid4()), type="COMPUTE_HOST", hostname=host, generated_time=datetime.now(UTC),
+                           payload=dict(PAYLOAD), source="test", segment=segment)
+    masakari.journal.record_notification(busy, dedup_window=timedelta(0), terminal_within=timedelta(hours=1))
+    assert "in use to process notifications" in masakari.refused("segment", "host", "delete", segment, host)
+    masakari.journal.set_status(busy.id, NotificationStatus.IGNORED, "test")
+
+    masakari.ok("segment", "host", "delete", segment, host)
+    aggregate = admin_conn.compute.get_aggregate(aggregate.id)
+    assert aggregate.hosts == [] and not any(key.endswith(f":{host}") for key in aggregate.metadata)
+    assert aggregate.metadata["vmha:reserved_hosts"] == aggregate.metadata["vmha:maintenance_hosts"] == ""
+    masakari.ok("segment", "delete", segment)
+    assert admin_conn.compute.find_aggregate(segment) is None
+
+
+def test_notifications_and_vmoves_through_the_masakari_cli(
+        masakari: Masakari, segment: str, admin_conn: Any) -> None:
+    masakari.json("segment", "create", segment, "auto", "COMPUTE", "--is_enabled", "False")
+    host = free_host(admin_conn)
+    masakari.json("segment", "host", "create", host, "COMPUTE", "SSH", segment)
+    generated = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    posted = masakari.json("notification", "create", "COMPUTE_HOST", host, generated, json.dumps(PAYLOAD))
+    nid = posted["notification_uuid"]
+    assert wait_until(lambda: masakari.json("notification", "show", nid)["status"] == "ignored", 60, 0.5)
+    record = masakari.journal.get_notification_record(nid)
+    assert record is not None and (record.hostname, record.segment, record.status) == (
+        host, segment, NotificationStatus.IGNORED)
+    listed = masakari.json("notification", "list", "--filters", f"source_host_uuid={host_uuid(host)};status=ignored")
+    assert [item["notification_uuid"] for item in listed] == [nid]
+    assert masakari.json("notification", "list", "--filters", "type=VM") == []
+
+    servers = sorted(str(uuid.uuid4()) for _ in range(2))
+    masakari.journal.record_instance_progress(nid, servers[0], InstanceStatus.SUCCEEDED, source_host=host,
+                                              dest_host="compute1")
+    masakari.journal.record_instance_progress(nid, servers[1], InstanceStatus.FAILED, source_host=host,
+                                              message="no valid host")
+    vmoves = masakari.json("notification", "vmove", "list", nid, "--sort", "status:asc")
+    assert [(vmove["server_id"], vmove["status"]) for vmove in vmoves] == [(servers[1], "failed"),
+                                                                           (servers[0], "succeeded")]
+    failed = masakari.json("notification", "vmove", "list", nid, "--filters", "status=failed")
+    assert [vmove["uuid"] for vmove in failed] == [servers[1]]
+    shown = masakari.json("notification", "vmove", "show", nid, servers[0])
+    assert (shown["dest_host"], shown["type"], shown["source_host"]) == ("compute1", "evacuation", host)
+    assert "not found" in masakari.refused("notification", "vmove", "show", nid, str(uuid.uuid4()))
+    masakari.ok("segment", "delete", segment)
