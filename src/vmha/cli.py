@@ -9,7 +9,6 @@ only when one of them runs.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import signal
@@ -17,18 +16,33 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vmha import __version__
 from vmha.contracts import ContractError, Settings, environment_variables, load_settings
 from vmha.contracts.reference import settings_reference
+from vmha.contracts.secrets import gateway_secrets, masked_settings
 from vmha.monitors import runner as monitor_runner
+
+if TYPE_CHECKING:
+    from vmha.runtime.gateway import Gateway
+
+DEFAULT_STEPS = "vmha.functions:STEPS"
+DEFAULT_INTAKE = "vmha.functions:intake"
+DEFAULT_STOP_TIMEOUT = "30"
 
 
 def _settings_check(args: argparse.Namespace) -> int:
-    """Validate a settings file (plus VMHA_* environment overrides) and print the effective settings."""
+    """Validate a settings file (plus VMHA_* environment overrides) and print the effective settings, secrets
+    masked; for a compute host's file (``--role monitor``), refuse one that holds a gateway secret."""
     settings = load_settings(args.file)
     _check_custom_flows(settings)
-    print(json.dumps(dataclasses.asdict(settings), indent=2, default=str))
+    print(json.dumps(masked_settings(settings), indent=2, default=str))
+    held = gateway_secrets(settings) if args.role == "monitor" else []
+    if held:
+        print(f"vmha: a compute host's settings hold gateway secrets: {', '.join(held)}; keep them in the "
+              "gateway's settings file only", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -53,14 +67,22 @@ def _settings_reference(_: argparse.Namespace) -> int:
     return 0
 
 
-def _gateway(args: argparse.Namespace) -> int:
-    """Run the recovery runtime until SIGTERM or SIGINT: consume the queues, run the steps."""
+def build_gateway(settings_file: Path | None, steps: str, intake: str) -> Gateway:
+    """The gateway of ``vmha gateway`` and ``vmha.wsgi`` (not started): settings and custom flows checked, logs
+    as JSON lines on stderr, the step table and the intake loaded from ``module:attribute``."""
     from vmha.runtime import gateway, logs  # noqa: PLC0415  (see the module docstring)
 
-    settings = load_settings(args.settings)
+    settings = load_settings(settings_file)
     _check_custom_flows(settings)
     logs.configure()
-    built = gateway.build(settings, gateway.load_target(args.steps), gateway.load_target(args.intake))
+    return gateway.build(settings, gateway.load_target(steps), gateway.load_target(intake))
+
+
+def _gateway(args: argparse.Namespace) -> int:
+    """Run the recovery runtime until SIGTERM or SIGINT: consume the queues, run the steps."""
+    from vmha.runtime import gateway  # noqa: PLC0415  (see the module docstring)
+
+    built = build_gateway(args.settings, args.steps, args.intake)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -72,11 +94,12 @@ def _add_gateway(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     command = commands.add_parser("gateway", help="run the recovery runtime (queue consumer and wake-up endpoint)")
     command.add_argument("--settings", type=Path, default=os.environ.get("VMHA_SETTINGS_FILE") or None,
                          help="settings file (YAML or JSON); env VMHA_SETTINGS_FILE; defaults only if absent")
-    command.add_argument("--steps", default=os.environ.get("VMHA_STEPS", "vmha.functions:STEPS"),
+    command.add_argument("--steps", default=os.environ.get("VMHA_STEPS", DEFAULT_STEPS),
                          help="the step table as module:attribute; env VMHA_STEPS")
-    command.add_argument("--intake", default=os.environ.get("VMHA_INTAKE", "vmha.functions:intake"),
+    command.add_argument("--intake", default=os.environ.get("VMHA_INTAKE", DEFAULT_INTAKE),
                          help="the intake function as module:attribute; env VMHA_INTAKE")
-    command.add_argument("--stop-timeout", type=float, default=os.environ.get("VMHA_STOP_TIMEOUT", "30"),
+    command.add_argument("--stop-timeout", type=float,
+                         default=os.environ.get("VMHA_STOP_TIMEOUT", DEFAULT_STOP_TIMEOUT),
                          help="seconds in-flight steps may take to finish on SIGTERM; env VMHA_STOP_TIMEOUT")
     command.set_defaults(run=_gateway)
 
@@ -102,15 +125,17 @@ def _monitor_arguments(command: argparse.ArgumentParser) -> None:
 
 def parser() -> argparse.ArgumentParser:
     """Every subcommand (imports them all)."""
-    from vmha.commands import demo, deploy, status, webhook_url  # noqa: PLC0415  (see the module docstring)
+    from vmha.commands import db, demo, deploy, status, webhook_url  # noqa: PLC0415  (see the module docstring)
 
     root = argparse.ArgumentParser(prog="vmha", description="VM high availability for OpenStack.")
     root.add_argument("--version", action="version", version=f"vmha {__version__}")
     commands = root.add_subparsers(dest="command", required=True)
     settings = commands.add_parser("settings", help="inspect the settings file").add_subparsers(
         dest="action", required=True)
-    check = settings.add_parser("check", help="validate and print the effective settings")
+    check = settings.add_parser("check", help="validate and print the effective settings (secrets masked)")
     check.add_argument("file", type=Path, nargs="?", help="settings file (YAML or JSON); defaults only if absent")
+    check.add_argument("--role", choices=("gateway", "monitor"), default="gateway",
+                       help="monitor: also refuse gateway secrets (a compute host's file)")
     check.set_defaults(run=_settings_check)
     settings.add_parser("env", help="list the VMHA_* environment variables").set_defaults(run=_settings_env)
     settings.add_parser("reference", help="every setting as a Markdown table").set_defaults(
@@ -118,6 +143,7 @@ def parser() -> argparse.ArgumentParser:
     _add_gateway(commands)
     _add_monitor(commands)
     deploy.add(commands)
+    db.add(commands)
     status.add(commands)
     demo.add(commands)
     webhook_url.add(commands)
@@ -125,12 +151,15 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _operator_errors() -> tuple[type[Exception], ...]:
+    from sqlalchemy.exc import OperationalError  # noqa: PLC0415
+
     from vmha.demo.hosts import DemoError  # noqa: PLC0415  (see the module docstring)
     from vmha.deploy import DeployError  # noqa: PLC0415
+    from vmha.journal import JournalError  # noqa: PLC0415
     from vmha.runtime.gateway import StartupError  # noqa: PLC0415
     from vmha.signing import SigningError  # noqa: PLC0415
 
-    return ContractError, OSError, StartupError, DeployError, DemoError, SigningError
+    return ContractError, OSError, StartupError, DeployError, DemoError, SigningError, JournalError, OperationalError
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -16,7 +16,8 @@ from pathlib import Path
 from vmha.console import bar, is_tty
 from vmha.contracts import FailureType, RecoveryMethod, Settings, load_settings
 from vmha.functions import STEPS, custom_flows, resolve_flow
-from vmha.journal import TERMINAL, Journal, NotificationDetail, StepStatus, open_journal
+from vmha.journal import TERMINAL, Journal, NotificationDetail, StepStatus
+from vmha.journal.upkeep import open_current
 
 _DONE = frozenset({StepStatus.SUCCEEDED, StepStatus.SKIPPED})
 _CLEAR = "\x1b[H\x1b[2J"
@@ -62,7 +63,7 @@ def render(journal: Journal, settings: Settings, limit: int) -> list[str]:
 
 def _run(args: argparse.Namespace) -> int:
     settings = load_settings(args.settings)
-    with open_journal(args.journal_url or settings.journal_url) as journal:
+    with open_current(args.journal_url or settings.journal_url) as journal:
         if args.once:
             print("\n".join(render(journal, settings, args.limit)))
             return 0

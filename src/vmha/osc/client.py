@@ -10,7 +10,8 @@ from typing import Any
 from zaqarclient.queues import client as zaqar_client
 
 from vmha.contracts import Settings, load_settings
-from vmha.journal import Journal, open_journal
+from vmha.journal import Journal
+from vmha.journal.upkeep import open_current
 
 
 class VmhaClient:
@@ -26,8 +27,8 @@ class VmhaClient:
 
     @cached_property
     def journal(self) -> Journal:
-        """The journal named by the settings' ``journal_url``."""
-        return open_journal(self.settings.journal_url)
+        """The journal named by the settings' ``journal_url``, as it is: a client never migrates it."""
+        return open_current(self.settings.journal_url)
 
     def post(self, queue: str, body: Any, *, ttl: int) -> None:
         """Post one message to a Zaqar queue, undelayed (the runtime gives its queues a default delay)."""
