@@ -15,9 +15,10 @@ is removed afterwards and the host restored (powered on at its BMC), whatever ha
 from __future__ import annotations
 
 import contextlib
+import subprocess
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -25,6 +26,7 @@ from typing import Any
 
 from tests.bench import fencing, nova_events, timeline
 from tests.bench.fencing import Fenced, Kind
+from tests.bench.takeover import Takeover
 from tests.cloud import catalog, helpers
 from tests.cloud.layout import Layout
 from tests.integration.recovery_support import Recoveries, segment
@@ -79,6 +81,8 @@ class Run:
     """Host failures: detection, fence, evacuation."""
     fenced: Fenced | None = None
     """Host failures: the fence the journal recorded for the host."""
+    takeover: Takeover | None = None
+    """Two gateway replicas (``tests.bench.replica_kill``): the kill, if any, and what the recovery did."""
 
 
 @dataclass(frozen=True)
@@ -152,12 +156,17 @@ def stage(conn: Any, layout: Layout, work: Path, chosen: Plan, parallel: int | N
         yield recoveries
 
 
+def one_gateway(recoveries: Recoveries) -> Sequence[subprocess.Popen[bytes]]:
+    return (recoveries.start(),)
+
+
 @contextlib.contextmanager
 def staged(conn: Any, layout: Layout, work: Path, chosen: Plan, parallel: int | None = None, *,
-           metadata: Mapping[str, str] | None = None,
-           settings: Mapping[str, Any] | None = None) -> Iterator[tuple[Recoveries, str]]:
-    """As ``stage``, the segment with extra ``metadata`` and the gateway with extra ``settings``; yields the
-    gateway's recoveries and the segment's name."""
+           metadata: Mapping[str, str] | None = None, settings: Mapping[str, Any] | None = None,
+           gateways: Callable[[Recoveries], Sequence[subprocess.Popen[bytes]]] = one_gateway,
+           ) -> Iterator[tuple[Recoveries, str]]:
+    """As ``stage``, the segment with extra ``metadata`` and the gateway with extra ``settings``, its processes
+    started by ``gateways`` (default one); yields the gateway's recoveries and the segment's name."""
     # Only the HA servers move: other engineers' servers may sit on the shared cloud's hosts.
     limit = {} if parallel is None else {"max_parallel_evacuations": parallel}
     recoveries = Recoveries(work, conn, layout, host_failure={"evacuate_all_instances": False, **limit},
@@ -169,7 +178,7 @@ def staged(conn: Any, layout: Layout, work: Path, chosen: Plan, parallel: int | 
                 conn.compute.disable_service(helpers.compute_service(conn, spare), spare, "nova-compute",
                                              disabled_reason=SPARE_REASON)
             try:
-                recoveries.wait_ready(recoveries.start())
+                recoveries.wait_ready(*gateways(recoveries))
                 yield recoveries, aggregate.name
             finally:
                 if spare is not None:

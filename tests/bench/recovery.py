@@ -10,9 +10,12 @@ breakdown per step from the journal, the fence the journal recorded, its phases 
 ``tests.bench.timeline.Phases``), the pipeline overhead between steps (p50/p99), and a summary with medians
 against issue 8's targets and Masakari's figures as ratios; ``--json`` writes it all. Then
 ``--vm-iterations`` VM failures (``tests.bench.vm_failure``: notification -> the server ACTIVE again).
+``--kill-replica`` (issue 15 item 1): each iteration is two runs with two gateway replicas on a MariaDB journal,
+first without a kill, then with one replica SIGKILLed mid-recovery (``tests.bench.replica_kill``), fenced through
+Redfish; the table compares each killed run with the median of the runs without (``tests.bench.takeover``).
 Run: `.venv/bin/python -m tests.bench.recovery [--servers 10,50] [--iterations 1] [--methods auto,reserved_host]
-[--detected] [--fencing redfish,ipmi,selffence] [--vm-iterations 5] [--json FILE]`. The local cloud must be up
-(`python -m tests.cloud up`).
+[--detected] [--fencing redfish,ipmi,selffence] [--kill-replica] [--vm-iterations 5] [--json FILE]`. The local
+cloud must be up (`python -m tests.cloud up`).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from tests.bench import fencing, host_failure, report, self_fenced, timeline, vm_failure
+from tests.bench import fencing, host_failure, replica_kill, report, self_fenced, takeover, timeline, vm_failure
 from tests.bench.detected import run as detected_run
 from tests.bench.fencing import Kind
 from tests.bench.host_failure import Run
@@ -51,11 +54,12 @@ class Results:
 
 def measure(layout: Layout, counts: Sequence[int], methods: Sequence[RecoveryMethod], iterations: int,
             out: Any = sys.stdout, *, vm_iterations: int = 0, detected: bool = False,
-            parallel: int | None = None, kinds: Sequence[Kind | None] = (None,)) -> Results:
+            parallel: int | None = None, kinds: Sequence[Kind | None] = (None,), kill_replica: bool = False) -> Results:
     """Run every host scenario ``iterations`` times and the VM one ``vm_iterations`` times, printing each
     run's breakdown as it ends; ``detected``: host failures end to end (way (b), ``tests.bench.detected``);
     ``parallel``: the gateway's host_failure.max_parallel_evacuations (None: vmha's default); ``kinds``: the
-    fencing paths, each a scenario of its own (None: the last free host's)."""
+    fencing paths, each a scenario of its own (None: the last free host's); ``kill_replica``: each iteration
+    two runs by two replicas, without and with one killed (``tests.bench.replica_kill``)."""
     runs: list[Run] = []
     summaries = []
     if vm_iterations:
@@ -63,22 +67,29 @@ def measure(layout: Layout, counts: Sequence[int], methods: Sequence[RecoveryMet
         runs += mine
         summaries.append(report.summarize(vm_failure.SCENARIO, [run.rto_seconds for run in mine],
                                           report.VM_TARGET, report.MASAKARI_VM))
+    plain = not detected and not kill_replica
+    kills: tuple[bool | None, ...] = (False, True) if kill_replica else (None,)
     for count, method, kind in itertools.product(counts, methods, kinds):
-        mine = [_one(layout, method, count, n, out, detected=detected, parallel=parallel, kind=kind)
-                for n in range(1, iterations + 1)]
+        mine = [_one(layout, method, count, n, out, detected=detected, parallel=parallel, kind=kind, kill=kill)
+                for n in range(1, iterations + 1) for kill in kills]
         runs += mine
-        summaries.append(report.summarize(mine[0].scenario, [run.rto_seconds for run in mine],
-                                          None if detected else report.HOST_TARGETS.get(count),
-                                          {} if detected else report.MASAKARI_HOST.get(count, {})))
+        for scenario in dict.fromkeys(run.scenario for run in mine):
+            summaries.append(report.summarize(scenario, [run.rto_seconds for run in mine if run.scenario == scenario],
+                                              report.HOST_TARGETS.get(count) if plain else None,
+                                              report.MASAKARI_HOST.get(count, {}) if plain else {}))
     hops = tuple(hop for run in runs for hop in run.hops)
     return Results(tuple(runs), tuple(summaries), hops)
 
 
 def _one(layout: Layout, method: RecoveryMethod, count: int, iteration: int, out: Any, *, detected: bool,
-         parallel: int | None, kind: Kind | None) -> Run:
+         parallel: int | None, kind: Kind | None, kill: bool | None) -> Run:
+    """One host failure; ``kill`` not None: by two replicas, one killed if True."""
     runner = self_fenced.run if kind is not None and kind.lease else detected_run if detected else host_failure.run
     with tempfile.TemporaryDirectory(prefix="vmha-bench-") as work:
-        run = runner(layout, Path(work), method, count, parallel=parallel, kind=kind)
+        if kill is None:
+            run = runner(layout, Path(work), method, count, parallel=parallel, kind=kind)
+        else:
+            run = replica_kill.run(layout, Path(work), method, count, kill=kill, parallel=parallel, kind=kind)
     print_run(run, f"{run.scenario} on {run.host}, iteration {iteration}", out)
     return run
 
@@ -101,6 +112,8 @@ def print_run(run: Run, title: str, out: Any) -> None:
     print("\n".join(report.span_lines(run.spans)), file=out)
     if run.nova:
         print("\n".join(report.span_lines(run.nova)), file=out)
+    if run.takeover is not None:
+        print("\n".join(takeover.run_lines(run.takeover)), file=out)
     out.flush()
 
 
@@ -110,6 +123,9 @@ def print_results(results: Results, out: Any = sys.stdout) -> None:
     if phases := _phases(results.runs):
         print("\n" + "\n".join(report.phase_summary_lines(phases)), file=out)
     print("\n".join(report.hop_lines(results.hops)), file=out)
+    if killed := takeover.rows(results.runs):
+        print("\nreplica killed mid-recovery, against the runs without a kill:", file=out)
+        print("\n".join(takeover.table_lines(killed)), file=out)
     for summary in results.summaries:
         if summary.missed:
             print(f"{summary.scenario}: target missed; {_where(results.runs, summary.scenario)}", file=out)
@@ -152,8 +168,17 @@ def document(results: Results, arguments: dict[str, Any]) -> dict[str, Any]:
                                   for scenario, phases in _phases(results.runs).items()},
         "pipeline_overhead_seconds": {"hops": len(hops), "p50": report.percentile(hops, 0.5) if hops else None,
                                       "p99": report.percentile(hops, 0.99) if hops else None},
+        "replica_kill": takeover.document(takeover.rows(results.runs)),
         "runs": [dataclasses.asdict(run) for run in results.runs],
     }
+
+
+def _redfish_only(kinds: Sequence[Kind | None], detected: bool) -> list[Kind | None]:
+    """--kill-replica's fencing: Redfish (its BMC's power requests are counted), way (a); ValueError otherwise."""
+    redfish = fencing.KINDS["redfish"]
+    if detected or any(kind not in (None, redfish) for kind in kinds):
+        raise ValueError("--kill-replica measures way (a) fenced through Redfish: no --detected, --fencing redfish")
+    return [redfish]
 
 
 def _memory_gib() -> float:
@@ -173,6 +198,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="host failures end to end, detected by vmha's host monitor (way (b))")
     parser.add_argument("--fencing", help=f"comma-separated fencing paths to measure, each a scenario: "
                         f"{', '.join(fencing.KINDS)} (the failed host chosen by its BMC; default: the last free host)")
+    parser.add_argument("--kill-replica", action="store_true",
+                        help="two gateway replicas; each iteration runs without, then with one SIGKILLed mid-recovery "
+                        "(fencing through Redfish)")
     parser.add_argument("--parallel", type=int, help="host_failure.max_parallel_evacuations (default: vmha's)")
     parser.add_argument("--json", type=Path, help="write the figures to this file")
     options = parser.parse_args(argv)
@@ -180,6 +208,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         counts = [int(item) for item in options.servers.split(",")]
         methods = [RecoveryMethod(item) for item in options.methods.split(",")]
         kinds: list[Kind | None] = [None] if options.fencing is None else list(fencing.parse(options.fencing))
+        if options.kill_replica:
+            kinds = _redfish_only(kinds, options.detected)
     except ValueError as error:
         parser.error(str(error))
     if options.iterations < 1 or min(counts) < 1 or options.vm_iterations < 0:
@@ -190,12 +220,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if leases:
         print(f"self-fence lease: vmha:self_fence_seconds {LEASE_SECONDS} s, survivors wait it + {MARGIN_SECONDS} s")
     results = measure(Layout.from_env(), counts, methods, options.iterations, vm_iterations=options.vm_iterations,
-                      detected=options.detected, parallel=options.parallel, kinds=kinds)
+                      detected=options.detected, parallel=options.parallel, kinds=kinds,
+                      kill_replica=options.kill_replica)
     print_results(results)
     if options.json:
         arguments = {"servers": counts, "methods": [item.value for item in methods], "iterations": options.iterations,
                      "vm_iterations": options.vm_iterations, "detected": options.detected,
                      "parallel": options.parallel, "fencing": fencing.names(kinds),
+                     "kill_replica": options.kill_replica,
                      "self_fence_seconds": LEASE_SECONDS if leases else None}
         options.json.write_text(json.dumps(document(results, arguments), indent=2) + "\n")
     return 0 if all(run.rto_seconds is not None for run in results.runs) else 1
