@@ -19,6 +19,7 @@ from tests.cloud.layout import Layout
 from tests.cloud.procs import wait_until
 from vmha.contracts import load_settings
 from vmha.functions import STEPS, intake
+from vmha.journal import upgrade
 from vmha.runtime import gateway
 
 OPENSTACK = str(Path(sys.executable).parent / "openstack")
@@ -58,7 +59,9 @@ class Osc:
 
 @pytest.fixture
 def osc(cloud_layout: Layout, tmp_path: Path) -> Osc:
-    return Osc(cloud_layout, tmp_path)
+    made = Osc(cloud_layout, tmp_path)
+    upgrade(made.env["VMHA_JOURNAL_URL"])  # as `vmha db upgrade` would: the plugin, a client, never migrates
+    return made
 
 
 @pytest.fixture
