@@ -2,8 +2,8 @@
 
 Why cheroot (README, "Serving the API"): a bounded pool of ``http.threads`` workers; kept-alive
 connections wait between requests in one selector, not in a thread each, so idle clients cost a file
-descriptor and no thread; HTTP/1.1 keep-alive, TLS, SO_REUSEPORT (several gateway processes on one port;
-not on port 0) and systemd socket activation built in;
+descriptor and no thread; HTTP/1.1 keep-alive, TLS and SO_REUSEPORT (several gateway processes on one port;
+not on port 0) built in;
 no compiler, no fork, so the recovery's own worker threads (``vmha.runtime.consumer``) run beside it in the
 same process and never in its pool. An operator who prefers uWSGI or mod_wsgi mounts ``vmha.wsgi:application``
 (the same ``pipeline``) instead.
@@ -119,31 +119,46 @@ class _Server(wsgi.Server):
 
 class ApiServer:
     """Serves ``app`` behind ``pipeline`` on ``gateway.listen_host``/``listen_port`` from ``start`` on (port 0: a
-    free one, see ``url``); ``application`` is that pipeline, for a server of the operator's own instead."""
+    free one, see ``url``); ``application`` is that pipeline, for a server of the operator's own instead. The TLS
+    files are read here (OSError when they cannot be)."""
 
     def __init__(self, gateway: GatewayOptions, http: HttpOptions, app: WsgiApp) -> None:
         self.application = pipeline(app, http)
         self._server = _Server((gateway.listen_host, gateway.listen_port), self.application, http)
         self._scheme = "https" if self._server.ssl_adapter is not None else "http"
-        self._bound = threading.Event()
-        self._thread = threading.Thread(target=self._server.serve, name="vmha-http", daemon=True)
+        self._prepared = threading.Event()
+        self._failure: OSError | None = None
+        self._thread = threading.Thread(target=self._serve, name="vmha-http", daemon=True)
 
     @property
     def url(self) -> str:
         """Base URL, e.g. http://127.0.0.1:15868 (waits for ``start`` to have bound the port)."""
-        if not self._bound.wait(_BIND_WAIT_SECONDS):
+        if not self._prepared.wait(_BIND_WAIT_SECONDS) or self._failure is not None:
             raise RuntimeError("the HTTP server was not started")
         host, port = self._server.bind_addr[:2]
         return f"{self._scheme}://{host!s}:{port}"
 
     def start(self) -> None:
-        """Bind (OSError when the address is taken or the TLS files cannot be read), then serve in a thread."""
-        self._server.prepare()
-        self._bound.set()
+        """Bind (OSError when the address is taken), then serve in a thread."""
         self._thread.start()
+        self._prepared.wait()
+        if self._failure is not None:
+            raise self._failure
         log.info("http endpoint listening", extra={"url": self.url})
+
+    def _serve(self) -> None:
+        """Bind and serve, in this daemon thread: cheroot's workers inherit it, so they never hold the process
+        up at exit (cheroot makes them non-daemon when started from the main thread)."""
+        try:
+            self._server.prepare()
+        except OSError as error:
+            self._failure = error
+            return
+        finally:
+            self._prepared.set()
+        self._server.serve()
 
     def stop(self) -> None:
         """Stop serving (nothing to do when never started: an operator's server served ``application``)."""
-        if self._bound.is_set():
+        if self._prepared.is_set() and self._failure is None:
             self._server.stop()
