@@ -18,6 +18,7 @@ import pytest
 from tests.cloud import catalog
 from tests.cloud.layout import REGION, Layout
 from tests.cloud.procs import wait_until
+from vmha.api.segments import host_uuid
 from vmha.api.versions import HEADER
 from vmha.functions import STEPS, intake
 
@@ -154,3 +155,64 @@ def test_malformed_bodies_tokens_and_unknown_ids(masakari: Masakari) -> None:
     assert api.call("GET", f"/v1/segments/{uuid.uuid4()}").status_code == 404
     assert api.call("DELETE", "/v1/segments").json()["badMethod"]["code"] == 405
     assert api.count("notifications") == 0
+
+
+def test_notifications_sort_and_page_in_any_order(masakari: Masakari) -> None:
+    api, payloads = masakari.api, [{"event": "STOPPED", "host_status": status, "cluster_status": cluster}
+                                   for status, cluster in (("NORMAL", "ONLINE"), ("UNKNOWN", "OFFLINE"),
+                                                           ("UNKNOWN", "ONLINE"))]
+    ids = {}
+    for minute, payload in zip((2, 3, 1), payloads, strict=True):
+        sent = {**host_failure(masakari.spare, f"2026-01-01T10:0{minute}:00"), "payload": payload}
+        ids[minute] = masakari.post(sent).json()["notification"]["id"]
+
+    def page(query: str) -> list[str]:
+        answer = api.call("GET", f"/v1/notifications?{query}")
+        assert answer.status_code == 200, answer.text
+        return [item["id"] for item in answer.json()["notifications"]]
+
+    assert page("") == [ids[1], ids[3], ids[2]]
+    assert page("limit=2") == [ids[1], ids[3]] and page(f"marker={ids[3]}") == [ids[2]]
+    assert page("sort_key=generated_time&sort_dir=asc&limit=2") == [ids[1], ids[2]]
+    assert page(f"sort_key=generated_time&sort_dir=asc&marker={ids[2]}") == [ids[3]]
+    assert page(f"sort_key=generated_time&source_host_uuid={host_uuid(masakari.spare)}&limit=1") == [ids[3]]
+    assert page(f"source_host_uuid={uuid.uuid4()}") == []
+
+
+@pytest.mark.parametrize(("call", "body", "status"), [
+    ("POST /v1/segments", {"segment": {"name": "", "recovery_method": "auto", "service_type": "C"}}, 400),
+    ("POST /v1/segments", [], 400),
+    ("POST /v1/segments", {"segment": {"name": "x", "recovery_method": "auto", "service_type": "C",
+                                          "enabled": True}}, 400),
+    ("PUT /v1/segments/{segment}", {"segment": {"recovery_method": 1}}, 400),
+    ("PUT /v1/segments/{segment}", {"segment": {}}, 400),
+    ("PUT /v1/segments/no-such-segment", {"segment": {"description": "x"}}, 404),
+    ("DELETE /v1/segments/no-such-segment", None, 404),
+    ("POST /v1/segments/{segment}/hosts", {"host": {"name": "x"}}, 400),
+    ("POST /v1/segments/{segment}/hosts", {"host": {"name": "no-such-compute", "type": "A",
+                                                       "control_attributes": ""}}, 400),
+    ("POST /v1/segments/{segment}/hosts", {"host": {"name": "compute1", "type": "COMPUTE_HOST",
+                                                       "control_attributes": ""}}, 400),
+    ("PUT /v1/segments/{segment}/hosts/no-such-host", {"host": {"reserved": True}}, 404),
+    ("DELETE /v1/segments/{segment}/hosts/no-such-host", None, 404),
+    ("GET /v1/segments?sort_key=colour", None, 400),
+    ("GET /v1/segments?limit=-1", None, 400),
+    ("GET /v1/segments?marker=nobody", None, 400),
+    ("GET /v1/segments?enabled=maybe", None, 400),
+    ("GET /v1/segments/{segment}/hosts?reserved=maybe", None, 400),
+    ("GET /v1/notifications?sort_dir=sideways", None, 400),
+    (f"GET /v1/notifications?marker={uuid.uuid4()}", None, 400),
+    ("GET /v1/notifications?generated-since=yesterday", None, 400),
+    ("GET /v1/notifications?status=bogus", None, 400),
+    (f"GET /v1/notifications/{uuid.uuid4()}/vmoves/{uuid.uuid4()}", None, 404),
+])
+def test_bad_writes_and_queries_get_masakari_errors_and_change_nothing(
+        masakari: Masakari, admin_conn: Any, call: str, body: Any, status: int) -> None:
+    before, (method, path) = admin_conn.compute.get_aggregate(masakari.segment.id), call.split(" ", 1)
+    answer = masakari.api.call(method, path.format(segment=masakari.segment.uuid), json=body,
+                               headers={HEADER: "instance-ha 1.1" if "enabled" in str(body) else "instance-ha 1.3"})
+    assert answer.status_code == status, answer.text
+    [(shape, error)] = answer.json().items()
+    assert (shape, error["code"]) == ({400: "badRequest", 404: "itemNotFound"}[status], status)
+    after = admin_conn.compute.get_aggregate(masakari.segment.id)
+    assert (after.name, after.hosts, after.metadata) == (before.name, before.hosts, before.metadata)

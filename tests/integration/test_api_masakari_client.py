@@ -4,17 +4,15 @@
 The gateway is registered in Keystone as `instance-ha` in a region of its own, the region of the cloud the
 commands use: they reach this gateway whatever else the catalog holds. The segment stays disabled, so
 the consumers' intake ignores the notification the test posts; its host is a compute host no segment holds
-at the start, if there is one (the local cloud has four, shared with the other tests)."""
+at the start, if there is one, and not left in maintenance by another test's recovery (the local cloud has
+four, shared with the other tests)."""
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,40 +25,22 @@ from tests.cloud.procs import wait_until
 from vmha.api.inventory import found_segments
 from vmha.api.segments import host_uuid
 from vmha.functions import STEPS, intake
+from vmha.functions.segments import disabled_by_vmha
 from vmha.journal import InstanceStatus, Journal, NewNotification, NotificationStatus
 
 from .api_support import api_settings, serving
+from .cli_support import OpenStackCli, remove_aggregate
 from .runtime_support import Place
 
-OPENSTACK = str(Path(sys.executable).parent / "openstack")
 PAYLOAD = {"event": "STOPPED", "host_status": "NORMAL", "cluster_status": "OFFLINE"}
 
 
-@dataclass(frozen=True)
-class Masakari:
+class Masakari(OpenStackCli):
     """The masakari CLI pointed at a gateway of its own, and the gateway's journal."""
 
-    env: dict[str, str]
-    journal: Journal
-
-    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([OPENSTACK, *args], env=self.env, capture_output=True, text=True, timeout=120,
-                              check=False)
-
-    def json(self, *args: str) -> Any:
-        done = self.run(*args, "-f", "json")
-        assert done.returncode == 0, done.stderr
-        return json.loads(done.stdout)
-
-    def ok(self, *args: str) -> str:
-        done = self.run(*args)
-        assert done.returncode == 0, done.stderr
-        return done.stdout
-
-    def refused(self, *args: str) -> str:
-        done = self.run(*args)
-        assert done.returncode != 0, done.stdout
-        return done.stderr
+    def __init__(self, env: dict[str, str], journal: Journal) -> None:
+        super().__init__(env)
+        self.journal = journal
 
 
 @pytest.fixture
@@ -98,17 +78,16 @@ def segment(admin_conn: Any) -> Iterator[str]:
     """A unique segment name; whatever aggregate has it is removed afterwards."""
     name = f"vmha-cli-{uuid.uuid4().hex[:8]}"
     yield name
-    aggregate = admin_conn.compute.find_aggregate(name)
-    if aggregate is not None:
-        for host in aggregate.hosts or ():
-            admin_conn.compute.remove_host_from_aggregate(aggregate, host)
-        admin_conn.compute.delete_aggregate(aggregate)
+    remove_aggregate(admin_conn, name)
 
 
 def free_host(conn: Any) -> str:
-    """A compute host in no vmha segment now (the last one when all are taken)."""
+    """A compute host in no vmha segment now, preferably one no recovery of another test left in maintenance
+    (the last one when all are taken)."""
     taken = {name for found in found_segments(conn) for name in found.segment.members}
-    return next((host for host in reversed(COMPUTE_HOSTS) if host not in taken), COMPUTE_HOSTS[-1])
+    resting = {service.host for service in conn.compute.services(binary="nova-compute") if disabled_by_vmha(service)}
+    free = [host for host in reversed(COMPUTE_HOSTS) if host not in taken]
+    return next(iter([host for host in free if host not in resting] + free), COMPUTE_HOSTS[-1])
 
 
 def test_segments_and_hosts_through_the_masakari_cli(masakari: Masakari, segment: str, admin_conn: Any) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -22,39 +20,20 @@ from vmha.functions import STEPS, intake
 from vmha.journal import upgrade
 from vmha.runtime import gateway
 
-OPENSTACK = str(Path(sys.executable).parent / "openstack")
+from .cli_support import OpenStackCli, remove_aggregate
 
 
-class Osc:
-    """Runs `openstack` with the local cloud's credentials and a vmha journal and queues of its own."""
+class Osc(OpenStackCli):
+    """Runs `openstack vmha` with the local cloud's credentials and a vmha journal and queues of its own."""
 
     def __init__(self, layout: Layout, tmp_path: Path) -> None:
         suffix = uuid.uuid4().hex[:8]
-        self.env = {**os.environ, "OS_CLIENT_CONFIG_FILE": str(layout.clouds_yaml), "OS_CLOUD": "vmha-admin",
-                    "VMHA_JOURNAL_URL": f"sqlite:///{tmp_path / 'journal.db'}",
-                    "VMHA_QUEUES_NOTIFICATIONS": f"osc-{suffix}-notifications",
-                    "VMHA_QUEUES_STEPS": f"osc-{suffix}-steps", "VMHA_QUEUES_DEAD_LETTERS": f"osc-{suffix}-dead",
-                    "VMHA_GATEWAY_CLOUD": "vmha-admin", "VMHA_GATEWAY_LISTEN_HOST": "127.0.0.1",
-                    "VMHA_GATEWAY_LISTEN_PORT": "0", "VMHA_GATEWAY_POLL_INTERVAL_SECONDS": "1"}
-
-    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([OPENSTACK, "vmha", *args], env=self.env, capture_output=True, text=True,
-                              timeout=120, check=False)
-
-    def json(self, *args: str) -> Any:
-        done = self.run(*args, "-f", "json")
-        assert done.returncode == 0, done.stderr
-        return json.loads(done.stdout)
-
-    def ok(self, *args: str) -> None:
-        done = self.run(*args)
-        assert done.returncode == 0, done.stderr
-
-    def refused(self, *args: str) -> str:
-        """Run a command that must fail; return its one-line error."""
-        done = self.run(*args)
-        assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
-        return done.stderr.strip()
+        super().__init__({**os.environ, "OS_CLIENT_CONFIG_FILE": str(layout.clouds_yaml), "OS_CLOUD": "vmha-admin",
+                          "VMHA_JOURNAL_URL": f"sqlite:///{tmp_path / 'journal.db'}",
+                          "VMHA_QUEUES_NOTIFICATIONS": f"osc-{suffix}-notifications",
+                          "VMHA_QUEUES_STEPS": f"osc-{suffix}-steps", "VMHA_QUEUES_DEAD_LETTERS": f"osc-{suffix}-dead",
+                          "VMHA_GATEWAY_CLOUD": "vmha-admin", "VMHA_GATEWAY_LISTEN_HOST": "127.0.0.1",
+                          "VMHA_GATEWAY_LISTEN_PORT": "0", "VMHA_GATEWAY_POLL_INTERVAL_SECONDS": "1"}, "vmha")
 
 
 @pytest.fixture
@@ -68,11 +47,7 @@ def osc(cloud_layout: Layout, tmp_path: Path) -> Osc:
 def segment(osc: Osc, admin_conn: Any) -> Iterator[str]:
     name = f"osc-test-{uuid.uuid4().hex[:8]}"
     yield name
-    aggregate = admin_conn.compute.find_aggregate(name)
-    if aggregate is not None:
-        for host in aggregate.hosts or ():
-            admin_conn.compute.remove_host_from_aggregate(aggregate, host)
-        admin_conn.compute.delete_aggregate(aggregate)
+    remove_aggregate(admin_conn, name)
 
 
 def test_segments_and_their_hosts(osc: Osc, segment: str, admin_conn: Any) -> None:

@@ -20,8 +20,9 @@ from vmha.api.hosts import Hosts
 from vmha.api.inventory import found_segments
 from vmha.api.listing import Listing, arrange, flag, listing
 from vmha.api.segments import Inventory, Segments, host_uuid
+from vmha.api.vmoves import VMoves
 from vmha.api.web import ApiError
-from vmha.journal import Journal
+from vmha.journal import InstanceStatus, Journal
 from vmha.templates import load_example
 
 from .fake_nova import FakeCloud, FakeCompute, http_error
@@ -279,3 +280,25 @@ def test_paging_follows_the_order_and_the_marker_may_be_filtered_out() -> None:
     assert [view["name"] for view in arrange(views, after_y)] == ["x", "w"]
     assert arrange(views, Listing(0, None, chosen.order)) == []
     assert flag(webob.Request.blank("/?reserved=T").GET, "reserved") is True
+
+
+def test_vmoves_of_a_host_recovery_only_from_microversion_1_3(api: Api, journal: Journal) -> None:
+    host, vm = (new_notification("compute1", segment="rack-1"),
+                new_notification("compute1", notification_type="VM", payload={
+                    "event": "LIFECYCLE", "instance_uuid": "d0c73c62-76d0-44be-b8b8-3b187bc4e129",
+                    "vir_domain_event": "STOPPED_FAILED"}))
+    for notification in (host, vm):
+        journal.record_notification(notification, dedup_window=DEDUP_WINDOW, terminal_within=TERMINAL_WITHIN)
+    servers = ["11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"]
+    journal.record_instance_progress(host.id, servers[0], InstanceStatus.SUCCEEDED, dest_host="compute2")
+    journal.record_instance_progress(host.id, servers[1], InstanceStatus.FAILED, message="no valid host")
+    vmoves = VMoves(journal)
+    listed = api.call(vmoves.index, query="sort_key=status&sort_dir=asc", notification_id=host.id).json["vmoves"]
+    assert [(vmove["id"], vmove["status"]) for vmove in listed] == [(servers[1], "failed"), (servers[0], "succeeded")]
+    only = api.call(vmoves.index, query="status=succeeded", notification_id=host.id).json["vmoves"]
+    assert [vmove["dest_host"] for vmove in only] == ["compute2"]
+    shown = api.call(vmoves.show, notification_id=host.id, vmove_id=servers[1]).json["vmove"]
+    assert (shown["message"], shown["type"]) == ("no valid host", "evacuation")
+    assert api.refused(vmoves.show, notification_id=host.id, vmove_id=servers[1], version="1.2").status == 404
+    assert api.refused(vmoves.show, notification_id=host.id, vmove_id="nope").status == 404
+    assert api.refused(vmoves.index, notification_id=vm.id).status == 400
