@@ -163,7 +163,8 @@ def _kill(recoveries: Recoveries, engine: sa.Engine, nid: str, started: float) -
     """SIGKILL (and reap) the busiest replica once ``KILL_AFTER`` s passed and an evacuation began."""
     while time.monotonic() < started + KILL_AFTER or not _evacuating(engine, nid):
         if time.monotonic() > started + EVACUATION_WAIT:
-            raise BenchError(f"no evacuation began within {EVACUATION_WAIT:.0f} s: nothing to kill a replica in")
+            raise BenchError(f"no evacuation began within {EVACUATION_WAIT:.0f} s: nothing to kill a replica in; "
+                             f"notification {recoveries.status(nid)}; {_complaints(recoveries)}")
         time.sleep(0.05)
     load = _load(engine)
     owner = max(load, key=lambda name: load[name])
@@ -173,6 +174,17 @@ def _kill(recoveries: Recoveries, engine: sa.Engine, nid: str, started: float) -
     at = time.monotonic() - started
     process.wait()  # reaped, as systemd would
     return _Kill(replica, owner, at, *load[owner])
+
+
+def _complaints(recoveries: Recoveries, last: int = 5) -> str:
+    """The last warnings and errors each replica logged."""
+    found = []
+    for process, name in zip(recoveries.processes, REPLICAS, strict=True):
+        lines = [line for line in recoveries.log_of(process).splitlines()
+                 if '"level": "warning"' in line or '"level": "error"' in line]
+        state = "running" if process.poll() is None else f"exited {process.returncode}"
+        found.append(f"{name} ({state}): " + (" | ".join(lines[-last:]) or "no warning or error"))
+    return "; ".join(found)
 
 
 def _evacuating(engine: sa.Engine, nid: str) -> bool:
