@@ -10,7 +10,10 @@ controllers do: a survivor can only see the dead replica's heartbeat stop (``gat
 find its process gone on its own machine.
 
 With ``kill``, ``KILL_AFTER`` seconds after the host's kill, and not before an evacuation began, the replica
-holding the most Zaqar claims (then running the most steps) in the journal is SIGKILLed (and reaped). Measured
+holding the most Zaqar claims (then running the most steps) in the journal is SIGKILLed (and reaped), and its
+Zaqar subscriptions deleted: deployed replicas share one subscribed URL (heat/wiring.yaml) behind which a dead one
+gets no pushes, whereas Zaqar retries a push to a dead URL for hours, each retry holding one of its 10 notifier
+threads asleep, until no queue of the cloud gets pushes any more. Measured
 (``tests.bench.takeover.Takeover``): the kill's time and what the replica held, when a survivor logged its
 takeover, the time from the kill to the last server ACTIVE elsewhere, Nova's evacuate actions per server, the
 failed host's BMC power requests (its emulator's log of ComputerSystem.Reset) and fence records, and which
@@ -23,6 +26,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import re
 import subprocess
 import time
 import uuid
@@ -57,6 +61,7 @@ EVACUATION_WAIT = 120.0
 BASELINE, KILLED = "replicas", "replica killed"
 """Labels of the scenarios without and with the kill: ``host auto 10 replica killed redfish``."""
 POWER_REQUEST = "ComputerSystem.Reset"
+_URL = re.compile(r'"message": "http endpoint listening", "url": "([^"]+)"')
 
 _DEFAULTS = parse_settings({}, {})
 DEFAULT_SETTINGS = {
@@ -173,7 +178,19 @@ def _kill(recoveries: Recoveries, engine: sa.Engine, nid: str, started: float) -
     process.kill()
     at = time.monotonic() - started
     process.wait()  # reaped, as systemd would
+    _unsubscribe(recoveries, process)
     return _Kill(replica, owner, at, *load[owner])
+
+
+def _unsubscribe(recoveries: Recoveries, process: subprocess.Popen[bytes]) -> None:
+    """Delete the Zaqar subscriptions of the gateway ``process`` (its URL from its log)."""
+    found = _URL.search(recoveries.log_of(process))
+    if found is None:
+        return
+    for queue in (recoveries.queues["notifications"], recoveries.queues["steps"]):
+        for subscription in list(recoveries.client.subscriptions(queue)):
+            if subscription.subscriber.startswith(found.group(1) + "/"):
+                subscription.delete()
 
 
 def _complaints(recoveries: Recoveries, last: int = 5) -> str:
