@@ -216,9 +216,9 @@ def _load(engine: sa.Engine) -> dict[str, tuple[int, int]]:
     with engine.connect() as connection:
         owners = connection.execute(sa.select(ReplicaRow.owner)).scalars().all()
         claims = dict(connection.execute(
-            sa.select(ClaimRow.owner, sa.func.count()).group_by(ClaimRow.owner)).tuples().all())
+            sa.select(ClaimRow.owner, sa.func.count()).group_by(ClaimRow.owner)).all())
         running = dict(connection.execute(sa.select(StepRunRow.owner, sa.func.count()).where(
-            StepRunRow.status == StepStatus.IN_PROGRESS.value).group_by(StepRunRow.owner)).tuples().all())
+            StepRunRow.status == StepStatus.IN_PROGRESS.value).group_by(StepRunRow.owner)).all())
     return {owner: (claims.get(owner, 0), running.get(owner, 0)) for owner in owners}
 
 
@@ -226,7 +226,7 @@ def _ended_by(engine: sa.Engine, nid: str) -> dict[str, dict[str, int]]:
     """Replica host name -> step -> runs of the notification it ended (each run's last owner)."""
     with engine.connect() as connection:
         rows = connection.execute(sa.select(StepRunRow.owner, StepRunRow.step_id).where(
-            StepRunRow.notification_id == nid, StepRunRow.status != StepStatus.IN_PROGRESS.value)).tuples().all()
+            StepRunRow.notification_id == nid, StepRunRow.status != StepStatus.IN_PROGRESS.value)).all()
     counts = Counter((str(owner).split("/")[0], step) for owner, step in rows)
     found: dict[str, dict[str, int]] = {}
     for (replica, step), count in sorted(counts.items()):
