@@ -22,7 +22,7 @@ def test_settings_check_prints_effective_settings_with_env_override(
     monkeypatch.setenv("VMHA_CUSTOM_FLOWS_FILE", str(flows))
     assert cli.main(["settings", "check", str(path)]) == 0
     printed = json.loads(capsys.readouterr().out)
-    assert printed["journal_url"] == load_example("settings")["journal_url"]
+    assert printed["journal_url"] == "mysql+pymysql://vmha:***@db.example.org/vmha"  # the password masked
     assert printed["retry"]["max_attempts"] == 9
 
 
