@@ -1,19 +1,18 @@
 """The gateway's HTTP server: cheroot, a pure-Python HTTP/1.1 server embedded in the gateway process.
 
-Why cheroot (README, "Serving the API"): a bounded pool of ``http.threads`` workers; kept-alive
-connections wait between requests in one selector, not in a thread each, so idle clients cost a file
+Why cheroot (README, "Serving and operating the gateway"): a bounded pool of ``http.threads`` workers;
+connections wait for their next request in one selector, not in a thread each, so idle clients cost a file
 descriptor and no thread; HTTP/1.1 keep-alive, TLS and SO_REUSEPORT (several gateway processes on one port;
-not on port 0) built in;
-no compiler, no fork, so the recovery's own worker threads (``vmha.runtime.consumer``) run beside it in the
-same process and never in its pool. An operator who prefers uWSGI or mod_wsgi mounts ``vmha.wsgi:application``
-(the same ``pipeline``) instead.
+not on port 0) built in; no compiler, no fork, so the recovery's own worker threads
+(``vmha.runtime.consumer``) run beside it in the same process and never in its pool. An operator who
+prefers uWSGI or mod_wsgi mounts ``vmha.wsgi:application`` (the same ``pipeline``) instead.
 
 Two timeouts: a connection, new or kept alive, waits in the selector for its next request and is closed
 after ``http.idle_timeout_seconds`` without one; once bytes come a worker takes it and waits at most
 ``http.request_timeout_seconds`` for each read or write (the TLS handshake included: it runs in the worker,
-never in the thread that accepts connections). The pipeline puts
-oslo.middleware's RequestId (``X-OpenStack-Request-ID`` on every answer) and HTTPProxyToWSGI (``Forwarded``
-and ``X-Forwarded-*`` when ``http.proxy_headers``) around the app. Requests are logged at debug level only.
+never in the thread that accepts connections). The pipeline puts oslo.middleware's RequestId
+(``X-OpenStack-Request-ID`` on every answer) and HTTPProxyToWSGI (``Forwarded`` and ``X-Forwarded-*`` when
+``http.proxy_headers``) around the app. Requests are logged at debug level only.
 """
 
 from __future__ import annotations
