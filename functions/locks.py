@@ -58,7 +58,11 @@ class Scope(StrEnum):
 
 
 class LockUnavailableError(Exception):
-    """The lock stayed busy, or the coordination backend failed: the run should be retried later."""
+    """The lock stayed busy, or the coordination backend failed (``outage``): the run should be retried later."""
+
+    def __init__(self, message: str, *, outage: bool = False) -> None:
+        super().__init__(message)
+        self.outage = outage
 
 
 def lock_name(scope: Scope, key: str) -> str:
@@ -135,7 +139,8 @@ def held(url: str, name: str, wait: float = WAIT_SECONDS) -> Iterator[None]:
     except tenacity.RetryError:  # how the etcd3 driver says the wait ran out
         taken = False
     except (coordination.ToozError, RuntimeError) as error:  # RuntimeError: no tooz driver for the URL
-        raise LockUnavailableError(f"coordination backend unavailable ({type(error).__name__}: {error})") from error
+        raise LockUnavailableError(f"coordination backend unavailable ({type(error).__name__}: {error})",
+                                   outage=True) from error
     if not taken:
         raise LockUnavailableError(f"lock {name} still held elsewhere after {wait:g} s")
     try:
@@ -146,12 +151,13 @@ def held(url: str, name: str, wait: float = WAIT_SECONDS) -> Iterator[None]:
 
 
 def exclusive(ctx: StepContext, scope: Scope, key: str, body: Callable[[], T]) -> T | Retry:
-    """``body()`` under the lock of ``scope`` for ``key``; Retry after the recheck interval if unavailable."""
+    """``body()`` under the lock of ``scope`` for ``key``; Retry after the recheck interval if unavailable (an
+    outage's when the backend failed)."""
     try:
         with held(backend_url(ctx.settings), lock_name(scope, key)):
             return body()
     except LockUnavailableError as error:
-        return Retry(str(error), ctx.settings.retry.recheck_interval_seconds)
+        return Retry(str(error), ctx.settings.retry.recheck_interval_seconds, outage=error.outage)
 
 
 def coordinator(url: str) -> coordination.CoordinationDriver:

@@ -87,13 +87,26 @@ def start_postgresql(layout: Layout) -> None:
     ready = ["pg_isready", "-h", HOST, "-p", port, "-q"]
     if not procs.wait_until(lambda: subprocess.run(ready, check=False).returncode == 0, 60, 0.3):
         raise procs.StartError(f"postgresql did not start; see {procs.logfile(layout, 'postgresql')}")
-    psql = ["psql", "-h", HOST, "-p", port, "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-q"]
-    procs.run([*psql, "-c", f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'vmha') THEN "
-                            f"CREATE ROLE vmha LOGIN PASSWORD '{PASSWORD}'; END IF; END $$;"])
-    exists = subprocess.run([*psql, "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{JOURNAL_TEST_DATABASE}'"],
+    procs.run([*_psql(layout), "-c", f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'vmha') THEN "
+                                     f"CREATE ROLE vmha LOGIN PASSWORD '{PASSWORD}'; END IF; END $$;"])
+    create_postgresql_database(layout, JOURNAL_TEST_DATABASE)
+
+
+def _psql(layout: Layout) -> list[str]:
+    return ["psql", "-h", HOST, "-p", str(layout.ports["postgresql"]), "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-q"]
+
+
+def create_postgresql_database(layout: Layout, name: str) -> str:
+    """Create the PostgreSQL database ``name`` owned by vmha unless it exists; return its SQLAlchemy URL."""
+    exists = subprocess.run([*_psql(layout), "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
                             capture_output=True, text=True, check=False).stdout.strip()
     if exists != "1":
-        procs.run([*psql, "-c", f"CREATE DATABASE {JOURNAL_TEST_DATABASE} OWNER vmha"])
+        procs.run([*_psql(layout), "-c", f"CREATE DATABASE {name} OWNER vmha"])
+    return f"postgresql+psycopg://vmha:{PASSWORD}@{HOST}:{layout.ports['postgresql']}/{name}"
+
+
+def drop_postgresql_database(layout: Layout, name: str) -> None:
+    procs.run([*_psql(layout), "-c", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"])
 
 
 # ---------------------------------------------------------------- RabbitMQ

@@ -71,11 +71,11 @@ def start(
     return proc.pid
 
 
-def stop(layout: Layout, name: str, grace: float = 10.0) -> None:
-    """SIGTERM the service's process group, SIGKILL it after ``grace`` seconds."""
+def stop(layout: Layout, name: str, grace: float = 10.0, first: signal.Signals = signal.SIGTERM) -> None:
+    """Send ``first`` (SIGTERM) to the service's process group, SIGKILL it after ``grace`` seconds."""
     pid = read_pid(layout, name)
     if pid is not None and group_alive(pid):
-        _signal_group(pid, signal.SIGTERM)
+        _signal_group(pid, first)
         if not wait_until(lambda: not group_alive(pid), grace, 0.2):
             _signal_group(pid, signal.SIGKILL)
             wait_until(lambda: not group_alive(pid), 5.0, 0.1)

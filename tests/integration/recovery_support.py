@@ -38,10 +38,10 @@ _LISTENING = re.compile(r'"message": "http endpoint listening", "url": "([^"]+)"
 class Recoveries:
     """One test's queues, journal, settings file and gateway processes; ``close`` stops and removes them."""
 
-    def __init__(self, tmp_path: Path, conn: Any, layout: Layout, **settings: Any) -> None:
+    def __init__(self, tmp_path: Path, conn: Any, layout: Layout, *, journal_url: str = "", **settings: Any) -> None:
         suffix = uuid.uuid4().hex[:8]
         self.queues = {kind: f"e2e-{suffix}-{kind}" for kind in ("notifications", "steps", "dead_letters")}
-        self.journal_url = f"sqlite:///{tmp_path / 'journal.db'}"
+        self.journal_url = journal_url or f"sqlite:///{tmp_path / 'journal.db'}"
         self.webhook_secret = secrets.token_hex(16)
         self.settings_file = tmp_path / "settings.json"
         self.settings_file.write_text(json.dumps(self._settings(layout, settings)))

@@ -82,7 +82,7 @@ def test_an_unusable_backend_makes_the_step_retry_without_running_it(journal: Jo
     ran: list[str] = []
     outcome = locks.exclusive(world.context(world.notification(host_down())), Scope.EVACUATIONS, "n",
                               lambda: ran.append("ran"))
-    assert isinstance(outcome, Retry) and outcome.delay == 7
+    assert isinstance(outcome, Retry) and outcome.delay == 7 and outcome.outage
     assert "coordination backend unavailable" in outcome.reason and "nosuchdriver" in outcome.reason
     assert ran == []
 

@@ -6,7 +6,8 @@ once), then from the steps queue, handles what it got and looks again; with noth
 poll interval, a wake-up or the next held message. A message whose handling keeps raising is dead-lettered
 (``vmha.runtime.poison``); one held up by a dependency outage is held under its claim (renewed while Zaqar
 answers) and tried again every ``OUTAGE_PAUSE`` seconds, so the recovery goes on as soon as the dependency is
-back instead of after the claim expires.
+back instead of after the claim expires (Zaqar itself down: the claim may end meanwhile, and the journal keeps
+a replica claiming the message then from running a step twice).
 Each claim is recorded in the journal before its message is handled, and a replica thread beats and takes
 over dead replicas (``vmha.runtime.replicas``).
 At most ``settings.gateway.workers`` messages are handled at once per process; any number of processes
@@ -170,19 +171,19 @@ class Consumer:
         self._failures.forget(claimed.id)
         return None
 
-    def _through_outage(self, claimed: Claimed) -> Held | None:
-        """``claimed`` held ``OUTAGE_PAUSE`` s, its claim renewed first when it would end before another try could;
-        None (it returns when its claim expires) when Zaqar cannot renew it."""
+    def _through_outage(self, claimed: Claimed) -> Held:
+        """``claimed`` held ``OUTAGE_PAUSE`` s, its claim renewed first when it would end before then. When Zaqar
+        cannot renew it (Zaqar itself is down), it is held all the same: a replica claiming it once the claim
+        ended finds the journal's records, so no step runs twice."""
         gateway = self._services.settings.gateway
-        needed = OUTAGE_PAUSE + self._limits.get(claimed.queue, max(self._limits.values()))
-        if time.monotonic() + needed > claimed.claimed_at + gateway.claim_ttl_seconds:
+        now = time.monotonic()
+        if now + OUTAGE_PAUSE + LEASE_MARGIN.total_seconds() > claimed.claimed_at + gateway.claim_ttl_seconds:
             try:
                 self._services.queues.postpone(claimed, gateway.claim_ttl_seconds, gateway.claim_grace_seconds)
+                claimed = replace(claimed, claimed_at=now)
             except Exception as error:
-                log.warning("could not renew the claim of a message held up by an outage; it returns when its "
-                            "claim expires", extra={"message_id": claimed.id, "error": describe(error)})
-                return None
-            claimed = replace(claimed, claimed_at=time.monotonic())
+                log.warning("could not renew the claim of a message held up by an outage",
+                            extra={"message_id": claimed.id, "error": describe(error)})
         return Held(claimed, OUTAGE_PAUSE)
 
     def _work(self) -> None:
