@@ -1,7 +1,8 @@
 """Recovery functions (installed as ``vmha.functions``): one recovery step per module, Lambda-style handlers.
 
-What the gateway loads (``vmha gateway --steps vmha.functions:STEPS --intake vmha.functions:intake``):
-``STEPS``, the step table, and ``intake``, the function deciding what a notification needs.
+What the gateway loads (``vmha gateway --steps vmha.functions:STEPS --intake vmha.functions:intake
+--on-failed vmha.functions:release_servers``): ``STEPS``, the step table, ``intake``, the function deciding
+what a notification needs, and ``release_servers``, what is undone when a recovery fails.
 
 - ``registry``: ``STEPS``, the default ``FLOWS``, ``resolve_flow`` (the runtime contract is in its docstring);
 - ``triage``: ``intake`` itself: records a notification and picks its flow, or ignores it with a reason;
@@ -13,6 +14,7 @@ What the gateway loads (``vmha gateway --steps vmha.functions:STEPS --intake vmh
 """
 
 from vmha.functions.registry import FLOWS, STEPS, StepSpec, custom_flows, resolve_flow
+from vmha.functions.release import release_servers
 from vmha.functions.triage import run as intake
 
-__all__ = ["FLOWS", "STEPS", "StepSpec", "custom_flows", "intake", "resolve_flow"]
+__all__ = ["FLOWS", "STEPS", "StepSpec", "custom_flows", "intake", "release_servers", "resolve_flow"]

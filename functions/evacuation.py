@@ -68,8 +68,12 @@ def plan_for(server: Any) -> InstancePlan:
     return InstancePlan(vm_state, locked, reset_to_error=False, stop_after=is_error, error_after=is_error)
 
 
+def plans(detail: NotificationDetail) -> dict[str, InstancePlan]:
+    """The recorded plan of every server ``plan_evacuation`` planned, by server id."""
+    recorded = (step_result(detail, "plan_evacuation") or {}).get("instances", {})
+    return {uuid: InstancePlan.from_dict(plan) for uuid, plan in recorded.items()}
+
+
 def planned(detail: NotificationDetail, instance_uuid: object) -> InstancePlan | None:
     """The recorded plan of one server, None if ``plan_evacuation`` did not plan it."""
-    plans = (step_result(detail, "plan_evacuation") or {}).get("instances", {})
-    return None if instance_uuid is None or str(instance_uuid) not in plans else InstancePlan.from_dict(
-        plans[str(instance_uuid)])
+    return None if instance_uuid is None else plans(detail).get(str(instance_uuid))

@@ -217,7 +217,7 @@ class Consumer:
     def sweep_once(self) -> int:
         """Fail every notification past its deadline; return how many this call failed."""
         return sweep(self._services.journal, self._services.settings.ceilings.notification_seconds,
-                     self._escalation.failed)
+                     self._effects.failed)
 
 
 def handling_limits(services: Services) -> dict[str, float]:

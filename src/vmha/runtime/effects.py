@@ -18,8 +18,15 @@ from uuid import UUID
 from vmha.contracts import ContractError, StepMessage
 from vmha.contracts.validation import load_json
 from vmha.escalation import Escalation
-from vmha.journal import IllegalTransitionError, InstanceStatus, NotificationStatus, UnknownNotificationError
+from vmha.journal import (
+    IllegalTransitionError,
+    InstanceStatus,
+    NotificationRecord,
+    NotificationStatus,
+    UnknownNotificationError,
+)
 from vmha.runtime.backoff import zaqar_delay
+from vmha.runtime.context import RunContext, new_request_id, notification_of
 from vmha.runtime.flow import Action, DeadLetter, EndBranch, Frame, Post, SetStatus, joined
 from vmha.runtime.held import HeldMessages
 from vmha.runtime.queues import Claimed
@@ -103,7 +110,20 @@ class Effects:
         log.info("notification status", extra={"notification_id": notification_id, "status": str(status),
                                                "reason": reason})
         if moved is not None and status is NotificationStatus.FAILED:
-            self._escalation.failed(moved)
+            self.failed(moved)
+
+    def failed(self, record: NotificationRecord) -> None:
+        """``record`` was just failed by this call: escalate it, then run the failure hook (errors logged)."""
+        self._escalation.failed(record)
+        services = self._services
+        if services.on_failed is None:
+            return
+        context = RunContext(new_request_id(), notification_of(record), services.settings, services.journal,
+                             services.cloud, services.clock, services.clock() + services.ceiling)
+        try:
+            services.on_failed(record, context)
+        except Exception:
+            log.exception("the failure hook failed", extra={"notification_id": record.id})
 
     def _end_branch(self, claimed: Claimed, notification_id: str, message: StepMessage, reason: str | None) -> None:
         journal = self._services.journal

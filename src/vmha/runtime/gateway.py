@@ -23,7 +23,7 @@ from vmha.contracts import Settings
 from vmha.journal import open_journal
 from vmha.runtime.consumer import Consumer
 from vmha.runtime.services import Services
-from vmha.runtime.table import IntakeFunction, StepTable, table_problems
+from vmha.runtime.table import FailedHook, IntakeFunction, StepTable, table_problems
 from vmha.runtime.zaqar import ZaqarQueues
 
 log = logging.getLogger(__name__)
@@ -98,8 +98,9 @@ class Gateway:
         self.services.journal.close()
 
 
-def build(settings: Settings, table: StepTable, intake: IntakeFunction) -> Gateway:
-    """A gateway for ``settings`` running ``table`` and ``intake``; raises StartupError."""
+def build(settings: Settings, table: StepTable, intake: IntakeFunction, on_failed: FailedHook | None = None) -> Gateway:
+    """A gateway for ``settings`` running ``table`` and ``intake``, and ``on_failed`` when a recovery fails;
+    raises StartupError."""
     problems = table_problems(table, settings.gateway.claim_ttl_seconds)
     if problems:
         raise StartupError("step table: " + "; ".join(problems))
@@ -110,7 +111,7 @@ def build(settings: Settings, table: StepTable, intake: IntakeFunction) -> Gatew
     metrics = Metrics(journal, (names.notifications, names.steps, names.dead_letters), zaqar_stats(cloud.session),
                       cloud)
     services = Services(settings, journal, ZaqarQueues(cloud.session), metrics.instrument(table),
-                        metrics.instrument_intake(intake), cloud)
+                        metrics.instrument_intake(intake), cloud, on_failed=on_failed)
     return Gateway(services, metrics, keystone_filter(cloud))
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from vmha.contracts import Settings
 from vmha.journal import Clock, Journal, utc_now
 from vmha.runtime.queues import Queues
-from vmha.runtime.table import IntakeFunction, StepTable
+from vmha.runtime.table import FailedHook, IntakeFunction, StepTable
 
 LEASE_MARGIN = timedelta(seconds=10)
 """A step's journal lease outlasts its timeout by this much, so a timed-out run is never taken over early."""
@@ -27,6 +27,7 @@ class Services:
     cloud: Any
     clock: Clock = utc_now
     intake_timeout_seconds: float = 50.0
+    on_failed: FailedHook | None = None
 
     @property
     def ceiling(self) -> timedelta:
