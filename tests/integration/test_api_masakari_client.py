@@ -3,16 +3,16 @@
 
 The gateway is registered in Keystone as `instance-ha` in a region of its own, the region of the cloud the
 commands use: they reach this gateway whatever else the catalog holds. The segment stays disabled, so
-the consumers' intake ignores the notification the test posts; its host is a compute host no segment holds
-at the start, if there is one, and not left in maintenance by another test's recovery (the local cloud has
-four, shared with the other tests)."""
+the consumers' intake ignores the notification the test posts; its host is a compute host that no segment holds
+and that no other test is failing (the local cloud's four are shared with the other tests)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,8 @@ from tests.cloud.procs import wait_until
 from vmha.api.inventory import found_segments
 from vmha.api.segments import host_uuid
 from vmha.functions import STEPS, intake
-from vmha.functions.segments import disabled_by_vmha
+from vmha.functions.nova import compute_service
+from vmha.functions.segments import disabled_reason
 from vmha.journal import InstanceStatus, Journal, NewNotification, NotificationStatus
 
 from .api_support import api_settings, serving
@@ -36,11 +37,11 @@ PAYLOAD = {"event": "STOPPED", "host_status": "NORMAL", "cluster_status": "OFFLI
 
 
 class Masakari(OpenStackCli):
-    """The masakari CLI pointed at a gateway of its own, and the gateway's journal."""
+    """The masakari CLI pointed at a gateway of its own, the gateway's journal and its connection (Nova 2.53)."""
 
-    def __init__(self, env: dict[str, str], journal: Journal) -> None:
+    def __init__(self, env: dict[str, str], journal: Journal, conn: Any) -> None:
         super().__init__(env)
-        self.journal = journal
+        self.journal, self.conn = journal, conn
 
 
 @pytest.fixture
@@ -55,7 +56,7 @@ def masakari(cloud_layout: Layout, admin_conn: Any, tmp_path: Path) -> Iterator[
                                      url=api.url + "/v1")
             env = {**os.environ, "OS_CLIENT_CONFIG_FILE": str(in_region(cloud_layout, region.id, tmp_path)),
                    "OS_CLOUD": "vmha-admin"}
-            yield Masakari(env, api.gateway.services.journal)
+            yield Masakari(env, api.gateway.services.journal, api.conn)
     finally:
         for endpoint in identity.endpoints(service_id=service.id):
             identity.delete_endpoint(endpoint)
@@ -81,13 +82,35 @@ def segment(admin_conn: Any) -> Iterator[str]:
     remove_aggregate(admin_conn, name)
 
 
+def nova_compute(conn: Any, host: str) -> Any:
+    service = compute_service(conn, host)
+    assert service is not None, f"no nova-compute on {host}"
+    return service
+
+
+@contextlib.contextmanager
+def disabled_by_a_recovery(conn: Any, host: str) -> Iterator[Callable[[], Any]]:
+    """The (free, enabled) host's nova-compute disabled as a vmha recovery leaves it; yields a reader of the
+    service; enabled again afterwards (by id: openstacksdk sends only the changed fields of a service object)."""
+    service = nova_compute(conn, host)
+    conn.compute.update_service(service.id, status="disabled",
+                                disabled_reason=disabled_reason("test failure", uuid.uuid4()))
+    try:
+        yield lambda: nova_compute(conn, host)
+    finally:
+        conn.compute.update_service(service.id, status="enabled")
+
+
 def free_host(conn: Any) -> str:
-    """A compute host in no vmha segment now, preferably one no recovery of another test left in maintenance
-    (the last one when all are taken)."""
-    taken = {name for found in found_segments(conn) for name in found.segment.members}
-    resting = {service.host for service in conn.compute.services(binary="nova-compute") if disabled_by_vmha(service)}
-    free = [host for host in reversed(COMPUTE_HOSTS) if host not in taken]
-    return next(iter([host for host in free if host not in resting] + free), COMPUTE_HOSTS[-1])
+    """A compute host that no segment holds and whose nova-compute is enabled (no other test is failing it),
+    waited for: the local cloud's four hosts are shared with the other tests."""
+    def free() -> list[str]:
+        taken = {name for found in found_segments(conn) for name in found.segment.members}
+        enabled = {service.host for service in conn.compute.services(binary="nova-compute")
+                   if service.status == "enabled"}
+        return [host for host in reversed(COMPUTE_HOSTS) if host not in taken and host in enabled]
+    assert wait_until(lambda: bool(free()), 600, 5), "every compute host is in another test's segment or disabled"
+    return free()[0]
 
 
 def test_segments_and_hosts_through_the_masakari_cli(masakari: Masakari, segment: str, admin_conn: Any) -> None:
@@ -119,6 +142,10 @@ def test_segments_and_hosts_through_the_masakari_cli(masakari: Masakari, segment
                                                      f"vmha:control_attributes:{host}")} == {
         "vmha:recovery_method": "reserved_host", "vmha:reserved_hosts": host, "vmha:maintenance_hosts": host,
         f"vmha:type:{host}": "BAREMETAL", f"vmha:control_attributes:{host}": "SSH"}
+    with disabled_by_a_recovery(masakari.conn, host) as nova_compute:
+        released = masakari.json("segment", "host", "update", segment, host, "--on_maintenance", "False")
+        assert released["on_maintenance"] is False
+        assert (nova_compute().status, nova_compute().disabled_reason) == ("disabled", "test failure")
 
     busy = NewNotification(id=str(uuid.uuid4()), type="COMPUTE_HOST", hostname=host, generated_time=datetime.now(UTC),
                            payload=dict(PAYLOAD), source="test", segment=segment)

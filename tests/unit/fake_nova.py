@@ -123,11 +123,11 @@ class FakeCompute:
         self._call("services", host)
         return [s for s in self.service_by_host.values() if host in (None, s.host) and binary in (None, s.binary)]
 
-    def update_service(self, service: FakeService, **attrs: Any) -> FakeService:
+    def update_service(self, service: FakeService | str, **attrs: Any) -> FakeService:
         self._call("update_service", attrs)
         if len(attrs.get("disabled_reason") or "") > 255:
             raise http_error(exceptions.BadRequestException, 400, "disabled_reason is longer than 255")
-        stored = self.service_by_host[service.host]
+        stored = next(s for s in self.service_by_host.values() if s.id == getattr(service, "id", service))
         if attrs.get("status") == "disabled" and stored.state == "up":
             self.disabled_while_up += 1
         stored.is_forced_down = attrs.get("forced_down", stored.is_forced_down)

@@ -133,8 +133,9 @@ class Hosts:
         """Drop vmha's mark from the host's disabled nova-compute service: no longer on maintenance."""
         cloud = self._inventory.cloud
         service = compute_service(cloud, host)
-        if service is not None and disabled_by_vmha(service):
-            cloud.compute.update_service(service, status="disabled",
+        if service is not None and disabled_by_vmha(service):  # by id: openstacksdk sends only changed fields of
+            # a service object, and Nova wants the status beside a new disabled reason
+            cloud.compute.update_service(service.id, status="disabled",
                                          disabled_reason=released_reason(service.disabled_reason))
 
     @staticmethod
