@@ -49,7 +49,7 @@ from tests.host_monitor_support import backend_url
 from tests.integration.recovery_support import ROOT, VMHA, Recoveries, replayed
 from vmha.contracts import RecoveryMethod, parse_settings
 from vmha.demo.servers import Placement
-from vmha.journal import StepStatus, utc_now
+from vmha.journal import TERMINAL, StepStatus, utc_now
 from vmha.journal.schema import ClaimRow, ReplicaRow, StepRunRow
 
 REPLICAS = ("vmha-replica-a", "vmha-replica-b")
@@ -167,8 +167,8 @@ def _fail(conn: Any, layout: Layout, recoveries: Recoveries, method: RecoveryMet
 def _kill(recoveries: Recoveries, engine: sa.Engine, nid: str, started: float) -> _Kill:
     """SIGKILL (and reap) the busiest replica once ``KILL_AFTER`` s passed and an evacuation began."""
     while time.monotonic() < started + KILL_AFTER or not _evacuating(engine, nid):
-        if time.monotonic() > started + EVACUATION_WAIT:
-            raise BenchError(f"no evacuation began within {EVACUATION_WAIT:.0f} s: nothing to kill a replica in; "
+        if time.monotonic() > started + EVACUATION_WAIT or recoveries.status(nid) in TERMINAL:
+            raise BenchError(f"no evacuation began (within {EVACUATION_WAIT:.0f} s): nothing to kill a replica in; "
                              f"notification {recoveries.status(nid)}; {_complaints(recoveries)}")
         time.sleep(0.05)
     load = _load(engine)
