@@ -23,9 +23,11 @@ class Request:
 
 
 class WebhookRecorder:
-    """Serve on an ephemeral loopback port in a thread; `url(path)` to subscribe, `wait_for` to assert."""
+    """Serve on an ephemeral loopback port in a thread; `url(path)` to subscribe, `wait_for` to assert.
+    Every request is answered 200, or, with ``hang_up``, recorded and left unanswered, the connection closed:
+    to a caller, a gateway that died while taking it."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, hang_up: bool = False) -> None:
         self.requests: list[Request] = []
         self._lock = threading.Lock()
         recorder = self
@@ -36,6 +38,9 @@ class WebhookRecorder:
                 request = Request(self.command, self.path, dict(self.headers.items()), self.rfile.read(length))
                 with recorder._lock:
                     recorder.requests.append(request)
+                if hang_up:
+                    self.close_connection = True
+                    return
                 self.send_response(200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

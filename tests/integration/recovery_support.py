@@ -21,10 +21,13 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from tests.cloud import helpers
 from tests.cloud.layout import Layout
 from tests.cloud.procs import wait_until
 from vmha.contracts import Notification, Payload
+from vmha.heat import template_path
 from vmha.journal import TERMINAL, NotificationDetail, StepStatus, open_journal, utc_now
 from vmha.signing import ZAQAR_PATH, signed_url
 
@@ -32,6 +35,9 @@ ROOT = Path(__file__).resolve().parents[2]
 VMHA = str(Path(sys.executable).parent / "vmha")
 MESSAGE_TTL = 3600
 HA = {"HA_Enabled": "True"}
+_WIRING_PARAMETERS = yaml.safe_load(template_path("wiring.yaml").read_text())["parameters"]
+PUSH_RETRY_POLICY = _WIRING_PARAMETERS["push_retry_policy"]["default"]
+"""The deployed subscriptions' retry policy of pushes (heat/wiring.yaml)."""
 _LISTENING = re.compile(r'"message": "http endpoint listening", "url": "([^"]+)"')
 
 
@@ -89,7 +95,7 @@ class Recoveries:
             hook = signed_url(found.group(1), ZAQAR_PATH, self.webhook_secret, int(time.time()) + MESSAGE_TTL)
             for role in ("notifications", "steps"):
                 self.client.subscription(self.queues[role], subscriber=hook, ttl=MESSAGE_TTL,
-                                         options={"vmha_queue": role})
+                                         options={"vmha_queue": role, "_retry_policy": PUSH_RETRY_POLICY})
 
     def _listening(self, process: subprocess.Popen[bytes]) -> bool:
         return "http endpoint listening" in self.log_of(process) or process.poll() is not None

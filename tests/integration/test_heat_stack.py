@@ -19,6 +19,7 @@ from aodhclient import client as aodh_client
 from tests.cloud import helpers
 from tests.cloud.layout import Layout
 from tests.cloud.procs import wait_until
+from tests.integration.recovery_support import PUSH_RETRY_POLICY
 from vmha.api import AODH_PATH, ZAQAR_PATH
 from vmha.contracts import Notification, ProcessEvent, ProcessPayload, parse_settings
 from vmha.deploy import Deployment, StackRequest, bundle, delete, deploy, validate
@@ -107,7 +108,8 @@ def test_the_stack_makes_segments_queues_subscriptions_and_alarms_on_signed_urls
     client = helpers.zaqar(admin_conn)
     for role in ("notifications", "steps"):
         [subscription] = list(client.subscriptions(deployed.queues[role]))
-        assert (subscription.subscriber, subscription.options) == (urls["zaqar"], {"vmha_queue": role})
+        pushed = {"vmha_queue": role, "_retry_policy": PUSH_RETRY_POLICY}
+        assert (subscription.subscriber, subscription.options) == (urls["zaqar"], pushed)
     alarm = aodh_client.Client("2", session=admin_conn.session).alarm.get(deployed.alarm_ids["instance_error"])
     assert (alarm["type"], alarm["repeat_actions"], alarm["alarm_actions"]) == ("event", True, [urls["aodh"]])
     assert alarm["event_rule"]["event_type"] == "compute.instance.update"
