@@ -18,10 +18,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from vmha.cloud.nova import COMPUTE_BINARY, is_down, nova_time
 from vmha.contracts import FailureType, Notification
 from vmha.fencing import PowerState
 from vmha.functions.bmc import power_state
-from vmha.functions.nova import COMPUTE_BINARY, is_down, nova_time
 
 RUNNING = 1
 """Nova's power state of a running server (nova.compute.power_state.RUNNING)."""

@@ -16,23 +16,21 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from keystoneauth1 import exceptions as keystone_errors
 from openstack import exceptions as sdk_errors
 
+from vmha.cloud.nova import compute_service, get_server
+from vmha.cloud.segments import SegmentError
 from vmha.context import StepContext
 from vmha.contracts import Exclusions, StepMessage, VmPayload, opted_in
-from vmha.functions.segments import SegmentError
 from vmha.outcomes import Fail, Outcome, Retry
 
-COMPUTE_BINARY = "nova-compute"
 NotFound = sdk_errors.NotFoundException
 Conflict = sdk_errors.ConflictException
 BadRequest = sdk_errors.BadRequestException
 _TEMPORARY_STATUSES = frozenset({408, 409, 429})
-_MIGRATION_ENDED = frozenset({"done", "completed", "failed", "error", "cancelled"})
 
 StepRun = Callable[[StepMessage, StepContext], Outcome]
 
@@ -83,11 +81,6 @@ def at_boundary(run: StepRun) -> StepRun:
     return guarded
 
 
-def compute_service(cloud: Any, host: str) -> Any | None:
-    """The nova-compute service of ``host``, None if Nova has none."""
-    return next(iter(cloud.compute.services(host=host, binary=COMPUTE_BINARY)), None)
-
-
 def failed_host_service(ctx: StepContext) -> Any:
     """The nova-compute service of the notification's host; StepFailedError if Nova has none."""
     host = ctx.notification.hostname
@@ -95,32 +88,6 @@ def failed_host_service(ctx: StepContext) -> Any:
     if service is None:
         raise StepFailedError(f"Nova has no nova-compute service on host {host}")
     return service
-
-
-def is_down(service: Any) -> bool:
-    """Nova considers the service down: missed heartbeats or forced down."""
-    return service.state == "down" or bool(service.is_forced_down)
-
-
-def nova_time(text: str | None) -> datetime | None:
-    """A timestamp as Nova gives it (ISO 8601, UTC, usually without an offset), None for none."""
-    if not text:
-        return None
-    moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def servers_on(cloud: Any, host: str) -> list[Any]:
-    """Every server Nova places on ``host``, all projects (shelved-offloaded ones have no host)."""
-    return list(cloud.compute.servers(details=True, all_projects=True, compute_host=host))
-
-
-def get_server(cloud: Any, uuid: object) -> Any | None:
-    """The server, None if it was deleted."""
-    try:
-        return cloud.compute.get_server(str(uuid))
-    except NotFound:
-        return None
 
 
 def notified_server(ctx: StepContext, step: str) -> Any:
@@ -132,17 +99,6 @@ def notified_server(ctx: StepContext, step: str) -> Any:
     if server is None:
         raise StepFailedError(f"server {payload.instance_uuid} no longer exists")
     return server
-
-
-def evacuation_running(cloud: Any, server_id: str, source_host: str) -> bool:
-    """Whether Nova's latest evacuation of the server off ``source_host`` has not ended yet (os-migrations).
-
-    Nova clears an evacuated server's task state before the destination takes it over: until its migration
-    is ``done``, a server with no task can still show its old host (nova.compute.manager.rebuild_instance).
-    """
-    found = cloud.compute.migrations(server_id=server_id, source_compute=source_host, migration_type="evacuation")
-    latest = max(found, key=lambda migration: (str(migration.created_at), migration.id or 0), default=None)
-    return latest is not None and latest.status not in _MIGRATION_ENDED
 
 
 def ha_enabled(server: Any, key: str) -> bool:

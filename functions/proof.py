@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import logging
 
+from vmha.cloud.segments import Fencing, Segment, segment_named
 from vmha.context import StepContext
-from vmha.functions.segments import Fencing, Segment, segment_named
 from vmha.journal import FenceMethod, FenceRecord
 from vmha.outcomes import Fail
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 
+from vmha.cloud.nova import get_server
 from vmha.context import StepContext
 from vmha.functions.evacuation import plans
-from vmha.functions.nova import get_server
 from vmha.journal import NotificationRecord
 
 log = logging.getLogger(__name__)

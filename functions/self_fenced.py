@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from vmha.cloud.segments import Segment
 from vmha.context import StepContext
 from vmha.functions import locks
 from vmha.functions.lease import LeaseUnknownError, Look, Sighting
-from vmha.functions.segments import Segment
 from vmha.journal import FenceMethod, FenceRecord
 from vmha.outcomes import Fail
 from vmha.self_fence import MARGIN_SECONDS, SELF_FENCING

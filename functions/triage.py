@@ -1,6 +1,6 @@
 """Intake (``vmha.functions.intake``): turn a validated notification into a recovery with its flow, or not.
 
-1. Read the facts from Nova: the host's segment (``vmha.functions.segments``), its nova-compute
+1. Read the facts from Nova: the host's segment (``vmha.cloud.segments``), its nova-compute
    service and, for a VM failure, the server.
 2. Record the notification in the journal, which deduplicates it: an id seen before is not recovered
    twice; the same type, host and payload within ``dedup_window_seconds`` is stored ``ignored``.
@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from vmha.cloud.nova import COMPUTE_BINARY, compute_service, get_server
+from vmha.cloud.segments import Fencing, Segment, SegmentError, disabling_notification, segment_of
 from vmha.context import StepContext
 from vmha.contracts import (
     ContractError,
@@ -51,11 +53,10 @@ from vmha.contracts import (
 from vmha.functions import locks
 from vmha.functions.late_reports import contradiction
 from vmha.functions.locks import Scope
-from vmha.functions.nova import BOUNDARY_ERRORS, COMPUTE_BINARY, compute_service, error_outcome, exclusion, get_server
+from vmha.functions.nova import BOUNDARY_ERRORS, error_outcome, exclusion
 from vmha.functions.nova import ha_enabled as is_ha_enabled
 from vmha.functions.records import INTAKE, UNDER_WAY
 from vmha.functions.registry import custom_flows, resolve_flow
-from vmha.functions.segments import Fencing, Segment, SegmentError, disabling_notification, segment_of
 from vmha.journal import NewNotification, NotificationFilter, NotificationStatus, RecordOutcome
 from vmha.outcomes import Done, Fail, Ignore, Outcome
 

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from vmha.cloud.nova import evacuation_running, get_server
 from vmha.context import StepContext
 from vmha.contracts import StepMessage
 from vmha.functions import records
 from vmha.functions.evacuation import InstancePlan, planned
-from vmha.functions.nova import at_boundary, evacuation_running, get_server, recheck_delay
+from vmha.functions.nova import at_boundary, recheck_delay
 from vmha.journal import InstanceStatus, NotificationDetail
 from vmha.outcomes import Done, Fail, Outcome, Retry, Skipped
 

@@ -7,10 +7,10 @@ enables it again. Converges: an already disabled service is left as it is.
 
 from __future__ import annotations
 
+from vmha.cloud.segments import disabled_reason
 from vmha.context import StepContext
 from vmha.contracts import StepMessage
 from vmha.functions.nova import at_boundary, failed_host_service
-from vmha.functions.segments import disabled_reason
 from vmha.outcomes import Done, Outcome
 
 

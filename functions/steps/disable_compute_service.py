@@ -7,11 +7,11 @@ host shows as taken out by vmha (and counts as in maintenance) until an operator
 
 from __future__ import annotations
 
+from vmha.cloud.segments import disabled_reason
 from vmha.context import StepContext
 from vmha.contracts import StepMessage
 from vmha.functions import records
 from vmha.functions.nova import at_boundary, failed_host_service, recheck_delay
-from vmha.functions.segments import disabled_reason
 from vmha.outcomes import Done, Fail, Outcome, Retry
 
 

@@ -24,12 +24,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from vmha.cloud.nova import get_server
 from vmha.context import StepContext
 from vmha.contracts import StepMessage
 from vmha.functions import locks, records
 from vmha.functions.evacuation import InstancePlan, planned
 from vmha.functions.locks import Scope
-from vmha.functions.nova import BadRequest, at_boundary, get_server
+from vmha.functions.nova import BadRequest, at_boundary
 from vmha.functions.proof import proof_of_death
 from vmha.journal import InstanceStatus, NotificationDetail
 from vmha.outcomes import Done, Fail, Outcome, Retry, Skipped

@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from vmha.cloud.segments import Fencing, Segment, segment_named
 from vmha.context import StepContext
 from vmha.contracts import StepMessage
 from vmha.fencing import BmcAccess, BmcAuthError, BmcError, PowerDriver, PowerState, power_driver
@@ -35,7 +36,6 @@ from vmha.functions.bmc import bmc_of
 from vmha.functions.lease import Look
 from vmha.functions.nova import at_boundary, recheck_delay
 from vmha.functions.proof import opt_out_warning, waive
-from vmha.functions.segments import Fencing, Segment, segment_named
 from vmha.functions.self_fenced import by_lease
 from vmha.journal import FenceMethod, FenceRecord, NotificationDetail
 from vmha.outcomes import Done, Fail, Outcome, Retry, Skipped

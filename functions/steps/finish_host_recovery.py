@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import contextlib
 
+from vmha.cloud.nova import compute_service, servers_on
+from vmha.cloud.segments import disabled_reason
 from vmha.context import StepContext
 from vmha.contracts import StepMessage
 from vmha.functions import locks, records
 from vmha.functions.locks import Scope
-from vmha.functions.nova import Conflict, NotFound, at_boundary, compute_service, servers_on
-from vmha.functions.segments import disabled_reason
+from vmha.functions.nova import Conflict, NotFound, at_boundary
 from vmha.journal import InstanceStatus, JsonObject
 from vmha.outcomes import Done, Fail, Outcome, Retry
 

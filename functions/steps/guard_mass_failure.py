@@ -8,11 +8,12 @@ heartbeats or forced down), counting the failed host itself. It runs before anyt
 
 from __future__ import annotations
 
+from vmha.cloud.nova import compute_service, is_down
+from vmha.cloud.segments import segment_named
 from vmha.context import StepContext
 from vmha.contracts import StepMessage
 from vmha.functions import records
-from vmha.functions.nova import at_boundary, compute_service, is_down
-from vmha.functions.segments import segment_named
+from vmha.functions.nova import at_boundary
 from vmha.outcomes import Done, Fail, Outcome
 
 

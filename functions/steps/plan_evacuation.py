@@ -16,10 +16,11 @@ import math
 from typing import Any
 from uuid import UUID
 
+from vmha.cloud.nova import servers_on
 from vmha.context import StepContext
 from vmha.contracts import StepMessage
 from vmha.functions.evacuation import plan_for
-from vmha.functions.nova import at_boundary, exclusion, ha_enabled, servers_on
+from vmha.functions.nova import at_boundary, exclusion, ha_enabled
 from vmha.journal import InstanceStatus
 from vmha.outcomes import Done, Outcome
 

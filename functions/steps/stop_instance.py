@@ -15,10 +15,11 @@ import contextlib
 from datetime import timedelta
 from typing import Any
 
+from vmha.cloud.nova import get_server
 from vmha.context import StepContext
 from vmha.contracts import StepMessage, VmPayload
 from vmha.functions import records
-from vmha.functions.nova import Conflict, at_boundary, get_server, recheck_delay
+from vmha.functions.nova import Conflict, at_boundary, recheck_delay
 from vmha.journal import NotificationFilter
 from vmha.outcomes import Done, Fail, Outcome, Retry
 

@@ -24,12 +24,13 @@ import contextlib
 from collections.abc import Container
 from typing import Any
 
+from vmha.cloud.nova import COMPUTE_BINARY, compute_service, is_down
+from vmha.cloud.segments import PREFIX, Segment, disabled_by_vmha, segment_named
 from vmha.context import StepContext
 from vmha.contracts import FailureType, RecoveryMethod, StepMessage
 from vmha.functions import locks, records
 from vmha.functions.locks import Scope
-from vmha.functions.nova import COMPUTE_BINARY, Conflict, at_boundary, compute_service, is_down
-from vmha.functions.segments import PREFIX, Segment, disabled_by_vmha, segment_named
+from vmha.functions.nova import Conflict, at_boundary
 from vmha.journal import NotificationDetail, NotificationFilter
 from vmha.outcomes import Done, Fail, Outcome, Skipped
 

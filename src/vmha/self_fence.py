@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 GROUP_PREFIX = "vmha-segment-"
 SELF_FENCING = "required_or_selffence"
-"""The ``vmha:fencing`` value that arms the lease (``vmha.functions.segments.Fencing``)."""
+"""The ``vmha:fencing`` value that arms the lease (``vmha.cloud.segments.Fencing``)."""
 LEASE_KEY = "vmha:self_fence_seconds"
 DEFAULT_LEASE_SECONDS = 60
 MARGIN_SECONDS = 10

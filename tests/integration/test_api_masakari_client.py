@@ -24,9 +24,9 @@ from tests.cloud.layout import COMPUTE_HOSTS, Layout
 from tests.cloud.procs import wait_until
 from vmha.api.inventory import found_segments
 from vmha.api.segments import host_uuid
+from vmha.cloud.nova import compute_service
+from vmha.cloud.segments import disabled_reason
 from vmha.functions import STEPS, intake
-from vmha.functions.nova import compute_service
-from vmha.functions.segments import disabled_reason
 from vmha.journal import InstanceStatus, Journal, NewNotification, NotificationStatus
 
 from .api_support import api_settings, serving

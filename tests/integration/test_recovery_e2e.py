@@ -17,6 +17,7 @@ import pytest
 from tests.cloud import helpers
 from tests.cloud.layout import Layout
 from tests.cloud.procs import wait_until
+from vmha.cloud.nova import evacuation_running
 from vmha.contracts import (
     HostEvent,
     HostPayload,
@@ -27,7 +28,6 @@ from vmha.contracts import (
     VmEvent,
     VmPayload,
 )
-from vmha.functions.nova import evacuation_running
 from vmha.journal import FenceMethod, InstanceStatus, NotificationStatus, StepStatus
 
 from .recovery_support import HA, Recoveries, actions, replayed, results, segment

@@ -25,10 +25,10 @@ from tests.cloud.layout import Layout
 from tests.cloud.procs import wait_until
 from tests.fencing_support import HA_KEY, Fenced, fenced
 from tests.functions_driver import Driver
+from vmha.cloud.nova import nova_time
 from vmha.contracts import ClusterStatus, HostEvent, HostPayload, HostStatus, Notification, StepMessage
 from vmha.fencing import PowerState, power_driver
 from vmha.functions import STEPS, intake
-from vmha.functions.nova import nova_time
 from vmha.functions.registry import HOST_AUTO
 from vmha.journal import InstanceStatus, NewNotification, NotificationStatus, utc_now
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from openstack import exceptions
 
+from vmha.cloud.segments import disabled_reason
 from vmha.contracts import FlowSteps, HostEvent, HostPayload, HostStatus, Payload, ProcessEvent, VirDomainEvent, VmEvent
 from vmha.functions import intake
 from vmha.functions.registry import HOST_AUTO, HOST_RESERVED, PROCESS, VM
-from vmha.functions.segments import disabled_reason
 from vmha.journal import Journal, NotificationStatus
 from vmha.outcomes import Done, Fail, Ignore, Retry
 

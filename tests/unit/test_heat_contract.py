@@ -10,10 +10,10 @@ import pytest
 import yaml
 
 from vmha import escalation as escalation_event
+from vmha.cloud.segments import PREFIX, Fencing, parse_segment
 from vmha.contracts import RecoveryMethod
 from vmha.deploy import SIGNED_PARAMETERS
 from vmha.functions import STEPS
-from vmha.functions.segments import PREFIX, Fencing, parse_segment
 from vmha.heat import environment_path, template_names, template_path
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vmha.functions.segments import SegmentError, parse_segment
+from vmha.cloud.segments import SegmentError, parse_segment
 from vmha.self_fence import ArmedLease, armed_leases, armed_marker, group_name, lease_seconds, self_fencing
 
 

@@ -1,6 +1,6 @@
 """Masakari's segments and hosts on Nova host aggregates: read them, and write them with nothing half-written.
 
-A segment is an aggregate with ``vmha:`` metadata (``vmha.functions.segments``); its id is the aggregate's
+A segment is an aggregate with ``vmha:`` metadata (``vmha.cloud.segments``); its id is the aggregate's
 uuid. Besides the keys recovery reads, the Masakari API keeps Masakari's descriptive fields in keys of its
 own, which recovery never reads:
 
@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from vmha.functions.segments import PREFIX, Segment, SegmentError, parse_segment
+from vmha.cloud.segments import PREFIX, Segment, SegmentError, parse_segment
 
 log = logging.getLogger(__name__)
 

@@ -29,10 +29,10 @@ from vmha.api.notify import enqueue
 from vmha.api.progress import notification_view, workflow_details
 from vmha.api.segments import host_uuid
 from vmha.api.web import ApiError, read_object, reply
+from vmha.cloud.nova import COMPUTE_BINARY, compute_service
+from vmha.cloud.segments import Segment, SegmentError, disabling_notification, segment_of
 from vmha.contracts import ContractError, Notification, parse_notification
 from vmha.contracts.validation import parse_timestamp
-from vmha.functions.nova import COMPUTE_BINARY, compute_service
-from vmha.functions.segments import Segment, SegmentError, disabling_notification, segment_of
 from vmha.journal import (
     Journal,
     NewNotification,

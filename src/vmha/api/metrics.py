@@ -25,9 +25,9 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from zaqarclient.queues import client as zaqar_client
 
+from vmha.cloud.segments import segments
 from vmha.context import StepContext
 from vmha.contracts import Notification, RetryPolicy, StepMessage
-from vmha.functions.segments import segments
 from vmha.journal import ExecutionStatus, Journal
 from vmha.outcomes import Outcome
 from vmha.runtime import IntakeFunction, StepFunction, StepTable

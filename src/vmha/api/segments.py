@@ -32,7 +32,7 @@ from vmha.api.inventory import (
 )
 from vmha.api.listing import arrange, flag, listing, query_filters
 from vmha.api.web import ApiError, read_object, reply
-from vmha.functions.segments import PREFIX
+from vmha.cloud.segments import PREFIX
 from vmha.journal import Journal, NotificationFilter, NotificationStatus
 from vmha.journal.journal import MAX_PAGE
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import openstack
 
+from vmha.cloud.segments import SegmentError, segments
 from vmha.fencing import PowerState, load_fencing_config, power_driver
-from vmha.functions.segments import SegmentError, segments
 
 _POLL_SECONDS = 1.0
 

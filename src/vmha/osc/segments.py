@@ -11,8 +11,8 @@ from osc_lib import exceptions
 from osc_lib.cli import format_columns
 from osc_lib.command import command
 
+from vmha.cloud.segments import PREFIX, Fencing, Segment, SegmentError, parse_segment
 from vmha.contracts import RecoveryMethod
-from vmha.functions.segments import PREFIX, Fencing, Segment, SegmentError, parse_segment
 from vmha.osc.client import vmha
 
 COLUMNS = ("ID", "Name", "Enabled", "Recovery Method", "Hosts", "Reserved Hosts", "Maintenance Hosts", "Fencing")
