@@ -24,7 +24,7 @@ from openstack import exceptions as sdk_errors
 from vmha.cloud.nova import compute_service, get_server
 from vmha.cloud.segments import SegmentError
 from vmha.context import StepContext
-from vmha.contracts import Exclusions, StepMessage, VmPayload, opted_in
+from vmha.contracts import StepMessage, VmPayload
 from vmha.outcomes import Fail, Outcome, Retry
 
 NotFound = sdk_errors.NotFoundException
@@ -99,21 +99,3 @@ def notified_server(ctx: StepContext, step: str) -> Any:
     if server is None:
         raise StepFailedError(f"server {payload.instance_uuid} no longer exists")
     return server
-
-
-def ha_enabled(server: Any, key: str) -> bool:
-    """The server opted into recovery with metadata ``key``."""
-    return opted_in(server.metadata, key)
-
-
-def exclusion(server: Any, rules: Exclusions) -> str | None:
-    """Why the server must never be recovered automatically (excluded tag, project or image), or None."""
-    tag = next((tag for tag in server.tags or () if tag in rules.tags), None)
-    if tag is not None:
-        return f"tag {tag} is excluded"
-    if server.project_id in rules.projects:
-        return f"project {server.project_id} is excluded"
-    image = server.image.get("id") if isinstance(server.image, dict) else getattr(server.image, "id", None)
-    if image is not None and image in rules.images:
-        return f"image {image} is excluded"
-    return None

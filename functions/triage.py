@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from vmha.cloud.evacuees import exclusion
+from vmha.cloud.evacuees import ha_enabled as is_ha_enabled
 from vmha.cloud.nova import COMPUTE_BINARY, compute_service, get_server
 from vmha.cloud.segments import Fencing, Segment, SegmentError, disabling_notification, segment_of
 from vmha.context import StepContext
@@ -53,8 +55,7 @@ from vmha.contracts import (
 from vmha.functions import locks
 from vmha.functions.late_reports import contradiction
 from vmha.functions.locks import Scope
-from vmha.functions.nova import BOUNDARY_ERRORS, error_outcome, exclusion
-from vmha.functions.nova import ha_enabled as is_ha_enabled
+from vmha.functions.nova import BOUNDARY_ERRORS, error_outcome
 from vmha.functions.records import INTAKE, UNDER_WAY
 from vmha.functions.registry import custom_flows, resolve_flow
 from vmha.journal import NewNotification, NotificationFilter, NotificationStatus, RecordOutcome

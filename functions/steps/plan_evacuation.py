@@ -16,11 +16,12 @@ import math
 from typing import Any
 from uuid import UUID
 
+from vmha.cloud.evacuees import ha_enabled, reason_to_leave
 from vmha.cloud.nova import servers_on
 from vmha.context import StepContext
 from vmha.contracts import StepMessage
 from vmha.functions.evacuation import plan_for
-from vmha.functions.nova import at_boundary, exclusion, ha_enabled
+from vmha.functions.nova import at_boundary
 from vmha.journal import InstanceStatus
 from vmha.outcomes import Done, Outcome
 
@@ -31,7 +32,7 @@ def run(message: StepMessage, ctx: StepContext) -> Outcome:
     host = ctx.notification.hostname
     chosen, left = [], {}
     for server in servers_on(ctx.cloud, host):
-        reason = _reason_to_leave(server, ctx)
+        reason = reason_to_leave(server, ctx.settings)
         if reason is None:
             chosen.append(server)
         else:
@@ -45,18 +46,6 @@ def run(message: StepMessage, ctx: StepContext) -> Outcome:
         record(notification_id, server.id, InstanceStatus.PENDING, source_host=host, message="planned")
     plans = {server.id: plan_for(server).to_dict() for server in chosen}
     return Done({"instances": plans, "left": left}, fan_out=tuple(UUID(server.id) for server in chosen))
-
-
-def _reason_to_leave(server: Any, ctx: StepContext) -> str | None:
-    settings = ctx.settings
-    excluded = exclusion(server, settings.exclusions)
-    if excluded is not None:
-        return excluded
-    if settings.host_failure.ignore_instances_in_error_state and server.vm_state == "error":
-        return "in ERROR state, ignore_instances_in_error_state is set"
-    if not settings.host_failure.evacuate_all_instances and not ha_enabled(server, settings.ha_enabled_metadata_key):
-        return "not HA-enabled"
-    return None
 
 
 def _order(server: Any, ctx: StepContext) -> tuple[float, int]:

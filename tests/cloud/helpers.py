@@ -52,10 +52,10 @@ def host_is_running(layout: Layout, host: str) -> bool:
 
 
 def boot_servers(conn: Any, host: str, count: int, prefix: str, *, metadata: dict[str, str] | None = None,
-                 timeout: float = 120.0) -> list[Any]:
-    """Boot ``count`` servers pinned to ``host`` (no network) and wait until all are ACTIVE."""
+                 timeout: float = 120.0, flavor_name: str = catalog.FLAVOR_NAME) -> list[Any]:
+    """Boot ``count`` servers of ``flavor_name`` pinned to ``host`` (no network) and wait until all are ACTIVE."""
     image = conn.image.find_image(catalog.IMAGE_NAME, ignore_missing=False)
-    flavor = conn.compute.find_flavor(catalog.FLAVOR_NAME, ignore_missing=False)
+    flavor = conn.compute.find_flavor(flavor_name, ignore_missing=False)
     created = [
         conn.compute.create_server(name=f"{prefix}-{i}", image_id=image.id, flavor_id=flavor.id,
                                    networks="none", host=host, metadata=metadata or {})

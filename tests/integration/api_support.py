@@ -76,7 +76,7 @@ def serving(layout: Layout, settings: Settings, table: StepTable, intake: Intake
     conn = catalog.connect(layout, "vmha-admin", compute_microversion=COMPUTE_MICROVERSION)
     journal = open_journal(settings.journal_url)
     names = settings.queues
-    metrics = Metrics(journal, (names.notifications, names.steps), zaqar_stats(conn.session), conn)
+    metrics = Metrics(journal, (names.notifications, names.steps), zaqar_stats(conn.session), conn, settings)
     services = Services(settings, journal, ZaqarQueues(conn.session), metrics.instrument(table),
                         metrics.instrument_intake(intake), conn)
     gateway = Gateway(services, metrics, keystone_filter(conn))

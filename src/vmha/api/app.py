@@ -24,6 +24,7 @@ import webob
 
 from vmha.api import sigv4, versions, webhooks
 from vmha.api.auth import Filter, require_role
+from vmha.api.capacity import Capacity
 from vmha.api.executions import Executions
 from vmha.api.functions import Functions
 from vmha.api.hosts import Hosts
@@ -95,6 +96,7 @@ def routes(parts: Parts) -> list[Route]:
         route("POST", "/v1/wakeup", plain, Auth.NONE, lambda request, _: _wakeup(parts, request, limit, wakeups)),
         route("POST", webhooks.ZAQAR_PATH, plain, Auth.SIGNED, hooks.zaqar),
         route("POST", webhooks.AODH_PATH, plain, Auth.SIGNED, hooks.aodh),
+        route("GET", "/v1/capacity", plain, key, Capacity(services.cloud, services.settings).index),
         route("GET", "/v1/functions", plain, key, runs.functions),
         route("POST", "/v1/functions/{name}/executions", plain, key, runs.create),
         route("GET", "/v1/functions/{name}/executions/{execution_id}", plain, key, runs.show),

@@ -9,7 +9,11 @@
   be asked, ``vmha_queue_stats_up`` is 0 and the queue metrics are left out);
 - ``vmha_segment_fencing{segment,fencing}``: 1 for each segment's fencing mode, so an alert can watch for
   ``fencing="disabled"``, a segment whose servers are evacuated without proof that their host is dead
-  (read from Nova at scrape time; ``vmha_segments_up`` is 0 when Nova cannot be asked).
+  (read from Nova at scrape time; ``vmha_segments_up`` is 0 when Nova cannot be asked);
+- ``vmha_segment_absorbs{segment}`` and ``vmha_segment_headroom{segment,resource}``: whether each segment
+  absorbs the loss of its largest host, and what its targets would have left per resource class, negative when
+  short (``vmha.capacity``; read from Placement and Nova at most every ``CAPACITY_REFRESH_SECONDS``, as it
+  costs a few calls per host; ``vmha_capacity_up`` is 0 when they cannot be asked).
 """
 
 from __future__ import annotations
@@ -25,9 +29,11 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from zaqarclient.queues import client as zaqar_client
 
+from vmha.api.capacity import verdicts
+from vmha.capacity import RESOURCE_CLASSES, Verdict
 from vmha.cloud.segments import segments
 from vmha.context import StepContext
-from vmha.contracts import Notification, RetryPolicy, StepMessage
+from vmha.contracts import Notification, RetryPolicy, Settings, StepMessage
 from vmha.journal import ExecutionStatus, Journal
 from vmha.outcomes import Outcome
 from vmha.runtime import IntakeFunction, StepFunction, StepTable
@@ -37,6 +43,7 @@ log = logging.getLogger(__name__)
 QueueStats = Callable[[str], Mapping[str, Any]]
 """Zaqar's stats of a queue: ``{"messages": {"free", "claimed", "total", "oldest": {"age"}}}``."""
 
+CAPACITY_REFRESH_SECONDS = 60.0
 _BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 
 
@@ -64,7 +71,8 @@ class TimedStep:
 class Metrics:
     """The registry of one process and the instruments the gateway feeds."""
 
-    def __init__(self, journal: Journal, queues: tuple[str, ...], stats: QueueStats, cloud: Any) -> None:
+    def __init__(self, journal: Journal, queues: tuple[str, ...], stats: QueueStats, cloud: Any,
+                 settings: Settings) -> None:
         self.registry = CollectorRegistry()
         self._steps = Histogram("vmha_step_duration_seconds", "Step and intake run time in this process.",
                                 ["step", "outcome"], registry=self.registry, buckets=_BUCKETS)
@@ -73,6 +81,7 @@ class Metrics:
         self.registry.register(_JournalCollector(journal))
         self.registry.register(_QueueCollector(queues, stats))
         self.registry.register(_SegmentCollector(cloud))
+        self.registry.register(_CapacityCollector(cloud, settings))
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
@@ -161,3 +170,37 @@ class _SegmentCollector(Collector):
             fencing.add_metric([segment.name, segment.fencing.value], 1)
         up.add_metric([], 1)
         yield from (up, fencing)
+
+
+class _CapacityCollector(Collector):
+    def __init__(self, cloud: Any, settings: Settings) -> None:
+        self._cloud = cloud
+        self._settings = settings
+        self._read: tuple[float, list[Verdict]] | None = None
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        up = GaugeMetricFamily("vmha_capacity_up", "1 when Placement and Nova answered the capacity check.")
+        absorbs = GaugeMetricFamily("vmha_segment_absorbs", "1 when the segment absorbs the loss of its largest "
+                                    "host.", labels=["segment"])
+        headroom = GaugeMetricFamily("vmha_segment_headroom", "What the segment's targets would have left after "
+                                     "the loss of its largest host, per resource class.",
+                                     labels=["segment", "resource"])
+        try:
+            found = self._verdicts()
+        except Exception:  # Placement or Nova down must not break the scrape
+            log.warning("capacity unavailable", exc_info=True)
+            up.add_metric([], 0)
+            yield up
+            return
+        for verdict in found:
+            absorbs.add_metric([verdict.segment], int(verdict.absorbs))
+            for kind in RESOURCE_CLASSES:
+                headroom.add_metric([verdict.segment, kind], verdict.headroom[kind])
+        up.add_metric([], 1)
+        yield from (up, absorbs, headroom)
+
+    def _verdicts(self) -> list[Verdict]:
+        now = time.monotonic()
+        if self._read is None or now - self._read[0] >= CAPACITY_REFRESH_SECONDS:
+            self._read = (now, verdicts(self._cloud, self._settings, segments(self._cloud), 1))
+        return self._read[1]

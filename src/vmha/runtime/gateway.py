@@ -109,7 +109,7 @@ def build(settings: Settings, table: StepTable, intake: IntakeFunction, on_faile
     journal = open_journal(settings.journal_url, timeout_seconds=settings.timeouts.journal_seconds)
     names = settings.queues
     metrics = Metrics(journal, (names.notifications, names.steps, names.dead_letters), zaqar_stats(cloud.session),
-                      cloud)
+                      cloud, settings)
     services = Services(settings, journal, ZaqarQueues(cloud.session), metrics.instrument(table),
                         metrics.instrument_intake(intake), cloud, on_failed=on_failed)
     return Gateway(services, metrics, keystone_filter(cloud))

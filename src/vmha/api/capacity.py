@@ -1,0 +1,65 @@
+"""``GET /v1/capacity[?segment=NAME&failures=N]``: whether each segment absorbs the loss of its N hosts with
+the most to move (``vmha.capacity``), read from Placement and Nova at request time.
+
+400 for a ``failures`` that is not a whole number from 1 to ``MAX_FAILURES``; 404 for an unknown segment;
+409 when a segment's metadata is invalid or a host is in two segments; a Placement or Nova answer that
+cannot be read is a 503, never a verdict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import webob
+from openstack import exceptions
+
+from vmha.api.web import ApiError, reply
+from vmha.capacity import Verdict, check
+from vmha.capacity.reading import segment_hosts
+from vmha.cloud.segments import Segment, SegmentError, segments
+from vmha.contracts import Settings
+
+MAX_FAILURES = 100
+
+
+def verdict_view(verdict: Verdict) -> dict[str, Any]:
+    """The JSON form of a verdict (the API's, the CLI's and the status view's)."""
+    return {"segment": verdict.segment, "recovery_method": verdict.recovery_method.value,
+            "failures": verdict.failures, "absorbs": verdict.absorbs, "lost_hosts": list(verdict.lost),
+            "target_hosts": list(verdict.targets), "demand": verdict.demand, "free": verdict.free,
+            "headroom": verdict.headroom, "unplaced_servers": list(verdict.unplaced)}
+
+
+def verdicts(cloud: Any, settings: Settings, chosen: list[Segment], failures: int) -> list[Verdict]:
+    """The verdict of each chosen segment."""
+    return [check(segment.name, segment.recovery_method, segment_hosts(cloud, segment, settings), failures)
+            for segment in chosen]
+
+
+class Capacity:
+    """The capacity route."""
+
+    def __init__(self, cloud: Any, settings: Settings) -> None:
+        self._cloud = cloud
+        self._settings = settings
+
+    def index(self, request: webob.Request, params: Mapping[str, str]) -> webob.Response:
+        failures = _failures(request.GET.get("failures", "1"))
+        name = request.GET.get("segment")
+        try:
+            chosen = [segment for segment in segments(self._cloud) if name in (None, segment.name)]
+            if name is not None and not chosen:
+                raise ApiError(404, f"No segment named {name}.")
+            found = verdicts(self._cloud, self._settings, chosen, failures)
+        except SegmentError as error:
+            raise ApiError(409, str(error)) from error
+        except exceptions.SDKException as error:
+            raise ApiError(503, f"Nova or Placement could not be read: {error}") from error
+        return reply(200, {"capacity": [verdict_view(verdict) for verdict in found]})
+
+
+def _failures(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= MAX_FAILURES:
+        raise ApiError(400, f"failures must be a whole number from 1 to {MAX_FAILURES}, not {text[:40]!r}")
+    return int(text)

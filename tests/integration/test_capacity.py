@@ -1,0 +1,77 @@
+"""Admission control on the real Placement and Nova, through a real gateway: ``GET /v1/capacity`` and the
+``/metrics`` headroom. Servers with flavors of hundreds of GB (the fake driver's hosts offer 800 GB of memory)
+make a host's loss too large for its segment's other host, then a reserved host makes room for it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from tests.cloud import helpers
+from tests.cloud.layout import Layout
+from vmha.functions import STEPS, intake
+
+from .api_support import Running, api_settings, serving
+from .recovery_support import HA, segment
+from .runtime_support import Place
+
+BIG_MB, FILLER_MB = 600_000, 300_000
+
+
+@contextmanager
+def flavor(conn: Any, ram_mb: int) -> Iterator[str]:
+    made = conn.compute.create_flavor(name=f"vmha-capacity-{uuid.uuid4().hex[:8]}", ram=ram_mb, vcpus=1, disk=0)
+    try:
+        yield made.name
+    finally:
+        conn.compute.delete_flavor(made, ignore_missing=True)
+
+
+def capacity(api: Running, **query: Any) -> Any:
+    answer = api.call("GET", "/v1/capacity", params=query)
+    assert answer.status_code == 200, answer.text
+    return answer.json()["capacity"]
+
+
+def test_a_host_too_large_for_its_segment_is_reported_until_a_reserved_host_makes_room(
+    cloud_layout: Layout, admin_conn: Any, tmp_path: Path
+) -> None:
+    servers: list[Any] = []
+    with flavor(admin_conn, BIG_MB) as big, flavor(admin_conn, FILLER_MB) as filler, \
+            segment(admin_conn, ("compute1", "compute2"), {"vmha:recovery_method": "auto"}) as aggregate, \
+            serving(cloud_layout, api_settings(Place(tmp_path, admin_conn)), STEPS, intake) as api:
+        try:
+            servers += helpers.boot_servers(admin_conn, "compute1", 1, "vmha-capacity-big", metadata=HA,
+                                            flavor_name=big)
+            servers += helpers.boot_servers(admin_conn, "compute2", 1, "vmha-capacity-filler", flavor_name=filler)
+            metrics = api.call("GET", "/metrics", token=None).text
+            assert f'vmha_segment_absorbs{{segment="{aggregate.name}"}} 0.0' in metrics
+
+            [short] = capacity(api, segment=aggregate.name)
+            assert (short["absorbs"], short["lost_hosts"], short["target_hosts"]) == (False, ["compute1"], ["compute2"])
+            assert short["unplaced_servers"] == ["vmha-capacity-big-0"]
+            assert short["demand"]["MEMORY_MB"] == BIG_MB and short["headroom"]["MEMORY_MB"] < 0
+
+            admin_conn.compute.set_aggregate_metadata(aggregate, {"vmha:recovery_method": "auto_priority",
+                                                                  "vmha:reserved_hosts": "compute3"})
+            [room] = capacity(api, segment=aggregate.name)
+            assert (room["absorbs"], room["target_hosts"]) == (True, ["compute2", "compute3"])
+
+            [two] = capacity(api, segment=aggregate.name, failures=2)
+            assert (two["absorbs"], sorted(two["lost_hosts"])) == (False, ["compute1", "compute2"])
+            assert two["unplaced_servers"] == ["vmha-capacity-filler-0"], "the big one fits compute3, not both"
+        finally:
+            helpers.delete_servers(admin_conn, servers)
+
+
+def test_bad_capacity_queries_get_a_clear_4xx(cloud_layout: Layout, admin_conn: Any, tmp_path: Path) -> None:
+    with serving(cloud_layout, api_settings(Place(tmp_path, admin_conn)), STEPS, intake) as api:
+        for query, status in (({"failures": "0"}, 400), ({"failures": "x" * 5000}, 400), ({"failures": "-1"}, 400),
+                              ({"segment": f"vmha-none-{uuid.uuid4().hex[:6]}"}, 404)):
+            answer = api.call("GET", "/v1/capacity", params=query)
+            assert answer.status_code == status, (query, answer.text)
+            assert answer.json()["error"]["message"]
+        assert api.call("GET", "/v1/capacity", token=None).status_code == 401
