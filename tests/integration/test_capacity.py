@@ -4,6 +4,7 @@ make a host's loss too large for its segment's other host, then a reserved host 
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from .recovery_support import HA, segment
 from .runtime_support import Place
 
 BIG_MB, FILLER_MB = 600_000, 300_000
+RULES = Path(__file__).resolve().parents[2] / "etc" / "prometheus" / "vmha.rules.yaml"
 
 
 @contextmanager
@@ -49,6 +51,8 @@ def test_a_host_too_large_for_its_segment_is_reported_until_a_reserved_host_make
             servers += helpers.boot_servers(admin_conn, "compute2", 1, "vmha-capacity-filler", flavor_name=filler)
             metrics = api.call("GET", "/metrics", token=None).text
             assert f'vmha_segment_absorbs{{segment="{aggregate.name}"}} 0.0' in metrics
+            alerted = set(re.findall(r"\bvmha_\w+", RULES.read_text()))
+            assert {name for name in alerted if f"# TYPE {name} " not in metrics} == set(), "alerts on no metric"
 
             [short] = capacity(api, segment=aggregate.name)
             assert (short["absorbs"], short["lost_hosts"], short["target_hosts"]) == (False, ["compute1"], ["compute2"])
