@@ -12,11 +12,9 @@ An empty plan is a Done with no fan-out: the runtime goes straight to the join s
 
 from __future__ import annotations
 
-import math
-from typing import Any
 from uuid import UUID
 
-from vmha.cloud.evacuees import ha_enabled, reason_to_leave
+from vmha.cloud.evacuees import evacuees
 from vmha.cloud.nova import servers_on
 from vmha.context import StepContext
 from vmha.contracts import StepMessage
@@ -30,14 +28,7 @@ from vmha.outcomes import Done, Outcome
 def run(message: StepMessage, ctx: StepContext) -> Outcome:
     """Done with the plan as result and the chosen servers' uuids as fan-out."""
     host = ctx.notification.hostname
-    chosen, left = [], {}
-    for server in servers_on(ctx.cloud, host):
-        reason = reason_to_leave(server, ctx.settings)
-        if reason is None:
-            chosen.append(server)
-        else:
-            left[server.id] = reason
-    chosen.sort(key=lambda server: _order(server, ctx))
+    chosen, left = evacuees(servers_on(ctx.cloud, host), ctx.settings)
     record = ctx.journal.record_instance_progress
     notification_id = str(message.notification_id)
     for uuid, reason in left.items():
@@ -46,12 +37,3 @@ def run(message: StepMessage, ctx: StepContext) -> Outcome:
         record(notification_id, server.id, InstanceStatus.PENDING, source_host=host, message="planned")
     plans = {server.id: plan_for(server).to_dict() for server in chosen}
     return Done({"instances": plans, "left": left}, fan_out=tuple(UUID(server.id) for server in chosen))
-
-
-def _order(server: Any, ctx: StepContext) -> tuple[float, int]:
-    raw = (server.metadata or {}).get(ctx.settings.priority_metadata_key)
-    try:
-        priority = -float(int(str(raw)))
-    except ValueError:
-        priority = math.inf
-    return priority, 0 if ha_enabled(server, ctx.settings.ha_enabled_metadata_key) else 1

@@ -8,8 +8,7 @@ By the segment's recovery method (fixed at intake):
 - ``reserved_host``: the first available reserved host, in the segment's order; Fail if there is none.
 - ``rh_priority``: the same, but Skipped (falling back to auto) if there is none.
 
-A reserved host is available when its nova-compute service is up, still disabled (a spare, not taken
-yet), not disabled by a vmha recovery and not in maintenance. Taking it: optionally add it to the failed
+Which reserved host is available: ``vmha.cloud.spares``. Taking it: optionally add it to the failed
 host's aggregates that are not segments (``add_reserved_host_to_aggregate``), then enable its service.
 The choice is written to the progress log before the first change, so a re-run takes the same host; the
 previous disabled reason is recorded so that ``finish_host_recovery`` can put the spare back when the
@@ -21,11 +20,11 @@ spare another recovery under way chose is not available even while it is still d
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Container
 from typing import Any
 
-from vmha.cloud.nova import COMPUTE_BINARY, compute_service, is_down
-from vmha.cloud.segments import PREFIX, Segment, disabled_by_vmha, segment_named
+from vmha.cloud.nova import compute_service
+from vmha.cloud.segments import PREFIX, Segment, segment_named
+from vmha.cloud.spares import first_spare, scheduler_has_room
 from vmha.context import StepContext
 from vmha.contracts import FailureType, RecoveryMethod, StepMessage
 from vmha.functions import locks, records
@@ -46,7 +45,7 @@ def run(message: StepMessage, ctx: StepContext) -> Outcome:
     failed = ctx.notification.hostname
     if method is RecoveryMethod.AUTO:
         return Skipped("auto recovery: the Nova scheduler picks the targets")
-    if method is RecoveryMethod.AUTO_PRIORITY and _scheduler_has_room(ctx.cloud, failed):
+    if method is RecoveryMethod.AUTO_PRIORITY and scheduler_has_room(ctx.cloud, failed):
         return Skipped("auto_priority: other hosts are up and enabled, the Nova scheduler picks the targets")
     segment = segment_named(ctx.cloud, name or "")
     return locks.exclusive(ctx, Scope.RESERVED_HOSTS, segment.name, lambda: _choose(ctx, message, segment, method))
@@ -56,7 +55,7 @@ def _choose(ctx: StepContext, message: StepMessage, segment: Segment, method: Re
     """Choose and take the spare (under the segment's reserved-hosts lock)."""
     detail = records.recovery(ctx, message)
     chosen = _chosen_before(detail)
-    host = chosen or _first_spare(ctx.cloud, segment, ctx.notification.hostname, _chosen_elsewhere(ctx, segment.name))
+    host = chosen or first_spare(ctx.cloud, segment, ctx.notification.hostname, _chosen_elsewhere(ctx, segment.name))
     if host is None:
         if method is RecoveryMethod.RH_PRIORITY:
             return Skipped(f"no reserved host available in segment {segment.name}: falling back to auto")
@@ -94,23 +93,6 @@ def _chosen_elsewhere(ctx: StepContext, segment: str) -> set[str]:
     details = [ctx.journal.get_notification(record.id) for record in found if record.id != str(ctx.notification.id)]
     return {host for detail in details if detail is not None and records.segment_and_method(detail)[0] == segment
             and (host := _chosen_before(detail)) is not None}
-
-
-def _first_spare(cloud: Any, segment: Segment, failed: str, taken: Container[str]) -> str | None:
-    for host in segment.reserved_hosts:
-        if host == failed or host in segment.maintenance_hosts or host in taken:
-            continue
-        service = compute_service(cloud, host)
-        if service is not None and not is_down(service) and service.status == "disabled" and not disabled_by_vmha(
-            service
-        ):
-            return host
-    return None
-
-
-def _scheduler_has_room(cloud: Any, failed: str) -> bool:
-    services = cloud.compute.services(binary=COMPUTE_BINARY)
-    return any(s.host != failed and s.status == "enabled" and not is_down(s) for s in services)
 
 
 def _add_to_aggregates(cloud: Any, failed: str, host: str) -> list[str]:

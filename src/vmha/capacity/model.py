@@ -70,8 +70,13 @@ class Verdict:
     """What the lost hosts' servers hold, per resource class."""
     free: dict[str, float]
     """What the targets have free, per resource class."""
-    unplaced: tuple[str, ...] = field(default=())
-    """Servers that would find no target with room for them."""
+    placements: tuple[tuple[Movable, str | None], ...] = field(default=())
+    """Each server to move, largest first, with the target that would have room for it (None: none has)."""
+
+    @property
+    def unplaced(self) -> tuple[str, ...]:
+        """The names of the servers that would find no target with room for them."""
+        return tuple(server.name for server, target in self.placements if target is None)
 
     @property
     def absorbs(self) -> bool:
@@ -103,7 +108,7 @@ def check(segment: str, method: RecoveryMethod, hosts: Iterable[HostCapacity], f
     servers = [server for host in lost for server in host.movable]
     return Verdict(segment, method, failures, tuple(host.name for host in lost),
                    tuple(host.name for host in targets), total(server.resources for server in servers),
-                   total(host.free() for host in targets), _place(servers, targets))
+                   total(host.free() for host in targets), place(servers, targets))
 
 
 def _takes(host: HostCapacity, method: RecoveryMethod) -> bool:
@@ -124,20 +129,19 @@ def _weight(members: list[HostCapacity]) -> Callable[[HostCapacity], float]:
     return share
 
 
-def _place(servers: list[Movable], targets: list[HostCapacity]) -> tuple[str, ...]:
-    """Places the servers, largest first, on the target with the most memory free that holds all of the
-    server; returns the names of those that found none."""
+def place(servers: Iterable[Movable], targets: Iterable[HostCapacity]) -> tuple[tuple[Movable, str | None], ...]:
+    """Places the servers, largest first, each on the target with the most memory free that holds all of it;
+    each server with its target, None when none has room."""
     free = {host.name: host.free() for host in targets}
-    unplaced = []
+    placed: list[tuple[Movable, str | None]] = []
     for server in sorted(servers, key=_size, reverse=True):
         fitting = [name for name, left in free.items() if _fits(server.resources, left)]
-        if not fitting:
-            unplaced.append(server.name)
-            continue
-        chosen = free[max(fitting, key=lambda name: free[name]["MEMORY_MB"])]
-        for kind in RESOURCE_CLASSES:
-            chosen[kind] -= server.resources.get(kind, 0.0)
-    return tuple(unplaced)
+        target = max(fitting, key=lambda name: free[name]["MEMORY_MB"], default=None)
+        if target is not None:
+            for kind in RESOURCE_CLASSES:
+                free[target][kind] -= server.resources.get(kind, 0.0)
+        placed.append((server, target))
+    return tuple(placed)
 
 
 def _size(server: Movable) -> tuple[float, ...]:

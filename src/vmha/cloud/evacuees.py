@@ -1,8 +1,13 @@
-"""Which servers a host recovery evacuates (spec §4.3): the rule the host-failure flow's plan applies and the
-capacity check counts, so both always agree."""
+"""Which servers a host recovery evacuates, and in which order (spec §4.3): the rule the host-failure flow's
+plan applies and the capacity check and the failover plan count, so all three always agree.
+
+Order: highest ``priority_metadata_key`` first, servers without one last, HA-enabled before the others at
+equal priority."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from typing import Any
 
 from vmha.contracts import Exclusions, Settings, opted_in
@@ -37,3 +42,25 @@ def reason_to_leave(server: Any, settings: Settings) -> str | None:
     if not settings.host_failure.evacuate_all_instances and not ha_enabled(server, settings.ha_enabled_metadata_key):
         return "not HA-enabled"
     return None
+
+
+def evacuees(servers: Iterable[Any], settings: Settings) -> tuple[list[Any], dict[str, str]]:
+    """The servers a host recovery evacuates, in its order, and those it leaves (server id: why)."""
+    chosen, left = [], {}
+    for server in servers:
+        reason = reason_to_leave(server, settings)
+        if reason is None:
+            chosen.append(server)
+        else:
+            left[server.id] = reason
+    chosen.sort(key=lambda server: _order(server, settings))
+    return chosen, left
+
+
+def _order(server: Any, settings: Settings) -> tuple[float, int]:
+    raw = (server.metadata or {}).get(settings.priority_metadata_key)
+    try:
+        priority = -float(int(str(raw)))
+    except ValueError:
+        priority = math.inf
+    return priority, 0 if ha_enabled(server, settings.ha_enabled_metadata_key) else 1
