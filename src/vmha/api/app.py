@@ -29,6 +29,7 @@ from vmha.api.executions import Executions
 from vmha.api.functions import Functions
 from vmha.api.hosts import Hosts
 from vmha.api.invoke import Invocations
+from vmha.api.lambda_functions import LambdaFunctions
 from vmha.api.masakari import Notifications
 from vmha.api.metrics import Metrics
 from vmha.api.segments import Inventory, Segments
@@ -87,6 +88,7 @@ def routes(parts: Parts) -> list[Route]:
         VMoves(services.journal)
     runs, hooks = Executions(parts.functions, services.journal, limit), webhooks.Webhooks(services, parts.wake)
     invocations, wakeups = Invocations(parts.functions, limit), Throttle(WAKEUPS_PER_SECOND, WAKEUP_BURST)
+    reads = LambdaFunctions(parts.functions, services.cloud)
     plain, masakari, key = Family.PLAIN, Family.MASAKARI, Auth.KEYSTONE
     return [
         route("GET", "", plain, Auth.NONE, versions.root),
@@ -101,6 +103,9 @@ def routes(parts: Parts) -> list[Route]:
         route("POST", "/v1/functions/{name}/executions", plain, key, runs.create),
         route("GET", "/v1/functions/{name}/executions/{execution_id}", plain, key, runs.show),
         route("POST", "/2015-03-31/functions/{name}/invocations", Family.LAMBDA, Auth.SIGV4, invocations.invoke),
+        route("GET", "/2015-03-31/functions", Family.LAMBDA, Auth.SIGV4, reads.index),
+        route("GET", "/2015-03-31/functions/{name}", Family.LAMBDA, Auth.SIGV4, reads.show),
+        route("GET", "/2015-03-31/functions/{name}/configuration", Family.LAMBDA, Auth.SIGV4, reads.configuration),
         route("POST", "/v1/notifications", masakari, key, notes.create),
         route("GET", "/v1/notifications", masakari, key, notes.index),
         route("GET", "/v1/notifications/{notification_id}", masakari, key, notes.show),
