@@ -1,9 +1,11 @@
-"""Admission control on the real Placement and Nova, through a real gateway: ``GET /v1/capacity`` and the
-``/metrics`` headroom. Servers with flavors of hundreds of GB (the fake driver's hosts offer 800 GB of memory)
-make a host's loss too large for its segment's other host, then a reserved host makes room for it."""
+"""Admission control and the failover plan on the real Placement and Nova, through a real gateway:
+``GET /v1/capacity``, the ``/metrics`` headroom and ``GET /v1/hosts/{name}/failover-plan``. Servers with
+flavors of hundreds of GB (the fake driver's hosts offer 800 GB of memory) make a host's loss too large for
+its segment's other host, then a reserved host makes room for it."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import uuid
 from collections.abc import Iterator
@@ -79,3 +81,57 @@ def test_bad_capacity_queries_get_a_clear_4xx(cloud_layout: Layout, admin_conn: 
             assert answer.status_code == status, (query, answer.text)
             assert answer.json()["error"]["message"]
         assert api.call("GET", "/v1/capacity", token=None).status_code == 401
+
+
+def plan(api: Running, host: str) -> Any:
+    answer = api.call("GET", f"/v1/hosts/{host}/failover-plan")
+    assert answer.status_code == 200, answer.text
+    return answer.json()["failover_plan"]
+
+
+def test_the_failover_plan_says_what_a_failure_would_do_and_changes_nothing(
+    cloud_layout: Layout, admin_conn: Any, tmp_path: Path
+) -> None:
+    settings = api_settings(Place(tmp_path, admin_conn))
+    only_ha = dataclasses.replace(settings.host_failure, evacuate_all_instances=False)
+    unfenced = dataclasses.replace(settings, host_failure=only_ha)
+    servers: list[Any] = []
+    with segment(admin_conn, ("compute1", "compute2"), {"vmha:recovery_method": "auto"}) as aggregate:
+        try:
+            for name, metadata in (("low", {**HA, "HA_Priority": "1"}), ("high", {**HA, "HA_Priority": "9"}),
+                                   ("plain", {})):
+                servers += helpers.boot_servers(admin_conn, "compute1", 1, f"vmha-plan-{name}", metadata=metadata)
+            before = [(server.status, server.compute_host) for server in map(admin_conn.compute.get_server, servers)]
+            with serving(cloud_layout, unfenced, STEPS, intake) as api:
+                bare = plan(api, "compute1")
+            fenced = dataclasses.replace(unfenced, fencing_file=str(cloud_layout.fencing_yaml))
+            with serving(cloud_layout, fenced, STEPS, intake) as api:
+                found = plan(api, "compute1")
+            after = [(server.status, server.compute_host) for server in map(admin_conn.compute.get_server, servers)]
+        finally:
+            helpers.delete_servers(admin_conn, servers)
+    assert (found["segment"], found["recovery_method"], found["fencing"]) == (aggregate.name, "auto", "required")
+    assert [move["name"] for move in found["moves"]] == ["vmha-plan-high-0", "vmha-plan-low-0"]
+    assert {move["target"] for move in found["moves"]} == {"compute2"}
+    assert [(left["name"], left["reason"]) for left in found["left"]] == [("vmha-plan-plain-0", "not HA-enabled")]
+    checks = {check["name"]: check for check in found["checks"]}
+    assert all(check["ok"] for check in checks.values()) and found["succeeds"], checks
+    assert "answers: power on" in checks["fencing"]["detail"]
+    assert found["past_recoveries"] is None
+    bare_checks = {check["name"]: check for check in bare["checks"]}
+    assert (bare["succeeds"], bare_checks["fencing"]["ok"]) == (False, False)
+    assert "no BMC in the fencing file" in bare_checks["fencing"]["detail"]
+    assert after == before, "a plan changes nothing"
+
+
+def test_a_plan_for_an_unknown_host_or_a_host_in_no_segment_is_refused(
+    cloud_layout: Layout, admin_conn: Any, tmp_path: Path
+) -> None:
+    with serving(cloud_layout, api_settings(Place(tmp_path, admin_conn)), STEPS, intake) as api:
+        unknown = api.call("GET", f"/v1/hosts/vmha-none-{uuid.uuid4().hex[:6]}/failover-plan")
+        assert (unknown.status_code, "no nova-compute service" in unknown.json()["error"]["message"]) == (404, True)
+        taken = {host for aggregate in admin_conn.compute.aggregates() for host in aggregate.hosts or ()
+                 if any(key.startswith("vmha:") for key in aggregate.metadata or {})}
+        free = next(host for host in ("compute4", "compute3", "compute2", "compute1") if host not in taken)
+        outside = api.call("GET", f"/v1/hosts/{free}/failover-plan")
+        assert (outside.status_code, "in no vmha segment" in outside.json()["error"]["message"]) == (409, True)

@@ -32,6 +32,7 @@ from vmha.api.invoke import Invocations
 from vmha.api.lambda_functions import LambdaFunctions
 from vmha.api.masakari import Notifications
 from vmha.api.metrics import Metrics
+from vmha.api.report import Reports
 from vmha.api.segments import Inventory, Segments
 from vmha.api.throttle import WAKEUP_BURST, WAKEUPS_PER_SECOND, Throttle
 from vmha.api.vmoves import VMoves
@@ -88,6 +89,7 @@ def routes(parts: Parts) -> list[Route]:
         VMoves(services.journal)
     runs, hooks = Executions(parts.functions, services.journal, limit), webhooks.Webhooks(services, parts.wake)
     invocations, wakeups = Invocations(parts.functions, limit), Throttle(WAKEUPS_PER_SECOND, WAKEUP_BURST)
+    capacity = Capacity(services.cloud, services.settings, services.journal)
     reads = LambdaFunctions(parts.functions, services.cloud)
     plain, masakari, key = Family.PLAIN, Family.MASAKARI, Auth.KEYSTONE
     return [
@@ -98,7 +100,9 @@ def routes(parts: Parts) -> list[Route]:
         route("POST", "/v1/wakeup", plain, Auth.NONE, lambda request, _: _wakeup(parts, request, limit, wakeups)),
         route("POST", webhooks.ZAQAR_PATH, plain, Auth.SIGNED, hooks.zaqar),
         route("POST", webhooks.AODH_PATH, plain, Auth.SIGNED, hooks.aodh),
-        route("GET", "/v1/capacity", plain, key, Capacity(services.cloud, services.settings).index),
+        route("GET", "/v1/capacity", plain, key, capacity.index),
+        route("GET", "/v1/hosts/{name}/failover-plan", plain, key, capacity.plan),
+        route("GET", "/v1/report", plain, key, Reports(services.cloud, services.journal).index),
         route("GET", "/v1/functions", plain, key, runs.functions),
         route("POST", "/v1/functions/{name}/executions", plain, key, runs.create),
         route("GET", "/v1/functions/{name}/executions/{execution_id}", plain, key, runs.show),

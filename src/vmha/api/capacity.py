@@ -1,5 +1,7 @@
 """``GET /v1/capacity[?segment=NAME&failures=N]``: whether each segment absorbs the loss of its N hosts with
-the most to move (``vmha.capacity``), read from Placement and Nova at request time.
+the most to move (``vmha.capacity``), read from Placement and Nova at request time; and
+``GET /v1/hosts/{name}/failover-plan``: what the host's failure would do now (``vmha.capacity.plan``), 200
+whether or not it would succeed (``succeeds``), 404 for a host Nova does not know, 409 for one in no segment.
 
 400 for a ``failures`` that is not a whole number from 1 to ``MAX_FAILURES``; 404 for an unknown segment;
 409 when a segment's metadata is invalid or a host is in two segments; a Placement or Nova answer that
@@ -16,9 +18,11 @@ from openstack import exceptions
 
 from vmha.api.web import ApiError, reply
 from vmha.capacity import Verdict, check
+from vmha.capacity.plan import FailoverPlan, NoSegmentError, UnknownHostError, failover_plan
 from vmha.capacity.reading import segment_hosts
 from vmha.cloud.segments import Segment, SegmentError, segments
 from vmha.contracts import Settings
+from vmha.journal import Journal
 
 MAX_FAILURES = 100
 
@@ -37,12 +41,37 @@ def verdicts(cloud: Any, settings: Settings, chosen: list[Segment], failures: in
             for segment in chosen]
 
 
-class Capacity:
-    """The capacity route."""
+def plan_view(plan: FailoverPlan) -> dict[str, Any]:
+    """The JSON form of a failover plan."""
+    past = plan.past
+    return {"host": plan.host, "segment": plan.segment, "recovery_method": plan.recovery_method.value,
+            "fencing": plan.fencing.value, "succeeds": plan.succeeds,
+            "moves": [{"server_id": move.server_id, "name": move.name, "target": move.target}
+                      for move in plan.moves],
+            "left": [{"server_id": uuid, "name": name, "reason": why} for uuid, name, why in plan.left],
+            "checks": [{"name": check.name, "ok": check.ok, "detail": check.detail} for check in plan.checks],
+            "past_recoveries": None if past is None else {"count": past.count, "median_seconds": past.median_seconds,
+                                                           "longest_seconds": past.longest_seconds}}
 
-    def __init__(self, cloud: Any, settings: Settings) -> None:
+
+class Capacity:
+    """The capacity and failover-plan routes."""
+
+    def __init__(self, cloud: Any, settings: Settings, journal: Journal) -> None:
         self._cloud = cloud
         self._settings = settings
+        self._journal = journal
+
+    def plan(self, request: webob.Request, params: Mapping[str, str]) -> webob.Response:
+        try:
+            found = failover_plan(self._cloud, self._journal, self._settings, params["name"])
+        except UnknownHostError as error:
+            raise ApiError(404, str(error)) from error
+        except (NoSegmentError, SegmentError) as error:
+            raise ApiError(409, str(error)) from error
+        except exceptions.SDKException as error:
+            raise ApiError(503, f"Nova or Placement could not be read: {error}") from error
+        return reply(200, {"failover_plan": plan_view(found)})
 
     def index(self, request: webob.Request, params: Mapping[str, str]) -> webob.Response:
         failures = _failures(request.GET.get("failures", "1"))

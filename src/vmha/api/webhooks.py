@@ -11,7 +11,8 @@ error) becomes a VM notification (LIFECYCLE / STOPPED_FAILED: the guest stopped 
 on the host Nova has the server on (the event's ``host`` trait names the machine of whichever Nova service
 sent it: the API's for a reset to error), posted to the notifications queue, so the alarm path is as
 durable as a monitor's. Its id is derived from the alarm and event ids, so a repeated delivery of one
-event is recovered once.
+event is recovered once. Only a server of the alarm's own project (Aodh is asked whose
+alarm it is) is restarted: another project's is refused with 403 and the reason.
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import keystoneauth1.exceptions
 import openstack
 import webob
 
+from vmha.api.audit import TARGET_KEY
 from vmha.api.notify import enqueue
 from vmha.api.web import ApiError, read_object, reply
 from vmha.contracts import ContractError, Notification, parse_notification
@@ -66,19 +69,40 @@ class Webhooks:
         alarm = read_object(request, self._limit)
         if alarm.get("current") != "alarm":
             return reply(200, {"ignored": f"alarm state {alarm.get('current')!r} is not 'alarm'"})
-        notification = alarm_notification(alarm, self._host_of)
+        owner = self._alarm_project(alarm.get("alarm_id"))
+        request.environ[TARGET_KEY] = f"alarm:{alarm['alarm_id']}"
+        notification = alarm_notification(alarm, lambda instance: self._host_of(instance, owner))
         enqueue(self._services, notification)
         self._wake()
         return reply(202, {"notification_id": str(notification.id)})
 
-    def _host_of(self, instance: str) -> str | None:
-        """The compute host Nova has ``instance`` on; None for a server Nova does not know."""
+    def _alarm_project(self, alarm_id: Any) -> str:
+        """The project of the Aodh alarm ``alarm_id``, as Aodh says: a signed URL proves the call came from a
+        wired alarm, not whose servers it may restart. ApiError 403 for an alarm Aodh does not have."""
+        if not _is_uuid(alarm_id):
+            raise ApiError(400, f"the alarm body's alarm_id is not an alarm id: {str(alarm_id)[:80]!r}")
+        try:
+            answer = self._services.cloud.session.get(f"/v2/alarms/{alarm_id}", raise_exc=False,
+                                                      endpoint_filter={"service_type": "alarming"})
+        except keystoneauth1.exceptions.ClientException as error:
+            raise ApiError(503, f"cannot ask Aodh whose alarm {alarm_id} is: {error}") from error
+        if answer.status_code == 404:
+            raise ApiError(403, f"Aodh has no alarm {alarm_id}: nothing is restarted for it")
+        if answer.status_code != 200:
+            raise ApiError(503, f"Aodh answered {answer.status_code} when asked for alarm {alarm_id}")
+        return str(answer.json()["project_id"])
+
+    def _host_of(self, instance: str, owner: str) -> str | None:
+        """The compute host Nova has ``instance`` on; None for a server Nova does not know; ApiError 403 for a
+        server outside the alarm's project ``owner``."""
         try:
             server = self._services.cloud.compute.get_server(instance)
         except openstack.exceptions.NotFoundException:
             return None
         except openstack.exceptions.SDKException as error:
             raise ApiError(503, f"cannot ask Nova where instance {instance} runs: {error}") from error
+        if server.project_id != owner:
+            raise ApiError(403, f"server {instance} is not in the alarm's project {owner}: not restarted")
         return str(server.compute_host) if server.compute_host else None
 
 

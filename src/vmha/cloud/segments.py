@@ -25,6 +25,9 @@ the aggregate's hosts plus its reserved hosts; a host belongs to at most one seg
 ``vmha:self_fence_seconds``
     The self-fence lease (default 60): a host monitor of a ``required_or_selffence`` segment that cannot
     heartbeat into its group for this long stops its HA servers (``vmha.monitors.host.lease``).
+``vmha:rto_seconds``
+    The recovery time objective (none by default): every server of a failed host ACTIVE elsewhere within this
+    many seconds of the failure. Reported per recovery (``vmha.rto``), never enforced.
 ``vmha:stack``
     The Heat stack that made the segment (set by heat/segment.yaml). Such a segment belongs to its stack:
     the Masakari API refuses to change it (409). A segment without it was made through the Masakari API,
@@ -80,6 +83,9 @@ class Segment:
     self_fence_seconds: int
     stack: str = ""
     """The Heat stack that owns the segment; empty for a segment made through the Masakari API."""
+    rto_seconds: int | None = None
+    """The recovery time objective: a host recovery should have every server ACTIVE elsewhere within this
+    many seconds of the failure (``vmha.rto``); None when the segment declares none."""
 
     @property
     def members(self) -> tuple[str, ...]:
@@ -99,6 +105,7 @@ def parse_segment(name: str, hosts: tuple[str, ...], metadata: Mapping[str, str]
         fencing=_choice(Fencing, metadata.get(PREFIX + "fencing", Fencing.REQUIRED.value), name),
         self_fence_seconds=_lease(metadata, name),
         stack=metadata.get(PREFIX + "stack", "").strip(),
+        rto_seconds=_objective(metadata.get(PREFIX + "rto_seconds", ""), name),
     )
 
 
@@ -163,6 +170,14 @@ def _flag(text: str, segment: str) -> bool:
     if word not in _TRUE + _FALSE:
         raise SegmentError(f"segment {segment}: {PREFIX}enabled must be true or false, not {text!r}")
     return word in _TRUE
+
+
+def _objective(text: str, segment: str) -> int | None:
+    if not text.strip():
+        return None
+    if not text.strip().isdigit() or int(text) < 1:
+        raise SegmentError(f"segment {segment}: {PREFIX}rto_seconds must be a whole number of seconds, not {text!r}")
+    return int(text)
 
 
 def _lease(metadata: Mapping[str, str], segment: str) -> int:

@@ -11,7 +11,7 @@ objective.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -85,7 +85,7 @@ def timeline(detail: NotificationDetail) -> Timeline:
     return Timeline(record.id, record.hostname, record.segment or "", start, phases, len(moved))
 
 
-def segment_reports(timelines: Iterable[Timeline], objectives: dict[str, float | None]) -> list[SegmentReport]:
+def segment_reports(timelines: Iterable[Timeline], objectives: Mapping[str, float | None]) -> list[SegmentReport]:
     """The recoveries grouped by segment, each segment with its objective; segments by name."""
     grouped: dict[str, list[Timeline]] = {}
     for found in timelines:
