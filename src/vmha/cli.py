@@ -38,7 +38,12 @@ def _settings_check(args: argparse.Namespace) -> int:
     masked; for a compute host's file (``--role monitor``), refuse one that holds a gateway secret."""
     settings = load_settings(args.file)
     _check_custom_flows(settings)
-    print(json.dumps(masked_settings(settings), indent=2, default=str))
+    shown = masked_settings(settings)
+    if settings.api.config_file:
+        from vmha.api.auth import masked_config  # noqa: PLC0415  (see the module docstring)
+
+        shown["api"]["config"] = masked_config(settings.api.config_file)
+    print(json.dumps(shown, indent=2, default=str))
     held = gateway_secrets(settings) if args.role == "monitor" else []
     if held:
         print(f"vmha: a compute host's settings hold gateway secrets: {', '.join(held)}; keep them in the "

@@ -1,9 +1,12 @@
 """Helpers of the gateway API's tests: an in-process gateway (consumer + HTTP API) on per-test queues and
-journal, a Keystone-authenticated HTTP session, boto3's lambda client, and rows counted in the journal."""
+journal, a Keystone-authenticated HTTP session, boto3's lambda client on a Keystone EC2 credential of the
+admin user, and rows counted in the journal."""
 
 from __future__ import annotations
 
 import contextlib
+import json
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +28,6 @@ from vmha.runtime.gateway import Gateway
 
 from .runtime_support import Place
 
-ACCESS_KEY, SECRET_KEY = "AKIAVMHATEST", "vmha-test-secret"
 WEBHOOK_SECRET = "vmha-test-webhook-secret"
 
 
@@ -35,8 +37,7 @@ def api_settings(place: Place, **gateway: Any) -> Settings:
         "journal_url": place.journal_url, "dedup_window_seconds": 180, "queues": place.queues,
         "retry": {"initial_delay_seconds": 1, "max_delay_seconds": 2, "recheck_interval_seconds": 1},
         "gateway": {"workers": 2, "poll_interval_seconds": 1.0, "listen_port": 0, **gateway},
-        "api": {"lambda_keys": [f"{ACCESS_KEY}:{SECRET_KEY}"], "webhook_secret": WEBHOOK_SECRET,
-                "max_body_bytes": 65536},
+        "api": {"webhook_secret": WEBHOOK_SECRET, "max_body_bytes": 65536},
     }
     return parse_settings(document, {})
 
@@ -49,6 +50,7 @@ class Running:
     url: str
     token: str
     conn: Any
+    key: tuple[str, str]
 
     def call(self, method: str, path: str, *, token: str | None = "admin", **kwargs: Any) -> requests.Response:
         headers = dict(kwargs.pop("headers", {}))
@@ -56,9 +58,12 @@ class Running:
             headers["X-Auth-Token"] = self.token if token == "admin" else token
         return requests.request(method, self.url + path, headers=headers, timeout=60, **kwargs)
 
-    def lambda_client(self, secret: str = SECRET_KEY) -> Any:
-        return boto3.client("lambda", endpoint_url=self.url, region_name=REGION, aws_access_key_id=ACCESS_KEY,
-                            aws_secret_access_key=secret,
+    def lambda_client(self, secret: str | None = None, key: tuple[str, str] | None = None) -> Any:
+        """boto3's lambda client signing with ``key`` (access, secret; default: the admin's EC2 credential),
+        its secret replaced by ``secret``."""
+        access, own = key or self.key
+        return boto3.client("lambda", endpoint_url=self.url, region_name=REGION, aws_access_key_id=access,
+                            aws_secret_access_key=secret or own,
                             config=botocore.config.Config(retries={"max_attempts": 0}, read_timeout=60))
 
     def count(self, table: str) -> int:
@@ -71,6 +76,19 @@ class Running:
 
 
 @contextlib.contextmanager
+def ec2_credential(conn: Any) -> Iterator[tuple[str, str]]:
+    """A Keystone EC2 credential (access, secret) of ``conn``'s user in its project, deleted afterwards."""
+    access, secret = f"vmha-{uuid.uuid4().hex}", uuid.uuid4().hex
+    made = conn.identity.create_credential(type="ec2", user_id=conn.current_user_id,
+                                           project_id=conn.current_project_id,
+                                           blob=json.dumps({"access": access, "secret": secret}))
+    try:
+        yield access, secret
+    finally:
+        conn.identity.delete_credential(made, ignore_missing=True)
+
+
+@contextlib.contextmanager
 def serving(layout: Layout, settings: Settings, table: StepTable, intake: IntakeFunction) -> Iterator[Running]:
     """A gateway like ``vmha gateway`` builds it, running ``table`` and ``intake``, stopped afterwards."""
     conn = catalog.connect(layout, "vmha-admin", compute_microversion=COMPUTE_MICROVERSION)
@@ -79,10 +97,11 @@ def serving(layout: Layout, settings: Settings, table: StepTable, intake: Intake
     metrics = Metrics(journal, (names.notifications, names.steps), zaqar_stats(conn.session), conn, settings)
     services = Services(settings, journal, ZaqarQueues(conn.session), metrics.instrument(table),
                         metrics.instrument_intake(intake), conn)
-    gateway = Gateway(services, metrics, keystone_filter(conn))
+    gateway = Gateway(services, metrics, keystone_filter(conn, settings.api.config_file))
     gateway.start()
     try:
-        yield Running(gateway, gateway.http.url, conn.session.get_token(), conn)
+        with ec2_credential(conn) as key:
+            yield Running(gateway, gateway.http.url, conn.session.get_token(), conn, key)
     finally:
         gateway.stop(30)
         conn.close()

@@ -20,6 +20,7 @@ def test_settings_check_prints_effective_settings_with_env_override(
     flows.write_text(json.dumps(load_example("custom_flows")))
     monkeypatch.setenv("VMHA_RETRY_MAX_ATTEMPTS", "9")
     monkeypatch.setenv("VMHA_CUSTOM_FLOWS_FILE", str(flows))
+    monkeypatch.setenv("VMHA_API_CONFIG_FILE", str(Path(__file__).parents[2] / "etc/vmha/vmha.conf.sample"))
     assert cli.main(["settings", "check", str(path)]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["journal_url"] == "mysql+pymysql://vmha:***@db.example.org/vmha"  # the password masked

@@ -16,11 +16,10 @@ from vmha.contracts.secrets import MASK, gateway_secrets, masked_settings, maske
 GATEWAY = {
     "journal_url": "mysql+pymysql://vmha:db-pass@db.example.org/vmha?charset=utf8mb4",
     "coordination_url": "redis://:redis-pass@redis.example.org:6379?timeout=5",
-    "api": {"lambda_keys": ["AKIAONE:lambda-secret-1", "AKIATWO:lambda-secret-2"],
-            "webhook_secret": "signing-key"},
+    "api": {"webhook_secret": "signing-key"},
     "escalation": {"transport_url": "rabbit://openstack:rabbit-pass@192.0.2.10:5672/"},
 }
-SECRETS = ("db-pass", "redis-pass", "lambda-secret-1", "lambda-secret-2", "signing-key", "rabbit-pass")
+SECRETS = ("db-pass", "redis-pass", "signing-key", "rabbit-pass")
 
 
 @pytest.mark.parametrize(("text", "shown"), [
@@ -41,9 +40,8 @@ def test_every_secret_of_the_settings_is_masked_and_the_rest_shown() -> None:
     text = json.dumps(shown)
     assert not [secret for secret in SECRETS if secret in text]
     assert shown["journal_url"] == f"mysql+pymysql://vmha:{MASK}@db.example.org/vmha?charset=utf8mb4"
-    assert shown["api"]["lambda_keys"] == [f"AKIAONE:{MASK}", f"AKIATWO:{MASK}"]
     assert shown["api"]["webhook_secret"] == MASK
-    assert shown["api"]["roles"] == ["admin"] and shown["gateway"]["listen_port"] == 15868
+    assert shown["api"]["config_file"] == "" and shown["gateway"]["listen_port"] == 15868
     assert masked_settings(parse_settings({}, {}))["api"]["webhook_secret"] == ""  # unset stays visibly unset
 
 
@@ -69,7 +67,7 @@ def test_a_compute_hosts_settings_file_may_hold_its_own_secrets_but_no_gateway_s
     both.write_text(yaml.safe_dump({**GATEWAY, "monitor": {"hostname": "compute-1"}}))
     assert cli.main(["settings", "check", "--role", "monitor", str(both)]) == 2
     err = capsys.readouterr().err
-    assert "journal_url, api.lambda_keys, api.webhook_secret, escalation.transport_url" in err
+    assert "journal_url, api.webhook_secret, escalation.transport_url" in err
     assert not [secret for secret in SECRETS if secret in err]
     assert cli.main(["settings", "check", str(both)]) == 0  # the gateway's own file
 

@@ -3,7 +3,7 @@
 ``X-Amz-Invocation-Type``: ``RequestResponse`` (default) runs the function and answers 200 with its output;
 ``Event`` records the execution, answers 202 and runs it on the pool; ``DryRun`` only checks the call (204).
 A function error (an exception, a timeout) is still 200, with ``X-Amz-Function-Error: Unhandled`` and
-Lambda's error payload. Requests must carry a SigV4 signature made with one of ``settings.api.lambda_keys``
+Lambda's error payload. Requests must carry a SigV4 signature made with a Keystone EC2 credential
 (``vmha.api.sigv4``); API errors carry ``X-Amzn-ErrorType`` so botocore raises the matching exception.
 Only the unqualified function (or ``Qualifier=$LATEST``) exists.
 """

@@ -1,26 +1,26 @@
-"""AWS Signature Version 4 checked on the server side, for the Lambda Invoke API.
+"""AWS Signature Version 4 on the Lambda Invoke API, checked by Keystone against the EC2 credential that made it.
 
-boto3 signs every request with an access key id and its secret; the gateway recomputes the signature with
-the secret it holds for that key id (``settings.api.lambda_keys``) over the same canonical request, and
-refuses a request that is unsigned, signed with an unknown key, for another service, more than
-``MAX_SKEW`` away from the gateway's clock (a replay window), or whose signature differs. The region in the
-credential scope is not checked: it is covered by the signature, and a gateway serves any region name.
+boto3 signs every request with an access key id and its secret. The key is a Keystone EC2 credential
+(``openstack ec2 credentials create``): the gateway refuses here a request that is unsigned, for another
+service, or more than ``MAX_SKEW`` away from its clock (a replay window), then sends the signature and what it
+covers (the canonical request's parts) to Keystone, which recomputes it with the secret it holds and answers
+with the credential's user, project and roles (``vmha.api.auth.keystone_ec2``). Keystone's canonical request
+of a POST has no query string, so an invocation with ``Qualifier`` in its query fails its signature check.
 Reference: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import webob
 
+from vmha.api.auth import Ec2Identity
+from vmha.api.policy import Caller
 from vmha.api.web import ApiError
-from vmha.contracts import ContractError
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 SERVICE = "lambda"
@@ -30,25 +30,11 @@ _AUTHORIZATION = re.compile(
     r"\s*SignedHeaders=(?P<headers>[a-z0-9;-]+),\s*Signature=(?P<signature>[0-9a-f]{64})$")
 
 
-def parse_keys(entries: tuple[str, ...]) -> dict[str, str]:
-    """``ACCESS_KEY_ID:SECRET`` entries as a mapping; ContractError naming ``api/lambda_keys`` otherwise."""
-    keys = {}
-    for entry in entries:
-        key, _, secret = entry.partition(":")
-        if not key or not secret:
-            raise ContractError("each entry must be ACCESS_KEY_ID:SECRET", "api/lambda_keys")
-        keys[key] = secret
-    return keys
-
-
-def verify(request: webob.Request, body: bytes, keys: Mapping[str, str], now: datetime) -> str:
-    """The access key id that signed ``request``; ApiError 403 with an AWS error code otherwise."""
+def verify(request: webob.Request, body: bytes, identify: Ec2Identity, now: datetime) -> Caller:
+    """Who signed ``request``, as Keystone says; ApiError 403 with an AWS error code otherwise."""
     found = _AUTHORIZATION.match(request.headers.get("Authorization", ""))
     if found is None:
         raise ApiError(403, "Missing or malformed SigV4 Authorization header", "MissingAuthenticationTokenException")
-    secret = keys.get(found["key"])
-    if secret is None:
-        raise ApiError(403, "The security token included in the request is invalid.", "UnrecognizedClientException")
     if found["service"] != SERVICE:
         raise ApiError(403, f"Credential should be scoped to correct service: '{SERVICE}'.")
     stamp = request.headers.get("X-Amz-Date", "")
@@ -58,36 +44,14 @@ def verify(request: webob.Request, body: bytes, keys: Mapping[str, str], now: da
         raise ApiError(403, "Missing or malformed X-Amz-Date header") from None
     if abs(now - signed_at) > MAX_SKEW or stamp[:8] != found["date"]:
         raise ApiError(403, f"Signature expired: {stamp} is not within {MAX_SKEW} of the gateway's clock")
-    scope = "/".join((found["date"], found["region"], found["service"], "aws4_request"))
-    text = "\n".join((ALGORITHM, stamp, scope, _sha256(canonical_request(request, found["headers"], body))))
-    expected = hmac.new(signing_key(secret, found["date"], found["region"]), text.encode(), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, found["signature"]):
-        raise ApiError(403, "The request signature we calculated does not match the signature you provided.")
-    return found["key"]
-
-
-def canonical_request(request: webob.Request, signed_headers: str, body: bytes) -> str:
-    """SigV4's canonical form of ``request`` (the path URI-encoded twice, as for every service but S3)."""
-    names = signed_headers.split(";")
-    if "host" not in names:
+    if "host" not in found["headers"].split(";"):
         raise ApiError(403, "The Host header must be signed")
-    headers = "".join(f"{name}:{' '.join(request.headers.get(name, '').split())}\n" for name in names)
-    query = "&".join(f"{_encode(key)}={_encode(value)}" for key, value in sorted(request.GET.items()))
-    path = quote(quote(request.path_info, safe="/~"), safe="/~")
-    return "\n".join((request.method, path, query, headers, signed_headers, _sha256(body)))
+    return identify(ec2_credentials(request, found["key"], found["signature"], body))
 
 
-def signing_key(secret: str, date: str, region: str) -> bytes:
-    """The key derived from ``secret`` for one day, region and the lambda service."""
-    key = ("AWS4" + secret).encode()
-    for part in (date, region, SERVICE, "aws4_request"):
-        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-    return key
-
-
-def _sha256(data: str | bytes) -> str:
-    return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
-
-
-def _encode(text: str) -> str:
-    return quote(text, safe="-_.~")
+def ec2_credentials(request: webob.Request, key: str, signature: str, body: bytes) -> dict[str, object]:
+    """Keystone's ec2tokens body for ``request``: the signature and every part of the canonical request (the
+    path URI-encoded twice, as SigV4 does for every service but S3)."""
+    return {"access": key, "signature": signature, "host": request.host, "verb": request.method,
+            "path": quote(quote(request.path_info, safe="/~"), safe="/~"), "params": dict(request.GET),
+            "headers": dict(request.headers), "body_hash": hashlib.sha256(body).hexdigest()}

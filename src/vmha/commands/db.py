@@ -48,7 +48,7 @@ def _purge(args: argparse.Namespace) -> int:
         engine.dispose()
     print(f"journal {masked_url(url)}: purged what ended before {cutoff:%Y-%m-%d %H:%M:%S} UTC")
     rows = (("notifications", purged.notifications), ("their steps, progress and fences", purged.related),
-            ("function executions", purged.executions))
+            ("function executions", purged.executions), ("audit rows", purged.audit))
     for what, count in rows:
         print(f"  {count:>8}  {what}")
     return 0

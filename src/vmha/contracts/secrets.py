@@ -1,9 +1,9 @@
 """Settings as an operator may see them: secrets masked (``vmha settings check``, ``vmha db``).
 
-Two kinds of secret: a field the schema marks ``writeOnly`` (the webhook signing key: masked whole; the
-Lambda keys, ``ACCESS_KEY_ID:SECRET``: the id stays, the secret goes), and the password of any URL (the
-journal's database, the coordination backend, RabbitMQ), in its user part or in a query parameter such as
-``?password=``. ``gateway_secrets`` names those a compute host's settings should never hold.
+Two kinds of secret: a field the schema marks ``writeOnly`` (the webhook signing key: masked whole), and the
+password of any URL (the journal's database, the coordination backend, RabbitMQ), in its user part or in a
+query parameter such as ``?password=``. The secrets of the service config file (``api.config_file``) are
+masked by ``vmha.api.auth.masked_config``. ``gateway_secrets`` names those a compute host's settings should never hold.
 """
 
 from __future__ import annotations
@@ -65,8 +65,6 @@ def gateway_secrets(settings: Settings) -> list[str]:
 
 
 def _masked_secret(value: Any) -> Any:
-    if isinstance(value, list | tuple):
-        return [f"{item.split(':', 1)[0]}:{MASK}" if ":" in item else MASK for item in value]
     return MASK if value else value
 
 

@@ -115,8 +115,7 @@ class GatewayOptions:
 class ApiOptions:
     """The gateway's HTTP API (schema: ``api``)."""
 
-    roles: tuple[str, ...]
-    lambda_keys: tuple[str, ...]
+    config_file: str
     webhook_secret: str
     max_body_bytes: int
 

@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from vmha.journal import absences, executions, fences, notifications, progress, replicas, steps
+from vmha.journal import absences, audit, executions, fences, notifications, progress, replicas, steps
+from vmha.journal.audit import AuditDecision, AuditEntry, AuditRecord
 from vmha.journal.database import READ_ONLY, create_journal_engine, lost_a_race, upgrade, writers_queue
 from vmha.journal.records import (
     Absence,
@@ -320,6 +321,18 @@ class Journal:
     def get_execution(self, execution_id: str) -> ExecutionRecord | None:
         """A function execution; None if unknown."""
         return self._read(lambda session, _now: executions.get(session, execution_id))
+
+    def audit(self, entry: AuditEntry) -> AuditRecord:
+        """Add ``entry`` to the audit trail (``vmha.journal.audit``), at the journal clock's now."""
+        return self._write(lambda session, now: audit.add(session, now, entry))
+
+    def list_audit(self, *, since: datetime | None = None, decision: AuditDecision | None = None,
+                   limit: int = 100) -> Sequence[AuditRecord]:
+        """The newest ``limit`` audit rows (since ``since``, of ``decision``), newest first."""
+        _check_limit(limit)
+        if since is not None:
+            require_aware(since, "since")
+        return self._read(lambda session, _now: audit.listed(session, since=since, decision=decision, limit=limit))
 
 
 def _check_limit(limit: int) -> None:

@@ -211,3 +211,25 @@ class ExecutionRow(Base):
     duration_seconds: Mapped[float | None] = mapped_column(sa.Float)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class AuditRow(Base):
+    """One call of an API route that runs steps or changes state, allowed or denied (``vmha.journal.audit``)."""
+
+    __tablename__ = "audit"
+    __table_args__ = (sa.CheckConstraint("decision IN ('allowed', 'denied')", name="decision"),
+                      sa.Index("ix_audit_at", "at"))
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime]
+    request_id: Mapped[str] = mapped_column(sa.String(64))
+    rule: Mapped[str] = mapped_column(sa.String(64))
+    method: Mapped[str] = mapped_column(sa.String(8))
+    path: Mapped[str] = mapped_column(sa.String(255))
+    target: Mapped[str] = mapped_column(sa.String(255))
+    identity: Mapped[str] = mapped_column(sa.String(255))
+    user_id: Mapped[str | None] = mapped_column(sa.String(64))
+    project_id: Mapped[str | None] = mapped_column(sa.String(64))
+    decision: Mapped[str] = mapped_column(sa.String(8))
+    status: Mapped[int]
+    reason: Mapped[str | None] = mapped_column(sa.Text)

@@ -6,8 +6,8 @@ behind (or ahead of) this vmha's with ``SchemaMismatchError`` naming the fix, in
 production database from an operator's workstation.
 
 ``purge`` deletes the notifications that ended (a terminal status) before a cutoff with every row that refers
-to them (whatever table: found through the foreign keys), and the function executions that ended before it,
-a batch per transaction so the gateway's writes are never held up for long.
+to them (whatever table: found through the foreign keys), the function executions that ended before it and the
+audit rows older than it, a batch per transaction so the gateway's writes are never held up for long.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from vmha.journal import audit
 from vmha.journal.database import MIGRATIONS, VERSION_TABLE, create_journal_engine
 from vmha.journal.errors import JournalError
 from vmha.journal.journal import Journal
@@ -47,11 +48,12 @@ class SchemaState:
 
 @dataclass(frozen=True)
 class Purged:
-    """Rows deleted by ``purge``: notifications, rows that referred to them, function executions."""
+    """Rows deleted by ``purge``: notifications, rows that referred to them, function executions, audit rows."""
 
     notifications: int
     related: int
     executions: int
+    audit: int
 
 
 def schema_state(engine: sa.Engine) -> SchemaState:
@@ -89,7 +91,8 @@ def open_current(url: str | sa.URL, *, timeout_seconds: float | None = None) -> 
 
 def purge(engine: sa.Engine, before: datetime) -> Purged:
     """Delete what ended before ``before`` (timezone-aware): notifications in a terminal status last changed
-    then, the rows that refer to them, and function executions no longer running. Checks the schema first."""
+    then, the rows that refer to them, function executions no longer running and audit rows. Checks the schema
+    first."""
     require_aware(before, "before")
     check_current(engine)
     children = _referring_tables(Base.metadata.tables[NotificationRow.__tablename__])
@@ -106,7 +109,8 @@ def purge(engine: sa.Engine, before: datetime) -> Purged:
     with engine.begin() as connection:
         executions = connection.execute(sa.delete(ExecutionRow).where(
             ExecutionRow.status != ExecutionStatus.RUNNING.value, ExecutionRow.updated_at < before)).rowcount
-    return Purged(notifications, related, executions)
+        audited = audit.purge(connection, before)
+    return Purged(notifications, related, executions, audited)
 
 
 def _ended_notifications(before: datetime) -> sa.Select[str]:

@@ -112,7 +112,7 @@ def build(settings: Settings, table: StepTable, intake: IntakeFunction, on_faile
                       cloud, settings)
     services = Services(settings, journal, ZaqarQueues(cloud.session), metrics.instrument(table),
                         metrics.instrument_intake(intake), cloud, on_failed=on_failed)
-    return Gateway(services, metrics, keystone_filter(cloud))
+    return Gateway(services, metrics, keystone_filter(cloud, settings.api.config_file))
 
 
 def escalating_to_own_project(settings: Settings, cloud: Any) -> Settings:
