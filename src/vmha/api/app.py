@@ -1,11 +1,12 @@
 """The gateway's WSGI application: one route table, an authentication kind per route, errors per family.
 
-Authentication: Keystone tokens (``auth``) on the Masakari and functions routes; SigV4 (``sigv4``) on the
-Lambda route; signed URLs (``webhooks``) on the webhooks; none on ``/healthz``, ``/metrics``, version
-discovery and ``/v1/wakeup`` (a Zaqar push that only makes the consumers claim at once: it reads nothing
-and changes nothing; rate-limited by ``vmha.api.throttle``). Masakari's paths may carry a project id after
-``/v1`` (``/v1/<project>/segments``), as its catalog endpoints do. A bug answers 500 with
-``X-Vmha-Error: unhandled`` and is logged.
+Authentication: Keystone tokens (``auth``) on the Masakari and functions routes; SigV4 with a Keystone EC2
+credential (``sigv4``) on the Lambda route; signed URLs (``webhooks``) on the webhooks; none on ``/healthz``,
+``/metrics``, version discovery and ``/v1/wakeup`` (a Zaqar push that only makes the consumers claim at once:
+it reads nothing and changes nothing; rate-limited by ``vmha.api.throttle``). Then the route's policy rule
+(``policy.rule_for``) decides, and the calls that run steps or change state are audited (``audit``).
+Masakari's paths may carry a project id after ``/v1`` (``/v1/<project>/segments``), as its catalog endpoints
+do. A bug answers 500 with ``X-Vmha-Error: unhandled`` and is logged.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from typing import Any
 
 import webob
 
-from vmha.api import sigv4, versions, webhooks
-from vmha.api.auth import Filter, require_role
+from vmha.api import audit, sigv4, versions, webhooks
+from vmha.api.auth import Filter, keystone_ec2, token_caller
 from vmha.api.capacity import Capacity
 from vmha.api.executions import Executions
 from vmha.api.functions import Functions
@@ -32,6 +33,7 @@ from vmha.api.invoke import Invocations
 from vmha.api.lambda_functions import LambdaFunctions
 from vmha.api.masakari import Notifications
 from vmha.api.metrics import Metrics
+from vmha.api.policy import ANONYMOUS, Caller, Policy, rule_for, service_config
 from vmha.api.report import Reports
 from vmha.api.segments import Inventory, Segments
 from vmha.api.throttle import WAKEUP_BURST, WAKEUPS_PER_SECOND, Throttle
@@ -62,6 +64,7 @@ class Route:
     family: Family
     auth: Auth
     handler: Handler
+    path: str
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,7 @@ class Parts:
 def route(method: str, path: str, family: Family, auth: Auth, handler: Handler) -> Route:
     """A route; ``{name}`` in ``path`` matches one path segment."""
     pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path)
-    return Route(method, re.compile(f"^{pattern}/?$"), family, auth, handler)
+    return Route(method, re.compile(f"^{pattern}/?$"), family, auth, handler, path)
 
 
 def routes(parts: Parts) -> list[Route]:
@@ -89,8 +92,8 @@ def routes(parts: Parts) -> list[Route]:
         VMoves(services.journal)
     runs, hooks = Executions(parts.functions, services.journal, limit), webhooks.Webhooks(services, parts.wake)
     invocations, wakeups = Invocations(parts.functions, limit), Throttle(WAKEUPS_PER_SECOND, WAKEUP_BURST)
-    capacity = Capacity(services.cloud, services.settings, services.journal)
     reads = LambdaFunctions(parts.functions, services.cloud)
+    capacity = Capacity(services.cloud, services.settings, services.journal)
     plain, masakari, key = Family.PLAIN, Family.MASAKARI, Auth.KEYSTONE
     return [
         route("GET", "", plain, Auth.NONE, versions.root),
@@ -103,6 +106,7 @@ def routes(parts: Parts) -> list[Route]:
         route("GET", "/v1/capacity", plain, key, capacity.index),
         route("GET", "/v1/hosts/{name}/failover-plan", plain, key, capacity.plan),
         route("GET", "/v1/report", plain, key, Reports(services.cloud, services.journal).index),
+        route("GET", "/v1/audit", plain, key, audit.AuditTrail(services.journal).index),
         route("GET", "/v1/functions", plain, key, runs.functions),
         route("POST", "/v1/functions/{name}/executions", plain, key, runs.create),
         route("GET", "/v1/functions/{name}/executions/{execution_id}", plain, key, runs.show),
@@ -134,7 +138,9 @@ class App:
     def __init__(self, parts: Parts) -> None:
         self._parts = parts
         self._routes = routes(parts)
-        self._lambda_keys = sigv4.parse_keys(parts.services.settings.api.lambda_keys)
+        self._rules = {(found.method, found.path): rule_for(found.method, found.path) for found in self._routes}
+        self._policy = Policy(service_config(parts.services.settings.api.config_file))
+        self._ec2 = keystone_ec2(parts.services.cloud)
         self._protected = parts.keystone(self._dispatch)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -169,8 +175,21 @@ class App:
         return response(environ, start_response)
 
     def _respond(self, request: webob.Request, found: Route, params: dict[str, str]) -> webob.Response:
+        rule, caller, admitted, reason = self._rules[found.method, found.path], ANONYMOUS, False, None
         try:
-            self._authenticate(request, found)
+            caller = self._authenticate(request, found)
+            self._policy.authorize(rule, caller, {"project_id": caller.project_id, **params})
+            admitted = True
+            response = self._handle(request, found, params)
+        except ApiError as error:
+            response, reason = error_reply(found.family, error), error.message
+        if audit.audited(found.method, rule):
+            audit.write(self._parts.services.journal,
+                        audit.entry(request, rule, params, caller, admitted=admitted, response=response, reason=reason))
+        return response
+
+    def _handle(self, request: webob.Request, found: Route, params: dict[str, str]) -> webob.Response:
+        try:
             if found.family is not Family.MASAKARI:
                 return found.handler(request, params)
             version = versions.requested(request)
@@ -179,23 +198,25 @@ class App:
             response.headers[versions.HEADER] = f"{versions.SERVICE} {versions.text(version)}"
             response.headers["Vary"] = versions.HEADER
             return response
-        except ApiError as error:
-            return error_reply(found.family, error)
+        except ApiError:
+            raise
         except Exception:
             log.exception("request failed", extra={"method": request.method, "path": request.path_info})
             response = error_reply(found.family, ApiError(500, "internal error; the gateway log has the details"))
             response.headers["X-Vmha-Error"] = "unhandled"
             return response
 
-    def _authenticate(self, request: webob.Request, found: Route) -> None:
+    def _authenticate(self, request: webob.Request, found: Route) -> Caller:
         settings = self._parts.services.settings
         if found.auth is Auth.KEYSTONE:
-            require_role(request.environ, settings.api.roles)
-        elif found.auth is Auth.SIGV4:
+            return token_caller(request.environ)
+        if found.auth is Auth.SIGV4:
             body = read_body(request, settings.api.max_body_bytes)
-            sigv4.verify(request, body, self._lambda_keys, datetime.now(UTC))
-        elif found.auth is Auth.SIGNED:
+            return sigv4.verify(request, body, self._ec2, datetime.now(UTC))
+        if found.auth is Auth.SIGNED:
             webhooks.verify(request, settings.api.webhook_secret, time.time())
+            return Caller(f"webhook:{found.path.rsplit('/', 1)[-1]}")
+        return ANONYMOUS
 
 
 def _family(path: str) -> Family:
