@@ -13,7 +13,10 @@
 - ``vmha_segment_absorbs{segment}`` and ``vmha_segment_headroom{segment,resource}``: whether each segment
   absorbs the loss of its largest host, and what its targets would have left per resource class, negative when
   short (``vmha.capacity``; read from Placement and Nova at most every ``CAPACITY_REFRESH_SECONDS``, as it
-  costs a few calls per host; ``vmha_capacity_up`` is 0 when they cannot be asked).
+  costs a few calls per host; ``vmha_capacity_up`` is 0 when they cannot be asked);
+- ``vmha_recovery_phase_seconds{segment,phase}``: a histogram of the host recoveries of the last
+  ``RECOVERIES_SINCE`` per segment, each phase counted from the failure (``vmha.rto``; read from the journal
+  at most every ``CAPACITY_REFRESH_SECONDS``), so the last phase, ``all_active``, is the recovery time.
 """
 
 from __future__ import annotations
@@ -22,10 +25,11 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 from zaqarclient.queues import client as zaqar_client
 
@@ -36,6 +40,8 @@ from vmha.context import StepContext
 from vmha.contracts import Notification, RetryPolicy, Settings, StepMessage
 from vmha.journal import ExecutionStatus, Journal
 from vmha.outcomes import Outcome
+from vmha.rto import PHASES, Timeline
+from vmha.rto.reading import host_recoveries
 from vmha.runtime import IntakeFunction, StepFunction, StepTable
 
 log = logging.getLogger(__name__)
@@ -44,6 +50,8 @@ QueueStats = Callable[[str], Mapping[str, Any]]
 """Zaqar's stats of a queue: ``{"messages": {"free", "claimed", "total", "oldest": {"age"}}}``."""
 
 CAPACITY_REFRESH_SECONDS = 60.0
+RECOVERIES_SINCE = timedelta(days=30)
+_PHASE_BUCKETS = (5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0, 1200.0)
 _BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 
 
@@ -82,6 +90,7 @@ class Metrics:
         self.registry.register(_QueueCollector(queues, stats))
         self.registry.register(_SegmentCollector(cloud))
         self.registry.register(_CapacityCollector(cloud, settings))
+        self.registry.register(_RecoveryCollector(journal))
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
@@ -203,4 +212,31 @@ class _CapacityCollector(Collector):
         now = time.monotonic()
         if self._read is None or now - self._read[0] >= CAPACITY_REFRESH_SECONDS:
             self._read = (now, verdicts(self._cloud, self._settings, segments(self._cloud), 1))
+        return self._read[1]
+
+
+class _RecoveryCollector(Collector):
+    def __init__(self, journal: Journal) -> None:
+        self._journal = journal
+        self._read: tuple[float, list[Timeline]] | None = None
+
+    def collect(self) -> Iterator[HistogramMetricFamily]:
+        family = HistogramMetricFamily("vmha_recovery_phase_seconds", "Host recoveries' phases, in seconds from the "
+                                       "failure.", labels=["segment", "phase"])
+        grouped: dict[tuple[str, str], list[float]] = {}
+        for line in self._timelines():
+            for phase in PHASES:
+                took = line.phases[phase]
+                if took is not None:
+                    grouped.setdefault((line.segment, phase), []).append(took)
+        for labels, values in sorted(grouped.items()):
+            buckets = [(str(bound), float(sum(1 for value in values if value <= bound))) for bound in _PHASE_BUCKETS]
+            family.add_metric(list(labels), [*buckets, ("+Inf", float(len(values)))], sum(values))
+        yield family
+
+    def _timelines(self) -> list[Timeline]:
+        now = time.monotonic()
+        if self._read is None or now - self._read[0] >= CAPACITY_REFRESH_SECONDS:
+            since = datetime.now(UTC) - RECOVERIES_SINCE
+            self._read = (now, host_recoveries(self._journal, since=since))
         return self._read[1]
