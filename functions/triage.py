@@ -1,14 +1,15 @@
 """Intake (``vmha.functions.intake``): turn a validated notification into a recovery with its flow, or not.
 
-1. Read the facts from Nova: the host's segment (``vmha.cloud.segments``), its nova-compute
-   service and, for a VM failure, the server.
-2. Record the notification in the journal, which deduplicates it: an id seen before is not recovered
-   twice; the same type, host and payload within ``dedup_window_seconds`` is stored ``ignored``.
-3. Decide (Masakari's rules, spec §2-§5), returning:
+1. Admission (``vmha.admission``: the rules the Masakari API and the webhooks apply too): the host's segment
+   and nova-compute service read from Nova, then the notification recorded in the journal once, with its
+   segment (a VM failure's server is read first: Nova down, nothing is recorded and intake runs again). A
+   refusal is answered ``Ignore`` (already received, duplicate, host in maintenance, segment disabled) or
+   ``Fail`` (a misconfigured segment; an actionable failure of a host in no segment: nothing can recover it,
+   Masakari answers 400, so the sender's error is failed and dead-lettered; a report needing no action is
+   ignored wherever it comes from).
+2. Decide whether the event calls for a recovery (Masakari's rules, spec §2-§5), returning:
 
-   - ``Ignore(reason)``: segment disabled, host in maintenance (listed in the
-     segment, or disabled by an earlier vmha recovery: a host taken out after a nova-compute process
-     failure still gets its servers evacuated when it fails as a whole), or the event is not actionable:
+   - ``Ignore(reason)``: the event is not actionable:
      COMPUTE_HOST ``STARTED``, without ``host_status``, or ``UNKNOWN`` (power-off not confirmed) in a
      segment that opts out of fencing (elsewhere ``fence_host`` proves it first); a report its host,
      process or server contradicts now (``vmha.functions.late_reports``: "host alive at recovery time");
@@ -17,9 +18,7 @@
      HA-enabled (unless ``process_all_instances``), excluded, paused or rescued; or a COMPUTE_HOST
      failure of a host whose recovery by another notification is under way (one recovery per host at a
      time: decided under the host's lock, ``vmha.functions.locks``, and marked in the journal).
-   - ``Fail(reason)``: an actionable failure of a host in no segment (nothing can recover it: Masakari
-     answers 400, so the sender's error is failed and dead-lettered; a report needing no action is ignored
-     wherever it comes from), a misconfigured segment, or an invalid custom flows file.
+   - ``Fail(reason)``: an invalid custom flows file.
    - ``Done(result={"flow": [...], "segment": name, "recovery_method": method})``.
 
 An id recorded before whose status is still ``new`` (intake crashed before the flow was posted) is
@@ -28,15 +27,13 @@ processed again; one already past ``new`` is answered with Ignore, and its statu
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
+from vmha.admission import Refused, Rule, judge, record
 from vmha.cloud.evacuees import exclusion
 from vmha.cloud.evacuees import ha_enabled as is_ha_enabled
-from vmha.cloud.nova import COMPUTE_BINARY, compute_service, get_server
-from vmha.cloud.segments import Fencing, Segment, SegmentError, disabling_notification, segment_of
+from vmha.cloud.nova import COMPUTE_BINARY, get_server
+from vmha.cloud.segments import Fencing, Segment
 from vmha.context import StepContext
 from vmha.contracts import (
     ContractError,
@@ -58,7 +55,7 @@ from vmha.functions.locks import Scope
 from vmha.functions.nova import BOUNDARY_ERRORS, error_outcome
 from vmha.functions.records import INTAKE, UNDER_WAY
 from vmha.functions.registry import custom_flows, resolve_flow
-from vmha.journal import NewNotification, NotificationFilter, NotificationStatus, RecordOutcome
+from vmha.journal import NotificationFilter
 from vmha.outcomes import Done, Fail, Ignore, Outcome
 
 ACTIONABLE_VM_EVENTS = frozenset({
@@ -70,90 +67,36 @@ HOST_CLAIM = "recovering host "
 """Intake's progress event marking the one notification whose flow recovers a host (``HOST_CLAIM + host``)."""
 
 
-@dataclass(frozen=True)
-class Facts:
-    """What Nova says about the notification's host (and server)."""
-
-    segment: Segment | None
-    problem: str | None
-    service: Any | None
-    server: Any | None
-
-
 def run(notification: Notification, ctx: StepContext) -> Outcome:
-    """Record ``notification`` and return its flow, or why it is ignored or failed."""
+    """Admit and record ``notification``, then return its flow, or why it is ignored or failed."""
     try:
-        facts = read_facts(notification, ctx.cloud)
+        judged = judge(notification, ctx.cloud, ctx.journal, ctx.settings)
+        server = _server(notification, ctx.cloud)
     except BOUNDARY_ERRORS as error:
         return error_outcome(error, ctx.settings.retry.initial_delay_seconds)
-    recorded = _record(notification, facts, ctx)
-    if recorded is not None:
-        return recorded
-    if facts.problem is not None:
-        return Fail(facts.problem)
-    segment = facts.segment
-    not_actionable = _event_reason(notification, facts.server, segment, ctx.settings)
-    if segment is None:
-        unrecoverable = f"host {notification.hostname} is in no vmha segment: nothing can recover this failure"
-        return Ignore(not_actionable) if not_actionable else Fail(unrecoverable)
-    reason = (_placement_reason(notification, segment, facts.service, ctx) or not_actionable
-              or contradiction(notification, facts.service, facts.server, ctx.settings.fencing_file))
+    decision = record(notification, judged, ctx.journal, ctx.settings)
+    if isinstance(decision, Refused):
+        return _refusal(notification, decision, server, ctx.settings)
+    reason = (_event_reason(notification, server, decision.segment, ctx.settings)
+              or contradiction(notification, decision.service, server, ctx.settings.fencing_file))
     if reason is not None:
         return Ignore(reason)
-    return _flow(notification, segment, ctx)
+    return _flow(notification, decision.segment, ctx)
 
 
-def read_facts(notification: Notification, cloud: Any) -> Facts:
-    """The segment, service and server of a notification, as Nova shows them now (asked all at once: each
-    question is a round trip to Nova, and intake is on the path of every recovery)."""
+def _server(notification: Notification, cloud: Any) -> Any | None:
     payload = notification.payload
-    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="vmha-intake") as pool:
-        segment = pool.submit(segment_of, cloud, notification.hostname)
-        service = pool.submit(compute_service, cloud, notification.hostname)
-        server = pool.submit(get_server, cloud, payload.instance_uuid) if isinstance(payload, VmPayload) else None
-        try:
-            found, problem = segment.result(), None
-        except SegmentError as error:
-            found, problem = None, str(error)
-        return Facts(found, problem, service.result(), None if server is None else server.result())
+    return get_server(cloud, payload.instance_uuid) if isinstance(payload, VmPayload) else None
 
 
-def _record(notification: Notification, facts: Facts, ctx: StepContext) -> Outcome | None:
-    segment = facts.segment
-    new = NewNotification.of(notification, None if segment is None else segment.name,
-                             None if segment is None else segment.recovery_method.value)
-    recorded = ctx.journal.record_notification(
-        new,
-        dedup_window=timedelta(seconds=ctx.settings.dedup_window_seconds),
-        terminal_within=timedelta(seconds=ctx.settings.ceilings.notification_seconds),
-    )
-    if recorded.outcome is RecordOutcome.DUPLICATE:
-        return Ignore(f"duplicate of notification {recorded.duplicate_of}")
-    status = recorded.notification.status
-    if recorded.outcome is RecordOutcome.ALREADY_KNOWN and status is not NotificationStatus.NEW:
-        return Ignore(f"notification {notification.id} was already received (status {status.value})")
-    return None
-
-
-def _placement_reason(
-    notification: Notification, segment: Segment, service: Any | None, ctx: StepContext
-) -> str | None:
-    host = notification.hostname
-    if not segment.enabled:
-        return f"segment {segment.name} is disabled"
-    if host in segment.maintenance_hosts:
-        return f"host {host} is in maintenance (segment {segment.name})"
-    disabled_for = None if service is None else disabling_notification(service)
-    if disabled_for is not None and not _host_failure_after_process_failure(notification, disabled_for, ctx):
-        return f"host {host} is in maintenance since the recovery of notification {disabled_for}"
-    return None
-
-
-def _host_failure_after_process_failure(notification: Notification, disabled_for: str, ctx: StepContext) -> bool:
-    if notification.type is not FailureType.COMPUTE_HOST:
-        return False
-    earlier = ctx.journal.get_notification(disabled_for)
-    return earlier is not None and earlier.notification.type == FailureType.PROCESS.value
+def _refusal(notification: Notification, refused: Refused, server: Any | None, settings: Settings) -> Outcome:
+    """A misconfigured segment fails; a host in no segment fails unless its report needs no action anyway."""
+    if refused.rule is Rule.INVALID_SEGMENT:
+        return Fail(refused.reason)
+    if refused.rule is Rule.UNKNOWN_HOST:
+        not_actionable = _event_reason(notification, server, None, settings)
+        return Ignore(not_actionable) if not_actionable else Fail(refused.reason)
+    return Ignore(refused.reason)
 
 
 def _claim_host(notification: Notification, ctx: StepContext) -> Ignore | None:

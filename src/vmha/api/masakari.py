@@ -1,11 +1,9 @@
 """Masakari's notifications API: ``POST/GET /v1/notifications``, ``GET /v1/notifications/{id}``.
 
 A POSTed notification is checked as Masakari checks it (the envelope, then vmha's notification contract:
-``generated_time`` with a 'T' or a space, Masakari's upper-case event values), then: a host in no segment
-is 400, a host in maintenance 409, the same type, host and payload within ``dedup_window_seconds`` 409.
-An accepted notification gets a new id, is posted to the notifications queue (the durable path the
-consumers' intake takes, which does the rest) and recorded in the journal with its segment; the answer is
-202 with the record. Rejected requests leave nothing behind.
+``generated_time`` with a 'T' or a space, Masakari's upper-case event values), gets a new id, and goes through
+admission (``vmha.api.notify.accept``: a host in no segment 400, a host in maintenance or a duplicate 409,
+rejected requests leave nothing behind); the answer is 202 with the journal's record.
 
 The list takes Masakari's filters (``status``, comma-separated or repeated; ``type``; ``source_host_uuid``;
 ``generated-since``), applied by the journal before paging, and Masakari's paging and sorting
@@ -16,7 +14,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import timedelta
 from typing import Any
 
 import webob
@@ -25,23 +22,14 @@ from vmha.api import versions
 from vmha.api.bodies import invalid_input
 from vmha.api.inventory import found_segments
 from vmha.api.listing import Listing, View, arrange, listing
-from vmha.api.notify import enqueue
+from vmha.api.notify import accept
 from vmha.api.progress import notification_view, workflow_details
 from vmha.api.segments import host_uuid
 from vmha.api.web import ApiError, read_object, reply
-from vmha.cloud.nova import COMPUTE_BINARY, compute_service
-from vmha.cloud.segments import Segment, SegmentError, disabling_notification, segment_of
-from vmha.contracts import ContractError, Notification, parse_notification
+from vmha.cloud.nova import COMPUTE_BINARY
+from vmha.contracts import ContractError, parse_notification
 from vmha.contracts.validation import parse_timestamp
-from vmha.journal import (
-    Journal,
-    NewNotification,
-    NotificationFilter,
-    NotificationRecord,
-    NotificationStatus,
-    RecordOutcome,
-    UnknownNotificationError,
-)
+from vmha.journal import Journal, NotificationFilter, NotificationRecord, NotificationStatus, UnknownNotificationError
 from vmha.journal.journal import MAX_PAGE
 from vmha.runtime import Services
 
@@ -63,15 +51,7 @@ class Notifications:
             notification = parse_notification({"id": str(uuid.uuid4()), "source": f"masakari-api/{project}", **fields})
         except ContractError as error:
             raise invalid_input(error, "notification") from error
-        segment = self._admit(notification)
-        enqueue(self._services, notification)
-        recorded = self._services.journal.record_notification(
-            new_notification(notification, segment),
-            dedup_window=timedelta(seconds=self._services.settings.dedup_window_seconds),
-            terminal_within=self._services.ceiling)
-        if recorded.outcome is RecordOutcome.DUPLICATE:
-            raise ApiError(409, f"Notification {notification.id} is a duplicate of {recorded.duplicate_of}.")
-        return reply(202, {"notification": notification_view(recorded.notification)})
+        return reply(202, {"notification": notification_view(accept(self._services, notification))})
 
     def index(self, request: webob.Request, params: Mapping[str, str]) -> webob.Response:
         query = request.GET
@@ -119,27 +99,6 @@ class Notifications:
         names |= {service.host for service in cloud.compute.services(binary=COMPUTE_BINARY)}
         return next((name for name in names if host_uuid(name) == host_id), "")
 
-    def _admit(self, notification: Notification) -> Segment:
-        """The host's segment; ApiError 400 (no segment), 409 (maintenance, duplicate)."""
-        cloud, host = self._services.cloud, notification.hostname
-        try:
-            segment = segment_of(cloud, host)
-        except SegmentError as error:
-            raise ApiError(400, str(error)) from error
-        if segment is None:
-            raise ApiError(400, f"Host with name {host} could not be found.")
-        service = compute_service(cloud, host)
-        if host in segment.maintenance_hosts or (service is not None and disabling_notification(service)):
-            raise ApiError(409, f"Notification received from host {host} of type '{notification.type.value}' is "
-                                "ignored as the host is already under maintenance.")
-        window = timedelta(seconds=self._services.settings.dedup_window_seconds)
-        twin = self._services.journal.find_recent_duplicate(
-            notification.type.value, host, notification.payload.to_dict(), window)
-        if twin is not None:
-            raise ApiError(409, f"Notification received from host {host} of type {notification.type.value} is "
-                                f"a duplicate of notification {twin.id}.")
-        return segment
-
 
 def envelope(body: Mapping[str, Any]) -> dict[str, Any]:
     """The four fields of ``{"notification": {...}}``; ApiError 400 naming what is wrong."""
@@ -155,14 +114,6 @@ def envelope(body: Mapping[str, Any]) -> dict[str, Any]:
         raise ApiError(400, f"Invalid input for field/attribute notification: Additional properties are not "
                             f"allowed ('{extra[0]}' was unexpected)")
     return fields
-
-
-def new_notification(notification: Notification, segment: Segment) -> NewNotification:
-    """What the journal records of an accepted notification."""
-    return NewNotification(
-        id=str(notification.id), type=notification.type.value, hostname=notification.hostname,
-        generated_time=notification.generated_time, payload=notification.payload.to_dict(),
-        source=notification.source, segment=segment.name, recovery_method=segment.recovery_method.value)
 
 
 def every_notification(journal: Journal, filters: NotificationFilter) -> list[NotificationRecord]:

@@ -9,9 +9,10 @@ makes the consumers claim at once. An Aodh alarm on a Nova instance event (``rea
 ``instance_id`` trait, e.g. ``compute.instance.power_off.end`` or ``compute.instance.update`` with state
 error) becomes a VM notification (LIFECYCLE / STOPPED_FAILED: the guest stopped without being asked to)
 on the host Nova has the server on (the event's ``host`` trait names the machine of whichever Nova service
-sent it: the API's for a reset to error), posted to the notifications queue, so the alarm path is as
+sent it: the API's for a reset to error), admitted as the Masakari API admits one (``vmha.api.notify.accept``:
+a host in no segment 400, in maintenance 409) and posted to the notifications queue, so the alarm path is as
 durable as a monitor's. Its id is derived from the alarm and event ids, so a repeated delivery of one
-event is recovered once. Only a server of the alarm's own project (Aodh is asked whose
+event is recovered once (and answered 409). Only a server of the alarm's own project (Aodh is asked whose
 alarm it is) is restarted: another project's is refused with 403 and the reason.
 """
 
@@ -28,7 +29,7 @@ import openstack
 import webob
 
 from vmha.api.audit import TARGET_KEY
-from vmha.api.notify import enqueue
+from vmha.api.notify import accept
 from vmha.api.web import ApiError, read_object, reply
 from vmha.contracts import ContractError, Notification, parse_notification
 from vmha.runtime import Services
@@ -72,9 +73,9 @@ class Webhooks:
         owner = self._alarm_project(alarm.get("alarm_id"))
         request.environ[TARGET_KEY] = f"alarm:{alarm['alarm_id']}"
         notification = alarm_notification(alarm, lambda instance: self._host_of(instance, owner))
-        enqueue(self._services, notification)
+        recorded = accept(self._services, notification)
         self._wake()
-        return reply(202, {"notification_id": str(notification.id)})
+        return reply(202, {"notification_id": recorded.id, "status": recorded.status.value})
 
     def _alarm_project(self, alarm_id: Any) -> str:
         """The project of the Aodh alarm ``alarm_id``, as Aodh says: a signed URL proves the call came from a
