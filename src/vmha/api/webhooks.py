@@ -70,9 +70,8 @@ class Webhooks:
         alarm = read_object(request, self._limit)
         if alarm.get("current") != "alarm":
             return reply(200, {"ignored": f"alarm state {alarm.get('current')!r} is not 'alarm'"})
-        owner = self._alarm_project(alarm.get("alarm_id"))
-        request.environ[TARGET_KEY] = f"alarm:{alarm['alarm_id']}"
-        notification = alarm_notification(alarm, lambda instance: self._host_of(instance, owner))
+        request.environ[TARGET_KEY] = f"alarm:{str(alarm.get('alarm_id'))[:80]}"
+        notification = alarm_notification(alarm, lambda instance: self._host_of(instance, alarm.get("alarm_id")))
         recorded = accept(self._services, notification)
         self._wake()
         return reply(202, {"notification_id": recorded.id, "status": recorded.status.value})
@@ -93,15 +92,16 @@ class Webhooks:
             raise ApiError(503, f"Aodh answered {answer.status_code} when asked for alarm {alarm_id}")
         return str(answer.json()["project_id"])
 
-    def _host_of(self, instance: str, owner: str) -> str | None:
+    def _host_of(self, instance: str, alarm_id: Any) -> str | None:
         """The compute host Nova has ``instance`` on; None for a server Nova does not know; ApiError 403 for a
-        server outside the alarm's project ``owner``."""
+        server outside the project of the alarm ``alarm_id``."""
         try:
             server = self._services.cloud.compute.get_server(instance)
         except openstack.exceptions.NotFoundException:
             return None
         except openstack.exceptions.SDKException as error:
             raise ApiError(503, f"cannot ask Nova where instance {instance} runs: {error}") from error
+        owner = self._alarm_project(alarm_id)
         if server.project_id != owner:
             raise ApiError(403, f"server {instance} is not in the alarm's project {owner}: not restarted")
         return str(server.compute_host) if server.compute_host else None
