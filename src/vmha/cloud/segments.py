@@ -28,6 +28,13 @@ the aggregate's hosts plus its reserved hosts; a host belongs to at most one seg
 ``vmha:rto_seconds``
     The recovery time objective (none by default): every server of a failed host ACTIVE elsewhere within this
     many seconds of the failure. Reported per recovery (``vmha.rto``), never enforced.
+``vmha:return_to_service``
+    ``manual`` (default) or ``auto``: what vmha does when a host it recovered comes back (its BMC reports the
+    power on, its nova-compute reports again): ``manual`` records it in the journal and changes nothing (an
+    operator returns it: ``POST /v1/hosts/{name}/return``); ``auto`` returns it to service (``vmha.returns``).
+``vmha:flap_window_seconds``
+    A host that fails again within this many seconds (default 3600) of being returned to service stays out
+    when it comes back again, whatever ``vmha:return_to_service`` says, until an operator returns it.
 ``vmha:stack``
     The Heat stack that made the segment (set by heat/segment.yaml). Such a segment belongs to its stack:
     the Masakari API refuses to change it (409). A segment without it was made through the Masakari API,
@@ -65,6 +72,13 @@ class Fencing(StrEnum):
     DISABLED = "disabled"
 
 
+class ReturnMode(StrEnum):
+    """What vmha does when a host it recovered comes back."""
+
+    MANUAL = "manual"
+    AUTO = "auto"
+
+
 class SegmentError(ValueError):
     """A segment's metadata is invalid, or a host is in several segments."""
 
@@ -83,6 +97,8 @@ class Segment:
     self_fence_seconds: int
     stack: str = ""
     """The Heat stack that owns the segment; empty for a segment made through the Masakari API."""
+    return_to_service: ReturnMode = ReturnMode.MANUAL
+    flap_window_seconds: int = 3600
     rto_seconds: int | None = None
     """The recovery time objective: a host recovery should have every server ACTIVE elsewhere within this
     many seconds of the failure (``vmha.rto``); None when the segment declares none."""
@@ -105,6 +121,9 @@ def parse_segment(name: str, hosts: tuple[str, ...], metadata: Mapping[str, str]
         fencing=_choice(Fencing, metadata.get(PREFIX + "fencing", Fencing.REQUIRED.value), name),
         self_fence_seconds=_lease(metadata, name),
         stack=metadata.get(PREFIX + "stack", "").strip(),
+        return_to_service=_choice(ReturnMode, metadata.get(PREFIX + "return_to_service", "manual"), name),
+        flap_window_seconds=_seconds(metadata.get(PREFIX + "flap_window_seconds", "3600"), "flap_window_seconds",
+                                     name),
         rto_seconds=_objective(metadata.get(PREFIX + "rto_seconds", ""), name),
     )
 
@@ -177,6 +196,12 @@ def _objective(text: str, segment: str) -> int | None:
         return None
     if not text.strip().isdigit() or int(text) < 1:
         raise SegmentError(f"segment {segment}: {PREFIX}rto_seconds must be a whole number of seconds, not {text!r}")
+    return int(text)
+
+
+def _seconds(text: str, key: str, segment: str) -> int:
+    if not text.strip().isdigit():
+        raise SegmentError(f"segment {segment}: {PREFIX}{key} must be a whole number of seconds, not {text!r}")
     return int(text)
 
 
