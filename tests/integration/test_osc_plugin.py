@@ -1,123 +1,204 @@
 """`openstack vmha ...` as operators run it: the real `openstack` command (python-openstackclient with the
-vmha plugin) against the local cloud, output read with `-f json`; bad input gets one clear line."""
+vmha plugin) with nothing but a clouds.yaml, against a real gateway registered in Keystone as `instance-ha`
+in a region of its own; output read with `-f json`, then what Nova's aggregates and the journal hold. Bad
+input and a catalog without the gateway get one clear line and a non-zero exit, never a table."""
 
 from __future__ import annotations
 
 import json
 import os
-import threading
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.cloud.layout import Layout
 from tests.cloud.procs import wait_until
-from vmha.contracts import load_settings
 from vmha.functions import STEPS, intake
-from vmha.journal import upgrade
-from vmha.runtime import gateway
+from vmha.journal import InstanceStatus, Journal, NewNotification, NotificationStatus
 
+from .api_support import api_settings, serving
 from .cli_support import OpenStackCli, remove_aggregate
+from .runtime_support import Place
+from .test_api_masakari_client import free_host
+
+PAYLOAD = {"event": "STOPPED", "host_status": "NORMAL", "cluster_status": "OFFLINE"}
 
 
 class Osc(OpenStackCli):
-    """Runs `openstack vmha` with the local cloud's credentials and a vmha journal and queues of its own."""
+    """`openstack vmha` with a clouds.yaml whose cloud lists two regions: the gateway's (the default) and one
+    without an instance-ha endpoint; the gateway's journal, to check what the commands did."""
 
-    def __init__(self, layout: Layout, tmp_path: Path) -> None:
-        suffix = uuid.uuid4().hex[:8]
-        super().__init__({**os.environ, "OS_CLIENT_CONFIG_FILE": str(layout.clouds_yaml), "OS_CLOUD": "vmha-admin",
-                          "VMHA_JOURNAL_URL": f"sqlite:///{tmp_path / 'journal.db'}",
-                          "VMHA_QUEUES_NOTIFICATIONS": f"osc-{suffix}-notifications",
-                          "VMHA_QUEUES_STEPS": f"osc-{suffix}-steps", "VMHA_QUEUES_DEAD_LETTERS": f"osc-{suffix}-dead",
-                          "VMHA_GATEWAY_CLOUD": "vmha-admin", "VMHA_GATEWAY_LISTEN_HOST": "127.0.0.1",
-                          "VMHA_GATEWAY_LISTEN_PORT": "0", "VMHA_GATEWAY_POLL_INTERVAL_SECONDS": "1"}, "vmha")
+    def __init__(self, env: dict[str, str], journal: Journal, regions: tuple[str, str]) -> None:
+        super().__init__(env, "vmha")
+        self.journal, (self.region, self.empty_region) = journal, regions
+
+
+def clouds_yaml(layout: Layout, regions: tuple[str, ...], folder: Path) -> Path:
+    """A clouds.yaml whose vmha-admin cloud lists ``regions``, the first its default."""
+    clouds = yaml.safe_load(layout.clouds_yaml.read_text())
+    clouds["clouds"]["vmha-admin"]["regions"] = list(regions)
+    clouds["clouds"]["vmha-admin"].pop("region_name", None)
+    path = folder / "clouds.yaml"
+    path.write_text(yaml.safe_dump(clouds))
+    return path
 
 
 @pytest.fixture
-def osc(cloud_layout: Layout, tmp_path: Path) -> Osc:
-    made = Osc(cloud_layout, tmp_path)
-    upgrade(made.env["VMHA_JOURNAL_URL"])  # as `vmha db upgrade` would: the plugin, a client, never migrates
-    return made
+def osc(cloud_layout: Layout, admin_conn: Any, tmp_path: Path) -> Iterator[Osc]:
+    suffix = uuid.uuid4().hex[:8]
+    identity, place = admin_conn.identity, Place(tmp_path, admin_conn)
+    region = identity.create_region(id=f"vmha-osc-{suffix}", description="vmha's OSC plugin test")
+    empty = identity.create_region(id=f"vmha-osc-empty-{suffix}", description="no instance-ha endpoint")
+    service = identity.create_service(name=f"vmha-osc-{suffix}", type="instance-ha")
+    try:
+        with serving(cloud_layout, api_settings(place), STEPS, intake) as api:
+            identity.create_endpoint(service_id=service.id, interface="public", region_id=region.id,
+                                     url=api.url + "/v1")
+            env = {key: value for key, value in os.environ.items() if not key.startswith(("OS_", "VMHA_"))}
+            env |= {"OS_CLIENT_CONFIG_FILE": str(clouds_yaml(cloud_layout, (region.id, empty.id), tmp_path)),
+                    "OS_CLOUD": "vmha-admin"}
+            yield Osc(env, api.gateway.services.journal, (region.id, empty.id))
+    finally:
+        for endpoint in identity.endpoints(service_id=service.id):
+            identity.delete_endpoint(endpoint)
+        identity.delete_service(service)
+        identity.delete_region(region)
+        identity.delete_region(empty)
+        place.delete()
 
 
 @pytest.fixture
-def segment(osc: Osc, admin_conn: Any) -> Iterator[str]:
+def segment(admin_conn: Any) -> Iterator[str]:
     name = f"osc-test-{uuid.uuid4().hex[:8]}"
     yield name
     remove_aggregate(admin_conn, name)
 
 
 def test_segments_and_their_hosts(osc: Osc, segment: str, admin_conn: Any) -> None:
-    created = osc.json("segment", "create", segment, "--host", "compute3", "--recovery-method", "rh_priority")
-    assert (created["Name"], created["Hosts"], created["Enabled"]) == (segment, ["compute3"], True)
-    assert segment in [item["Name"] for item in osc.json("segment", "list")]
-    osc.ok("host", "add", segment, "compute4", "--reserved")
-    osc.ok("host", "set", segment, "compute3", "--maintenance")
-    osc.ok("segment", "set", segment, "--disable", "--fencing", "required")
-    shown = osc.json("segment", "show", segment)
-    assert shown == {**created, "Hosts": ["compute3", "compute4"], "Reserved Hosts": ["compute4"],
-                     "Maintenance Hosts": ["compute3"], "Enabled": False, "Fencing": "required"}
+    created = osc.json("segment", "create", segment, "--recovery-method", "rh_priority", "--disable",
+                       "--description", "made by openstack vmha")
+    assert (created["Name"], created["Hosts"], created["Enabled"], created["Recovery Method"]) == (
+        segment, [], False, "rh_priority")
     aggregate = admin_conn.compute.find_aggregate(segment, ignore_missing=False)
-    assert aggregate.metadata["vmha:reserved_hosts"] == "compute4"
-    hosts = {row["Host"]: row for row in osc.json("host", "list", segment)}
-    assert (hosts["compute4"]["Reserved"], hosts["compute3"]["Maintenance"]) == (True, True)
-    assert hosts["compute3"]["Service Status"] in ("enabled", "disabled")
-    osc.ok("host", "remove", segment, "compute4")
-    assert osc.json("segment", "show", segment)["Reserved Hosts"] == []
-    assert osc.refused("host", "add", segment, "no-such-host").startswith("Nova refused no-such-host")
+    assert created["ID"] == aggregate.uuid and aggregate.metadata["vmha:enabled"] == "false"
+    assert segment in [item["Name"] for item in osc.json("segment", "list")]
+    host = free_host(admin_conn)
+    osc.ok("host", "add", segment, host, "--reserved")
+    osc.ok("host", "set", segment, host, "--maintenance")
+    osc.ok("segment", "set", segment, "--recovery-method", "reserved_host")
+    shown = osc.json("segment", "show", segment)
+    assert shown == {**created, "Hosts": [host], "Reserved Hosts": [host], "Maintenance Hosts": [host],
+                     "Recovery Method": "reserved_host"}
+    aggregate = admin_conn.compute.get_aggregate(aggregate.id)
+    assert aggregate.hosts == [host]
+    assert (aggregate.metadata["vmha:reserved_hosts"], aggregate.metadata["vmha:maintenance_hosts"],
+            aggregate.metadata["vmha:recovery_method"]) == (host, host, "reserved_host")
+    [listed] = osc.json("host", "list", segment)
+    assert (listed["Host"], listed["Reserved"], listed["Maintenance"], listed["Type"]) == (host, True, True, "COMPUTE")
+    assert osc.ok("segment", "show", segment, "-f", "yaml", "-c", "Name", "-c", "Hosts") == (
+        f"Name: {segment}\nHosts:\n- {host}\n")
+    osc.ok("host", "remove", segment, host)
+    assert admin_conn.compute.get_aggregate(aggregate.id).hosts == []
+    assert osc.refused("host", "add", segment, "compute99") == (
+        "the gateway refused (400): Compute service with name compute99 could not be found.")
+    assert osc.refused("host", "set", segment, host, "--reserved") == f"{host} is not in segment {segment}"
     assert osc.refused("segment", "set", segment).startswith("nothing to set")
     assert "invalid choice: 'sideways'" in osc.refused("segment", "create", "x", "--recovery-method", "sideways")
+    assert "already exists" in osc.refused("segment", "create", segment)
     osc.ok("segment", "delete", segment)
+    assert admin_conn.compute.find_aggregate(segment) is None
     assert osc.refused("segment", "show", segment) == f"no vmha segment {segment}"
 
 
-def test_functions_and_flows_are_the_step_table(osc: Osc) -> None:
+def test_a_segment_whose_host_is_refused_is_not_left_behind(osc: Osc, segment: str, admin_conn: Any) -> None:
+    refused = osc.refused("segment", "create", segment, "--host", "compute99")
+    assert refused.startswith(f"segment {segment} not created: the gateway refused (400)")
+    assert admin_conn.compute.find_aggregate(segment) is None
+
+
+def test_notifications_and_vmoves(osc: Osc, segment: str, admin_conn: Any) -> None:
+    osc.json("segment", "create", segment, "--disable")  # disabled: intake ignores what the test reports
+    host = free_host(admin_conn)
+    osc.ok("host", "add", segment, host)
+    created = osc.json("notification", "create", "COMPUTE_HOST", host, json.dumps(PAYLOAD))
+    nid = created["ID"]
+    assert (created["Type"], created["Host"], created["Payload"]) == ("COMPUTE_HOST", host, PAYLOAD)
+    assert wait_until(lambda: osc.json("notification", "show", nid)["Status"] == "ignored", 60, 0.5)
+    record = osc.journal.get_notification_record(nid)
+    assert record is not None and (record.hostname, record.segment, record.status) == (
+        host, segment, NotificationStatus.IGNORED)
+    shown = osc.json("notification", "show", nid)
+    assert (shown["Segment"], shown["Payload"]) == (segment, PAYLOAD)
+    assert [step["step"] for step in shown["Steps"]] == ["intake"]
+    assert all(event["step"] == "intake" for event in shown["Events"]) and shown["Events"]
+    assert [row["ID"] for row in osc.json("notification", "list", "--host", host, "--status", "ignored")] == [nid]
+    assert osc.json("notification", "list", "--host", host, "--type", "VM") == []
+    assert osc.refused("notification", "create", "PROCESS", host, '{"event": "EXPLODED"}').startswith(
+        "the gateway refused (400): ")
+    assert osc.refused("notification", "show", str(uuid.uuid4())).startswith("the gateway refused (404): ")
+
+    servers = sorted(str(uuid.uuid4()) for _ in range(2))
+    osc.journal.record_instance_progress(nid, servers[0], InstanceStatus.SUCCEEDED, source_host=host,
+                                         dest_host="compute1")
+    osc.journal.record_instance_progress(nid, servers[1], InstanceStatus.FAILED, source_host=host,
+                                         message="no valid host")
+    moved = {row["Server"]: row for row in osc.json("notification", "vmove", "list", nid)}
+    assert {server: row["Status"] for server, row in moved.items()} == {servers[0]: "succeeded",
+                                                                        servers[1]: "failed"}
+    vmove = osc.json("notification", "vmove", "show", nid, servers[0])
+    assert (vmove["Source Host"], vmove["Dest Host"], vmove["Type"]) == (host, "compute1", "evacuation")
+    instances = osc.json("notification", "show", nid)["Instances"]
+    assert {item["server"]: item["message"] for item in instances}[servers[1]] == "no valid host"
+    assert osc.refused("notification", "vmove", "show", nid, str(uuid.uuid4())).startswith(
+        "the gateway refused (404)")
+    osc.ok("segment", "delete", segment)
+
+
+def test_functions_run_on_the_gateway(osc: Osc) -> None:
     functions = {row["Name"]: row for row in osc.json("function", "list")}
     assert set(functions) == {"intake", *STEPS}
-    assert functions["evacuate_instance"]["Per Instance"] is True
-    assert [row["Step"] for row in osc.json("flow", "show", "VM")] == [
-        "stop_instance", "start_instance", "confirm_instance_active"]
-    assert osc.refused("flow", "show", "VM", "--recovery-method", "auto") == (
-        "--recovery-method applies to COMPUTE_HOST only")
-    assert osc.refused("function", "invoke", "no_such", "{}").startswith("no function no_such")
-
-
-def test_notifications_reach_the_journal_and_show_their_progress(osc: Osc, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", osc.env["OS_CLIENT_CONFIG_FILE"])
-    settings = load_settings(None, osc.env)
-    built = gateway.build(settings, STEPS, intake)
-    stop = threading.Event()
-    runner = threading.Thread(target=gateway.serve, args=(built, stop, 10.0), daemon=True)
-    runner.start()
-    try:
-        payload = json.dumps({"event": "STARTED", "process_name": "nova-compute"})
-        created = osc.json("notification", "create", "PROCESS", "compute3", payload)
-        assert created["Queue"] == settings.queues.notifications
-        nid = created["ID"]
-        assert wait_until(lambda: built.services.journal.get_notification(nid) is not None, 60, 0.5)
-        assert wait_until(lambda: osc.json("notification", "show", nid)["Status"] == "ignored", 60, 0.5)
-    finally:
-        stop.set()
-        runner.join(30)
-    listed = {row["ID"]: row for row in osc.json("notification", "list")}
-    assert (listed[nid]["Type"], listed[nid]["Host"], listed[nid]["Progress"]) == ("PROCESS", "compute3", "100%")
-    shown = osc.json("notification", "show", nid)
-    assert shown["Payload"] == {"event": "STARTED", "process_name": "nova-compute"}
-    assert any(event["step"] == "intake" for event in shown["Events"])
-    invalid = osc.refused("notification", "create", "PROCESS", "compute3", '{"event": "EXPLODED"}')
-    assert invalid.startswith("invalid notification: ")
-    assert osc.refused("notification", "show", str(uuid.uuid4())).endswith("in the journal")
-
-
-def test_invoking_intake_runs_the_function_here(osc: Osc) -> None:
-    notification = {"id": str(uuid.uuid4()), "source": "osc-test", "type": "PROCESS", "hostname": "compute3",
-                    "generated_time": "2026-01-01T00:00:00+00:00",
+    assert (functions["evacuate_instance"]["Per Instance"], functions["intake"]["Kind"]) == (True, "intake")
+    notification = {"id": str(uuid.uuid4()), "source": "osc-test", "type": "PROCESS",
+                    "hostname": f"no-host-{uuid.uuid4().hex[:8]}", "generated_time": "2026-01-01T00:00:00+00:00",
                     "payload": {"event": "STARTED", "process_name": "nova-compute"}}
     invoked = osc.json("function", "invoke", "intake", json.dumps(notification))
-    assert (invoked["Function"], invoked["Outcome"]) == ("intake", "ignore")
-    assert invoked["Request ID"].startswith("req-")
-    step = {"notification_id": str(uuid.uuid4()), "step": "fence_host"}
-    assert osc.refused("function", "invoke", "fence_host", json.dumps(step)).startswith("invalid event for fence_host")
+    assert (invoked["Function"], invoked["Status"], invoked["Output"]["outcome"]) == ("intake", "success", "ignore")
+    execution = osc.journal.get_execution(invoked["Execution ID"])
+    assert execution is not None and execution.input == notification
+    assert osc.refused("function", "invoke", "no_such", "{}") == "the gateway refused (404): function no_such not found"
+    step = json.dumps({"notification_id": str(uuid.uuid4()), "step": "fence_host"})
+    assert osc.refused("function", "invoke", "fence_host", step).startswith(
+        "the gateway refused (400): invalid input for fence_host")
+
+
+def test_without_an_endpoint_every_command_says_so(osc: Osc) -> None:
+    commands = [("segment", "list"), ("segment", "show", "x"), ("host", "list", "x"), ("notification", "list"),
+                ("notification", "show", "x"), ("notification", "vmove", "list", "x"), ("function", "list"),
+                ("function", "invoke", "intake", "{}")]
+    for command in commands:
+        refused = osc.refused("--os-region-name", osc.empty_region, *command, "-f", "json")
+        assert refused == (f"no instance-ha endpoint in the Keystone catalog for region {osc.empty_region}, "
+                           "interface public: register the vmha gateway (README, The openstack vmha commands) "
+                           "or choose its region with --os-region-name"), command
+    assert osc.refused("--os-region-name", osc.region, "--os-interface", "internal", "segment", "list").startswith(
+        f"no instance-ha endpoint in the Keystone catalog for region {osc.region}, interface internal")
+    assert isinstance(osc.json("segment", "list"), list)
+
+
+def test_a_busy_segment_is_refused_with_the_gateways_reason(osc: Osc, segment: str, admin_conn: Any) -> None:
+    osc.json("segment", "create", segment, "--disable")
+    host = free_host(admin_conn)
+    osc.ok("host", "add", segment, host)
+    busy = NewNotification(id=str(uuid.uuid4()), type="COMPUTE_HOST", hostname=host, generated_time=datetime.now(UTC),
+                           payload=dict(PAYLOAD), source="test", segment=segment)
+    osc.journal.record_notification(busy, dedup_window=timedelta(0), terminal_within=timedelta(hours=1))
+    try:
+        assert "in use to process notifications" in osc.refused("host", "remove", segment, host)
+    finally:
+        osc.journal.set_status(busy.id, NotificationStatus.IGNORED, "test")
+    osc.ok("host", "remove", segment, host)

@@ -1,8 +1,8 @@
-"""``openstack vmha function list/invoke`` and ``openstack vmha flow show``: the step table, as data.
+"""``openstack vmha function list/invoke``: the gateway's functions (intake and every recovery step).
 
-``function invoke`` runs the function's Lambda-style handler in this process, with the journal and the OSC
-connection as its context, and prints the outcome: what the gateway's invoke API does remotely. Intake
-records the notification it is given; steps read and write the journal of the notification they name.
+``function invoke`` runs one on the gateway (``POST /v1/functions/{name}/executions``, synchronously: the
+execution the Lambda Invoke route would make, authenticated with the OSC session's Keystone token) and
+prints the recorded execution with the function's output.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Mapping
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,30 +17,18 @@ from osc_lib import exceptions
 from osc_lib.cli import format_columns
 from osc_lib.command import command
 
-from vmha.context import RunContext, new_request_id, notification_of
-from vmha.contracts import ContractError, FailureType, RecoveryMethod, parse_notification, parse_step_message
-from vmha.functions import STEPS, custom_flows, resolve_flow
-from vmha.functions.handler import intake_handler, step_handler
-from vmha.journal import utc_now
-from vmha.osc.client import VmhaClient, vmha
+from vmha.osc.client import vmha
 
-INTAKE = "intake"
-FUNCTION_COLUMNS = ("Name", "Queue", "Per Instance", "Join", "Timeout", "Retry")
-
-
-def _function_rows() -> list[tuple[Any, ...]]:
-    rows: list[tuple[Any, ...]] = [(INTAKE, "notifications", False, False, "-", "settings")]
-    for spec in STEPS.values():
-        retry = "settings" if spec.retry is None else "polling (retry.recheck_interval_seconds)"
-        rows.append((spec.id, "steps", spec.per_instance, spec.join, spec.timeout_seconds, retry))
-    return rows
+FUNCTION_COLUMNS = ("Name", "Kind", "Per Instance", "Timeout")
 
 
 class ListFunction(command.Lister):
-    """List the functions: intake and every recovery step."""
+    """List the gateway's functions: intake and every recovery step."""
 
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
-        return FUNCTION_COLUMNS, _function_rows()
+        listed = vmha(self).request("GET", "functions")["functions"]
+        return FUNCTION_COLUMNS, [(item["name"], item["kind"], item["per_instance"], item["timeout_seconds"])
+                                  for item in listed]
 
 
 def _event(text: str) -> Mapping[str, Any]:
@@ -56,27 +43,8 @@ def _event(text: str) -> Mapping[str, Any]:
     return event
 
 
-def _context(client: VmhaClient, name: str, event: Mapping[str, Any]) -> RunContext:
-    """The context a run of ``name`` gets, for the notification the event is or names."""
-    settings = client.settings
-    try:
-        if name == INTAKE:
-            notification = parse_notification(event)
-        else:
-            message = parse_step_message(event)
-            detail = client.journal.get_notification(str(message.notification_id))
-            if detail is None:
-                raise exceptions.CommandError(f"no notification {message.notification_id} in the journal")
-            notification = notification_of(detail.notification)
-    except ContractError as error:
-        raise exceptions.CommandError(f"invalid event for {name}: {error}") from error
-    now = utc_now()
-    return RunContext(new_request_id(), notification, settings, client.journal, client.cloud, utc_now,
-                      now + timedelta(seconds=settings.ceilings.notification_seconds))
-
-
 class InvokeFunction(command.ShowOne):
-    """Run one function's handler on an event and show its outcome."""
+    """Run one function on the gateway with an event and show its execution."""
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
@@ -86,35 +54,9 @@ class InvokeFunction(command.ShowOne):
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[tuple[str, ...], tuple[Any, ...]]:
-        name = parsed_args.name
-        if name != INTAKE and name not in STEPS:
-            raise exceptions.CommandError(f"no function {name}; see `openstack vmha function list`")
         event = _event(parsed_args.event)
-        context = _context(vmha(self), name, event)
-        handler = intake_handler if name == INTAKE else step_handler(name)
-        result = handler(event, context)
-        return ("Function", "Request ID", "Outcome", "Result"), (
-            name, context.request_id, result["outcome"],
-            format_columns.DictColumn({key: value for key, value in result.items() if key != "outcome"}))
-
-
-class ShowFlow(command.Lister):
-    """Show the steps a failure type runs (for COMPUTE_HOST: per recovery method), operators' flows included."""
-
-    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
-        parser = super().get_parser(prog_name)
-        parser.add_argument("type", metavar="<type>", choices=[kind.value for kind in FailureType],
-                            help="COMPUTE_HOST, VM or PROCESS")
-        parser.add_argument("--recovery-method", choices=[method.value for method in RecoveryMethod],
-                            default=None, help="COMPUTE_HOST only (default auto)")
-        return parser
-
-    def take_action(self, parsed_args: argparse.Namespace) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
-        kind = FailureType(parsed_args.type)
-        method = RecoveryMethod(parsed_args.recovery_method) if parsed_args.recovery_method else None
-        if method is not None and kind is not FailureType.COMPUTE_HOST:
-            raise exceptions.CommandError("--recovery-method applies to COMPUTE_HOST only")
-        steps = resolve_flow(kind, method, custom_flows(vmha(self).settings))
-        rows = [(position, step, STEPS[step].per_instance, STEPS[step].join, STEPS[step].timeout_seconds)
-                for position, step in enumerate(steps, start=1)]
-        return ("Position", "Step", "Per Instance", "Join", "Timeout"), rows
+        ran = vmha(self).request("POST", f"functions/{parsed_args.name}/executions", {"input": event, "sync": True})
+        result = ran.get("result") or {}
+        return ("Function", "Execution ID", "Status", "Duration", "Output"), (
+            ran["function_name"], ran["id"], ran["status"], result.get("duration"),
+            format_columns.DictColumn(result.get("output") or {}))

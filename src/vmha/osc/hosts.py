@@ -1,30 +1,23 @@
-"""``openstack vmha host list/add/remove/set``: a segment's hosts and their reserved/maintenance flags."""
+"""``openstack vmha host list/add/remove/set``: a segment's hosts and their reserved/maintenance flags,
+through the gateway's Masakari API (openstacksdk's ``instance_ha``)."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
-import openstack
 from osc_lib import exceptions
 from osc_lib.command import command
 
-from vmha.osc.client import vmha
-from vmha.osc.segments import find, read, set_keys
+from vmha.osc.client import calling, vmha
+from vmha.osc.segments import CONTROL_ATTRIBUTES, SERVICE_TYPE, find
 
-COLUMNS = ("Host", "In Aggregate", "Reserved", "Maintenance", "Service Status", "Service State", "Forced Down",
-           "Disabled Reason")
-
-
-def _with(names: tuple[str, ...], host: str, present: bool) -> str:
-    """The comma-separated list ``names`` with ``host`` in it or not."""
-    kept = [name for name in names if name != host]
-    return ",".join([*kept, host] if present else kept)
+COLUMNS = ("ID", "Host", "Type", "Control Attributes", "Reserved", "Maintenance")
 
 
 def _segment_and_host(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("segment", metavar="<segment>", help="segment name or id")
-    parser.add_argument("host", metavar="<host>", help="compute host name")
+    parser.add_argument("host", metavar="<host>", help="compute host name (or the host's id)")
 
 
 def _flags(parser: argparse.ArgumentParser) -> None:
@@ -36,22 +29,24 @@ def _flags(parser: argparse.ArgumentParser) -> None:
     maintenance.add_argument("--maintenance", dest="maintenance", action="store_const", const=True,
                              help="under planned maintenance: its failures are ignored")
     maintenance.add_argument("--no-maintenance", dest="maintenance", action="store_const", const=False,
-                             help="back from maintenance")
+                             help="back from maintenance (releases a host a recovery disabled)")
 
 
-def _apply_flags(cloud: Any, aggregate: Any, host: str, parsed_args: argparse.Namespace) -> None:
-    segment = read(aggregate)
-    keys = {}
-    if parsed_args.reserved is not None:
-        keys["reserved_hosts"] = _with(segment.reserved_hosts, host, parsed_args.reserved)
-    if parsed_args.maintenance is not None:
-        keys["maintenance_hosts"] = _with(segment.maintenance_hosts, host, parsed_args.maintenance)
-    if keys:
-        set_keys(cloud, aggregate, keys)
+def _flag_changes(parsed_args: argparse.Namespace) -> dict[str, bool]:
+    changes = {"reserved": parsed_args.reserved, "on_maintenance": parsed_args.maintenance}
+    return {key: value for key, value in changes.items() if value is not None}
+
+
+def _host(ha: Any, segment: Any, name_or_id: str) -> Any:
+    with calling():
+        for host in ha.hosts(segment.id):
+            if name_or_id in (host.name, host.id):
+                return host
+    raise exceptions.CommandError(f"{name_or_id} is not in segment {segment.name}")
 
 
 class ListHost(command.Lister):
-    """List a segment's hosts with their flags and nova-compute service state."""
+    """List a segment's hosts with their flags."""
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
@@ -59,21 +54,52 @@ class ListHost(command.Lister):
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
-        cloud = vmha(self).cloud
-        segment = read(find(cloud, parsed_args.segment))
-        services = {service.host: service for service in cloud.compute.services(binary="nova-compute")}
-        rows = []
-        for host in segment.members:
-            service = services.get(host)
-            state = (service.status, service.state, service.is_forced_down, service.disabled_reason) if service \
-                else ("-", "-", "-", "no nova-compute service")
-            rows.append((host, host in segment.hosts, host in segment.reserved_hosts,
-                         host in segment.maintenance_hosts, *state))
-        return COLUMNS, rows
+        ha = vmha(self).ha
+        segment = find(ha, parsed_args.segment)
+        with calling():
+            hosts = list(ha.hosts(segment.id))
+        return COLUMNS, [(host.id, host.name, host.type, host.control_attributes, host.reserved, host.on_maintenance)
+                         for host in hosts]
 
 
-class _FlaggedHostCommand(command.Command):
-    """A command on one host of a segment taking --reserved and --maintenance."""
+class AddHost(command.Command):
+    """Add a compute host to a segment."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        _segment_and_host(parser)
+        parser.add_argument("--type", default=SERVICE_TYPE, help=f"Masakari's host type (default {SERVICE_TYPE})")
+        parser.add_argument("--control-attributes", default=CONTROL_ATTRIBUTES,
+                            help=f"Masakari's control attributes (default {CONTROL_ATTRIBUTES})")
+        _flags(parser)
+        return parser
+
+    def take_action(self, parsed_args: argparse.Namespace) -> None:
+        ha = vmha(self).ha
+        segment = find(ha, parsed_args.segment)
+        with calling():
+            ha.create_host(segment.id, name=parsed_args.host, type=parsed_args.type,
+                           control_attributes=parsed_args.control_attributes, **_flag_changes(parsed_args))
+
+
+class RemoveHost(command.Command):
+    """Remove a compute host from a segment."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        _segment_and_host(parser)
+        return parser
+
+    def take_action(self, parsed_args: argparse.Namespace) -> None:
+        ha = vmha(self).ha
+        segment = find(ha, parsed_args.segment)
+        host = _host(ha, segment, parsed_args.host)
+        with calling():
+            ha.delete_host(host.id, segment.id)
+
+
+class SetHost(command.Command):
+    """Mark a segment's host reserved (a spare) or under maintenance, or neither."""
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
@@ -81,51 +107,13 @@ class _FlaggedHostCommand(command.Command):
         _flags(parser)
         return parser
 
-
-class AddHost(_FlaggedHostCommand):
-    """Add a compute host to a segment."""
-
     def take_action(self, parsed_args: argparse.Namespace) -> None:
-        cloud = vmha(self).cloud
-        aggregate = find(cloud, parsed_args.segment)
-        if parsed_args.host not in (aggregate.hosts or ()):
-            try:
-                aggregate = cloud.compute.add_host_to_aggregate(aggregate, parsed_args.host)
-            except openstack.exceptions.HttpException as error:
-                raise exceptions.CommandError(f"Nova refused {parsed_args.host}: {error.details or error}") from error
-        _apply_flags(cloud, aggregate, parsed_args.host, parsed_args)
-
-
-class RemoveHost(command.Command):
-    """Remove a compute host from a segment (and from its reserved and maintenance lists)."""
-
-    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
-        parser = super().get_parser(prog_name)
-        _segment_and_host(parser)
-        return parser
-
-    def take_action(self, parsed_args: argparse.Namespace) -> None:
-        cloud = vmha(self).cloud
-        aggregate = find(cloud, parsed_args.segment)
-        host = parsed_args.host
-        segment = read(aggregate)
-        if host not in segment.members:
-            raise exceptions.CommandError(f"{host} is not in segment {segment.name}")
-        if host in segment.hosts:
-            aggregate = cloud.compute.remove_host_from_aggregate(aggregate, host)
-        set_keys(cloud, aggregate, {"reserved_hosts": _with(segment.reserved_hosts, host, False),
-                                    "maintenance_hosts": _with(segment.maintenance_hosts, host, False)})
-
-
-class SetHost(_FlaggedHostCommand):
-    """Mark a segment's host reserved (a spare) or under maintenance, or neither."""
-
-    def take_action(self, parsed_args: argparse.Namespace) -> None:
-        cloud = vmha(self).cloud
-        aggregate = find(cloud, parsed_args.segment)
-        if parsed_args.host not in read(aggregate).members:
-            raise exceptions.CommandError(f"{parsed_args.host} is not in segment {aggregate.name}")
-        if parsed_args.reserved is None and parsed_args.maintenance is None:
+        ha = vmha(self).ha
+        changes = _flag_changes(parsed_args)
+        if not changes:
             raise exceptions.CommandError("nothing to set: give --reserved/--no-reserved or "
                                           "--maintenance/--no-maintenance")
-        _apply_flags(cloud, aggregate, parsed_args.host, parsed_args)
+        segment = find(ha, parsed_args.segment)
+        host = _host(ha, segment, parsed_args.host)
+        with calling():
+            ha.update_host(host.id, segment.id, **changes)

@@ -1,11 +1,13 @@
-"""``openstack vmha notification list/show/create``: recoveries from the journal; create posts a failure
-report to the notifications queue as a monitor would (the gateway's Masakari API will be the other way)."""
+"""``openstack vmha notification list/show/create`` and ``notification vmove list/show``: recoveries through
+the gateway's Masakari API. ``create`` reports a failure as a monitor does (``POST /v1/notifications``: the
+gateway admits it or says why not); ``show`` has the recovery's steps and their progress (microversion 1.1's
+``recovery_workflow_details``) and, for a host failure, the servers it moved (1.3's vmoves)."""
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,54 +15,55 @@ from osc_lib import exceptions
 from osc_lib.cli import format_columns
 from osc_lib.command import command
 
-from vmha.commands.status import flow_of, fraction
-from vmha.contracts import ContractError, FailureType, parse_notification
-from vmha.journal import NotificationDetail, NotificationFilter, NotificationRecord, NotificationStatus
-from vmha.osc.client import VmhaClient, vmha
+from vmha.contracts import FailureType
+from vmha.osc.client import calling, vmha
 
-LIST_COLUMNS = ("ID", "Type", "Host", "Status", "Segment", "Generated Time", "Progress")
-SHOW_COLUMNS = ("ID", "Type", "Host", "Status", "Status Reason", "Segment", "Recovery Method", "Generated Time",
-                "Created At", "Payload", "Progress", "Steps", "Instances", "Events")
-MESSAGE_TTL_SECONDS = 86400
-
-
-def _percent(client: VmhaClient, detail: NotificationDetail) -> str:
-    return f"{fraction(detail, flow_of(detail, client.settings)) * 100:.0f}%"
+STATUSES = ("new", "running", "finished", "failed", "ignored", "error")
+LIST_COLUMNS = ("ID", "Type", "Host", "Status", "Generated Time")
+SHOW_COLUMNS = ("ID", "Type", "Host", "Status", "Message", "Segment", "Recovery Method", "Generated Time",
+                "Created At", "Updated At", "Payload", "Steps", "Events", "Instances")
+VMOVE_COLUMNS = ("ID", "Server", "Source Host", "Dest Host", "Status", "Type", "Start Time", "End Time", "Message")
 
 
-def _detail(client: VmhaClient, notification_id: str) -> NotificationDetail:
-    detail = client.journal.get_notification(notification_id)
-    if detail is None:
-        raise exceptions.CommandError(f"no notification {notification_id} in the journal")
-    return detail
+def _host_id(ha: Any, name: str) -> str:
+    """The id of the host called ``name`` in any segment; CommandError if no segment has it."""
+    with calling():
+        for segment in ha.segments():
+            for host in ha.hosts(segment.id):
+                if name in (host.name, host.id):
+                    return str(host.id)
+    raise exceptions.CommandError(f"no segment has a host {name}")
 
 
 class ListNotification(command.Lister):
-    """List notifications from the journal, newest first."""
+    """List notifications, newest first."""
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
-        parser.add_argument("--status", action="append", default=[],
-                            choices=[status.value for status in NotificationStatus], help="only these; repeatable")
-        parser.add_argument("--host", default=None, help="only notifications about this host")
+        parser.add_argument("--status", action="append", default=[], choices=STATUSES, help="only these; repeatable")
+        parser.add_argument("--type", choices=[kind.value for kind in FailureType], default=None, help="only these")
+        parser.add_argument("--host", default=None, help="only notifications about this host (name or id)")
         parser.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
-        client = vmha(self)
         if not 1 <= parsed_args.limit <= 1000:
             raise exceptions.CommandError("--limit must be within 1..1000")
-        filters = NotificationFilter(statuses=frozenset(NotificationStatus(s) for s in parsed_args.status),
-                                     hostname=parsed_args.host)
-        rows = []
-        for record in client.journal.list_notifications(filters, limit=parsed_args.limit):
-            rows.append((record.id, record.type, record.hostname, record.status.value, record.segment,
-                         record.generated_time.isoformat(), _percent(client, _detail(client, record.id))))
-        return LIST_COLUMNS, rows
+        ha = vmha(self).ha
+        query: dict[str, Any] = {"limit": min(parsed_args.limit, 100)}
+        if parsed_args.status:
+            query["status"] = ",".join(parsed_args.status)
+        if parsed_args.type:
+            query["type"] = parsed_args.type
+        if parsed_args.host:
+            query["source_host_uuid"] = _host_id(ha, parsed_args.host)
+        with calling():
+            found = list(itertools.islice(ha.notifications(**query), parsed_args.limit))
+        return LIST_COLUMNS, [(item.id, item.type, item.hostname, item.status, item.generated_time) for item in found]
 
 
 class ShowNotification(command.ShowOne):
-    """Show a notification with its per-step and per-instance progress."""
+    """Show a notification with its recovery's steps, their progress and the servers it moved."""
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
@@ -69,24 +72,27 @@ class ShowNotification(command.ShowOne):
 
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[tuple[str, ...], tuple[Any, ...]]:
         client = vmha(self)
-        detail = _detail(client, parsed_args.notification)
-        record: NotificationRecord = detail.notification
-        steps = [{"step": run.key.step_id, "instance": run.key.instance_uuid, "status": run.status.value,
-                  "attempts": run.attempts, "error": run.error} for run in detail.steps]
-        instances = [{"instance": item.instance_uuid, "status": item.status.value, "source_host": item.source_host,
-                      "dest_host": item.dest_host, "message": item.message} for item in detail.instances]
-        events = [{"at": event.at.isoformat(), "step": event.step_id, "instance": event.instance_uuid,
-                   "message": event.message} for event in detail.events]
+        shown = client.request("GET", f"notifications/{parsed_args.notification}")["notification"]
+        details = shown.get("recovery_workflow_details") or []
+        steps = [{"step": step["name"], "state": step["state"], "progress": step["progress"]} for step in details]
+        events = [{"at": event["timestamp"], "step": step["name"], "message": event["message"]}
+                  for step in details for event in step["progress_details"]]
+        moved: list[Any] = []
+        if shown["type"] == FailureType.COMPUTE_HOST.value:
+            with calling():
+                moved = list(client.ha.vmoves(shown["id"]))
+        instances = [{"server": vmove.server_id, "status": vmove.status, "source_host": vmove.source_host,
+                      "dest_host": vmove.dest_host, "message": vmove.message} for vmove in moved]
         return SHOW_COLUMNS, (
-            record.id, record.type, record.hostname, record.status.value, record.status_reason, record.segment,
-            record.recovery_method, record.generated_time.isoformat(), record.created_at.isoformat(),
-            format_columns.DictColumn(dict(record.payload)), _percent(client, detail),
-            format_columns.ListDictColumn(steps), format_columns.ListDictColumn(instances),
-            format_columns.ListDictColumn(events))
+            shown["id"], shown["type"], shown["hostname"], shown["status"], shown.get("message"),
+            shown.get("failover_segment_name"), shown.get("recovery_method"), shown["generated_time"],
+            shown["created_at"], shown["updated_at"], format_columns.DictColumn(shown["payload"]),
+            format_columns.ListDictColumn(steps), format_columns.ListDictColumn(events),
+            format_columns.ListDictColumn(instances))
 
 
 class CreateNotification(command.ShowOne):
-    """Report a failure: post a notification to vmha's notifications queue, as a monitor does."""
+    """Report a failure to the gateway, as a monitor does."""
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
@@ -99,17 +105,51 @@ class CreateNotification(command.ShowOne):
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[tuple[str, ...], tuple[Any, ...]]:
-        client = vmha(self)
         try:
             payload = json.loads(parsed_args.payload)
-            notification = parse_notification({
-                "id": str(uuid.uuid4()), "source": "openstack-vmha", "type": parsed_args.type,
-                "hostname": parsed_args.hostname, "payload": payload,
-                "generated_time": parsed_args.generated_time or datetime.now(UTC).isoformat()})
-        except (ValueError, ContractError) as error:
-            raise exceptions.CommandError(f"invalid notification: {error}") from error
-        queue = client.settings.queues.notifications
-        client.post(queue, notification.to_dict(), ttl=MESSAGE_TTL_SECONDS)
-        return ("ID", "Type", "Host", "Generated Time", "Payload", "Queue"), (
-            str(notification.id), notification.type.value, notification.hostname,
-            notification.generated_time.isoformat(), format_columns.DictColumn(payload), queue)
+        except ValueError as error:
+            raise exceptions.CommandError(f"the payload is not JSON: {error}") from error
+        ha = vmha(self).ha
+        with calling():
+            created = ha.create_notification(type=parsed_args.type, hostname=parsed_args.hostname, payload=payload,
+                                             generated_time=parsed_args.generated_time or
+                                             datetime.now(UTC).isoformat())
+        return ("ID", "Type", "Host", "Status", "Generated Time", "Payload"), (
+            created.id, created.type, created.hostname, created.status, created.generated_time,
+            format_columns.DictColumn(created.payload))
+
+
+def _vmove_row(vmove: Any) -> tuple[Any, ...]:
+    return (vmove.id, vmove.server_id, vmove.source_host, vmove.dest_host, vmove.status, vmove.type,
+            vmove.start_time, vmove.end_time, vmove.message)
+
+
+class ListVMove(command.Lister):
+    """List the servers a host recovery moved."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument("notification", metavar="<notification-id>", help="a COMPUTE_HOST notification's id")
+        return parser
+
+    def take_action(self, parsed_args: argparse.Namespace) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+        ha = vmha(self).ha
+        with calling():
+            moved = list(ha.vmoves(parsed_args.notification))
+        return VMOVE_COLUMNS, [_vmove_row(vmove) for vmove in moved]
+
+
+class ShowVMove(command.ShowOne):
+    """Show one server a host recovery moved."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument("notification", metavar="<notification-id>", help="a COMPUTE_HOST notification's id")
+        parser.add_argument("vmove", metavar="<vmove-id>", help="the vmove's id (its server's id)")
+        return parser
+
+    def take_action(self, parsed_args: argparse.Namespace) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+        ha = vmha(self).ha
+        with calling():
+            vmove = ha.get_vmove(parsed_args.vmove, parsed_args.notification)
+        return VMOVE_COLUMNS, _vmove_row(vmove)

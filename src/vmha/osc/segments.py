@@ -1,69 +1,57 @@
-"""``openstack vmha segment list/show/create/set/delete``: failover segments as Nova host aggregates."""
+"""``openstack vmha segment list/show/create/set/delete``: failover segments through the gateway's Masakari
+API (openstacksdk's ``instance_ha``): the gateway keeps them as Nova host aggregates with ``vmha:`` keys and
+refuses (409) changes to one a Heat stack made."""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
 from typing import Any
 
-import openstack
 from osc_lib import exceptions
 from osc_lib.cli import format_columns
 from osc_lib.command import command
 
-from vmha.cloud.segments import PREFIX, Fencing, Segment, SegmentError, parse_segment
 from vmha.contracts import RecoveryMethod
-from vmha.osc.client import vmha
+from vmha.osc.client import calling, vmha
 
-COLUMNS = ("ID", "Name", "Enabled", "Recovery Method", "Hosts", "Reserved Hosts", "Maintenance Hosts", "Fencing")
-
-
-def is_segment(aggregate: Any) -> bool:
-    """Whether an aggregate is a vmha segment (at least one ``vmha:`` key)."""
-    return any(key.startswith(PREFIX) for key in aggregate.metadata or {})
-
-
-def read(aggregate: Any) -> Segment:
-    """The segment an aggregate describes; CommandError if its metadata is invalid."""
-    try:
-        return parse_segment(aggregate.name, tuple(aggregate.hosts or ()), aggregate.metadata or {})
-    except SegmentError as error:
-        raise exceptions.CommandError(str(error)) from error
+COLUMNS = ("ID", "Name", "Enabled", "Recovery Method", "Service Type", "Description", "Hosts", "Reserved Hosts",
+           "Maintenance Hosts")
+SERVICE_TYPE = "COMPUTE"
+CONTROL_ATTRIBUTES = "SSH"
+"""Masakari's usual host type and control attributes (vmha records them and fences through the BMC)."""
 
 
-def find(cloud: Any, name_or_id: str) -> Any:
-    """The segment's aggregate by name or id; CommandError if there is none."""
-    for aggregate in cloud.compute.aggregates():
-        if name_or_id in (aggregate.name, str(aggregate.id)) and is_segment(aggregate):
-            return aggregate
+def find(ha: Any, name_or_id: str) -> Any:
+    """The segment by name or id; CommandError if there is none."""
+    with calling():
+        for segment in ha.segments():
+            if name_or_id in (segment.name, segment.id):
+                return segment
     raise exceptions.CommandError(f"no vmha segment {name_or_id}")
 
 
-def row(aggregate: Any) -> tuple[Any, ...]:
-    segment = read(aggregate)
-    return (str(aggregate.id), segment.name, segment.enabled, segment.recovery_method.value,
-            format_columns.ListColumn(list(segment.hosts)), format_columns.ListColumn(list(segment.reserved_hosts)),
-            format_columns.ListColumn(list(segment.maintenance_hosts)), segment.fencing.value)
-
-
-def set_keys(cloud: Any, aggregate: Any, keys: Mapping[str, str]) -> Any:
-    """Write ``vmha:`` keys (given without the prefix); CommandError with Nova's reason."""
-    try:
-        return cloud.compute.set_aggregate_metadata(aggregate, {PREFIX + key: value for key, value in keys.items()})
-    except openstack.exceptions.HttpException as error:
-        raise exceptions.CommandError(f"Nova refused: {error.details or error}") from error
+def row(ha: Any, segment: Any) -> tuple[Any, ...]:
+    with calling():
+        hosts = list(ha.hosts(segment.id))
+    names = [host.name for host in hosts]
+    return (segment.id, segment.name, segment.is_enabled, segment.recovery_method, segment.service_type,
+            segment.description, format_columns.ListColumn(names),
+            format_columns.ListColumn([host.name for host in hosts if host.reserved]),
+            format_columns.ListColumn([host.name for host in hosts if host.on_maintenance]))
 
 
 class ListSegment(command.Lister):
     """List the vmha failover segments."""
 
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
-        cloud = vmha(self).cloud
-        return COLUMNS, [row(aggregate) for aggregate in cloud.compute.aggregates() if is_segment(aggregate)]
+        ha = vmha(self).ha
+        with calling():
+            segments = list(ha.segments())
+        return COLUMNS, [row(ha, segment) for segment in segments]
 
 
 class ShowSegment(command.ShowOne):
-    """Show one vmha failover segment."""
+    """Show one vmha failover segment with its hosts."""
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
@@ -71,29 +59,28 @@ class ShowSegment(command.ShowOne):
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[tuple[str, ...], tuple[Any, ...]]:
-        return COLUMNS, row(find(vmha(self).cloud, parsed_args.segment))
+        ha = vmha(self).ha
+        return COLUMNS, row(ha, find(ha, parsed_args.segment))
 
 
 def _options(parser: argparse.ArgumentParser, creating: bool) -> None:
     parser.add_argument("--recovery-method", choices=[method.value for method in RecoveryMethod],
                         default="auto" if creating else None, help="how failed hosts' servers are recovered")
-    parser.add_argument("--fencing", choices=[item.value for item in Fencing], default=None,
-                        help="required (the default): evacuate only hosts their BMC powered off; "
-                        "disabled: evacuate without proof that the host is dead")
+    parser.add_argument("--description", default=None, help="free text")
     enabled = parser.add_mutually_exclusive_group()
-    enabled.add_argument("--enable", dest="enabled", action="store_const", const="true", help="recover failures")
-    enabled.add_argument("--disable", dest="enabled", action="store_const", const="false",
+    enabled.add_argument("--enable", dest="enabled", action="store_const", const=True, help="recover failures")
+    enabled.add_argument("--disable", dest="enabled", action="store_const", const=False,
                          help="record failures but recover nothing")
 
 
-def _changes(parsed_args: argparse.Namespace) -> dict[str, str]:
-    changes = {"recovery_method": parsed_args.recovery_method, "fencing": parsed_args.fencing,
-               "enabled": parsed_args.enabled}
+def _changes(parsed_args: argparse.Namespace) -> dict[str, Any]:
+    changes = {"recovery_method": parsed_args.recovery_method, "description": parsed_args.description,
+               "is_enabled": parsed_args.enabled}
     return {key: value for key, value in changes.items() if value is not None}
 
 
 class CreateSegment(command.ShowOne):
-    """Create a vmha failover segment (a host aggregate with vmha: keys)."""
+    """Create a vmha failover segment, with its hosts; nothing is left of it when a host is refused."""
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
@@ -103,22 +90,23 @@ class CreateSegment(command.ShowOne):
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[tuple[str, ...], tuple[Any, ...]]:
-        cloud = vmha(self).cloud
-        if cloud.compute.find_aggregate(parsed_args.name) is not None:
-            raise exceptions.CommandError(f"an aggregate named {parsed_args.name} exists already")
-        aggregate = cloud.compute.create_aggregate(name=parsed_args.name)
+        ha = vmha(self).ha
+        with calling():
+            segment = ha.create_segment(name=parsed_args.name, service_type=SERVICE_TYPE, **_changes(parsed_args))
         try:
-            for host in parsed_args.host:
-                cloud.compute.add_host_to_aggregate(aggregate, host)
-            set_keys(cloud, aggregate, {"enabled": "true", "fencing": Fencing.REQUIRED.value, **_changes(parsed_args)})
-        except (openstack.exceptions.HttpException, exceptions.CommandError) as error:
-            _delete(cloud, cloud.compute.get_aggregate(aggregate))
+            with calling():
+                for host in parsed_args.host:
+                    ha.create_host(segment.id, name=host, type=SERVICE_TYPE, control_attributes=CONTROL_ATTRIBUTES)
+        except exceptions.CommandError as error:
+            with calling():
+                ha.delete_segment(segment.id)
             raise exceptions.CommandError(f"segment {parsed_args.name} not created: {error}") from error
-        return COLUMNS, row(cloud.compute.get_aggregate(aggregate))
+        with calling():
+            return COLUMNS, row(ha, ha.get_segment(segment.id))
 
 
 class SetSegment(command.Command):
-    """Change a vmha failover segment's recovery method, fencing or enabled flag."""
+    """Change a vmha failover segment's recovery method, description or enabled flag."""
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
@@ -127,11 +115,14 @@ class SetSegment(command.Command):
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> None:
-        cloud = vmha(self).cloud
+        ha = vmha(self).ha
         changes = _changes(parsed_args)
         if not changes:
-            raise exceptions.CommandError("nothing to set: give --recovery-method, --fencing, --enable or --disable")
-        set_keys(cloud, find(cloud, parsed_args.segment), changes)
+            raise exceptions.CommandError("nothing to set: give --recovery-method, --description, --enable or "
+                                          "--disable")
+        segment = find(ha, parsed_args.segment)
+        with calling():
+            ha.update_segment(segment.id, **changes)
 
 
 class DeleteSegment(command.Command):
@@ -143,12 +134,8 @@ class DeleteSegment(command.Command):
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> None:
-        cloud = vmha(self).cloud
+        ha = vmha(self).ha
         for name in parsed_args.segments:
-            _delete(cloud, find(cloud, name))
-
-
-def _delete(cloud: Any, aggregate: Any) -> None:
-    for host in aggregate.hosts or ():
-        cloud.compute.remove_host_from_aggregate(aggregate, host)
-    cloud.compute.delete_aggregate(aggregate)
+            segment = find(ha, name)
+            with calling():
+                ha.delete_segment(segment.id)
