@@ -35,6 +35,7 @@ from vmha.api.masakari import Notifications
 from vmha.api.metrics import Metrics
 from vmha.api.policy import ANONYMOUS, Caller, Policy, rule_for, service_config
 from vmha.api.report import Reports
+from vmha.api.returns import Returns
 from vmha.api.segments import Inventory, Segments
 from vmha.api.throttle import WAKEUP_BURST, WAKEUPS_PER_SECOND, Throttle
 from vmha.api.vmoves import VMoves
@@ -105,6 +106,8 @@ def routes(parts: Parts) -> list[Route]:
         route("POST", webhooks.AODH_PATH, plain, Auth.SIGNED, hooks.aodh),
         route("GET", "/v1/capacity", plain, key, capacity.index),
         route("GET", "/v1/hosts/{name}/failover-plan", plain, key, capacity.plan),
+        route("POST", "/v1/hosts/{name}/return", plain, key,
+              Returns(services.cloud, services.settings, services.journal).create),
         route("GET", "/v1/report", plain, key, Reports(services.cloud, services.journal).index),
         route("GET", "/v1/audit", plain, key, audit.AuditTrail(services.journal).index),
         route("GET", "/v1/functions", plain, key, runs.functions),

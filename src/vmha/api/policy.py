@@ -118,6 +118,8 @@ VMHA_RULES = [
           "GET /v1/capacity"),
     _rule("vmha:capacity:plan", ADMIN_API, "Says what a host's failure would do now.",
           "GET /v1/hosts/{name}/failover-plan"),
+    _rule("vmha:hosts:return", ADMIN_API, "Returns a host vmha recovered to service (lifts forced_down, enables "
+          "its nova-compute, gives back an unused reserved host).", "POST /v1/hosts/{name}/return"),
     _rule("vmha:report:index", ADMIN_API, "Reports the host recoveries' phase timelines against each segment's "
           "recovery time objective.", "GET /v1/report"),
     _rule("vmha:audit:index", ADMIN_API, "Lists the audit trail of the API's calls that run steps or change "
