@@ -31,13 +31,13 @@ from .runtime_support import Place
 WEBHOOK_SECRET = "vmha-test-webhook-secret"
 
 
-def api_settings(place: Place, **gateway: Any) -> Settings:
-    """The Place's settings with the API's keys and secret, on a free port."""
+def api_settings(place: Place, *, config_file: str = "", **gateway: Any) -> Settings:
+    """The Place's settings with the API's webhook secret and service config file, on a free port."""
     document = {
         "journal_url": place.journal_url, "dedup_window_seconds": 180, "queues": place.queues,
         "retry": {"initial_delay_seconds": 1, "max_delay_seconds": 2, "recheck_interval_seconds": 1},
         "gateway": {"workers": 2, "poll_interval_seconds": 1.0, "listen_port": 0, **gateway},
-        "api": {"webhook_secret": WEBHOOK_SECRET, "max_body_bytes": 65536},
+        "api": {"webhook_secret": WEBHOOK_SECRET, "max_body_bytes": 65536, "config_file": config_file},
     }
     return parse_settings(document, {})
 

@@ -114,6 +114,10 @@ VMHA_RULES = [
           "GET /2015-03-31/functions/{name}"),
     _rule("vmha:functions:get_configuration", ADMIN_API, "Shows a recovery function's configuration (AWS "
           "Lambda GetFunctionConfiguration).", "GET /2015-03-31/functions/{name}/configuration"),
+    _rule("vmha:segments:fencing:show", ADMIN_API, "Shows whether a segment's failed hosts are fenced before "
+          "their servers are evacuated.", "GET /v1/segments/{segment_id}/fencing"),
+    _rule("vmha:segments:fencing:update", ADMIN_API, "Changes whether a segment's failed hosts are fenced before "
+          "their servers are evacuated.", "PUT /v1/segments/{segment_id}/fencing"),
     _rule("vmha:capacity:index", ADMIN_API, "Says whether each segment absorbs the loss of its hosts.",
           "GET /v1/capacity"),
     _rule("vmha:capacity:plan", ADMIN_API, "Says what a host's failure would do now.",
@@ -174,6 +178,6 @@ class Policy:
         return bool(self._enforcer.enforce(rule, dict(target), credentials))
 
     def authorize(self, rule: str, caller: Caller, target: Mapping[str, Any]) -> None:
-        """ApiError 403 unless ``caller`` may do what ``rule`` guards."""
+        """ApiError 403 unless ``caller`` may do what ``rule`` guards (Lambda's AccessDeniedException)."""
         if not self.allows(rule, caller, target):
-            raise ApiError(403, f"Policy doesn't allow {rule} to be performed.")
+            raise ApiError(403, f"Policy doesn't allow {rule} to be performed.", "AccessDeniedException")
