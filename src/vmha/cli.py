@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 DEFAULT_STEPS = "vmha.functions:STEPS"
 DEFAULT_INTAKE = "vmha.functions:intake"
 DEFAULT_ON_FAILED = "vmha.functions:release_servers"
+DEFAULT_ON_SWEEP = "vmha.returns:look_once"
 DEFAULT_STOP_TIMEOUT = "30"
 
 
@@ -73,23 +74,25 @@ def _settings_reference(_: argparse.Namespace) -> int:
     return 0
 
 
-def build_gateway(settings_file: Path | None, steps: str, intake: str, on_failed: str = DEFAULT_ON_FAILED) -> Gateway:
+def build_gateway(settings_file: Path | None, steps: str, intake: str, on_failed: str = DEFAULT_ON_FAILED,
+                  on_sweep: str = DEFAULT_ON_SWEEP) -> Gateway:
     """The gateway of ``vmha gateway`` and ``vmha.wsgi`` (not started): settings and custom flows checked, logs
-    as JSON lines on stderr, the step table, the intake and the failure hook loaded from ``module:attribute``."""
+    as JSON lines on stderr, the step table, the intake, the failure hook and the sweep hook loaded from
+    ``module:attribute`` (an empty sweep hook: none)."""
     from vmha.runtime import gateway, logs  # noqa: PLC0415  (see the module docstring)
 
     settings = load_settings(settings_file)
     _check_custom_flows(settings)
     logs.configure()
     return gateway.build(settings, gateway.load_target(steps), gateway.load_target(intake),
-                         gateway.load_target(on_failed))
+                         gateway.load_target(on_failed), gateway.load_target(on_sweep) if on_sweep else None)
 
 
 def _gateway(args: argparse.Namespace) -> int:
     """Run the recovery runtime until SIGTERM or SIGINT: consume the queues, run the steps."""
     from vmha.runtime import gateway  # noqa: PLC0415  (see the module docstring)
 
-    built = build_gateway(args.settings, args.steps, args.intake, args.on_failed)
+    built = build_gateway(args.settings, args.steps, args.intake, args.on_failed, args.on_sweep)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -108,6 +111,9 @@ def _add_gateway(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     command.add_argument("--on-failed", default=os.environ.get("VMHA_ON_FAILED", DEFAULT_ON_FAILED),
                          help="what runs when a recovery fails (unlocks the servers it locked), as module:attribute; "
                               "env VMHA_ON_FAILED")
+    command.add_argument("--on-sweep", default=os.environ.get("VMHA_ON_SWEEP", DEFAULT_ON_SWEEP),
+                         help="what the sweeper also runs on each look (returns recovered hosts to service, "
+                              "vmha.returns), as module:attribute, empty for nothing; env VMHA_ON_SWEEP")
     command.add_argument("--stop-timeout", type=float,
                          default=os.environ.get("VMHA_STOP_TIMEOUT", DEFAULT_STOP_TIMEOUT),
                          help="seconds in-flight steps may take to finish on SIGTERM; env VMHA_STOP_TIMEOUT")

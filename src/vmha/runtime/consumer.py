@@ -213,11 +213,23 @@ class Consumer:
                 self.sweep_once()
             except Exception:
                 log.exception("sweeping failed")
+            self.look_once()
 
     def sweep_once(self) -> int:
         """Fail every notification past its deadline; return how many this call failed."""
         return sweep(self._services.journal, self._services.settings.ceilings.notification_seconds,
                      self._effects.failed)
+
+
+    def look_once(self) -> None:
+        """Run the sweep hook once, if any (errors logged)."""
+        services = self._services
+        if services.on_sweep is None:
+            return
+        try:
+            services.on_sweep(services.settings, services.journal, services.cloud)
+        except Exception:
+            log.exception("the sweep hook failed")
 
 
 def handling_limits(services: Services) -> dict[str, float]:

@@ -22,7 +22,7 @@ from vmha.context import COMPUTE_MICROVERSION
 from vmha.contracts import Settings
 from vmha.journal import open_journal
 from vmha.runtime.consumer import Consumer
-from vmha.runtime.services import Services
+from vmha.runtime.services import Services, SweepHook
 from vmha.runtime.table import FailedHook, IntakeFunction, StepTable, table_problems
 from vmha.runtime.zaqar import ZaqarQueues
 
@@ -98,9 +98,10 @@ class Gateway:
         self.services.journal.close()
 
 
-def build(settings: Settings, table: StepTable, intake: IntakeFunction, on_failed: FailedHook | None = None) -> Gateway:
-    """A gateway for ``settings`` running ``table`` and ``intake``, and ``on_failed`` when a recovery fails;
-    raises StartupError."""
+def build(settings: Settings, table: StepTable, intake: IntakeFunction, on_failed: FailedHook | None = None,
+          on_sweep: SweepHook | None = None) -> Gateway:
+    """A gateway for ``settings`` running ``table`` and ``intake``, ``on_failed`` when a recovery fails and
+    ``on_sweep`` on each of the sweeper's looks; raises StartupError."""
     problems = table_problems(table, settings.gateway.claim_ttl_seconds)
     if problems:
         raise StartupError("step table: " + "; ".join(problems))
@@ -111,7 +112,7 @@ def build(settings: Settings, table: StepTable, intake: IntakeFunction, on_faile
     metrics = Metrics(journal, (names.notifications, names.steps, names.dead_letters), zaqar_stats(cloud.session),
                       cloud, settings)
     services = Services(settings, journal, ZaqarQueues(cloud.session), metrics.instrument(table),
-                        metrics.instrument_intake(intake), cloud, on_failed=on_failed)
+                        metrics.instrument_intake(intake), cloud, on_failed=on_failed, on_sweep=on_sweep)
     return Gateway(services, metrics, keystone_filter(cloud, settings.api.config_file))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -13,6 +14,9 @@ from vmha.runtime.table import FailedHook, IntakeFunction, StepTable
 
 LEASE_MARGIN = timedelta(seconds=10)
 """A step's journal lease outlasts its timeout by this much, so a timed-out run is never taken over early."""
+SweepHook = Callable[[Settings, Journal, Any], object]
+"""What the sweeper also runs on each of its looks (e.g. ``vmha.returns.look_once``); must be safe on every
+replica at once, bound every call it makes, and never wait for anything."""
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,7 @@ class Services:
     clock: Clock = utc_now
     intake_timeout_seconds: float = 50.0
     on_failed: FailedHook | None = None
+    on_sweep: SweepHook | None = None
 
     @property
     def ceiling(self) -> timedelta:
