@@ -19,16 +19,18 @@ from vmha.context import StepContext
 from vmha.contracts import ContractError, parse_notification, parse_step_message
 from vmha.functions import triage
 from vmha.functions.registry import STEPS
-from vmha.outcomes import Done, Fail, Ignore, Outcome, Retry, Skipped, outcome_to_dict
+from vmha.outcomes import Done, Fail, Ignore, Outcome, Recover, Retry, Skipped, outcome_to_dict
 
 Handler = Callable[[Mapping[str, Any], StepContext], dict[str, Any]]
 __all__ = ["Handler", "intake_handler", "outcome_from_dict", "outcome_to_dict", "step_handler"]
 
 
-def outcome_from_dict(data: Mapping[str, Any]) -> Outcome:
+def outcome_from_dict(data: Mapping[str, Any]) -> Outcome | Recover:
     """The outcome a handler returned; ContractError for anything else."""
     kind = data.get("outcome")
     try:
+        if kind == "recover":
+            return Recover(tuple(str(step) for step in data["flow"]), data.get("segment"), data.get("recovery_method"))
         if kind == "done":
             return Done(dict(data.get("result", {})), tuple(UUID(u) for u in data.get("fan_out", ())))
         if kind == "skipped":

@@ -3,7 +3,7 @@
 Runtime contract (``vmha.runtime`` implements it):
 
 - intake (``vmha.functions.intake``) resolves a notification's flow with ``resolve_flow`` and returns
-  it in ``Done.result["flow"]``; the runtime posts ``flow[0]``.
+  it as ``Recover(flow)``; the runtime posts ``flow[0]``.
 - After ``Done`` it posts ``flow[position + 1]``. When ``Done.fan_out`` is non-empty, the following
   ``per_instance`` steps run once per instance uuid, as independent branches, and the ``join`` step after
   them runs once, when every branch has ended. An empty fan-out goes straight to the ``join`` step.

@@ -19,7 +19,7 @@
      failure of a host whose recovery by another notification is under way (one recovery per host at a
      time: decided under the host's lock, ``vmha.functions.locks``, and marked in the journal).
    - ``Fail(reason)``: an invalid custom flows file.
-   - ``Done(result={"flow": [...], "segment": name, "recovery_method": method})``.
+   - ``Recover(flow, segment, recovery_method)``.
 
 An id recorded before whose status is still ``new`` (intake crashed before the flow was posted) is
 processed again; one already past ``new`` is answered with Ignore, and its status must be left as it is.
@@ -56,7 +56,7 @@ from vmha.functions.nova import BOUNDARY_ERRORS, error_outcome
 from vmha.functions.records import INTAKE, UNDER_WAY
 from vmha.functions.registry import custom_flows, resolve_flow
 from vmha.journal import NotificationFilter
-from vmha.outcomes import Done, Fail, Ignore, Outcome
+from vmha.outcomes import Fail, Ignore, IntakeOutcome, Recover
 
 ACTIONABLE_VM_EVENTS = frozenset({
     (VmEvent.LIFECYCLE, VirDomainEvent.STOPPED_FAILED),
@@ -67,7 +67,7 @@ HOST_CLAIM = "recovering host "
 """Intake's progress event marking the one notification whose flow recovers a host (``HOST_CLAIM + host``)."""
 
 
-def run(notification: Notification, ctx: StepContext) -> Outcome:
+def run(notification: Notification, ctx: StepContext) -> IntakeOutcome:
     """Admit and record ``notification``, then return its flow, or why it is ignored or failed."""
     try:
         judged = judge(notification, ctx.cloud, ctx.journal, ctx.settings)
@@ -89,7 +89,7 @@ def _server(notification: Notification, cloud: Any) -> Any | None:
     return get_server(cloud, payload.instance_uuid) if isinstance(payload, VmPayload) else None
 
 
-def _refusal(notification: Notification, refused: Refused, server: Any | None, settings: Settings) -> Outcome:
+def _refusal(notification: Notification, refused: Refused, server: Any | None, settings: Settings) -> Ignore | Fail:
     """A misconfigured segment fails; a host in no segment fails unless its report needs no action anyway."""
     if refused.rule is Rule.INVALID_SEGMENT:
         return Fail(refused.reason)
@@ -173,14 +173,14 @@ def _vm_event_reason(payload: VmPayload, server: Any | None, settings: Settings)
     return None
 
 
-def _flow(notification: Notification, segment: Segment, ctx: StepContext) -> Outcome:
+def _flow(notification: Notification, segment: Segment, ctx: StepContext) -> IntakeOutcome:
     """The flow; a host's, only once this notification holds the host's recovery (``_claim_host``)."""
     method, settings = segment.recovery_method, ctx.settings
     try:
         flow = resolve_flow(notification.type, method, custom_flows(settings))
     except (ContractError, OSError) as error:
         return Fail(f"custom flows file {settings.custom_flows_file}: {error}")
-    done = Done({"flow": list(flow), "segment": segment.name, "recovery_method": method.value})
+    done = Recover(tuple(flow), segment.name, method.value)
     if notification.type is not FailureType.COMPUTE_HOST:
         return done
     return locks.exclusive(ctx, Scope.HOST, notification.hostname, lambda: _claim_host(notification, ctx)) or done

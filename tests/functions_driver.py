@@ -27,14 +27,14 @@ from vmha.journal import (
     StepDone,
     StepKey,
 )
-from vmha.outcomes import Done, Fail, Ignore, Outcome, Retry, Skipped
+from vmha.outcomes import Done, Fail, Ignore, IntakeOutcome, Outcome, Recover, Retry, Skipped, outcome_to_dict
 
 
 @dataclass
 class FlowRun:
     """What happened to one notification."""
 
-    intake: Outcome
+    intake: IntakeOutcome
     status: NotificationStatus | None = None
     outcomes: list[tuple[str, str, Outcome]] = field(default_factory=list)
 
@@ -69,9 +69,9 @@ class Driver:
         claim = self.journal.begin_step(StepKey(str(notification.id), INTAKE), timedelta(seconds=60))
         assert isinstance(claim, StepClaim)
         first = intake(notification, self.context(notification))
-        if isinstance(first, Done):
-            self.journal.finish_step(claim, first.result)
-            self.journal.set_flow(str(notification.id), tuple(first.result["flow"]))
+        if isinstance(first, Recover):
+            self.journal.finish_step(claim, outcome_to_dict(first))
+            self.journal.set_flow(str(notification.id), first.flow)
         else:
             self.journal.skip_step(claim, {"reason": getattr(first, "reason", "")})
         record = FlowRun(first)
@@ -79,9 +79,9 @@ class Driver:
             record.status = self._set(notification, NotificationStatus.IGNORED, first.reason)
         elif isinstance(first, Fail):
             record.status = self._set(notification, NotificationStatus.FAILED, first.reason)
-        elif isinstance(first, Done):
+        elif isinstance(first, Recover):
             self._set(notification, NotificationStatus.RUNNING, None)
-            failure = self._flow(notification, tuple(first.result["flow"]), record)
+            failure = self._flow(notification, first.flow, record)
             final = NotificationStatus.FAILED if failure else NotificationStatus.FINISHED
             record.status = self._set(notification, final, failure)
         return record

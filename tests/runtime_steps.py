@@ -19,7 +19,7 @@ from pathlib import Path
 
 from vmha.context import StepContext
 from vmha.contracts import Notification, ProcessPayload, RetryPolicy, StepMessage
-from vmha.outcomes import Done, Fail, Ignore, Outcome, Retry
+from vmha.outcomes import Done, Fail, Ignore, IntakeOutcome, Outcome, Recover, Retry
 from vmha.runtime import StepFunction, StepTable
 
 FANNED_OUT = 3
@@ -132,14 +132,14 @@ def make_table(effects: Effects) -> StepTable:
     return {step.id: step for step in steps}
 
 
-def intake(notification: Notification, ctx: StepContext) -> Outcome:
+def intake(notification: Notification, ctx: StepContext) -> IntakeOutcome:
     """The flow named in the process name (see the module docstring)."""
     payload = notification.payload
     if not isinstance(payload, ProcessPayload):
         return Ignore("not a test notification")
     kind, _, text = payload.process_name.partition(":")
     if kind == "flow":
-        return Done({"flow": text.split(",")})
+        return Recover(tuple(text.split(",")))
     return Fail(text) if kind == "fail" else Ignore(text)
 
 

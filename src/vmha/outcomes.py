@@ -12,6 +12,8 @@ A step does ONE thing and reports how it went; only the runtime loops, waits and
 - ``Fail``: cannot succeed (fencing unconfirmed, mass failure guard, bad input); the notification ends
   ``failed`` with ``reason`` and the message goes to the dead-letter queue.
 - ``Ignore``: (intake only) the notification is not actionable; it ends ``ignored`` with ``reason``.
+- ``Recover``: (intake only) the notification starts a recovery running ``flow`` (step ids, in order); an empty
+  flow has nothing to recover, and the notification finishes. An intake answers ``IntakeOutcome``.
 """
 
 from __future__ import annotations
@@ -57,11 +59,22 @@ class Ignore:
     reason: str
 
 
+@dataclass(frozen=True)
+class Recover:
+    flow: tuple[str, ...]
+    segment: str | None = None
+    recovery_method: str | None = None
+
+
 Outcome = Done | Skipped | Retry | Fail | Ignore
+IntakeOutcome = Recover | Ignore | Fail | Retry
 
 
-def outcome_to_dict(outcome: Outcome) -> dict[str, Any]:
+def outcome_to_dict(outcome: Outcome | Recover) -> dict[str, Any]:
     """The outcome as a JSON-ready dict (what a Lambda-style handler returns; ``vmha.functions.handler``)."""
+    if isinstance(outcome, Recover):
+        return {"outcome": "recover", "flow": list(outcome.flow), "segment": outcome.segment,
+                "recovery_method": outcome.recovery_method}
     if isinstance(outcome, Done):
         return {"outcome": "done", "result": dict(outcome.result), "fan_out": [str(u) for u in outcome.fan_out]}
     if isinstance(outcome, Skipped):

@@ -113,7 +113,7 @@ def test_host_failure_evacuates_ha_servers_and_keeps_the_host_out(
         assert (service.status, service.is_forced_down, service.state) == ("disabled", True, "down")
         assert service.disabled_reason.endswith(f"(vmha notification {notification.id})")
         hosts_before = {s.id: conn.compute.get_server(s.id).compute_host for s in ha_servers + plain}
-        flow = tuple(run.intake.result["flow"])  # type: ignore[union-attr]
+        flow = run.intake.flow  # type: ignore[union-attr]
         recovery.rerun_every_step(notification, flow, [s.id for s in ha_servers])
         assert {s.id: conn.compute.get_server(s.id).compute_host for s in ha_servers + plain} == hosts_before
         assert helpers.compute_service(conn, FAILED_HOST).disabled_reason == service.disabled_reason

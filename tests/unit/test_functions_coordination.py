@@ -19,7 +19,7 @@ from vmha.functions.steps.evacuate_instance import SLOT_TAKEN, SLOT_WAIT_SECONDS
 from vmha.functions.steps.take_reserved_host import TAKING
 from vmha.functions.triage import HOST_CLAIM
 from vmha.journal import InstanceStatus, Journal, NotificationStatus
-from vmha.outcomes import Done, Ignore, Retry
+from vmha.outcomes import Done, Ignore, Recover, Retry
 
 from .fake_nova import FakeCloud
 from .functions_support import HA, World, fail_host, host_down, instances, settings, vm_failed
@@ -45,7 +45,7 @@ def world(journal: Journal, clock: FakeClock, tmp_path: Path, request: pytest.Fi
 def admitted(world: World, host: str = "compute1") -> Notification:
     """A host-down notification that intake accepted (recorded with its segment and host claim)."""
     notification = world.notification(host_down(), host)
-    assert isinstance(intake(notification, world.context(notification)), Done)
+    assert isinstance(intake(notification, world.context(notification)), Recover)
     return notification
 
 
@@ -66,7 +66,7 @@ def test_one_recovery_per_host_at_a_time(world: World) -> None:
     outcome = intake(second, world.context(second))
     assert isinstance(outcome, Ignore)
     assert outcome.reason == f"host compute1 is already being recovered by notification {first.id}"
-    assert isinstance(intake(first, world.context(first)), Done)  # redelivered before its flow started
+    assert isinstance(intake(first, world.context(first)), Recover)  # redelivered before its flow started
     assert claims(world, first) == [HOST_CLAIM + "compute1"]
     admitted(world, "compute2")  # another host is another recovery
     end(world, first)
@@ -78,7 +78,7 @@ def test_a_vm_failure_on_a_host_under_recovery_is_not_held_back(world: World) ->
     admitted(world)
     server = world.nova.add_server("compute1", metadata=HA)
     notification = world.notification(vm_failed(server.id), "compute1")
-    assert isinstance(intake(notification, world.context(notification)), Done)
+    assert isinstance(intake(notification, world.context(notification)), Recover)
 
 
 def test_two_recoveries_of_a_segment_never_take_the_same_spare(world: World) -> None:

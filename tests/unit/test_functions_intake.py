@@ -14,7 +14,7 @@ from vmha.contracts import FlowSteps, HostEvent, HostPayload, HostStatus, Payloa
 from vmha.functions import intake
 from vmha.functions.registry import HOST_AUTO, HOST_RESERVED, PROCESS, VM
 from vmha.journal import Journal, NotificationStatus
-from vmha.outcomes import Done, Fail, Ignore, Retry
+from vmha.outcomes import Fail, Ignore, Recover, Retry
 
 from .fake_nova import http_error
 from .functions_support import World, host_down, make_world, process_down, vm_failed
@@ -36,8 +36,8 @@ def test_host_failure_gets_the_flow_of_its_segments_method(world: World, method:
     world.segment(recovery_method=method)
     notification = world.notification(host_down())
     outcome = intake(notification, world.context(notification))
-    assert isinstance(outcome, Done)
-    assert outcome.result == {"flow": list(flow.steps), "segment": "segment-a", "recovery_method": method}
+    assert isinstance(outcome, Recover)
+    assert outcome == Recover(flow.steps, "segment-a", method)
     record = world.journal.get_notification(str(notification.id))
     assert record is not None and (record.notification.segment, record.notification.recovery_method) == (
         "segment-a", method)
@@ -48,32 +48,32 @@ def test_vm_and_process_flows(world: World) -> None:
     for payload, flow in ((vm_failed(server.id), VM), (process_down(), PROCESS)):
         notification = world.notification(payload)
         outcome = intake(notification, world.context(notification))
-        assert isinstance(outcome, Done) and outcome.result["flow"] == list(flow.steps)
+        assert isinstance(outcome, Recover) and outcome.flow == flow.steps
 
 
 def test_same_id_is_never_recovered_twice(world: World) -> None:
     notification = world.notification(host_down())
-    assert isinstance(intake(notification, world.context(notification)), Done)
-    assert isinstance(intake(notification, world.context(notification)), Done)  # still new: crash before posting
+    assert isinstance(intake(notification, world.context(notification)), Recover)
+    assert isinstance(intake(notification, world.context(notification)), Recover)  # still new: crash before posting
     world.journal.set_status(str(notification.id), NotificationStatus.RUNNING)
     assert ignored(intake(notification, world.context(notification)), "already received", "running")
 
 
 def test_same_report_inside_the_window_is_a_duplicate_outside_it_is_not(world: World) -> None:
     first = world.notification(host_down())
-    assert isinstance(intake(first, world.context(first)), Done)
+    assert isinstance(intake(first, world.context(first)), Recover)
     twin = world.notification(host_down())
     assert ignored(intake(twin, world.context(twin)), "duplicate of notification", str(first.id))
     world.clock.advance(timedelta(seconds=world.settings.dedup_window_seconds + 1))
     for status in (NotificationStatus.RUNNING, NotificationStatus.FINISHED):  # one host recovery at a time
         world.journal.set_status(str(first.id), status)
     later = world.notification(host_down())
-    assert isinstance(intake(later, world.context(later)), Done)
+    assert isinstance(intake(later, world.context(later)), Recover)
 
 
 def test_different_payload_is_not_a_duplicate(world: World) -> None:
     first, other = world.notification(host_down()), world.notification(host_down(HostStatus.UNKNOWN))
-    assert isinstance(intake(first, world.context(first)), Done)
+    assert isinstance(intake(first, world.context(first)), Recover)
     assert ignored(intake(other, world.context(other)), "UNKNOWN")
 
 
@@ -113,7 +113,7 @@ def test_vm_event_table(world: World, event: VmEvent, detail: VirDomainEvent, ac
     server = world.nova.add_server("compute1", metadata={"HA_Enabled": "yes"})
     notification = world.notification(vm_failed(server.id, event, detail))
     outcome = intake(notification, world.context(notification))
-    assert isinstance(outcome, Done) if actionable else ignored(outcome, "not a failure")
+    assert isinstance(outcome, Recover) if actionable else ignored(outcome, "not a failure")
 
 
 def test_vm_rules_on_the_server(journal: Journal, clock: FakeClock) -> None:
@@ -135,7 +135,7 @@ def test_process_all_instances_recovers_servers_without_the_key(journal: Journal
     world = make_world(journal, clock, instance_failure={"process_all_instances": True})
     server = world.nova.add_server("compute1")
     notification = world.notification(vm_failed(server.id))
-    assert isinstance(intake(notification, world.context(notification)), Done)
+    assert isinstance(intake(notification, world.context(notification)), Recover)
 
 
 def test_segment_rules(world: World) -> None:
@@ -156,13 +156,13 @@ def test_segment_rules(world: World) -> None:
 def test_a_host_vmha_took_out_is_in_maintenance_except_for_a_host_failure_after_a_process_failure(
         world: World) -> None:
     process = world.notification(process_down())
-    assert isinstance(intake(process, world.context(process)), Done)
+    assert isinstance(intake(process, world.context(process)), Recover)
     service = world.nova.service_by_host["compute1"]
     service.status, service.disabled_reason = "disabled", disabled_reason("nova-compute died", process.id)
     vm = world.notification(vm_failed(world.nova.add_server("compute1", metadata={"HA_Enabled": "1"}).id))
     assert ignored(intake(vm, world.context(vm)), "maintenance", str(process.id))
     host = world.notification(host_down())
-    assert isinstance(intake(host, world.context(host)), Done)
+    assert isinstance(intake(host, world.context(host)), Recover)
     service.disabled_reason = disabled_reason("host failure", host.id)
     again = world.notification(host_down(HostStatus.NORMAL))
     world.clock.advance(timedelta(seconds=world.settings.dedup_window_seconds + 1))
@@ -193,7 +193,7 @@ def test_custom_flows_replace_the_defaults(journal: Journal, clock: FakeClock, t
     world = make_world(journal, clock, custom_flows_file=str(path))
     notification = world.notification(process_down())
     outcome = intake(notification, world.context(notification))
-    assert isinstance(outcome, Done) and outcome.result["flow"] == ["disable_compute_node"]
+    assert isinstance(outcome, Recover) and outcome.flow == ("disable_compute_node",)
     path.write_text("PROCESS: {pre: [], main: [reboot_host], post: []}\n")
     broken = world.notification(process_down(), host="compute2")
     failed = intake(broken, world.context(broken))

@@ -12,7 +12,7 @@ from vmha.contracts import HostStatus, Notification
 from vmha.functions import intake
 from vmha.functions.registry import HOST_AUTO
 from vmha.journal import FenceMethod, Journal
-from vmha.outcomes import Done, Fail, Ignore
+from vmha.outcomes import Done, Fail, Ignore, Recover
 
 from .functions_support import HA, SEGMENT, World, fail_host, host_down, make_world, process_down, vm_failed
 from .journal_support import FakeClock
@@ -85,7 +85,7 @@ def test_an_unknown_host_status_is_recovered_only_where_the_flow_fences(world: W
     required_by_default(world)
     unknown = world.notification(host_down(HostStatus.UNKNOWN))
     outcome = intake(unknown, world.context(unknown))
-    assert isinstance(outcome, Done) and outcome.result["flow"][:2] == ["guard_mass_failure", "fence_host"]
+    assert isinstance(outcome, Recover) and outcome.flow[:2] == ("guard_mass_failure", "fence_host")
     world.segment(fencing="disabled")
     other = world.notification(host_down(HostStatus.UNKNOWN), host="compute2")
     ignored = intake(other, world.context(other))
@@ -107,7 +107,7 @@ def test_a_host_whose_last_report_precedes_the_failure_report_is_recovered(world
     fresh = world.notification(host_down(HostStatus.UNKNOWN))
     service = world.nova.service_by_host["compute1"]
     service.updated_at = (fresh.generated_time - timedelta(seconds=1)).replace(tzinfo=None).isoformat()
-    assert isinstance(intake(fresh, world.context(fresh)), Done)
+    assert isinstance(intake(fresh, world.context(fresh)), Recover)
 
 
 def _nova(moment: datetime) -> str:
@@ -121,7 +121,7 @@ def test_a_nova_compute_running_again_is_not_taken_out(world: World) -> None:
     assert isinstance(outcome, Ignore) and "nova-compute running again at recovery time" in outcome.reason
     fresh = world.notification(process_down(), host="compute2")
     world.nova.service_by_host["compute2"].updated_at = _nova(fresh.generated_time - timedelta(seconds=3))
-    assert isinstance(intake(fresh, world.context(fresh)), Done)
+    assert isinstance(intake(fresh, world.context(fresh)), Recover)
 
 
 def test_a_server_running_again_is_not_restarted(world: World) -> None:
@@ -133,4 +133,4 @@ def test_a_server_running_again_is_not_restarted(world: World) -> None:
     stopped = world.nova.add_server("compute1", metadata=HA, power_state=4)  # Nova saw it fail after the report
     report = world.notification(vm_failed(stopped.id))
     stopped.updated_at = _nova(report.generated_time + timedelta(seconds=3))
-    assert isinstance(intake(report, world.context(report)), Done)
+    assert isinstance(intake(report, world.context(report)), Recover)

@@ -20,7 +20,7 @@ from vmha.functions import FLOWS, STEPS, intake, resolve_flow
 from vmha.functions.handler import intake_handler, outcome_from_dict, outcome_to_dict, step_handler
 from vmha.functions.registry import HOST_AUTO, HOST_RESERVED
 from vmha.journal import Journal
-from vmha.outcomes import Done, Fail, Ignore, Outcome, Retry, Skipped
+from vmha.outcomes import Done, Fail, Ignore, Outcome, Recover, Retry, Skipped
 from vmha.runtime.table import table_problems
 from vmha.templates import load_example, load_schema
 
@@ -71,8 +71,9 @@ def test_custom_flows_naming_unknown_steps_are_refused() -> None:
 
 @pytest.mark.parametrize("outcome", [
     Done({"a": 1}, (uuid.uuid4(),)), Skipped("nothing", {"b": [1]}), Retry("later", 3.0), Fail("no"), Ignore("dup"),
+    Recover(("a", "b"), "segment-a", "auto"), Recover(()),
 ])
-def test_outcomes_round_trip(outcome: Outcome) -> None:
+def test_outcomes_round_trip(outcome: Outcome | Recover) -> None:
     assert outcome_from_dict(outcome_to_dict(outcome)) == outcome
 
 
@@ -113,6 +114,8 @@ def test_handlers_answer_bad_input_with_a_clear_failure(world: World) -> None:
 def test_intake_handler_and_the_exported_intake(world: World) -> None:
     notification = world.notification(host_down())
     answer = intake_handler(notification.to_dict(), world.context(notification))
-    assert answer["outcome"] == "done" and answer["result"]["flow"] == list(HOST_AUTO.steps)
+    assert answer == {"outcome": "recover", "flow": list(HOST_AUTO.steps), "segment": "segment-a",
+                      "recovery_method": "auto"}
+    assert outcome_from_dict(answer) == Recover(HOST_AUTO.steps, "segment-a", "auto")
     again = intake(notification, world.context(notification))
-    assert isinstance(again, Done)
+    assert again == Recover(HOST_AUTO.steps, "segment-a", "auto")

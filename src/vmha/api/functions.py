@@ -23,7 +23,7 @@ from typing import Any
 
 from vmha.contracts import ContractError, parse_notification, parse_step_message
 from vmha.journal import ExecutionRecord, ExecutionStatus
-from vmha.outcomes import Done, Fail, Ignore, Outcome, Retry, Skipped, outcome_to_dict
+from vmha.outcomes import Done, Fail, Ignore, Outcome, Recover, Retry, Skipped, outcome_to_dict
 from vmha.runtime import RunContext, Services
 from vmha.runtime.context import new_request_id, notification_of
 from vmha.templates import load_schema
@@ -34,7 +34,7 @@ INTAKE = "intake"
 Observer = Callable[[str, ExecutionStatus, float], None]
 """Told each ended execution's function, status and duration in seconds (for metrics)."""
 
-_OUTCOMES = (Done, Skipped, Retry, Fail, Ignore)
+_OUTCOMES = (Done, Skipped, Retry, Fail, Ignore, Recover)
 
 
 class UnknownFunctionError(LookupError):
@@ -51,7 +51,7 @@ class Call:
 
     function: str
     event: Mapping[str, Any]
-    body: Callable[[], Outcome]
+    body: Callable[[], Outcome | Recover]
     timeout: float
 
 

@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
@@ -39,12 +39,13 @@ from vmha.cloud.segments import segments
 from vmha.context import StepContext
 from vmha.contracts import Notification, RetryPolicy, Settings, StepMessage
 from vmha.journal import ExecutionStatus, Journal
-from vmha.outcomes import Outcome
+from vmha.outcomes import IntakeOutcome, Outcome
 from vmha.rto import PHASES, Timeline
 from vmha.rto.reading import host_recoveries
 from vmha.runtime import IntakeFunction, StepFunction, StepTable
 
 log = logging.getLogger(__name__)
+_O = TypeVar("_O")
 
 QueueStats = Callable[[str], Mapping[str, Any]]
 """Zaqar's stats of a queue: ``{"messages": {"free", "claimed", "total", "oldest": {"age"}}}``."""
@@ -104,7 +105,7 @@ class Metrics:
                                step.retry) for key, step in table.items()}
 
     def instrument_intake(self, intake: IntakeFunction) -> IntakeFunction:
-        def timed(notification: Notification, context: StepContext) -> Outcome:
+        def timed(notification: Notification, context: StepContext) -> IntakeOutcome:
             return self._observe("intake", lambda: intake(notification, context))
         return timed
 
@@ -113,7 +114,7 @@ class Metrics:
             return self._observe(step_id, lambda: run(message, context))
         return timed
 
-    def _observe(self, name: str, body: Callable[[], Outcome]) -> Outcome:
+    def _observe(self, name: str, body: Callable[[], _O]) -> _O:
         started, outcome = time.monotonic(), "raised"
         try:
             result = body()

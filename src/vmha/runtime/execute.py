@@ -11,18 +11,21 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from vmha.outcomes import Done, Fail, Ignore, Outcome, Retry, Skipped
+from vmha.outcomes import Done, Fail, Ignore, Recover, Retry, Skipped
 from vmha.runtime.poison import describe, is_outage
 
 log = logging.getLogger(__name__)
 
-_OUTCOMES = (Done, Skipped, Retry, Fail, Ignore)
+STEP_OUTCOMES: tuple[type, ...] = (Done, Skipped, Retry, Fail, Ignore)
+INTAKE_OUTCOMES: tuple[type, ...] = (Recover, Ignore, Fail, Retry)
+_O = TypeVar("_O")
 
 
-def execute(body: Callable[[], Outcome], timeout: float, name: str, labels: Mapping[str, Any]) -> Outcome:
-    """``body()``'s outcome; Retry(delay=0) when it raises, times out or returns something else."""
+def execute(body: Callable[[], _O], timeout: float, name: str, labels: Mapping[str, Any],
+            kinds: tuple[type, ...] = STEP_OUTCOMES) -> _O | Retry:
+    """``body()``'s outcome; Retry(delay=0) when it raises, times out or returns something not of ``kinds``."""
     box: list[object] = []  # what came back, checked below: steps are plugins
 
     def run() -> None:
@@ -44,7 +47,7 @@ def execute(body: Callable[[], Outcome], timeout: float, name: str, labels: Mapp
             return Retry(f"a dependency is down: {describe(result)}", 0, outage=True)
         log.error("step raised", exc_info=result, extra=dict(labels))
         return Retry(f"raised {type(result).__name__}: {result}", 0)
-    if not isinstance(result, _OUTCOMES):
+    if not isinstance(result, kinds):
         log.error("step returned a non-outcome", extra={**labels, "returned": repr(result)[:200]})
         return Retry(f"returned {type(result).__name__}, not an outcome", 0)
-    return result
+    return cast(_O, result)

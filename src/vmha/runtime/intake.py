@@ -1,10 +1,12 @@
 """The notification runner: a claimed notification in, intake run, the notification journalled, its flow
 started.
 
-Intake runs first because it records the notification itself, with the segment and recovery method it
-resolved (``vmha.functions.intake``); the runtime then records it too, which changes nothing when intake
-did and journals the notification when intake could not (an intake without a journal, or one that failed
-before recording). The runtime acts on intake's outcome only while the notification is still ``new``:
+Intake runs first because it admits and records the notification itself, with the segment and recovery method
+it resolved (``vmha.functions.intake`` through ``vmha.admission``, the rules the API applies too), and answers a
+typed ``IntakeOutcome``: ``Recover(flow)``, ``Ignore`` or ``Fail``. The runtime then records it too, which finds
+it and writes nothing when intake did, and journals the notification when intake could not (an intake without a
+journal, or one that failed before recording). The runtime acts on intake's outcome only while the notification
+is still ``new``:
 a duplicate is stored ``ignored`` by the journal, and a notification already running or ended keeps its
 status, so a redelivered notification never starts a second recovery. The first step is posted before
 the status moves to ``running``: a crash between the two leaves it ``new``, and the redelivered message
@@ -17,19 +19,17 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
 from uuid import UUID
 
 from vmha.contracts import ContractError, Notification, StepMessage, parse_notification
 from vmha.journal import NewNotification, NotificationRecord, NotificationStatus
-from vmha.outcomes import Done, Fail, Outcome, Retry
+from vmha.outcomes import Fail, Ignore, IntakeOutcome, Recover, Retry
 from vmha.runtime import flow
 from vmha.runtime.backoff import backoff
 from vmha.runtime.context import RunContext, new_request_id
 from vmha.runtime.effects import Effects, id_of
-from vmha.runtime.execute import execute
+from vmha.runtime.execute import INTAKE_OUTCOMES, execute
 from vmha.runtime.queues import Claimed
 from vmha.runtime.services import Services
 from vmha.runtime.table import flow_problems
@@ -69,13 +69,13 @@ class NotificationRunner:
             self._effects.apply(claimed, record.id, self._actions(record, outcome))
         services.queues.delete(claimed)
 
-    def _intake(self, notification: Notification) -> Outcome:
+    def _intake(self, notification: Notification) -> IntakeOutcome:
         services = self._services
         context = RunContext(new_request_id(), notification, services.settings, services.journal, services.cloud,
                              services.clock, services.clock() + services.ceiling)
         labels = {"notification_id": str(notification.id), "step": INTAKE, "request_id": context.request_id}
         outcome = execute(lambda: services.intake(notification, context), services.intake_timeout_seconds, INTAKE,
-                          labels)
+                          labels, INTAKE_OUTCOMES)
         log.info("intake ran", extra={**labels, "outcome": type(outcome).__name__})
         return outcome
 
@@ -90,16 +90,17 @@ class NotificationRunner:
             terminal_within=services.ceiling,
         ).notification
 
-    def _actions(self, record: NotificationRecord, outcome: Outcome) -> list[flow.Action]:
+    def _actions(self, record: NotificationRecord, outcome: IntakeOutcome) -> list[flow.Action]:
         match outcome:
-            case Done(result=result):
-                problems = _flow_problems(result, self._services)
+            case Recover(flow=steps):
+                problems = "; ".join(flow_problems(steps, self._services.table))
                 if problems:
                     return _failed(f"intake returned an unusable flow: {problems}")
-                return self._start(record, tuple(result["flow"]))
+                return self._start(record, tuple(steps))
             case Fail(reason=reason) | Retry(reason=reason):
                 return _failed(reason)
-        return [flow.SetStatus(NotificationStatus.IGNORED, getattr(outcome, "reason", None))]
+            case Ignore(reason=reason):
+                return [flow.SetStatus(NotificationStatus.IGNORED, reason)]
 
     def _start(self, record: NotificationRecord, steps: tuple[str, ...]) -> list[flow.Action]:
         """Record the flow (the only one its steps may run in), post its first step, then set the
@@ -117,14 +118,7 @@ def _failed(reason: str) -> list[flow.Action]:
     return [flow.DeadLetter(reason), flow.SetStatus(NotificationStatus.FAILED, reason)]
 
 
-def _describe(outcome: Outcome) -> str:
-    if isinstance(outcome, Done):
-        return f"flow {', '.join(map(str, outcome.result.get('flow', ())))}"
-    return f"{type(outcome).__name__.lower()}: {getattr(outcome, 'reason', '')}"
-
-
-def _flow_problems(result: Mapping[str, Any], services: Services) -> str:
-    steps = result.get("flow")
-    if not isinstance(steps, list | tuple) or not all(isinstance(step, str) for step in steps):
-        return "result['flow'] must be a list of step ids"
-    return "; ".join(flow_problems(steps, services.table))
+def _describe(outcome: IntakeOutcome) -> str:
+    if isinstance(outcome, Recover):
+        return f"flow {', '.join(outcome.flow)}"
+    return f"{type(outcome).__name__.lower()}: {outcome.reason}"

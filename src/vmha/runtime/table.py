@@ -14,11 +14,11 @@ from typing import Protocol
 from vmha.context import StepContext
 from vmha.contracts import Notification, RetryPolicy, StepMessage
 from vmha.journal import NotificationRecord
-from vmha.outcomes import Outcome
+from vmha.outcomes import IntakeOutcome, Outcome
 
 StepFunction = Callable[[StepMessage, StepContext], Outcome]
-IntakeFunction = Callable[[Notification, StepContext], Outcome]
-"""Intake: Ignore, Fail, or Done(result={"flow": [step ids], ...}); Retry or an exception retries it."""
+IntakeFunction = Callable[[Notification, StepContext], IntakeOutcome]
+"""Intake: Recover(flow), Ignore or Fail; Retry or an exception retries it."""
 FailedHook = Callable[[NotificationRecord, StepContext], None]
 """Run once when a notification ends failed (by the call that failed it): undo what must not outlive it."""
 
