@@ -38,7 +38,7 @@ from botocore.credentials import Credentials
 from zaqarclient.transport import errors as zaqar_errors
 
 from tests.bench import fuzz_inputs as inputs
-from tests.bench.gateway import KEY, SECRET, environment, free_port, gateways, usage
+from tests.bench.gateway import KEY, SECRET, environment, free_port, gateways, lambda_key, usage
 from tests.cloud import catalog, helpers
 from tests.cloud.layout import REGION, Layout
 from vmha.signing import AODH_PATH, ZAQAR_PATH, signed_url
@@ -184,6 +184,7 @@ def measure(layout: Layout, count: int, seed: int, clients: int, *, drain_second
     """One fuzz run against a gateway started for it; the RSS before is taken after ``warmup`` other inputs
     (uncounted), once the gateway loaded what its first requests load."""
     conn = catalog.connect(layout)
+    lambda_key(conn)
     results = Results()
     try:
         with staged(layout, conn) as (queues, host), tempfile.TemporaryDirectory() as scratch:

@@ -25,13 +25,14 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
 import botocore.config
+import openstack
 import requests
 
 from tests.bench.monitors import cpu_seconds
@@ -57,8 +58,17 @@ def environment(layout: Layout, work: Path, queues: dict[str, str], port: int) -
             "VMHA_DEDUP_WINDOW_SECONDS": "0", "VMHA_QUEUES_NOTIFICATIONS": queues["notifications"],
             "VMHA_QUEUES_STEPS": queues["steps"], "VMHA_QUEUES_DEAD_LETTERS": queues["dead_letters"],
             "VMHA_GATEWAY_WORKERS": "2", "VMHA_GATEWAY_LISTEN_PORT": str(port),
-            "VMHA_API_LAMBDA_KEYS": f"{KEY}:{SECRET}", "VMHA_STEPS": "tests.runtime_steps:STEPS",
+            "VMHA_STEPS": "tests.runtime_steps:STEPS",
             "VMHA_INTAKE": "tests.runtime_steps:intake"}
+
+
+def lambda_key(conn: Any) -> None:
+    """KEY/SECRET as a Keystone EC2 credential of ``conn``'s user, the Lambda calls' signing key (kept between
+    runs: Keystone refuses a second credential with the same access key)."""
+    blob = json.dumps({"access": KEY, "secret": SECRET})
+    with suppress(openstack.exceptions.ConflictException):
+        conn.identity.create_credential(type="ec2", user_id=conn.current_user_id, project_id=conn.current_project_id,
+                                        blob=blob)
 
 
 @contextmanager
@@ -181,6 +191,7 @@ def main() -> None:
     args = parser.parse_args()
     layout = Layout.from_env()
     conn = catalog.connect(layout)
+    lambda_key(conn)
     suffix = uuid.uuid4().hex[:8]
     host = f"bench-{suffix}"
     queues = {kind: f"bench-{suffix}-{kind}" for kind in ("notifications", "steps", "dead_letters")}

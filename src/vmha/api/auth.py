@@ -105,7 +105,7 @@ def keystone_ec2(cloud: Any) -> Ec2Identity:
         if answer.status_code == 404:
             raise ApiError(403, "The security token included in the request is invalid.",
                            "UnrecognizedClientException")
-        if answer.status_code in (401, 403):
+        if 400 <= answer.status_code < 500:  # 401 mostly: a wrong signature, a disabled user or project
             raise ApiError(403, "The request signature we calculated does not match the signature you provided.",
                            "InvalidSignatureException")
         if answer.status_code != 200:
