@@ -15,12 +15,13 @@ import sqlalchemy as sa
 
 from vmha.api import keystone_filter
 from vmha.api.auth import masked_config
-from vmha.api.policy import ANONYMOUS, Caller, Policy, list_rules, rule_for, service_config
+from vmha.api.policy import ANONYMOUS, Caller, Policy, service_config
 from vmha.contracts import ContractError
 from vmha.contracts.secrets import MASK
 from vmha.journal import Journal, create_journal_engine
 from vmha.journal.audit import AuditDecision, AuditEntry
 from vmha.journal.upkeep import purge
+from vmha.policies import list_rules, rule_for
 
 from .journal_support import FakeClock
 
