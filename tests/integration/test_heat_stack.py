@@ -39,7 +39,7 @@ def test_every_template_validates_on_the_real_heat(admin_conn: Any, name: str) -
 
 def _request(suffix: str, gateway_url: str) -> StackRequest:
     segments = [{"name": f"heat-test-{suffix}-a", "hosts": ["compute3", "compute4"], "recovery_method": "rh_priority",
-                 "reserved_hosts": ["compute4"], "fencing": "required"},
+                 "reserved_hosts": ["compute4"], "fencing": "required", "rto_seconds": 180},
                 {"name": f"heat-test-{suffix}-b", "hosts": ["compute2"], "enabled": False}]
     return StackRequest(f"heat-test-{suffix}", environments=(environment_path("local-cloud"),),
                         parameters={"gateway_url": gateway_url, "queue_prefix": f"heat-test-{suffix}",
@@ -97,8 +97,10 @@ def test_the_stack_makes_segments_queues_subscriptions_and_alarms_on_signed_urls
     assert (first.name, sorted(first.hosts)) == (f"heat-test-{suffix}-a", ["compute3", "compute4"])
     assert first.metadata == {"vmha:enabled": "true", "vmha:recovery_method": "rh_priority",
                               "vmha:reserved_hosts": "compute4", "vmha:maintenance_hosts": "",
-                              "vmha:fencing": "required", "vmha:stack": f"heat-test-{suffix}"}
-    assert (second.hosts, second.metadata["vmha:enabled"]) == (["compute2"], "false")
+                              "vmha:fencing": "required", "vmha:rto_seconds": "180",
+                              "vmha:stack": f"heat-test-{suffix}"}
+    assert (second.hosts, second.metadata["vmha:enabled"], second.metadata["vmha:rto_seconds"]) == (
+        ["compute2"], "false", "")
     owned = requests.put(f"{base}/v1/segments/{first.uuid}", json={"segment": {"description": "mine"}},
                          headers={"X-Auth-Token": admin_conn.session.get_token()}, timeout=60)
     assert owned.status_code == 409 and f"Heat stack heat-test-{suffix}" in owned.json()["conflict"]["message"]

@@ -61,7 +61,7 @@ def test_the_segment_template_writes_the_keys_the_functions_read_with_their_allo
     defaults = parse_segment("s", ("h1",), {PREFIX + "enabled": "true"})
     changed = {PREFIX + "enabled": "false", PREFIX + "recovery_method": "rh_priority",
                PREFIX + "reserved_hosts": "h2", PREFIX + "maintenance_hosts": "h1", PREFIX + "fencing": "disabled",
-               PREFIX + "stack": "vmha-prod"}
+               PREFIX + "rto_seconds": "300", PREFIX + "stack": "vmha-prod"}
     assert set(metadata) == set(changed)
     for key, value in changed.items():
         assert parse_segment("s", ("h1",), {key: value}) != defaults, key
