@@ -18,10 +18,11 @@ import yaml
 
 from tests.cloud.layout import Layout
 from tests.cloud.procs import wait_until
+from vmha.cloud.segments import Fencing
 from vmha.functions import STEPS, intake
-from vmha.journal import InstanceStatus, Journal, NewNotification, NotificationStatus
+from vmha.journal import InstanceStatus, NewNotification, NotificationStatus
 
-from .api_support import api_settings, serving
+from .api_support import Running, api_settings, serving
 from .cli_support import OpenStackCli, remove_aggregate
 from .runtime_support import Place
 from .test_api_masakari_client import free_host
@@ -33,9 +34,9 @@ class Osc(OpenStackCli):
     """`openstack vmha` with a clouds.yaml whose cloud lists two regions: the gateway's (the default) and one
     without an instance-ha endpoint; the gateway's journal, to check what the commands did."""
 
-    def __init__(self, env: dict[str, str], journal: Journal, regions: tuple[str, str]) -> None:
+    def __init__(self, env: dict[str, str], api: Running, regions: tuple[str, str]) -> None:
         super().__init__(env, "vmha")
-        self.journal, (self.region, self.empty_region) = journal, regions
+        self.api, self.journal, (self.region, self.empty_region) = api, api.gateway.services.journal, regions
 
 
 def clouds_yaml(layout: Layout, regions: tuple[str, ...], folder: Path) -> Path:
@@ -62,7 +63,7 @@ def osc(cloud_layout: Layout, admin_conn: Any, tmp_path: Path) -> Iterator[Osc]:
             env = {key: value for key, value in os.environ.items() if not key.startswith(("OS_", "VMHA_"))}
             env |= {"OS_CLIENT_CONFIG_FILE": str(clouds_yaml(cloud_layout, (region.id, empty.id), tmp_path)),
                     "OS_CLOUD": "vmha-admin"}
-            yield Osc(env, api.gateway.services.journal, (region.id, empty.id))
+            yield Osc(env, api, (region.id, empty.id))
     finally:
         for endpoint in identity.endpoints(service_id=service.id):
             identity.delete_endpoint(endpoint)
@@ -81,23 +82,29 @@ def segment(admin_conn: Any) -> Iterator[str]:
 
 def test_segments_and_their_hosts(osc: Osc, segment: str, admin_conn: Any) -> None:
     created = osc.json("segment", "create", segment, "--recovery-method", "rh_priority", "--disable",
-                       "--description", "made by openstack vmha")
-    assert (created["Name"], created["Hosts"], created["Enabled"], created["Recovery Method"]) == (
-        segment, [], False, "rh_priority")
+                       "--description", "made by openstack vmha", "--fencing", "disabled")
+    assert (created["Name"], created["Hosts"], created["Enabled"], created["Recovery Method"], created["Fencing"]) == (
+        segment, [], False, "rh_priority", "disabled")
     aggregate = admin_conn.compute.find_aggregate(segment, ignore_missing=False)
-    assert created["ID"] == aggregate.uuid and aggregate.metadata["vmha:enabled"] == "false"
+    assert created["ID"] == aggregate.uuid
+    assert (aggregate.metadata["vmha:enabled"], aggregate.metadata["vmha:fencing"]) == ("false", "disabled")
     assert segment in [item["Name"] for item in osc.json("segment", "list")]
     host = free_host(admin_conn)
     osc.ok("host", "add", segment, host, "--reserved")
     osc.ok("host", "set", segment, host, "--maintenance")
-    osc.ok("segment", "set", segment, "--recovery-method", "reserved_host")
+    osc.ok("segment", "set", segment, "--recovery-method", "reserved_host", "--fencing", "required")
     shown = osc.json("segment", "show", segment)
     assert shown == {**created, "Hosts": [host], "Reserved Hosts": [host], "Maintenance Hosts": [host],
-                     "Recovery Method": "reserved_host"}
+                     "Recovery Method": "reserved_host", "Fencing": "required"}
     aggregate = admin_conn.compute.get_aggregate(aggregate.id)
     assert aggregate.hosts == [host]
     assert (aggregate.metadata["vmha:reserved_hosts"], aggregate.metadata["vmha:maintenance_hosts"],
-            aggregate.metadata["vmha:recovery_method"]) == (host, host, "reserved_host")
+            aggregate.metadata["vmha:recovery_method"], aggregate.metadata["vmha:fencing"]) == (
+        host, host, "reserved_host", "required")
+    odd = osc.api.call("PUT", f"/v1/segments/{aggregate.uuid}/fencing", json={"fencing": "sometimes"})
+    assert odd.status_code == 400 and f"one of {', '.join(Fencing)}" in odd.json()["badRequest"]["message"]
+    assert osc.api.call("PUT", f"/v1/segments/{uuid.uuid4()}/fencing", json={"fencing": "disabled"}).status_code == 404
+    assert admin_conn.compute.get_aggregate(aggregate.id).metadata["vmha:fencing"] == "required"
     [listed] = osc.json("host", "list", segment)
     assert (listed["Host"], listed["Reserved"], listed["Maintenance"], listed["Type"]) == (host, True, True, "COMPUTE")
     assert osc.ok("segment", "show", segment, "-f", "yaml", "-c", "Name", "-c", "Hosts") == (
@@ -199,6 +206,7 @@ def test_a_busy_segment_is_refused_with_the_gateways_reason(osc: Osc, segment: s
     osc.journal.record_notification(busy, dedup_window=timedelta(0), terminal_within=timedelta(hours=1))
     try:
         assert "in use to process notifications" in osc.refused("host", "remove", segment, host)
+        assert "in use to process notifications" in osc.refused("segment", "set", segment, "--fencing", "disabled")
     finally:
         osc.journal.set_status(busy.id, NotificationStatus.IGNORED, "test")
     osc.ok("host", "remove", segment, host)

@@ -27,6 +27,7 @@ from vmha.api import audit, sigv4, versions, webhooks
 from vmha.api.auth import Filter, keystone_ec2, token_caller
 from vmha.api.capacity import Capacity
 from vmha.api.executions import Executions
+from vmha.api.fencing import SegmentFencing
 from vmha.api.functions import Functions
 from vmha.api.hosts import Hosts
 from vmha.api.invoke import Invocations
@@ -93,7 +94,7 @@ def routes(parts: Parts) -> list[Route]:
         VMoves(services.journal)
     runs, hooks = Executions(parts.functions, services.journal, limit), webhooks.Webhooks(services, parts.wake)
     invocations, wakeups = Invocations(parts.functions, limit), Throttle(WAKEUPS_PER_SECOND, WAKEUP_BURST)
-    reads = LambdaFunctions(parts.functions, services.cloud)
+    reads, fencing = LambdaFunctions(parts.functions, services.cloud), SegmentFencing(inventory)
     capacity = Capacity(services.cloud, services.settings, services.journal)
     plain, masakari, key = Family.PLAIN, Family.MASAKARI, Auth.KEYSTONE
     return [
@@ -127,6 +128,8 @@ def routes(parts: Parts) -> list[Route]:
         route("GET", "/v1/segments/{segment_id}", masakari, key, segments.show),
         route("PUT", "/v1/segments/{segment_id}", masakari, key, segments.update),
         route("DELETE", "/v1/segments/{segment_id}", masakari, key, segments.delete),
+        route("GET", "/v1/segments/{segment_id}/fencing", masakari, key, fencing.show),
+        route("PUT", "/v1/segments/{segment_id}/fencing", masakari, key, fencing.update),
         route("GET", "/v1/segments/{segment_id}/hosts", masakari, key, hosts.index),
         route("POST", "/v1/segments/{segment_id}/hosts", masakari, key, hosts.create),
         route("GET", "/v1/segments/{segment_id}/hosts/{host_id}", masakari, key, hosts.show),

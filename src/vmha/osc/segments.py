@@ -11,11 +11,12 @@ from osc_lib import exceptions
 from osc_lib.cli import format_columns
 from osc_lib.command import command
 
+from vmha.cloud.segments import Fencing
 from vmha.contracts import RecoveryMethod
-from vmha.osc.client import calling, vmha
+from vmha.osc.client import VmhaClient, calling, vmha
 
 COLUMNS = ("ID", "Name", "Enabled", "Recovery Method", "Service Type", "Description", "Hosts", "Reserved Hosts",
-           "Maintenance Hosts")
+           "Maintenance Hosts", "Fencing")
 SERVICE_TYPE = "COMPUTE"
 CONTROL_ATTRIBUTES = "SSH"
 """Masakari's usual host type and control attributes (vmha records them and fences through the BMC)."""
@@ -30,24 +31,28 @@ def find(ha: Any, name_or_id: str) -> Any:
     raise exceptions.CommandError(f"no vmha segment {name_or_id}")
 
 
-def row(ha: Any, segment: Any) -> tuple[Any, ...]:
+def row(client: VmhaClient, segment: Any) -> tuple[Any, ...]:
     with calling():
-        hosts = list(ha.hosts(segment.id))
-    names = [host.name for host in hosts]
+        hosts = list(client.ha.hosts(segment.id))
+    fencing = client.request("GET", f"segments/{segment.id}/fencing")["fencing"]
     return (segment.id, segment.name, segment.is_enabled, segment.recovery_method, segment.service_type,
-            segment.description, format_columns.ListColumn(names),
+            segment.description, format_columns.ListColumn([host.name for host in hosts]),
             format_columns.ListColumn([host.name for host in hosts if host.reserved]),
-            format_columns.ListColumn([host.name for host in hosts if host.on_maintenance]))
+            format_columns.ListColumn([host.name for host in hosts if host.on_maintenance]), fencing)
+
+
+def set_fencing(client: VmhaClient, segment: Any, fencing: str) -> None:
+    client.request("PUT", f"segments/{segment.id}/fencing", {"fencing": fencing})
 
 
 class ListSegment(command.Lister):
     """List the vmha failover segments."""
 
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
-        ha = vmha(self).ha
+        client = vmha(self)
         with calling():
-            segments = list(ha.segments())
-        return COLUMNS, [row(ha, segment) for segment in segments]
+            segments = list(client.ha.segments())
+        return COLUMNS, [row(client, segment) for segment in segments]
 
 
 class ShowSegment(command.ShowOne):
@@ -59,14 +64,18 @@ class ShowSegment(command.ShowOne):
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[tuple[str, ...], tuple[Any, ...]]:
-        ha = vmha(self).ha
-        return COLUMNS, row(ha, find(ha, parsed_args.segment))
+        client = vmha(self)
+        return COLUMNS, row(client, find(client.ha, parsed_args.segment))
 
 
 def _options(parser: argparse.ArgumentParser, creating: bool) -> None:
     parser.add_argument("--recovery-method", choices=[method.value for method in RecoveryMethod],
                         default="auto" if creating else None, help="how failed hosts' servers are recovered")
     parser.add_argument("--description", default=None, help="free text")
+    parser.add_argument("--fencing", choices=[choice.value for choice in Fencing], default=None,
+                        help="required (the default): evacuate only hosts their BMC powered off; "
+                        "required_or_self_fence: or hosts that fenced themselves; disabled: evacuate without proof "
+                        "that the host is dead")
     enabled = parser.add_mutually_exclusive_group()
     enabled.add_argument("--enable", dest="enabled", action="store_const", const=True, help="recover failures")
     enabled.add_argument("--disable", dest="enabled", action="store_const", const=False,
@@ -90,10 +99,13 @@ class CreateSegment(command.ShowOne):
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> tuple[tuple[str, ...], tuple[Any, ...]]:
-        ha = vmha(self).ha
+        client = vmha(self)
+        ha = client.ha
         with calling():
             segment = ha.create_segment(name=parsed_args.name, service_type=SERVICE_TYPE, **_changes(parsed_args))
         try:
+            if parsed_args.fencing:
+                set_fencing(client, segment, parsed_args.fencing)
             with calling():
                 for host in parsed_args.host:
                     ha.create_host(segment.id, name=host, type=SERVICE_TYPE, control_attributes=CONTROL_ATTRIBUTES)
@@ -102,11 +114,12 @@ class CreateSegment(command.ShowOne):
                 ha.delete_segment(segment.id)
             raise exceptions.CommandError(f"segment {parsed_args.name} not created: {error}") from error
         with calling():
-            return COLUMNS, row(ha, ha.get_segment(segment.id))
+            segment = ha.get_segment(segment.id)
+        return COLUMNS, row(client, segment)
 
 
 class SetSegment(command.Command):
-    """Change a vmha failover segment's recovery method, description or enabled flag."""
+    """Change a vmha failover segment's recovery method, description, fencing or enabled flag."""
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
@@ -115,14 +128,17 @@ class SetSegment(command.Command):
         return parser
 
     def take_action(self, parsed_args: argparse.Namespace) -> None:
-        ha = vmha(self).ha
+        client = vmha(self)
         changes = _changes(parsed_args)
-        if not changes:
-            raise exceptions.CommandError("nothing to set: give --recovery-method, --description, --enable or "
-                                          "--disable")
-        segment = find(ha, parsed_args.segment)
-        with calling():
-            ha.update_segment(segment.id, **changes)
+        if not changes and not parsed_args.fencing:
+            raise exceptions.CommandError("nothing to set: give --recovery-method, --description, --fencing, "
+                                          "--enable or --disable")
+        segment = find(client.ha, parsed_args.segment)
+        if changes:
+            with calling():
+                client.ha.update_segment(segment.id, **changes)
+        if parsed_args.fencing:
+            set_fencing(client, segment, parsed_args.fencing)
 
 
 class DeleteSegment(command.Command):
