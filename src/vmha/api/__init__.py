@@ -7,9 +7,12 @@
   masakari-monitors and its clients; ``inventory``: segments and hosts read from and written to Nova;
   ``bodies``, ``listing``: Masakari's request bodies, paging, sorting and filters;
 - ``functions``, ``executions``, ``invoke``, ``sigv4``: the step table and intake as functions, through a
-  Qinling-style executions API and AWS Lambda's Invoke API (boto3, SigV4 keys from the settings);
+  Qinling-style executions API and AWS Lambda's Invoke API (boto3, SigV4 with Keystone EC2 credentials);
 - ``webhooks``: signed URLs for Zaqar subscriptions (wake-ups) and Aodh alarm actions (VM notifications);
-- ``metrics``: Prometheus metrics; ``auth``: Keystone tokens through keystonemiddleware; ``web``: plumbing.
+- ``auth``: Keystone tokens through keystonemiddleware, EC2 signatures checked by Keystone; ``policy``: who may
+  call each route (oslo.policy, the rules of ``vmha.policies``); ``audit``: the calls that change state, in
+  the journal;
+- ``metrics``: Prometheus metrics; ``web``: plumbing.
 
 WebOb, not a framework: keystonemiddleware already brings it and speaks it, it parses requests and builds
 responses correctly, and the routing the API needs is one table of regular expressions (``app.routes``).
