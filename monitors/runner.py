@@ -24,6 +24,7 @@ from vmha.contracts import ContractError, Settings
 from vmha.monitors.cloud import CloudConfig, CloudConfigError, LazySession, build_session, load_cloud
 from vmha.monitors.instance import InstanceMonitor
 from vmha.monitors.introspective import IntrospectiveMonitor
+from vmha.monitors.kinds import HOST, KINDS
 from vmha.monitors.logs import configure_logging
 from vmha.monitors.nova import NovaOptIn
 from vmha.monitors.process import ProcessMonitor
@@ -32,10 +33,7 @@ from vmha.monitors.sink import Backoff, Reporter, SpoolingSink, Target
 from vmha.monitors.targets import MasakariTarget, ZaqarTarget
 
 _LOG = logging.getLogger(__name__)
-KINDS = ("instance", "introspective", "process")
 T = TypeVar("T")
-HOST = "host"
-"""The host monitor runs only when named: it needs its segment (``monitor.host``), ``all`` does not start it."""
 
 
 class Monitor(Protocol):

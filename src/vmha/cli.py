@@ -22,7 +22,7 @@ from vmha import __version__
 from vmha.contracts import ContractError, Settings, environment_variables, load_settings
 from vmha.contracts.reference import settings_reference
 from vmha.contracts.secrets import gateway_secrets, masked_settings
-from vmha.monitors import runner as monitor_runner
+from vmha.monitors.kinds import HOST, KINDS
 
 if TYPE_CHECKING:
     from vmha.runtime.gateway import Gateway
@@ -122,7 +122,9 @@ def _add_gateway(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def _monitor(args: argparse.Namespace) -> int:
     """Run compute-host monitors until SIGTERM or SIGINT (or one detection pass with --once)."""
-    return monitor_runner.main(args.kind, load_settings(args.config), once=args.once)
+    from vmha.monitors import runner  # noqa: PLC0415  (libvirt-python: compute hosts only)
+
+    return runner.main(args.kind, load_settings(args.config), once=args.once)
 
 
 def _add_monitor(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -130,7 +132,7 @@ def _add_monitor(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _monitor_arguments(command: argparse.ArgumentParser) -> None:
-    command.add_argument("kind", nargs="?", default="all", choices=("all", *monitor_runner.KINDS, monitor_runner.HOST),
+    command.add_argument("kind", nargs="?", default="all", choices=("all", *KINDS, HOST),
                          help="which monitor to run (default: all but host)")
     command.add_argument("--config", "--settings", dest="config", type=Path,
                          default=os.environ.get("VMHA_SETTINGS_FILE") or None,
