@@ -67,7 +67,7 @@ def scenarios(counts: Sequence[int], methods: Sequence[RecoveryMethod], iteratio
 
 def measure_masakari(layout: Layout, plan: Sequence[Scenario], options: Sequence[str],
                      out: Any = sys.stdout) -> dict[str, list[Run]]:
-    """Every scenario under each set of Masakari options; Masakari stopped afterwards."""
+    """Every scenario under each set of Masakari options; Masakari stopped and out of the catalog afterwards."""
     masakari_service.ready(layout)
     runs: dict[str, list[Run]] = {}
     try:
@@ -79,6 +79,7 @@ def measure_masakari(layout: Layout, plan: Sequence[Scenario], options: Sequence
                           for n in range(1, item.runs + 1)]
     finally:
         masakari_service.stop(layout)
+        masakari_service.unregister(layout)
     return runs
 
 

@@ -2,7 +2,8 @@
 
 Installed from PyPI into its own virtualenv ``<cloud>/masakari/venv`` (pinned by the cloud's constraints,
 kept between runs: the install is the slow part), with its own database on the cloud's MariaDB, a
-Keystone service user ``masakari`` and the catalog entry ``instance-ha``, RabbitMQ as its RPC transport,
+Keystone service user ``masakari`` and the catalog entry ``instance-ha`` (removed again when the benchmark
+ends: ``unregister``), RabbitMQ as its RPC transport,
 and the privileged Nova account Masakari evacuates with. ``start`` (re)starts both processes with one
 set of engine options (``DEFAULTS``: Masakari's own; ``TUNED``: its waits cut down for this cloud), so one
 benchmark compares both. Processes are the cloud's (``tests.cloud.procs``: pid and log under the cloud).
@@ -148,6 +149,21 @@ def _engine_ready(layout: Layout, offset: int) -> bool:
 def stop(layout: Layout) -> None:
     for name in PROCESSES:
         procs.stop(layout, name)
+
+
+def unregister(layout: Layout) -> None:
+    """Remove Masakari's catalog entry (its ``instance-ha`` service and endpoints), so that no client of the
+    cloud, vmha's tests included, finds a Masakari that no longer runs."""
+    conn = catalog.connect(layout)
+    try:
+        identity = conn.identity
+        service = identity.find_service("masakari")
+        if service is not None:
+            for endpoint in identity.endpoints(service_id=service.id):
+                identity.delete_endpoint(endpoint)
+            identity.delete_service(service)
+    finally:
+        conn.close()
 
 
 def ready(layout: Layout) -> None:
