@@ -8,7 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from tests.cloud import bootstrap, catalog, infra, procs, services
+from tests.cloud import bootstrap, catalog, guest, infra, procs, qemu_libvirtd, services
 from tests.cloud.layout import COMPUTE_HOSTS, Layout
 
 INFRA = ("mariadb", "postgresql", "redis", "etcd", "rabbitmq")
@@ -42,6 +42,9 @@ def up(layout: Layout, fresh: bool = False, report: Callable[[str], None] = prin
     _phase(report, started, "OpenStack virtualenv ready")
     infra.start_all(layout)
     _phase(report, started, "MariaDB, PostgreSQL, Redis, etcd, RabbitMQ up")
+    domain_type = guest.accelerator(layout, guest.build(layout, report), report)
+    qemu_libvirtd.start(layout)
+    _phase(report, started, f"tiny guest ready (libvirt domain type {domain_type}), libvirtd with the QEMU driver up")
     bootstrap.write_configs(layout)
     catalog.write_clouds_yaml(layout)
     bootstrap.write_fencing_config(layout)
@@ -90,6 +93,7 @@ def wait_compute_hosts(layout: Layout, timeout: float = 180.0) -> None:
 
 def down(layout: Layout, keep_infra: bool = False, report: Callable[[str], None] = print) -> None:
     """Stop every OpenStack process (in parallel), then the infrastructure; data stays for the next `up`."""
+    qemu_libvirtd.destroy_all(layout)  # its guests' QEMU processes would outlive it
     names = [name for name in procs.running_services(layout) if name not in INFRA]
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda name: procs.stop(layout, name), names))
@@ -99,7 +103,7 @@ def down(layout: Layout, keep_infra: bool = False, report: Callable[[str], None]
 
 
 def health(layout: Layout) -> list[Health]:
-    rows = [Health(name, procs.is_running(layout, name), None) for name in INFRA]
+    rows = [Health(name, procs.is_running(layout, name), None) for name in (*INFRA, qemu_libvirtd.NAME)]
     for service in services.all_services(layout):
         running = procs.is_running(layout, service.name)
         serving = procs.http_answers(service.ready_url) if service.ready_url and running else None
