@@ -86,29 +86,30 @@ def look_at(settings: Settings, journal: Journal, cloud: Any, detail: Notificati
     """Decide for the host of the recovery ``detail``, then record the hold or take one step of the return."""
     record = detail.notification
     facts = gather(settings, journal, cloud, detail)
-    decision = decide(facts, by_operator=by_operator or records.decided(detail))
+    decider = records.decided(detail) or ("operator" if by_operator else "auto")
+    decision = decide(facts, by_operator=by_operator or records.decided(detail) is not None)
     if decision.verdict is Verdict.HOLD and records.record_once(
             journal, record.id, records.HELD, {"host": record.hostname, "reason": decision.reason}):
         journal.add_progress_event(record.id, records.HELD, decision.reason, 1.0)
         log.warning("return to service: host held out", extra={"host": record.hostname, "reason": decision.reason})
     if decision.verdict is not Verdict.RETURN:
         return Look(record.hostname, record.id, decision.verdict, decision.reason)
-    return _step(journal, cloud, detail, decision, by_operator)
+    return _step(journal, cloud, detail, decision, decider)
 
 
-def _step(journal: Journal, cloud: Any, detail: NotificationDetail, decision: Decision, by_operator: bool) -> Look:
+def _step(journal: Journal, cloud: Any, detail: NotificationDetail, decision: Decision, decider: str) -> Look:
     record = detail.notification
     claim = records.claim_return(journal, record.id)
     if claim is None:
         return Look(record.hostname, record.id, Verdict.RETURN, "another look is returning it, or it is back")
-    if claim.attempt == 1:
+    if records.record_once(journal, record.id, records.DECIDED, {"by": decider, "reason": decision.reason}):
         journal.add_progress_event(record.id, records.RETURNED, decision.reason, 0.0)
     result = converge(cloud, journal, detail)
     if result is None:
         waiting = f"{record.hostname}: forced_down lifted once Nova allows it, enabled at its next report"
         journal.fail_step(claim, f"not yet: {waiting}")
         return Look(record.hostname, record.id, Verdict.RETURN, waiting)
-    done = {**result, "by": "operator" if by_operator else "auto", "reason": decision.reason}
+    done = {**result, "by": decider}
     journal.finish_step(claim, done)
     journal.add_progress_event(record.id, records.RETURNED, f"{record.hostname} back in service", 1.0)
     log.info("return to service: host back in service", extra={"host": record.hostname, **done})

@@ -1,8 +1,11 @@
 """The journal records of a return, as step runs of the recovery that took the host out (one host per
 recovery): keyed by (notification, record kind), so every gateway replica reads and claims the same ones.
 
-- ``return_to_service``: the return is decided (automatically or by an operator); in progress while it
-  converges, one step per look, succeeded once the host is back in service (its result says how);
+- ``return_decided``: the return is decided, automatically or by an operator (``by``), and why; every later
+  look converges it, whatever the segment says;
+- ``return_to_service``: the return converging, one step per look (a pass that cannot finish ends failed,
+  saying what it waits for, so the next look takes it over at once), succeeded once the host is back in
+  service (its result says how);
 - ``return_unforced``: forced_down was lifted; its result keeps the service record's ``updated_at`` just
   after, since the host counts as back only once its nova-compute wrote the record again;
 - ``return_held``: the host came back and stays out (the result and the progress log say why).
@@ -24,6 +27,7 @@ from vmha.journal import (
     StepStatus,
 )
 
+DECIDED = "return_decided"
 RETURNED = "return_to_service"
 UNFORCED = "return_unforced"
 HELD = "return_held"
@@ -40,9 +44,10 @@ def result(detail: NotificationDetail, kind: str) -> JsonObject | None:
     return None
 
 
-def decided(detail: NotificationDetail) -> bool:
-    """Whether a return of the host was decided (it may still be converging)."""
-    return any(run.key.step_id == RETURNED for run in detail.steps)
+def decided(detail: NotificationDetail) -> str | None:
+    """Who decided the return of the host (``auto`` or ``operator``; it may still be converging), None if no one."""
+    found = result(detail, DECIDED)
+    return None if found is None else str(found.get("by"))
 
 
 def record_once(journal: Journal, notification_id: str, kind: str, content: JsonObject) -> bool:
