@@ -98,6 +98,7 @@ def test_the_stack_makes_segments_queues_subscriptions_and_alarms_on_signed_urls
     assert first.metadata == {"vmha:enabled": "true", "vmha:recovery_method": "rh_priority",
                               "vmha:reserved_hosts": "compute4", "vmha:maintenance_hosts": "",
                               "vmha:fencing": "required", "vmha:rto_seconds": "180",
+                              "vmha:return_to_service": "manual", "vmha:flap_window_seconds": "3600",
                               "vmha:stack": f"heat-test-{suffix}"}
     assert (second.hosts, second.metadata["vmha:enabled"], second.metadata["vmha:rto_seconds"]) == (
         ["compute2"], "false", "")
