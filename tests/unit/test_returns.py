@@ -201,3 +201,40 @@ def test_an_operator_return_of_a_host_it_cannot_return_is_refused(
         return_host(settings(), journal, cloud, host)
     assert refused.value.status == status
     assert says in str(refused.value)
+
+
+def test_each_record_is_written_once_whoever_looks(journal: Journal, cloud: FakeCloud, clock: FakeClock) -> None:
+    nid = recovered(journal, cloud, clock)
+    assert records.record_once(journal, nid, records.HELD, {"reason": "first"})
+    assert not records.record_once(journal, nid, records.HELD, {"reason": "second replica"})
+    claim = records.claim_return(journal, nid)
+    assert claim is not None
+    assert records.claim_return(journal, nid) is None  # another replica's look while this one converges
+    detail = journal.get_notification(nid)
+    assert detail is not None
+    assert records.result(detail, records.HELD) == {"reason": "first"}
+
+
+def test_the_last_return_is_read_from_the_hosts_earlier_recoveries(
+        journal: Journal, cloud: FakeCloud, clock: FakeClock) -> None:
+    earlier = recovered(journal, cloud, clock)
+    claim = records.claim_return(journal, earlier)
+    assert claim is not None
+    journal.finish_step(claim, {"host": HOST, "by": "auto"})
+    returned_at = clock.now
+    clock.advance(timedelta(minutes=20))
+    failed_again = clock.now
+    assert records.last_return(journal, HOST, failed_again, 3600) == returned_at
+    assert records.last_return(journal, HOST, failed_again, 600) is None  # returned before the window
+    assert records.last_return(journal, "compute2", failed_again, 3600) is None
+
+
+
+def test_a_return_long_after_its_failure_counts_from_the_return(
+        journal: Journal, cloud: FakeCloud, clock: FakeClock) -> None:
+    earlier = recovered(journal, cloud, clock)
+    clock.advance(timedelta(days=3))  # out of service for days, returned now
+    claim = records.claim_return(journal, earlier)
+    assert claim is not None
+    journal.finish_step(claim, {"host": HOST, "by": "operator"})
+    assert records.last_return(journal, HOST, clock.now + timedelta(minutes=1), 3600) == clock.now

@@ -34,6 +34,8 @@ HELD = "return_held"
 LEASE = timedelta(seconds=20)
 """How long one look's pass over a return may take before another look (or replica) takes it over."""
 UNDER_WAY = frozenset({NotificationStatus.NEW, NotificationStatus.RUNNING})
+RECENT = 10
+"""How many of a host's newest recoveries are read for its last return (the flap window's check)."""
 
 
 def result(detail: NotificationDetail, kind: str) -> JsonObject | None:
@@ -77,14 +79,16 @@ def segment_under_way(journal: Journal, segment: str) -> bool:
 
 
 def last_return(journal: Journal, host: str, before: datetime, window_seconds: int) -> datetime | None:
-    """When ``host`` was last returned to service within ``window_seconds`` before ``before``, None if not."""
+    """When ``host`` was last returned to service within ``window_seconds`` before ``before``, None if not.
+
+    Read from the host's ``RECENT`` newest recoveries, whenever they began: a host may have stayed out long."""
     since = before - timedelta(seconds=window_seconds)
-    found = journal.list_notifications(NotificationFilter(type=FailureType.COMPUTE_HOST.value, hostname=host,
-                                                          generated_since=since))
+    found = journal.list_notifications(NotificationFilter(type=FailureType.COMPUTE_HOST.value, hostname=host),
+                                       limit=RECENT)
     times = []
     for record in found:
         detail = journal.get_notification(record.id, with_events=False)
         for run in detail.steps if detail is not None else ():
             if run.key.step_id == RETURNED and run.status is StepStatus.SUCCEEDED and run.finished_at is not None:
                 times.append(run.finished_at)
-    return max((moment for moment in times if moment <= before), default=None)
+    return max((moment for moment in times if since <= moment <= before), default=None)
