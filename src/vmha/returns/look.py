@@ -136,7 +136,7 @@ def gather(settings: Settings, journal: Journal, cloud: Any, detail: Notificatio
 def _recovery(journal: Journal, service: Any) -> NotificationDetail | None:
     """The host recovery whose mark the service carries, None if none or not in this journal."""
     notification_id = disabling_notification(service)
-    detail = journal.get_notification(notification_id) if notification_id else None
+    detail = journal.get_notification(notification_id, with_events=False) if notification_id else None
     if detail is None or detail.notification.type != FailureType.COMPUTE_HOST.value:
         return None
     return detail if detail.notification.hostname == service.host else None
