@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from oslo_config import cfg
 from oslo_policy import policy
 
 ADMIN_API = "rule:admin_api"
@@ -72,6 +73,8 @@ MASAKARI_RULES = [
 VMHA_RULES = [
     _rule("vmha:functions:index", ADMIN_API, "Lists the recovery functions and their input schemas.",
           "GET /v1/functions"),
+    _rule("vmha:flows:detail", ADMIN_API, "Shows the steps a failure type runs, the operator's flows included.",
+          "GET /v1/flows/{type}"),
     _rule("vmha:executions:create", ADMIN_API, "Runs a recovery step or the intake (Qinling-style execution).",
           "POST /v1/functions/{name}/executions"),
     _rule("vmha:executions:detail", ADMIN_API, "Shows a function execution.",
@@ -122,3 +125,12 @@ def rule_for(method: str, path: str) -> str:
         if {"method": method, "path": path or "/"} in operations:
             return str(rule.name)
     raise KeyError(f"no policy rule documents {method} {path or '/'}")
+
+
+def enforcer() -> policy.Enforcer:
+    """The defaults on oslo.config's global options: the ``oslo.policy.enforcer`` entry point, through which
+    ``oslopolicy-validator``, ``oslopolicy-list-redundant`` and ``oslopolicy-policy-generator --namespace vmha
+    --config-file /etc/vmha/vmha.conf`` read an operator's policy file against these rules."""
+    found = policy.Enforcer(cfg.CONF)
+    found.register_defaults(list_rules())
+    return found

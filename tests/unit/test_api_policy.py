@@ -146,3 +146,19 @@ def test_the_audit_trail_is_listed_newest_first_and_purged_with_the_rest(
             assert connection.execute(sa.text("SELECT count(*) FROM audit")).scalar_one() == 1
     finally:
         engine.dispose()
+
+
+def test_oslo_policys_tools_check_an_operators_policy_file_against_the_defaults(tmp_path: Path) -> None:
+    (tmp_path / "policy.yaml").write_text('"os_masakari_api:segments:index": "rule:admin_api"\n'
+                                          '"vmha:functions:invoke": "role:member"\n"vmha:no_such_rule": "@"\n')
+    conf = tmp_path / "vmha.conf"
+    conf.write_text(f"[oslo_policy]\npolicy_file = {tmp_path / 'policy.yaml'}\n")
+    tools = Path(sys.executable).parent
+
+    def run(tool: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(tools / tool), "--namespace", "vmha", "--config-file", str(conf)],
+                              check=False, capture_output=True, text=True, timeout=60)
+    redundant = run("oslopolicy-list-redundant")
+    assert redundant.stdout.strip() == '"os_masakari_api:segments:index": "rule:admin_api"'
+    validated = run("oslopolicy-validator")
+    assert validated.returncode == 1 and "Unknown rule found in policy file: vmha:no_such_rule" in validated.stdout
