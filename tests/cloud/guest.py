@@ -58,14 +58,14 @@ for _ in $(seq 100); do  # no udev: the agent's port is the one whose name sysfs
   sleep 0.05
 done
 echo "vmha-guest: qemu-ga on $port"
-qemu-ga -m virtio-serial -p "$port" -t /run -f /run/qemu-ga.pid &
+qemu-ga -m virtio-serial -p "$port" -t /run &
 while true; do wait; sleep 60; done
 """
 
 GUEST_COMMAND = """#!/bin/sh
 # vmha-guest stop-agent|panic|poweroff: what a test asks of the guest through guest-exec.
 case "$1" in
-  stop-agent) kill -STOP "$(cat /run/qemu-ga.pid)" ;;
+  stop-agent) kill -STOP $(pidof qemu-ga) ;;
   panic) (sleep 0.2; echo c > /proc/sysrq-trigger) & ;;
   poweroff) (sleep 0.2; poweroff -f) & ;;
   *) echo "usage: vmha-guest stop-agent|panic|poweroff" >&2; exit 2 ;;
