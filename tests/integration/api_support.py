@@ -25,6 +25,7 @@ from vmha.contracts import Settings, parse_settings
 from vmha.journal import open_journal
 from vmha.runtime import IntakeFunction, Services, StepTable, ZaqarQueues
 from vmha.runtime.gateway import Gateway
+from vmha.versioned_notifications import VersionedNotifier
 
 from .runtime_support import Place
 
@@ -96,7 +97,7 @@ def serving(layout: Layout, settings: Settings, table: StepTable, intake: Intake
     names = settings.queues
     metrics = Metrics(journal, (names.notifications, names.steps), zaqar_stats(conn.session), conn, settings)
     services = Services(settings, journal, ZaqarQueues(conn.session), metrics.instrument(table),
-                        metrics.instrument_intake(intake), conn)
+                        metrics.instrument_intake(intake), conn, events=VersionedNotifier(settings.notifications))
     gateway = Gateway(services, metrics, keystone_filter(conn, settings.api.config_file))
     gateway.start()
     try:

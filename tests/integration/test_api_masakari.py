@@ -18,8 +18,8 @@ import pytest
 from tests.cloud import catalog
 from tests.cloud.layout import REGION, Layout
 from tests.cloud.procs import wait_until
-from vmha.api.segments import host_uuid
 from vmha.api.versions import HEADER
+from vmha.cloud.segments import host_uuid
 from vmha.functions import STEPS, intake
 
 from .api_support import Running, api_settings, serving

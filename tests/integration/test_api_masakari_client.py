@@ -23,9 +23,8 @@ import yaml
 from tests.cloud.layout import COMPUTE_HOSTS, Layout
 from tests.cloud.procs import wait_until
 from vmha.api.inventory import found_segments
-from vmha.api.segments import host_uuid
 from vmha.cloud.nova import compute_service
-from vmha.cloud.segments import disabled_reason
+from vmha.cloud.segments import disabled_reason, host_uuid
 from vmha.functions import STEPS, intake
 from vmha.journal import InstanceStatus, Journal, NewNotification, NotificationStatus
 

@@ -19,9 +19,10 @@ from vmha.api.bodies import host_fields, segment_fields
 from vmha.api.hosts import Hosts
 from vmha.api.inventory import found_segments
 from vmha.api.listing import Listing, arrange, flag, listing
-from vmha.api.segments import Inventory, Segments, host_uuid
+from vmha.api.segments import Inventory, Segments
 from vmha.api.vmoves import VMoves
 from vmha.api.web import ApiError
+from vmha.cloud.segments import host_uuid
 from vmha.journal import InstanceStatus, Journal
 from vmha.templates import load_example
 

@@ -24,6 +24,7 @@ from typing import Any
 import webob
 
 from vmha.api import audit, sigv4, versions, webhooks
+from vmha.api.announce import announced
 from vmha.api.auth import Filter, keystone_ec2, token_caller
 from vmha.api.capacity import Capacity
 from vmha.api.executions import Executions
@@ -97,6 +98,7 @@ def routes(parts: Parts) -> list[Route]:
     reads, fencing = LambdaFunctions(parts.functions, services.cloud), SegmentFencing(inventory)
     capacity = Capacity(services.cloud, services.settings, services.journal)
     plain, masakari, key = Family.PLAIN, Family.MASAKARI, Auth.KEYSTONE
+    events = services.events
     return [
         route("GET", "", plain, Auth.NONE, versions.root),
         route("GET", "/v1", plain, Auth.NONE, versions.v1),
@@ -124,17 +126,23 @@ def routes(parts: Parts) -> list[Route]:
         route("GET", "/v1/notifications/{notification_id}/vmoves", masakari, key, vmoves.index),
         route("GET", "/v1/notifications/{notification_id}/vmoves/{vmove_id}", masakari, key, vmoves.show),
         route("GET", "/v1/segments", masakari, key, segments.index),
-        route("POST", "/v1/segments", masakari, key, segments.create),
+        route("POST", "/v1/segments", masakari, key,
+              announced(events, "segment", "create", segments.create, segments.show)),
         route("GET", "/v1/segments/{segment_id}", masakari, key, segments.show),
-        route("PUT", "/v1/segments/{segment_id}", masakari, key, segments.update),
-        route("DELETE", "/v1/segments/{segment_id}", masakari, key, segments.delete),
+        route("PUT", "/v1/segments/{segment_id}", masakari, key,
+              announced(events, "segment", "update", segments.update, segments.show)),
+        route("DELETE", "/v1/segments/{segment_id}", masakari, key,
+              announced(events, "segment", "delete", segments.delete, segments.show)),
         route("GET", "/v1/segments/{segment_id}/fencing", masakari, key, fencing.show),
         route("PUT", "/v1/segments/{segment_id}/fencing", masakari, key, fencing.update),
         route("GET", "/v1/segments/{segment_id}/hosts", masakari, key, hosts.index),
-        route("POST", "/v1/segments/{segment_id}/hosts", masakari, key, hosts.create),
+        route("POST", "/v1/segments/{segment_id}/hosts", masakari, key,
+              announced(events, "host", "create", hosts.create, hosts.show)),
         route("GET", "/v1/segments/{segment_id}/hosts/{host_id}", masakari, key, hosts.show),
-        route("PUT", "/v1/segments/{segment_id}/hosts/{host_id}", masakari, key, hosts.update),
-        route("DELETE", "/v1/segments/{segment_id}/hosts/{host_id}", masakari, key, hosts.delete),
+        route("PUT", "/v1/segments/{segment_id}/hosts/{host_id}", masakari, key,
+              announced(events, "host", "update", hosts.update, hosts.show)),
+        route("DELETE", "/v1/segments/{segment_id}/hosts/{host_id}", masakari, key,
+              announced(events, "host", "delete", hosts.delete, hosts.show)),
     ]
 
 

@@ -36,10 +36,10 @@ from vmha.api.inventory import (
     type_key,
 )
 from vmha.api.listing import arrange, flag, listing, query_filters
-from vmha.api.segments import Inventory, host_uuid, nova_error, segment_view
+from vmha.api.segments import Inventory, nova_error, segment_view
 from vmha.api.web import ApiError, read_object, reply
 from vmha.cloud.nova import COMPUTE_BINARY, compute_service
-from vmha.cloud.segments import disabled_by_vmha, released_reason
+from vmha.cloud.segments import disabled_by_vmha, host_uuid, released_reason
 
 SORTABLE = frozenset({"id", "uuid", "name", "type", "control_attributes", "reserved", "on_maintenance",
                       "created_at", "updated_at"})

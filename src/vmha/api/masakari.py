@@ -24,9 +24,9 @@ from vmha.api.inventory import found_segments
 from vmha.api.listing import Listing, View, arrange, listing
 from vmha.api.notify import accept
 from vmha.api.progress import notification_view, workflow_details
-from vmha.api.segments import host_uuid
 from vmha.api.web import ApiError, read_object, reply
 from vmha.cloud.nova import COMPUTE_BINARY
+from vmha.cloud.segments import host_uuid
 from vmha.contracts import ContractError, parse_notification
 from vmha.contracts.validation import parse_timestamp
 from vmha.journal import Journal, NotificationFilter, NotificationRecord, NotificationStatus, UnknownNotificationError

@@ -19,6 +19,7 @@ from vmha.api.web import ApiError
 from vmha.contracts import Notification
 from vmha.journal import NotificationRecord
 from vmha.runtime import Services
+from vmha.versioned_notifications import Phase
 
 _UNREACHABLE = (sdk_errors.SDKException, keystone_errors.ConnectionError)
 
@@ -34,10 +35,19 @@ def accept(services: Services, notification: Notification) -> NotificationRecord
     enqueue(services, notification)
     decision = record(notification, judged, services.journal, services.settings)
     if isinstance(decision, Admitted):
+        announce(services, decision.record)
         return decision.record
     if decision.rule is not Rule.DISABLED_SEGMENT or decision.record is None:
         raise refusal(decision, notification)  # e.g. a duplicate that raced past judge: the journal stored it ignored
+    announce(services, decision.record)
     return decision.record
+
+
+def announce(services: Services, record: NotificationRecord) -> None:
+    """Masakari's ``notification.create.start`` and ``.end`` of an accepted notification (sent once it is stored:
+    a refused request announces nothing, as Masakari's API checks before it starts)."""
+    services.events.notification("create", Phase.START, record)
+    services.events.notification("create", Phase.END, record)
 
 
 def refusal(refused: Refused, notification: Notification) -> ApiError:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from vmha.api.segments import host_uuid
+from vmha.cloud.segments import host_uuid
 from vmha.journal import InstanceProgress, NotificationDetail, NotificationRecord, StepStatus
 
 _STATES = {StepStatus.IN_PROGRESS: "RUNNING", StepStatus.FAILED: "FAILURE", StepStatus.SUCCEEDED: "SUCCESS",

@@ -10,7 +10,6 @@ stack owns it, a change goes through the stack. Writes are serialised within the
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,15 +35,9 @@ from vmha.cloud.segments import PREFIX
 from vmha.journal import Journal, NotificationFilter, NotificationStatus
 from vmha.journal.journal import MAX_PAGE
 
-_HOSTS = uuid.UUID("5c0f2f7e-2d0b-5b8e-9a1d-6c4d3e2b1a90")
 UNDER_RECOVERY = frozenset({NotificationStatus.NEW, NotificationStatus.RUNNING, NotificationStatus.ERROR})
 SORTABLE = frozenset({"id", "uuid", "name", "description", "service_type", "recovery_method", "enabled",
                       "created_at", "updated_at"})
-
-
-def host_uuid(name: str) -> str:
-    """The stable id of the host called ``name``."""
-    return str(uuid.uuid5(_HOSTS, name))
 
 
 def segment_view(found: Found, version: versions.Version) -> dict[str, Any]:

@@ -49,6 +49,7 @@ operator enables it again (or releases it through the Masakari API: ``released_r
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -59,6 +60,7 @@ from vmha.self_fence import SELF_FENCING, lease_seconds
 
 PREFIX = "vmha:"
 _E = TypeVar("_E", bound=StrEnum)
+_HOSTS = uuid.UUID("5c0f2f7e-2d0b-5b8e-9a1d-6c4d3e2b1a90")
 _MARKER = re.compile(r"\(vmha notification ([0-9a-f-]{36})\)$")
 NOVA_REASON_LENGTH = 255
 _TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
@@ -153,6 +155,11 @@ def segment_named(cloud: Any, name: str) -> Segment:
         if segment.name == name:
             return segment
     raise SegmentError(f"segment {name} no longer exists")
+
+
+def host_uuid(name: str) -> str:
+    """The stable id of the host called ``name`` (the Masakari API's host id and ``source_host_uuid``)."""
+    return str(uuid.uuid5(_HOSTS, name))
 
 
 def disabled_reason(reason: str, notification_id: object) -> str:

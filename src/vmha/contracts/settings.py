@@ -151,6 +151,15 @@ class EscalationOptions:
 
 
 @dataclass(frozen=True)
+class NotificationOptions:
+    """Masakari's versioned notifications through oslo.messaging (schema: ``notifications``)."""
+
+    transport_url: str
+    topic: str
+    timeout_seconds: float
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings of one process; each field is described in ``settings.schema.json``."""
 
@@ -174,6 +183,7 @@ class Settings:
     http: HttpOptions
     timeouts: TimeoutOptions
     escalation: EscalationOptions
+    notifications: NotificationOptions
 
 
 def load_settings(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> Settings:

@@ -3,7 +3,9 @@
 Every action is safe to repeat: a redelivered message may carry out the same actions again (a posted step
 that ran already finds its journal record and does nothing; a status already set is a no-op). A notification
 failed here is escalated (vmha.escalation) only by the call whose journal write failed it: once, whatever
-the replicas and redeliveries.
+the replicas and redeliveries. So are Masakari's versioned notifications of a recovery (vmha.versioned_notifications):
+notification.process.start by the call that set it running, .end by the one that finished or ignored it, .error
+by the one that failed it.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from vmha.runtime.held import HeldMessages
 from vmha.runtime.queues import Claimed
 from vmha.runtime.services import Services
 from vmha.runtime.wakeup import Wakeup
+from vmha.versioned_notifications import Phase
 
 log = logging.getLogger(__name__)
 
@@ -109,11 +112,19 @@ class Effects:
             return
         log.info("notification status", extra={"notification_id": notification_id, "status": str(status),
                                                "reason": reason})
-        if moved is not None and status is NotificationStatus.FAILED:
+        if moved is None:
+            return
+        if status is NotificationStatus.FAILED:
             self.failed(moved)
+        elif status is NotificationStatus.RUNNING:
+            self._services.events.notification("process", Phase.START, moved)
+        elif status in (NotificationStatus.FINISHED, NotificationStatus.IGNORED):
+            self._services.events.notification("process", Phase.END, moved)
 
     def failed(self, record: NotificationRecord) -> None:
-        """``record`` was just failed by this call: escalate it, then run the failure hook (errors logged)."""
+        """``record`` was just failed by this call: announce and escalate it, then run the failure hook (errors
+        logged)."""
+        self._services.events.notification("process", Phase.ERROR, record, record.status_reason or "failed")
         self._escalation.failed(record)
         services = self._services
         if services.on_failed is None:

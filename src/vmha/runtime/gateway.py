@@ -25,6 +25,7 @@ from vmha.runtime.consumer import Consumer
 from vmha.runtime.services import Services, SweepHook
 from vmha.runtime.table import FailedHook, IntakeFunction, StepTable, table_problems
 from vmha.runtime.zaqar import ZaqarQueues
+from vmha.versioned_notifications import VersionedNotifier
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,7 @@ class Gateway:
         self.http.stop()
         self.functions.close()
         self.consumer.stop(timeout)
+        self.services.events.close(timeout)
         self.services.journal.close()
 
 
@@ -112,7 +114,8 @@ def build(settings: Settings, table: StepTable, intake: IntakeFunction, on_faile
     metrics = Metrics(journal, (names.notifications, names.steps, names.dead_letters), zaqar_stats(cloud.session),
                       cloud, settings)
     services = Services(settings, journal, ZaqarQueues(cloud.session), metrics.instrument(table),
-                        metrics.instrument_intake(intake), cloud, on_failed=on_failed, on_sweep=on_sweep)
+                        metrics.instrument_intake(intake), cloud, on_failed=on_failed, on_sweep=on_sweep,
+                        events=VersionedNotifier(settings.notifications))
     return Gateway(services, metrics, keystone_filter(cloud, settings.api.config_file))
 
 

@@ -11,6 +11,7 @@ from vmha.contracts import Settings
 from vmha.journal import Clock, Journal, utc_now
 from vmha.runtime.queues import Queues
 from vmha.runtime.table import FailedHook, IntakeFunction, StepTable
+from vmha.versioned_notifications import OFF, VersionedNotifier
 
 LEASE_MARGIN = timedelta(seconds=10)
 """A step's journal lease outlasts its timeout by this much, so a timed-out run is never taken over early."""
@@ -32,6 +33,8 @@ class Services:
     clock: Clock = utc_now
     intake_timeout_seconds: float = 50.0
     on_failed: FailedHook | None = None
+    events: VersionedNotifier = OFF
+    """Masakari's versioned notifications (``vmha.versioned_notifications``)."""
     on_sweep: SweepHook | None = None
 
     @property
