@@ -122,16 +122,21 @@ def test_a_segment_made_through_the_api_and_a_host_failure_are_announced_in_orde
             assert posted.status_code == 202, posted.text
             notification = posted.json()["notification"]
             ended = wait_ended(api.gateway.services.journal, notification["notification_uuid"])
+            spare = f"/v1/segments/{segment['uuid']}/hosts/{notification['source_host_uuid']}"
+            changed = api.call("PUT", spare, json={"host": {"control_attributes": "IPMI"}})
+            assert changed.status_code == 200, changed.text
+            assert api.call("DELETE", spare).status_code == 204
         finally:
             removed = api.call("DELETE", f"/v1/segments/{segment['uuid']}")
         assert removed.status_code == 204, removed.text
-        types = heard.wait_for(8)
+        types = heard.wait_for(12)
         counts = api.gateway.services.events.counts
     assert ended.notification.status.value == "finished"
     assert types == ["segment.create.start", "segment.create.end", "notification.create.start",
                      "notification.create.end", "notification.process.start", "notification.process.end",
+                     "host.update.start", "host.update.end", "host.delete.start", "host.delete.end",
                      "segment.delete.start", "segment.delete.end"]
-    assert counts == {"sent": 8}
+    assert counts == {"sent": 12}
     items = {event_type: (priority, publisher, payload) for priority, publisher, event_type, payload in heard.items}
     priority, publisher, payload = items["segment.create.end"]
     assert (priority, publisher.partition(":")[0], payload["masakari_object.name"]) == (
@@ -139,6 +144,11 @@ def test_a_segment_made_through_the_api_and_a_host_failure_are_announced_in_orde
     assert data(payload) == {"id": segment["id"], "uuid": segment["uuid"], "name": name, "service_type": "compute",
                              "description": None, "recovery_method": "auto", "enabled": True, "fault": None}
     assert data(items["segment.delete.end"][2])["uuid"] == segment["uuid"]
+    before, after = data(items["host.update.start"][2]), data(items["host.update.end"][2])
+    assert (before["name"], before["reserved"], before["control_attributes"], after["control_attributes"]) == (
+        host, True, "", "IPMI")
+    assert data(after["failover_segment"])["uuid"] == segment["uuid"]
+    assert data(items["host.delete.end"][2])["uuid"] == notification["source_host_uuid"]
     _, publisher, started = items["notification.process.start"]
     assert publisher.partition(":")[0] == "masakari-engine"
     assert {key: data(started)[key] for key in ("notification_uuid", "type", "status", "source_host_uuid")} == {
