@@ -98,6 +98,7 @@ def serving(layout: Layout, settings: Settings, table: StepTable, intake: Intake
     metrics = Metrics(journal, (names.notifications, names.steps), zaqar_stats(conn.session), conn, settings)
     services = Services(settings, journal, ZaqarQueues(conn.session), metrics.instrument(table),
                         metrics.instrument_intake(intake), conn, events=VersionedNotifier(settings.notifications))
+    metrics.count_events(services.events)
     gateway = Gateway(services, metrics, keystone_filter(conn, settings.api.config_file))
     gateway.start()
     try:

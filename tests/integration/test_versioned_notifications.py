@@ -131,12 +131,14 @@ def test_a_segment_made_through_the_api_and_a_host_failure_are_announced_in_orde
         assert removed.status_code == 204, removed.text
         types = heard.wait_for(12)
         counts = api.gateway.services.events.counts
+        scraped = api.call("GET", "/metrics", token=None).text
     assert ended.notification.status.value == "finished"
     assert types == ["segment.create.start", "segment.create.end", "notification.create.start",
                      "notification.create.end", "notification.process.start", "notification.process.end",
                      "host.update.start", "host.update.end", "host.delete.start", "host.delete.end",
                      "segment.delete.start", "segment.delete.end"]
     assert counts == {"sent": 12}
+    assert 'vmha_versioned_notifications_total{outcome="sent"} 12.0' in scraped
     items = {event_type: (priority, publisher, payload) for priority, publisher, event_type, payload in heard.items}
     priority, publisher, payload = items["segment.create.end"]
     assert (priority, publisher.partition(":")[0], payload["masakari_object.name"]) == (

@@ -16,7 +16,10 @@
   costs a few calls per host; ``vmha_capacity_up`` is 0 when they cannot be asked);
 - ``vmha_recovery_phase_seconds{segment,phase}``: a histogram of the host recoveries of the last
   ``RECOVERIES_SINCE`` per segment, each phase counted from the failure (``vmha.rto``; read from the journal
-  at most every ``CAPACITY_REFRESH_SECONDS``), so the last phase, ``all_active``, is the recovery time.
+  at most every ``CAPACITY_REFRESH_SECONDS``), so the last phase, ``all_active``, is the recovery time;
+- ``vmha_versioned_notifications_total{outcome}``: Masakari's versioned notifications this process sent, dropped
+  (waited too long for the broker, or the queue was full) or failed (the broker refused or was down)
+  (``vmha.versioned_notifications``; registered by ``count_events``).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 from zaqarclient.queues import client as zaqar_client
 
@@ -43,6 +46,7 @@ from vmha.outcomes import IntakeOutcome, Outcome
 from vmha.rto import PHASES, Timeline
 from vmha.rto.reading import host_recoveries
 from vmha.runtime import IntakeFunction, StepFunction, StepTable
+from vmha.versioned_notifications import VersionedNotifier
 
 log = logging.getLogger(__name__)
 _O = TypeVar("_O")
@@ -95,6 +99,10 @@ class Metrics:
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
+
+    def count_events(self, events: VersionedNotifier) -> None:
+        """Export the counts of ``events`` (a gateway's versioned notifications)."""
+        self.registry.register(_EventsCollector(events))
 
     def observe_execution(self, function: str, status: ExecutionStatus, seconds: float) -> None:
         self._executions.labels(function, status.value).observe(seconds)
@@ -159,6 +167,19 @@ class _QueueCollector(Collector):
             return
         up.add_metric([], 1)
         yield from (up, counts, lag)
+
+
+class _EventsCollector(Collector):
+    def __init__(self, events: VersionedNotifier) -> None:
+        self._events = events
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        total = CounterMetricFamily("vmha_versioned_notifications", "Masakari's versioned notifications by outcome.",
+                                    labels=["outcome"])
+        counts = self._events.counts
+        for outcome in ("sent", "dropped", "failed"):
+            total.add_metric([outcome], counts.get(outcome, 0))
+        yield total
 
 
 class _SegmentCollector(Collector):

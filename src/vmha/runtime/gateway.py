@@ -116,6 +116,7 @@ def build(settings: Settings, table: StepTable, intake: IntakeFunction, on_faile
     services = Services(settings, journal, ZaqarQueues(cloud.session), metrics.instrument(table),
                         metrics.instrument_intake(intake), cloud, on_failed=on_failed, on_sweep=on_sweep,
                         events=VersionedNotifier(settings.notifications))
+    metrics.count_events(services.events)
     return Gateway(services, metrics, keystone_filter(cloud, settings.api.config_file))
 
 
