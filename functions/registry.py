@@ -1,4 +1,5 @@
-"""The step table and the flows, as data: the single source of truth for what runs in which order.
+"""The step table, as data; with the flows (``vmha.flows``, re-exported here) the single source of truth for
+what runs in which order.
 
 Runtime contract (``vmha.runtime`` implements it):
 
@@ -26,16 +27,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from vmha.contracts import (
-    ContractError,
-    CustomFlows,
-    FailureType,
-    FlowSteps,
-    RecoveryMethod,
-    RetryPolicy,
-    Settings,
-    load_custom_flows,
-)
+from vmha import flows
+from vmha.contracts import CustomFlows, RetryPolicy, Settings
+from vmha.flows import FLOWS, HOST_AUTO, HOST_RESERVED, PROCESS, VM, fences_before_evacuating, resolve_flow
 from vmha.functions.nova import StepRun
 from vmha.functions.steps import (
     confirm_compute_node_disabled,
@@ -52,6 +46,9 @@ from vmha.functions.steps import (
     stop_instance,
     take_reserved_host,
 )
+
+__all__ = ["FLOWS", "HOST_AUTO", "HOST_RESERVED", "POLLING", "PROCESS", "STEPS", "VM", "StepSpec", "custom_flows",
+           "fences_before_evacuating", "resolve_flow"]
 
 POLLING = RetryPolicy(
     max_attempts=1000, initial_delay_seconds=0, max_delay_seconds=60, multiplier=1.0, recheck_interval_seconds=1.0
@@ -89,65 +86,7 @@ STEPS: Mapping[str, StepSpec] = MappingProxyType({spec.id: spec for spec in (
     StepSpec("confirm_compute_node_disabled", confirm_compute_node_disabled.run, retry=POLLING),
 )})
 
-_HOST_PRE = ("guard_mass_failure", "fence_host", "disable_compute_service")
-_EVACUATE = ("plan_evacuation", "evacuate_instance", "confirm_instance_evacuated")
-HOST_AUTO = FlowSteps(pre=_HOST_PRE, main=_EVACUATE[:1], post=(*_EVACUATE[1:], "finish_host_recovery"))
-HOST_RESERVED = FlowSteps(pre=_HOST_PRE, main=("take_reserved_host", *_EVACUATE), post=("finish_host_recovery",))
-VM = FlowSteps(pre=("stop_instance",), main=("start_instance",), post=("confirm_instance_active",))
-PROCESS = FlowSteps(pre=("disable_compute_node",), main=("confirm_compute_node_disabled",), post=())
-
-FlowKey = tuple[FailureType, RecoveryMethod | None]
-FLOWS: Mapping[FlowKey, FlowSteps] = MappingProxyType({
-    (FailureType.COMPUTE_HOST, RecoveryMethod.AUTO): HOST_AUTO,
-    (FailureType.COMPUTE_HOST, RecoveryMethod.RESERVED_HOST): HOST_RESERVED,
-    (FailureType.COMPUTE_HOST, RecoveryMethod.AUTO_PRIORITY): HOST_RESERVED,
-    (FailureType.COMPUTE_HOST, RecoveryMethod.RH_PRIORITY): HOST_RESERVED,
-    (FailureType.VM, None): VM,
-    (FailureType.PROCESS, None): PROCESS,
-})
-"""Default flows. The three reserved-host methods share one flow: ``take_reserved_host`` applies the
-method (a spare, the scheduler, or a fallback between them)."""
-
-
-def resolve_flow(
-    failure_type: FailureType, recovery_method: RecoveryMethod | None, custom: CustomFlows | None = None
-) -> tuple[str, ...]:
-    """The step ids to run for a failure, the operator's custom flow replacing the default where given.
-
-    Custom ``COMPUTE_HOST.reserved_host`` also serves auto_priority and rh_priority (as in Masakari).
-    """
-    method = (recovery_method or RecoveryMethod.AUTO) if failure_type is FailureType.COMPUTE_HOST else None
-    default = FLOWS[(failure_type, method)]
-    override = None
-    if custom is not None:
-        override = {
-            FailureType.VM: custom.vm,
-            FailureType.PROCESS: custom.process,
-            FailureType.COMPUTE_HOST: custom.host_auto if method is RecoveryMethod.AUTO else custom.host_reserved_host,
-        }[failure_type]
-    return (override or default).steps
-
 
 def custom_flows(settings: Settings) -> CustomFlows | None:
-    """The operator's flows from ``settings.custom_flows_file``, checked against STEPS; None without one.
-
-    Raises ContractError naming the field or the unknown step ids, or a host flow that would evacuate
-    without fencing first (``fence_host`` before ``evacuate_instance``), OSError for an unreadable file.
-    """
-    if not settings.custom_flows_file:
-        return None
-    flows = load_custom_flows(settings.custom_flows_file, STEPS)
-    host_flows = (("COMPUTE_HOST/auto", flows.host_auto), ("COMPUTE_HOST/reserved_host", flows.host_reserved_host))
-    for path, flow in host_flows:
-        if flow is not None and not fences_before_evacuating(flow.steps):
-            raise ContractError(f"the custom flow evacuates servers without running fence_host before "
-                                f"evacuate_instance ({', '.join(flow.steps)}): a segment that must not fence says "
-                                "so itself (vmha:fencing disabled)", path)
-    return flows
-
-
-def fences_before_evacuating(steps: tuple[str, ...]) -> bool:
-    """Whether a host flow runs ``fence_host`` before it evacuates anything (or evacuates nothing)."""
-    if "evacuate_instance" not in steps:
-        return True
-    return "fence_host" in steps and steps.index("fence_host") < steps.index("evacuate_instance")
+    """The operator's flows from ``settings.custom_flows_file``, checked against STEPS (``vmha.flows``)."""
+    return flows.custom_flows(settings, STEPS)

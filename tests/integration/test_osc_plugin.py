@@ -19,6 +19,7 @@ import yaml
 from tests.cloud.layout import Layout
 from tests.cloud.procs import wait_until
 from vmha.cloud.segments import Fencing
+from vmha.flows import HOST_RESERVED, VM
 from vmha.functions import STEPS, intake
 from vmha.journal import InstanceStatus, NewNotification, NotificationStatus
 
@@ -183,10 +184,21 @@ def test_functions_run_on_the_gateway(osc: Osc) -> None:
         "the gateway refused (400): invalid input for fence_host")
 
 
+def test_flows_are_the_gateways(osc: Osc) -> None:
+    assert [row["Step"] for row in osc.json("flow", "show", "VM")] == list(VM.steps)
+    reserved = osc.json("flow", "show", "COMPUTE_HOST", "--recovery-method", "rh_priority")
+    assert [row["Step"] for row in reserved] == list(HOST_RESERVED.steps)
+    assert [row["Position"] for row in reserved] == list(range(1, len(HOST_RESERVED.steps) + 1))
+    evacuate = next(row for row in reserved if row["Step"] == "evacuate_instance")
+    assert (evacuate["Per Instance"], evacuate["Timeout"]) == (True, STEPS["evacuate_instance"].timeout_seconds)
+    assert osc.refused("flow", "show", "VM", "--recovery-method", "auto") == (
+        "the gateway refused (400): recovery_method applies to COMPUTE_HOST only")
+
+
 def test_without_an_endpoint_every_command_says_so(osc: Osc) -> None:
     commands = [("segment", "list"), ("segment", "show", "x"), ("host", "list", "x"), ("notification", "list"),
                 ("notification", "show", "x"), ("notification", "vmove", "list", "x"), ("function", "list"),
-                ("function", "invoke", "intake", "{}")]
+                ("function", "invoke", "intake", "{}"), ("flow", "show", "VM")]
     for command in commands:
         refused = osc.refused("--os-region-name", osc.empty_region, *command, "-f", "json")
         assert refused == (f"no instance-ha endpoint in the Keystone catalog for region {osc.empty_region}, "

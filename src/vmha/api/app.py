@@ -29,6 +29,7 @@ from vmha.api.auth import Filter, keystone_ec2, token_caller
 from vmha.api.capacity import Capacity
 from vmha.api.executions import Executions
 from vmha.api.fencing import SegmentFencing
+from vmha.api.flows import Flows
 from vmha.api.functions import Functions
 from vmha.api.hosts import Hosts
 from vmha.api.invoke import Invocations
@@ -114,6 +115,7 @@ def routes(parts: Parts) -> list[Route]:
         route("GET", "/v1/report", plain, key, Reports(services.cloud, services.journal).index),
         route("GET", "/v1/audit", plain, key, audit.AuditTrail(services.journal).index),
         route("GET", "/v1/functions", plain, key, runs.functions),
+        route("GET", "/v1/flows/{type}", plain, key, Flows(services).show),
         route("POST", "/v1/functions/{name}/executions", plain, key, runs.create),
         route("GET", "/v1/functions/{name}/executions/{execution_id}", plain, key, runs.show),
         route("POST", "/2015-03-31/functions/{name}/invocations", Family.LAMBDA, Auth.SIGV4, invocations.invoke),

@@ -5,6 +5,7 @@ and ``openstack.vmha.v1`` in pyproject), a client of the gateway's HTTP API only
 - ``host list/add/remove/set``: a segment's hosts, reserved (spare) and maintenance flags;
 - ``notification list/show/create``, ``notification vmove list/show``: recoveries and the servers they moved;
 - ``function list/invoke``: the gateway's functions; invoke runs one on the gateway.
+- ``flow show``: the steps a failure type runs on the gateway.
 
 The gateway is found in the Keystone catalog (service type ``instance-ha``, ``vmha.osc.client``) with the
 usual OSC credentials, region and interface: a workstation needs clouds.yaml only. Segments deployed by Heat

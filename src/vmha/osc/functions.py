@@ -1,4 +1,5 @@
-"""``openstack vmha function list/invoke``: the gateway's functions (intake and every recovery step).
+"""``openstack vmha function list/invoke`` and ``flow show``: the gateway's functions (intake and every recovery
+step) and the flows they run in.
 
 ``function invoke`` runs one on the gateway (``POST /v1/functions/{name}/executions``, synchronously: the
 execution the Lambda Invoke route would make, authenticated with the OSC session's Keystone token) and
@@ -12,11 +13,13 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from osc_lib import exceptions
 from osc_lib.cli import format_columns
 from osc_lib.command import command
 
+from vmha.contracts import FailureType, RecoveryMethod
 from vmha.osc.client import vmha
 
 FUNCTION_COLUMNS = ("Name", "Kind", "Per Instance", "Timeout")
@@ -60,3 +63,23 @@ class InvokeFunction(command.ShowOne):
         return ("Function", "Execution ID", "Status", "Duration", "Output"), (
             ran["function_name"], ran["id"], ran["status"], result.get("duration"),
             format_columns.DictColumn(result.get("output") or {}))
+
+
+class ShowFlow(command.Lister):
+    """Show the steps a failure type runs on the gateway (for COMPUTE_HOST: per recovery method), operators'
+    flows included."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument("type", metavar="<type>", choices=[kind.value for kind in FailureType],
+                            help="COMPUTE_HOST, VM or PROCESS")
+        parser.add_argument("--recovery-method", choices=[method.value for method in RecoveryMethod],
+                            default=None, help="COMPUTE_HOST only (default auto)")
+        return parser
+
+    def take_action(self, parsed_args: argparse.Namespace) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+        query = f"?{urlencode({'recovery_method': parsed_args.recovery_method})}" if parsed_args.recovery_method \
+            else ""
+        flow = vmha(self).request("GET", f"flows/{parsed_args.type}{query}")["flow"]
+        return ("Position", "Step", "Per Instance", "Timeout"), [
+            (step["position"], step["name"], step["per_instance"], step["timeout_seconds"]) for step in flow["steps"]]
