@@ -115,7 +115,7 @@ def routes(parts: Parts) -> list[Route]:
         route("GET", "/v1/report", plain, key, Reports(services.cloud, services.journal).index),
         route("GET", "/v1/audit", plain, key, audit.AuditTrail(services.journal).index),
         route("GET", "/v1/functions", plain, key, runs.functions),
-        route("GET", "/v1/flows/{type}", plain, key, Flows(services).show),
+        route("GET", "/v1/flows/{type}", plain, key, Flows(services.settings, services.table).show),
         route("POST", "/v1/functions/{name}/executions", plain, key, runs.create),
         route("GET", "/v1/functions/{name}/executions/{execution_id}", plain, key, runs.show),
         route("POST", "/2015-03-31/functions/{name}/invocations", Family.LAMBDA, Auth.SIGV4, invocations.invoke),

@@ -14,24 +14,25 @@ from collections.abc import Mapping
 import webob
 
 from vmha.api.web import ApiError, reply
-from vmha.contracts import ContractError, FailureType, RecoveryMethod
+from vmha.contracts import ContractError, FailureType, RecoveryMethod, Settings
 from vmha.flows import custom_flows, resolve_flow
-from vmha.runtime import Services
+from vmha.runtime import StepTable
 
 
 class Flows:
     """The flow route."""
 
-    def __init__(self, services: Services) -> None:
-        self._services = services
+    def __init__(self, settings: Settings, table: StepTable) -> None:
+        self._settings = settings
+        self._table = table
 
     def show(self, request: webob.Request, params: Mapping[str, str]) -> webob.Response:
         kind, method = _kind(params["type"]), _method(request.GET.get("recovery_method"))
         if method is not None and kind is not FailureType.COMPUTE_HOST:
             raise ApiError(400, "recovery_method applies to COMPUTE_HOST only")
-        table = self._services.table
+        table = self._table
         try:
-            custom = custom_flows(self._services.settings, table)
+            custom = custom_flows(self._settings, table)
         except (ContractError, OSError) as error:
             raise ApiError(503, f"the operator's flows file cannot be used: {error}") from error
         steps = resolve_flow(kind, method, custom)
