@@ -11,9 +11,12 @@ from openstack import exceptions
 
 from vmha.cloud.segments import ReturnMode, SegmentError, disabled_reason, parse_segment
 from vmha.journal import Journal, NotificationStatus, StepClaim, StepKey, StepStatus
+from vmha.outcomes import Done
 from vmha.returns import ReturnRefusedError, Verdict, look_once, records, return_host
 from vmha.returns.convergence import SPARE_REASON, converge
 from vmha.returns.decision import Facts, decide
+from vmha.runtime.consumer import Consumer
+from vmha.runtime.services import Services
 
 from .fake_nova import FakeCloud, FakeService, http_error
 from .functions_support import settings
@@ -238,3 +241,19 @@ def test_a_return_long_after_its_failure_counts_from_the_return(
     assert claim is not None
     journal.finish_step(claim, {"host": HOST, "by": "operator"})
     assert records.last_return(journal, HOST, clock.now + timedelta(minutes=1), 3600) == clock.now
+
+
+def test_the_sweeper_runs_the_sweep_hook_and_only_logs_its_failure(
+        journal: Journal, caplog: pytest.LogCaptureFixture) -> None:
+    seen: list[tuple[object, ...]] = []
+
+    def hook(*args: object) -> None:
+        seen.append(args)
+        raise RuntimeError("Nova is away")
+
+    cloud = FakeCloud()
+    services = Services(settings(), journal, None, {}, lambda *args: Done(), cloud,  # type: ignore[arg-type]
+                        on_sweep=hook)
+    Consumer(services).look_once()
+    assert seen == [(services.settings, journal, cloud)]
+    assert "the sweep hook failed" in caplog.text
