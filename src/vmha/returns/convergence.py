@@ -3,11 +3,12 @@
 1. lift forced_down (Nova refuses while the restarted nova-compute has not completed the host's evacuation
    records: the next look tries again); the next look keeps the service record's ``updated_at``;
 2. once the host's nova-compute wrote its record again (Nova counts an un-forced service up on the dead
-   process's last heartbeat, so only a new write proves the new process), enable the service, which drops
-   vmha's maintenance mark; a service whose disabled reason no longer carries this recovery's mark was
-   changed by someone else and is left as it is;
-3. give back the reserved host the recovery took into service if it holds no server and no recovery of the
-   segment is under way: disabled again with its previous reason, out of the aggregates it was added to.
+   process's last heartbeat, so only a new write proves the new process), give back the reserved host the
+   recovery took into service if it holds no server and no recovery of the segment is under way (disabled
+   again with its previous reason, out of the aggregates it was added to), then enable the service, which
+   drops vmha's maintenance mark: last, since a host without the mark is no longer looked at. A service
+   whose disabled reason no longer carries this recovery's mark was changed by someone else and is left as
+   it is.
 
 Nothing is started on the host: the servers evacuated from it run elsewhere, and its restarted nova-compute
 destroys their local copies itself. Every call goes through the gateway's OpenStack connection, whose
@@ -48,11 +49,11 @@ def converge(cloud: Any, journal: Journal, detail: NotificationDetail) -> JsonOb
         return None
     if service.state != "up" or service.updated_at == unforced.get("updated_at"):
         return None
-    enabled = False
-    if disabling_notification(service) == notification_id:
+    spare = _spare_back(cloud, journal, detail)  # first: once enabled, the host is no longer looked at
+    enabled = disabling_notification(service) == notification_id
+    if enabled:
         cloud.compute.update_service(service.id, status="enabled")
-        enabled = True
-    return {"host": host, "enabled": enabled, "reserved_host_back": _spare_back(cloud, journal, detail)}
+    return {"host": host, "enabled": enabled, "reserved_host_back": spare}
 
 
 def _spare_back(cloud: Any, journal: Journal, detail: NotificationDetail) -> str | None:
