@@ -33,6 +33,7 @@ from vmha.admission import Refused, Rule, judge, record
 from vmha.cloud.evacuees import exclusion
 from vmha.cloud.evacuees import ha_enabled as is_ha_enabled
 from vmha.cloud.nova import COMPUTE_BINARY, get_server
+from vmha.cloud.segment_policy import applied
 from vmha.cloud.segments import Fencing, Segment
 from vmha.context import StepContext
 from vmha.contracts import (
@@ -131,7 +132,7 @@ def _event_reason(
         return _host_event_reason(payload, segment)
     if isinstance(payload, ProcessPayload):
         return _process_event_reason(payload)
-    return _vm_event_reason(payload, server, settings)
+    return _vm_event_reason(payload, server, settings if segment is None else applied(settings, segment.policy))
 
 
 def _host_event_reason(payload: HostPayload, segment: Segment | None) -> str | None:

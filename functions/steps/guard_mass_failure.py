@@ -9,6 +9,7 @@ heartbeats or forced down), counting the failed host itself. It runs before anyt
 from __future__ import annotations
 
 from vmha.cloud.nova import compute_service, is_down
+from vmha.cloud.segment_policy import applied
 from vmha.cloud.segments import segment_named
 from vmha.context import StepContext
 from vmha.contracts import StepMessage
@@ -22,12 +23,14 @@ def run(message: StepMessage, ctx: StepContext) -> Outcome:
     """Done when the share of down hosts is within the limit; Fail naming the down hosts otherwise."""
     failed = ctx.notification.hostname
     name, _method = records.segment_and_method(records.recovery(ctx, message))
-    members = segment_named(ctx.cloud, name).members if name is not None else ()
+    segment = segment_named(ctx.cloud, name) if name is not None else None
+    members = segment.members if segment is not None else ()
     hosts = tuple(dict.fromkeys((*members, failed)))
     services = {host: compute_service(ctx.cloud, host) for host in hosts}
     known = [host for host, service in services.items() if service is not None or host == failed]
     down = sorted(host for host in known if host == failed or is_down(services[host]))
-    share, limit = len(down) / len(known), ctx.settings.host_failure.mass_failure_share
+    settings = ctx.settings if segment is None else applied(ctx.settings, segment.policy)
+    share, limit = len(down) / len(known), settings.host_failure.mass_failure_share
     result = {"down": down, "hosts": len(known), "share": round(share, 3)}
     if share > limit:
         return Fail(

@@ -16,8 +16,11 @@ from uuid import UUID
 
 from vmha.cloud.evacuees import evacuees
 from vmha.cloud.nova import servers_on
+from vmha.cloud.segment_policy import applied
+from vmha.cloud.segments import segment_named
 from vmha.context import StepContext
 from vmha.contracts import StepMessage
+from vmha.functions import records
 from vmha.functions.evacuation import plan_for
 from vmha.functions.nova import at_boundary
 from vmha.journal import InstanceStatus
@@ -28,7 +31,10 @@ from vmha.outcomes import Done, Outcome
 def run(message: StepMessage, ctx: StepContext) -> Outcome:
     """Done with the plan as result and the chosen servers' uuids as fan-out."""
     host = ctx.notification.hostname
-    chosen, left = evacuees(servers_on(ctx.cloud, host), ctx.settings)
+    name, _method = records.segment_and_method(records.recovery(ctx, message))
+    segment = segment_named(ctx.cloud, name) if name is not None else None
+    settings = ctx.settings if segment is None else applied(ctx.settings, segment.policy)
+    chosen, left = evacuees(servers_on(ctx.cloud, host), settings)
     record = ctx.journal.record_instance_progress
     notification_id = str(message.notification_id)
     for uuid, reason in left.items():

@@ -21,6 +21,8 @@ from tests.cloud.layout import Layout
 from tests.cloud.procs import wait_until
 from tests.integration.recovery_support import PUSH_RETRY_POLICY
 from vmha.api import AODH_PATH, ZAQAR_PATH
+from vmha.cloud.segment_policy import SegmentPolicy
+from vmha.cloud.segments import parse_segment
 from vmha.contracts import Notification, ProcessEvent, ProcessPayload, parse_settings
 from vmha.deploy import Deployment, StackRequest, bundle, delete, deploy, validate
 from vmha.functions import STEPS, intake
@@ -39,7 +41,8 @@ def test_every_template_validates_on_the_real_heat(admin_conn: Any, name: str) -
 
 def _request(suffix: str, gateway_url: str) -> StackRequest:
     segments = [{"name": f"heat-test-{suffix}-a", "hosts": ["compute3", "compute4"], "recovery_method": "rh_priority",
-                 "reserved_hosts": ["compute4"], "fencing": "required", "rto_seconds": 180},
+                 "reserved_hosts": ["compute4"], "fencing": "required", "rto_seconds": 180,
+                 "evacuate_all_instances": False, "mass_failure_share": 0.75, "excluded_tags": ["amphora", "pets"]},
                 {"name": f"heat-test-{suffix}-b", "hosts": ["compute2"], "enabled": False}]
     return StackRequest(f"heat-test-{suffix}", environments=(environment_path("local-cloud"),),
                         parameters={"gateway_url": gateway_url, "queue_prefix": f"heat-test-{suffix}",
@@ -99,9 +102,13 @@ def test_the_stack_makes_segments_queues_subscriptions_and_alarms_on_signed_urls
                               "vmha:reserved_hosts": "compute4", "vmha:maintenance_hosts": "",
                               "vmha:fencing": "required", "vmha:rto_seconds": "180",
                               "vmha:return_to_service": "manual", "vmha:flap_window_seconds": "3600",
-                              "vmha:stack": f"heat-test-{suffix}"}
+                              "vmha:evacuate_all_instances": "false", "vmha:mass_failure_share": "0.75",
+                              "vmha:excluded_tags": "amphora,pets", "vmha:excluded_projects": "",
+                              "vmha:excluded_images": "", "vmha:stack": f"heat-test-{suffix}"}
     assert (second.hosts, second.metadata["vmha:enabled"], second.metadata["vmha:rto_seconds"]) == (
         ["compute2"], "false", "")
+    assert parse_segment(second.name, tuple(second.hosts), second.metadata).policy == SegmentPolicy(), (
+        "an entry without a policy of its own keeps the gateway's settings")
     owned = requests.put(f"{base}/v1/segments/{first.uuid}", json={"segment": {"description": "mine"}},
                          headers={"X-Auth-Token": admin_conn.session.get_token()}, timeout=60)
     assert owned.status_code == 409 and f"Heat stack heat-test-{suffix}" in owned.json()["conflict"]["message"]

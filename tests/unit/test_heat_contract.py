@@ -63,7 +63,9 @@ def test_the_segment_template_writes_the_keys_the_functions_read_with_their_allo
     changed = {PREFIX + "enabled": "false", PREFIX + "recovery_method": "rh_priority",
                PREFIX + "reserved_hosts": "h2", PREFIX + "maintenance_hosts": "h1", PREFIX + "fencing": "disabled",
                PREFIX + "rto_seconds": "300", PREFIX + "stack": "vmha-prod", PREFIX + "return_to_service": "auto",
-               PREFIX + "flap_window_seconds": "60"}
+               PREFIX + "flap_window_seconds": "60", PREFIX + "evacuate_all_instances": "false",
+               PREFIX + "mass_failure_share": "0.8", PREFIX + "excluded_tags": "t", PREFIX + "excluded_projects": "p",
+               PREFIX + "excluded_images": "i"}
     assert set(metadata) == set(changed)
     for key, value in changed.items():
         assert parse_segment("s", ("h1",), {key: value}) != defaults, key

@@ -23,6 +23,7 @@ from vmha.capacity.model import HostCapacity, place
 from vmha.capacity.reading import segment_hosts
 from vmha.cloud.evacuees import evacuees
 from vmha.cloud.nova import compute_service, servers_on
+from vmha.cloud.segment_policy import applied
 from vmha.cloud.segments import Fencing, Segment, segment_of
 from vmha.cloud.spares import first_spare, scheduler_has_room
 from vmha.contracts import FailureType, RecoveryMethod, Settings
@@ -96,7 +97,7 @@ def failover_plan(cloud: Any, journal: Journal, settings: Settings, host: str) -
     if segment is None:
         raise NoSegmentError(f"host {host} is in no vmha segment: its failure would not be recovered")
     servers = servers_on(cloud, host)
-    chosen, left = evacuees(servers, settings)
+    chosen, left = evacuees(servers, applied(settings, segment.policy))
     capacities = {capacity.name: capacity for capacity in segment_hosts(cloud, segment, settings)}
     targets, where = _targets(cloud, segment, host, capacities)
     held = {server.id: server for server in capacities[host].movable}

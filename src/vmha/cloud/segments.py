@@ -35,6 +35,8 @@ the aggregate's hosts plus its reserved hosts; a host belongs to at most one seg
 ``vmha:flap_window_seconds``
     A host that fails again within this many seconds (default 3600) of being returned to service stays out
     when it comes back again, whatever ``vmha:return_to_service`` says, until an operator returns it.
+``vmha:evacuate_all_instances``, ``vmha:mass_failure_share``, ``vmha:excluded_tags|projects|images``
+    The segment's own recovery policy, in place of the gateway's settings (``vmha.cloud.segment_policy``).
 ``vmha:stack``
     The Heat stack that made the segment (set by heat/segment.yaml). Such a segment belongs to its stack:
     the Masakari API refuses to change it (409). A segment without it was made through the Masakari API,
@@ -51,10 +53,11 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from vmha.cloud.segment_policy import SegmentPolicy, parse_policy
 from vmha.contracts import RecoveryMethod
 from vmha.self_fence import SELF_FENCING, lease_seconds
 
@@ -104,6 +107,8 @@ class Segment:
     rto_seconds: int | None = None
     """The recovery time objective: a host recovery should have every server ACTIVE elsewhere within this
     many seconds of the failure (``vmha.rto``); None when the segment declares none."""
+    policy: SegmentPolicy = field(default_factory=SegmentPolicy)
+    """The settings the segment sets for its own recoveries (``vmha.cloud.segment_policy``)."""
 
     @property
     def members(self) -> tuple[str, ...]:
@@ -127,6 +132,7 @@ def parse_segment(name: str, hosts: tuple[str, ...], metadata: Mapping[str, str]
         flap_window_seconds=_seconds(metadata.get(PREFIX + "flap_window_seconds", "3600"), "flap_window_seconds",
                                      name),
         rto_seconds=_objective(metadata.get(PREFIX + "rto_seconds", ""), name),
+        policy=_policy(metadata, name),
     )
 
 
@@ -196,6 +202,13 @@ def _flag(text: str, segment: str) -> bool:
     if word not in _TRUE + _FALSE:
         raise SegmentError(f"segment {segment}: {PREFIX}enabled must be true or false, not {text!r}")
     return word in _TRUE
+
+
+def _policy(metadata: Mapping[str, str], segment: str) -> SegmentPolicy:
+    try:
+        return parse_policy(metadata)
+    except ValueError as error:
+        raise SegmentError(f"segment {segment}: {error}") from None
 
 
 def _objective(text: str, segment: str) -> int | None:
