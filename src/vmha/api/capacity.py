@@ -17,10 +17,10 @@ import webob
 from openstack import exceptions
 
 from vmha.api.web import ApiError, reply
-from vmha.capacity import Verdict, check
+from vmha.capacity import Verdict
 from vmha.capacity.plan import FailoverPlan, NoSegmentError, UnknownHostError, failover_plan
-from vmha.capacity.reading import segment_hosts
-from vmha.cloud.segments import Segment, SegmentError, segments
+from vmha.capacity.reading import verdicts
+from vmha.cloud.segments import SegmentError, segments
 from vmha.contracts import Settings
 from vmha.journal import Journal
 
@@ -33,12 +33,6 @@ def verdict_view(verdict: Verdict) -> dict[str, Any]:
             "failures": verdict.failures, "absorbs": verdict.absorbs, "lost_hosts": list(verdict.lost),
             "target_hosts": list(verdict.targets), "demand": verdict.demand, "free": verdict.free,
             "headroom": verdict.headroom, "unplaced_servers": list(verdict.unplaced)}
-
-
-def verdicts(cloud: Any, settings: Settings, chosen: list[Segment], failures: int) -> list[Verdict]:
-    """The verdict of each chosen segment."""
-    return [check(segment.name, segment.recovery_method, segment_hosts(cloud, segment, settings), failures)
-            for segment in chosen]
 
 
 def plan_view(plan: FailoverPlan) -> dict[str, Any]:

@@ -36,8 +36,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 from zaqarclient.queues import client as zaqar_client
 
-from vmha.api.capacity import verdicts
 from vmha.capacity import RESOURCE_CLASSES, Verdict
+from vmha.capacity.reading import verdicts
 from vmha.cloud.segments import segments
 from vmha.context import StepContext
 from vmha.contracts import Notification, RetryPolicy, Settings, StepMessage

@@ -8,12 +8,12 @@ short host name. Every call goes through the openstacksdk connection, with its t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from openstack import exceptions
 
-from vmha.capacity.model import RESOURCE_CLASSES, HostCapacity, Movable, total
+from vmha.capacity.model import RESOURCE_CLASSES, HostCapacity, Movable, Verdict, check, total
 from vmha.cloud.evacuees import reason_to_leave
 from vmha.cloud.nova import servers_on
 from vmha.cloud.segment_policy import applied
@@ -22,6 +22,12 @@ from vmha.contracts import Settings
 
 PLACEMENT_VERSION = "1.17"
 """Placement microversion of the calls below (inventories and allocations keep their shape since 1.0)."""
+
+
+def verdicts(cloud: Any, settings: Settings, chosen: Iterable[Segment], failures: int = 1) -> list[Verdict]:
+    """Whether each chosen segment absorbs the loss of its ``failures`` hosts with the most to move."""
+    return [check(segment.name, segment.recovery_method, segment_hosts(cloud, segment, settings), failures)
+            for segment in chosen]
 
 
 def segment_hosts(cloud: Any, segment: Segment, settings: Settings) -> list[HostCapacity]:

@@ -60,19 +60,20 @@ def applied(settings: Settings, policy: SegmentPolicy) -> Settings:
 
 
 def _flag(text: str | None) -> bool | None:
-    if not (text or "").strip():
+    word = (text or "").strip().lower()
+    if not word:
         return None
-    word = text.strip().lower()
     if word not in _TRUE + _FALSE:
         raise ValueError(f"{PREFIX}evacuate_all_instances must be true or false, not {text!r}")
     return word in _TRUE
 
 
 def _share(text: str | None) -> float | None:
-    if not (text or "").strip():
+    given = (text or "").strip()
+    if not given:
         return None
     try:
-        share = float(text)
+        share = float(given)
     except ValueError:
         share = -1.0
     if not 0 < share <= 1:

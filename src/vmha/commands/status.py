@@ -1,7 +1,9 @@
 """``vmha status``: the recent notifications and their recoveries from the journal, with progress bars.
 
 Live (redrawn every ``--interval`` seconds) on a terminal; ``--once`` prints one snapshot. When stdout is
-not a terminal the live view prints a new timestamped snapshot only when something changed.
+not a terminal the live view prints a new timestamped snapshot only when something changed. Above the
+notifications, one line per segment says whether it absorbs the loss of its largest host (``vmha.capacity``,
+read from Placement and Nova with the gateway's cloud at most once a minute; ``--no-capacity`` leaves it out).
 """
 
 from __future__ import annotations
@@ -10,9 +12,16 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+import openstack
+from keystoneauth1 import exceptions as keystone_errors
+
+from vmha.capacity import Verdict
+from vmha.capacity.reading import verdicts
+from vmha.cloud.segments import SegmentError, segments
 from vmha.console import bar, is_tty
 from vmha.contracts import FailureType, RecoveryMethod, Settings, load_settings
 from vmha.functions import STEPS, custom_flows, resolve_flow
@@ -21,6 +30,7 @@ from vmha.journal.upkeep import open_current
 
 _DONE = frozenset({StepStatus.SUCCEEDED, StepStatus.SKIPPED})
 _CLEAR = "\x1b[H\x1b[2J"
+CAPACITY_REFRESH_SECONDS = 60.0
 
 
 def flow_of(detail: NotificationDetail, settings: Settings) -> tuple[str, ...]:
@@ -61,21 +71,56 @@ def render(journal: Journal, settings: Settings, limit: int) -> list[str]:
     return lines or ["no notifications"]
 
 
+def verdict_line(verdict: Verdict) -> str:
+    """One segment's capacity, as the status view shows it."""
+    lost = ", ".join(verdict.lost) or "no host"
+    if verdict.absorbs:
+        room = ", ".join(f"{kind} {amount:g}" for kind, amount in verdict.headroom.items())
+        return f"segment {verdict.segment}: absorbs the loss of {lost} (left after it: {room})"
+    return (f"segment {verdict.segment}: CANNOT absorb the loss of {lost}: no room for "
+            f"{', '.join(verdict.unplaced)}")
+
+
+class CapacityLines:
+    """The capacity lines, read again at most every CAPACITY_REFRESH_SECONDS."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._read: tuple[float, list[str]] | None = None
+
+    def __call__(self) -> list[str]:
+        now = time.monotonic()
+        if self._read is None or now - self._read[0] >= CAPACITY_REFRESH_SECONDS:
+            self._read = (now, self._lines())
+        return self._read[1]
+
+    def _lines(self) -> list[str]:
+        settings = self._settings
+        try:
+            cloud = openstack.connect(cloud=settings.gateway.cloud or None,
+                                      api_timeout=settings.timeouts.openstack_seconds)
+            return [verdict_line(verdict) for verdict in verdicts(cloud, settings, segments(cloud))]
+        except (openstack.exceptions.SDKException, keystone_errors.ClientException, SegmentError) as error:
+            return [f"capacity unknown: {error}"]
+
+
 def _run(args: argparse.Namespace) -> int:
     settings = load_settings(args.settings)
+    capacity: Callable[[], list[str]] = (lambda: []) if args.no_capacity else CapacityLines(settings)
     with open_current(args.journal_url or settings.journal_url) as journal:
         if args.once:
-            print("\n".join(render(journal, settings, args.limit)))
+            print("\n".join([*capacity(), *render(journal, settings, args.limit)]))
             return 0
-        _live(journal, settings, args.limit, args.interval)
+        _live(journal, settings, args.limit, args.interval, capacity)
     return 0
 
 
-def _live(journal: Journal, settings: Settings, limit: int, interval: float) -> None:
+def _live(journal: Journal, settings: Settings, limit: int, interval: float,
+          capacity: Callable[[], list[str]]) -> None:
     tty, shown = is_tty(sys.stdout), None
     try:
         while True:
-            lines = render(journal, settings, limit)
+            lines = [*capacity(), *render(journal, settings, limit)]
             if lines != shown:
                 stamp = datetime.now().strftime("%H:%M:%S")
                 sys.stdout.write((_CLEAR if tty else "") + f"-- vmha status {stamp}\n" + "\n".join(lines) + "\n")
@@ -95,4 +140,7 @@ def add(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     command.add_argument("--once", action="store_true", help="print one snapshot and exit")
     command.add_argument("--limit", type=int, default=10, help="how many notifications, newest first (default 10)")
     command.add_argument("--interval", type=float, default=1.0, help="seconds between refreshes (default 1)")
+    command.add_argument("--no-capacity", action="store_true",
+                         help="leave out whether each segment absorbs the loss of its largest host (read from "
+                              "Placement and Nova with gateway.cloud's credentials)")
     command.set_defaults(run=_run)
