@@ -22,7 +22,7 @@ from tests.monitors_support import monitor_settings, queue_bodies, wait_for_bodi
 from vmha.monitors import runner
 from vmha.monitors.agents import METADATA_NAMESPACE
 
-MISSES = 2
+MISSES = 3  # with the default 2 s timeout: a TCG guest on a busy machine may miss one or two 1 s pings
 
 zaqar, queue = support.zaqar, support.queue  # fixtures shared by the monitor tests
 hypervisor = kvm_support.hypervisor
@@ -35,7 +35,7 @@ def running_monitor(state: Path, queue: str, hypervisor: Hypervisor, hostname: s
     settings = monitor_settings(
         state, queue, cloud="vmha-admin", libvirt_uri=hypervisor.uri, hostname=hostname,
         sink={"retry_initial_seconds": 0.05, "retry_max_seconds": 0.5},
-        introspective={"misses": MISSES, "interval_seconds": 0.5, "timeout_seconds": 1, **introspective})
+        introspective={"misses": MISSES, "interval_seconds": 0.5, "timeout_seconds": 2, **introspective})
     assert settings.monitor.introspective.transport == "libvirt"
     stop = threading.Event()
     thread = threading.Thread(target=runner.run, args=("introspective", settings), kwargs={"stop": stop})
@@ -57,7 +57,7 @@ def test_stopped_agent_and_panicked_guest_are_reported_once_a_healthy_guest_neve
         guest_command(stopped, "stop-agent")  # SIGSTOP of qemu-ga inside the guest
         guest_command(panicked, "panic")  # sysrq crash; the kernel hangs (panic=0), QEMU runs on
         wait_for_bodies(zaqar, queue, 2, timeout=60)
-        wait_rounds(state, MISSES + 2)  # more misses must not report again
+        wait_rounds(state, MISSES)  # more misses must not report again
         assert sorted(reported_uuids(queue_bodies(zaqar, queue))) == sorted(uuids[:2])
         assert phases(state)[uuids[2]] == "healthy"
         assert panicked.isActive() and stopped.isActive()
@@ -75,7 +75,7 @@ def test_metadata_mode_watches_only_guests_whose_domain_opted_in(
         for dom in doms:
             guest_command(dom, "stop-agent")
         bodies = wait_for_bodies(zaqar, queue, 1, timeout=60)
-        wait_rounds(state, MISSES + 2)
+        wait_rounds(state, MISSES)
         assert set(phases(state)) == {watched}
         assert reported_uuids(queue_bodies(zaqar, queue)) == [watched] == reported_uuids(bodies)
     assert ignored
@@ -99,7 +99,7 @@ def test_nova_mode_watches_only_guests_whose_server_is_ha_enabled(
             for dom in doms:
                 guest_command(dom, "stop-agent")
             bodies = wait_for_bodies(zaqar, queue, 1, timeout=60)
-            wait_rounds(state, MISSES + 2)
+            wait_rounds(state, MISSES)
             assert set(phases(state)) == {enabled}  # the plain server's guest and the unknown guest: never pinged
             reported = [(body["payload"]["instance_uuid"], body["payload"]["event"], body["hostname"])
                         for body in queue_bodies(zaqar, queue)]
