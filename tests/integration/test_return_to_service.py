@@ -1,6 +1,6 @@
 """Return to service (issue 18 item 1) on the local cloud: a host killed and recovered by a real `vmha gateway`
 (fenced through its Redfish BMC emulator, its HA server evacuated), then powered on and started again. The
-host is one no other test's segment holds (compute3 or compute4 preferred), alone in its segment. With
+host is one no other test's segment holds (compute4 or compute3 preferred), alone in its segment. With
 ``vmha:return_to_service`` ``auto`` the gateway's periodic look puts it back into service by itself; with the
 default ``manual`` the look records it and changes nothing, until ``POST /v1/hosts/{name}/return`` does."""
 
@@ -27,7 +27,7 @@ from vmha.journal import NotificationDetail, NotificationStatus, StepStatus
 
 from .recovery_support import HA, Recoveries, actions, segment
 
-PREFERRED = ("compute3", "compute4", "compute2", "compute1")
+PREFERRED = ("compute4", "compute3", "compute2", "compute1")  # the hosts the other tests name least
 HOST_DOWN = HostPayload(HostEvent.STOPPED, HostStatus.NORMAL)
 _LISTENING = re.compile(r'"message": "http endpoint listening", "url": "([^"]+)"')
 
