@@ -1,25 +1,77 @@
-"""`openstack vmha segment capacity`, `host failover-plan` and `report` as operators run them: the real
-`openstack` command with only a clouds.yaml, against a real gateway found in the Keystone catalog."""
+"""The operator guide's registration and day-to-day commands, as operators run them: the gateway registered
+with the real `openstack service create` / `openstack endpoint create` (in a region of the test's own), an EC2
+credential made with `openstack ec2 credentials create` and used by boto3, then `openstack vmha segment
+capacity`, `host failover-plan` and `report` with only a clouds.yaml."""
 
 from __future__ import annotations
 
 import json
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from tests.cloud.layout import Layout
+from vmha.functions import STEPS, intake
+
+from .api_support import Running, api_settings, serving
+from .cli_support import OpenStackCli
 from .recovery_support import segment
-from .test_osc_plugin import Osc, osc  # noqa: F401 (osc: the fixture of a registered gateway)
+from .runtime_support import Place
+from .test_osc_plugin import clouds_yaml
 from .test_rto_report import record_recovery
 
 
-def test_capacity_plan_and_report_through_the_gateway(osc: Osc, admin_conn: Any) -> None:  # noqa: F811
+@pytest.fixture
+def registered(cloud_layout: Layout, admin_conn: Any,
+               tmp_path: Path) -> Iterator[tuple[OpenStackCli, OpenStackCli, Running]]:
+    """`openstack` in the cloud's own region, and `openstack vmha` choosing a new region where the guide's own
+    commands registered a real gateway."""
+    suffix = uuid.uuid4().hex[:8]
+    identity, place = admin_conn.identity, Place(tmp_path, admin_conn)
+    region = identity.create_region(id=f"vmha-guide-{suffix}", description="the operator guide's commands")
+    clean = {key: value for key, value in os.environ.items() if not key.startswith(("OS_", "VMHA_"))}
+    admin = OpenStackCli(clean | {"OS_CLIENT_CONFIG_FILE": str(cloud_layout.clouds_yaml), "OS_CLOUD": "vmha-admin"})
+    env = clean | {"OS_CLIENT_CONFIG_FILE": str(clouds_yaml(cloud_layout, (region.id,), tmp_path)),
+                   "OS_CLOUD": "vmha-admin"}
+    name = f"vmha-guide-{suffix}"
+    try:
+        with serving(cloud_layout, api_settings(place), STEPS, intake) as api:
+            admin.ok("service", "create", "--name", name, "--description", "vmha gateway", "instance-ha")
+            admin.ok("endpoint", "create", "--region", region.id, name, "public", api.url + "/v1")
+            yield admin, OpenStackCli(env, "vmha"), api
+    finally:
+        service = identity.find_service(name)
+        if service is not None:
+            for endpoint in identity.endpoints(service_id=service.id):
+                identity.delete_endpoint(endpoint)
+            identity.delete_service(service)
+        identity.delete_region(region)
+        place.delete()
+
+
+def test_capacity_plan_report_and_lambda_through_the_registered_gateway(
+    registered: tuple[OpenStackCli, OpenStackCli, Running], admin_conn: Any
+) -> None:
+    admin, osc, api = registered
+    made = json.loads(admin.ok("ec2", "credentials", "create", "-f", "json"))
+    try:
+        listed = api.lambda_client(key=(made["access"], made["secret"])).list_functions()
+    finally:
+        admin.ok("ec2", "credentials", "delete", made["access"])
+    assert "fence_host" in {item["FunctionName"] for item in listed["Functions"]}
     with segment(admin_conn, ("compute1", "compute2"), {"vmha:recovery_method": "auto",
                                                          "vmha:rto_seconds": "300"}) as aggregate:
         [capacity] = osc.json("segment", "capacity", aggregate.name, "--failures", "1")
         planning = osc.run("host", "failover-plan", "compute1", "-f", "json")
-        recovery = record_recovery(osc.api.gateway.services.settings.journal_url, aggregate.name, 90, 1)
+        recovery = record_recovery(api.gateway.services.settings.journal_url, aggregate.name, 90, 1)
         [report] = osc.json("report", "--segment", aggregate.name)
     assert (capacity["Segment"], capacity["Absorbs"], capacity["Lost Hosts"]) == (aggregate.name, True, ["compute1"])
     assert capacity["Target Hosts"] == ["compute2"] and capacity["Headroom MEMORY_MB"] > 0
+    assert planning.stdout, planning.stderr
     plan = json.loads(planning.stdout)
     assert planning.returncode == 1, "the gateway has no fencing file: the plan cannot fence, so it fails"
     assert (plan["Segment"], plan["Succeeds"]) == (aggregate.name, False)
