@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import yaml
+
+from tests.cloud.layout import Layout
 
 OPENSTACK = str(Path(sys.executable).parent / "openstack")
 
@@ -46,3 +54,39 @@ def remove_aggregate(conn: Any, name: str) -> None:
         for host in aggregate.hosts or ():
             conn.compute.remove_host_from_aggregate(aggregate, host)
         conn.compute.delete_aggregate(aggregate)
+
+
+def clouds_yaml(layout: Layout, regions: tuple[str, ...], folder: Path) -> Path:
+    """A clouds.yaml whose vmha-admin cloud lists ``regions``, the first its default."""
+    clouds = yaml.safe_load(layout.clouds_yaml.read_text())
+    clouds["clouds"]["vmha-admin"]["regions"] = list(regions)
+    clouds["clouds"]["vmha-admin"].pop("region_name", None)
+    path = folder / "clouds.yaml"
+    path.write_text(yaml.safe_dump(clouds))
+    return path
+
+
+@contextlib.contextmanager
+def gateway_in_catalog(layout: Layout, conn: Any, url: str,
+                       folder: Path) -> Iterator[tuple[OpenStackCli, OpenStackCli]]:
+    """The gateway at ``url`` registered as the operator guide says (`openstack service create` and `openstack
+    endpoint create`) in a region of its own; yields `openstack` in the cloud's region and `openstack vmha`
+    choosing the gateway's. Everything registered is removed afterwards."""
+    suffix = uuid.uuid4().hex[:8]
+    region = conn.identity.create_region(id=f"vmha-gateway-{suffix}", description="a test's vmha gateway")
+    clean = {key: value for key, value in os.environ.items() if not key.startswith(("OS_", "VMHA_"))}
+    admin = OpenStackCli(clean | {"OS_CLIENT_CONFIG_FILE": str(layout.clouds_yaml), "OS_CLOUD": "vmha-admin"})
+    choosing = clean | {"OS_CLIENT_CONFIG_FILE": str(clouds_yaml(layout, (region.id,), folder)),
+                        "OS_CLOUD": "vmha-admin"}
+    name = f"vmha-gateway-{suffix}"
+    try:
+        admin.ok("service", "create", "--name", name, "--description", "vmha gateway", "instance-ha")
+        admin.ok("endpoint", "create", "--region", region.id, name, "public", url + "/v1")
+        yield admin, OpenStackCli(choosing, "vmha")
+    finally:
+        service = conn.identity.find_service(name)
+        if service is not None:
+            for endpoint in conn.identity.endpoints(service_id=service.id):
+                conn.identity.delete_endpoint(endpoint)
+            conn.identity.delete_service(service)
+        conn.identity.delete_region(region)

@@ -6,8 +6,6 @@ capacity`, `host failover-plan` and `report` with only a clouds.yaml."""
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,38 +16,21 @@ from tests.cloud.layout import Layout
 from vmha.functions import STEPS, intake
 
 from .api_support import Running, api_settings, serving
-from .cli_support import OpenStackCli
+from .cli_support import OpenStackCli, gateway_in_catalog
 from .recovery_support import segment
 from .runtime_support import Place
-from .test_osc_plugin import clouds_yaml
 from .test_rto_report import record_recovery
 
 
 @pytest.fixture
 def registered(cloud_layout: Layout, admin_conn: Any,
                tmp_path: Path) -> Iterator[tuple[OpenStackCli, OpenStackCli, Running]]:
-    """`openstack` in the cloud's own region, and `openstack vmha` choosing a new region where the guide's own
-    commands registered a real gateway."""
-    suffix = uuid.uuid4().hex[:8]
-    identity, place = admin_conn.identity, Place(tmp_path, admin_conn)
-    region = identity.create_region(id=f"vmha-guide-{suffix}", description="the operator guide's commands")
-    clean = {key: value for key, value in os.environ.items() if not key.startswith(("OS_", "VMHA_"))}
-    admin = OpenStackCli(clean | {"OS_CLIENT_CONFIG_FILE": str(cloud_layout.clouds_yaml), "OS_CLOUD": "vmha-admin"})
-    env = clean | {"OS_CLIENT_CONFIG_FILE": str(clouds_yaml(cloud_layout, (region.id,), tmp_path)),
-                   "OS_CLOUD": "vmha-admin"}
-    name = f"vmha-guide-{suffix}"
+    place = Place(tmp_path, admin_conn)
     try:
-        with serving(cloud_layout, api_settings(place), STEPS, intake) as api:
-            admin.ok("service", "create", "--name", name, "--description", "vmha gateway", "instance-ha")
-            admin.ok("endpoint", "create", "--region", region.id, name, "public", api.url + "/v1")
-            yield admin, OpenStackCli(env, "vmha"), api
+        with serving(cloud_layout, api_settings(place), STEPS, intake) as api, \
+                gateway_in_catalog(cloud_layout, admin_conn, api.url, tmp_path) as (admin, osc):
+            yield admin, osc, api
     finally:
-        service = identity.find_service(name)
-        if service is not None:
-            for endpoint in identity.endpoints(service_id=service.id):
-                identity.delete_endpoint(endpoint)
-            identity.delete_service(service)
-        identity.delete_region(region)
         place.delete()
 
 

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from tests.cloud.layout import Layout
 from tests.cloud.procs import wait_until
@@ -24,7 +23,7 @@ from vmha.functions import STEPS, intake
 from vmha.journal import InstanceStatus, NewNotification, NotificationStatus
 
 from .api_support import Running, api_settings, serving
-from .cli_support import OpenStackCli, remove_aggregate
+from .cli_support import OpenStackCli, clouds_yaml, remove_aggregate
 from .runtime_support import Place
 from .test_api_masakari_client import free_host
 
@@ -38,16 +37,6 @@ class Osc(OpenStackCli):
     def __init__(self, env: dict[str, str], api: Running, regions: tuple[str, str]) -> None:
         super().__init__(env, "vmha")
         self.api, self.journal, (self.region, self.empty_region) = api, api.gateway.services.journal, regions
-
-
-def clouds_yaml(layout: Layout, regions: tuple[str, ...], folder: Path) -> Path:
-    """A clouds.yaml whose vmha-admin cloud lists ``regions``, the first its default."""
-    clouds = yaml.safe_load(layout.clouds_yaml.read_text())
-    clouds["clouds"]["vmha-admin"]["regions"] = list(regions)
-    clouds["clouds"]["vmha-admin"].pop("region_name", None)
-    path = folder / "clouds.yaml"
-    path.write_text(yaml.safe_dump(clouds))
-    return path
 
 
 @pytest.fixture

@@ -7,9 +7,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -33,10 +30,10 @@ from vmha.functions.registry import HOST_AUTO
 from vmha.journal import InstanceStatus, NewNotification, NotificationStatus, utc_now
 
 from .api_support import Running, api_settings, serving
+from .cli_support import gateway_in_catalog
 from .runtime_support import Place
 
 __all__ = ["fenced"]  # the fixture
-OPENSTACK = str(Path(sys.executable).parent / "openstack")
 FLOW = HOST_AUTO.steps
 
 
@@ -149,7 +146,8 @@ def unproven(fenced: Fenced, admin_conn: Any, tmp_path: Path) -> Iterator[Unprov
         never_evacuated(fenced.conn, [server], host)
 
 
-def test_no_direct_path_evacuates_without_a_fence(unproven: Unproven, cloud_layout: Layout) -> None:
+def test_no_direct_path_evacuates_without_a_fence(unproven: Unproven, cloud_layout: Layout, admin_conn: Any,
+                                                  tmp_path: Path) -> None:
     api, words = unproven.api, f"no proof that {unproven.host} is dead"
     execution = api.call("POST", "/v1/functions/evacuate_instance/executions", json={"input": unproven.message()})
     assert execution.status_code == 201, execution.text
@@ -158,14 +156,9 @@ def test_no_direct_path_evacuates_without_a_fence(unproven: Unproven, cloud_layo
     invoked = api.lambda_client().invoke(FunctionName="evacuate_instance", Payload=json.dumps(unproven.message()))
     answer = json.loads(invoked["Payload"].read())
     assert answer["outcome"] == "fail" and words in answer["reason"]
-    osc = subprocess.run(
-        [OPENSTACK, "vmha", "function", "invoke", "evacuate_instance", json.dumps(unproven.message()), "-f", "json"],
-        env={**os.environ, "OS_CLIENT_CONFIG_FILE": str(cloud_layout.clouds_yaml), "OS_CLOUD": "vmha-admin",
-             "VMHA_JOURNAL_URL": unproven.place.journal_url, "VMHA_HA_ENABLED_METADATA_KEY": HA_KEY},
-        capture_output=True, text=True, timeout=120, check=False)
-    assert osc.returncode == 0, osc.stderr
-    shown = json.loads(osc.stdout)
-    assert shown["Outcome"] == "fail" and words in json.dumps(shown["Result"])
+    with gateway_in_catalog(cloud_layout, admin_conn, api.url, tmp_path) as (_admin, osc):
+        shown = osc.json("function", "invoke", "evacuate_instance", json.dumps(unproven.message()))
+    assert shown["Output"]["outcome"] == "fail" and words in shown["Output"]["reason"], shown
 
 
 def test_no_forged_step_message_evacuates_without_a_fence(unproven: Unproven, admin_conn: Any) -> None:
