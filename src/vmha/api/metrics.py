@@ -25,6 +25,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from typing import Any, TypeVar
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from zaqarclient.queues import client as zaqar_client
 
@@ -54,6 +56,8 @@ _O = TypeVar("_O")
 QueueStats = Callable[[str], Mapping[str, Any]]
 """Zaqar's stats of a queue: ``{"messages": {"free", "claimed", "total", "oldest": {"age"}}}``."""
 
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+"""prometheus_client's multiprocess mode: set in the environment of every process before it starts."""
 CAPACITY_REFRESH_SECONDS = 60.0
 RECOVERIES_SINCE = timedelta(days=30)
 _PHASE_BUCKETS = (5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0, 1200.0)
@@ -91,18 +95,28 @@ class Metrics:
                                 ["step", "outcome"], registry=self.registry, buckets=_BUCKETS)
         self._executions = Histogram("vmha_execution_duration_seconds", "Function executions through the API.",
                                      ["function", "status"], registry=self.registry, buckets=_BUCKETS)
-        self.registry.register(_JournalCollector(journal))
-        self.registry.register(_QueueCollector(queues, stats))
-        self.registry.register(_SegmentCollector(cloud))
-        self.registry.register(_CapacityCollector(cloud, settings))
-        self.registry.register(_RecoveryCollector(journal))
+        self._read_at_scrape: list[Collector] = [
+            _JournalCollector(journal), _QueueCollector(queues, stats), _SegmentCollector(cloud),
+            _CapacityCollector(cloud, settings), _RecoveryCollector(journal)]
+        for collector in self._read_at_scrape:
+            self.registry.register(collector)
 
     def exposition(self) -> bytes:
-        return generate_latest(self.registry)
+        """The metrics in Prometheus's text format; with ``PROMETHEUS_MULTIPROC_DIR`` set (a gateway in several
+        processes, e.g. under uWSGI), the instruments of every process of that directory."""
+        if not os.environ.get(MULTIPROCESS_DIR):
+            return generate_latest(self.registry)
+        merged = CollectorRegistry()
+        MultiProcessCollector(merged)  # type: ignore[no-untyped-call]  # registers itself
+        for collector in self._read_at_scrape:
+            merged.register(collector)
+        return generate_latest(merged)
 
     def count_events(self, events: VersionedNotifier) -> None:
-        """Export the counts of ``events`` (a gateway's versioned notifications)."""
-        self.registry.register(_EventsCollector(events))
+        """Export the counts of ``events`` (this process's versioned notifications)."""
+        collector = _EventsCollector(events)
+        self._read_at_scrape.append(collector)
+        self.registry.register(collector)
 
     def observe_execution(self, function: str, status: ExecutionStatus, seconds: float) -> None:
         self._executions.labels(function, status.value).observe(seconds)
