@@ -44,7 +44,8 @@ def up(layout: Layout, fresh: bool = False, report: Callable[[str], None] = prin
     _phase(report, started, "MariaDB, PostgreSQL, Redis, etcd, RabbitMQ up")
     domain_type = guest.accelerator(layout, guest.build(layout, report), report)
     qemu_libvirtd.start(layout)
-    _phase(report, started, f"tiny guest ready (libvirt domain type {domain_type}), libvirtd with the QEMU driver up")
+    accel = "KVM" if domain_type == "kvm" else "TCG, no usable KVM"
+    _phase(report, started, f"tiny guest ready (domain type {domain_type}: {accel}), libvirtd with the QEMU driver up")
     bootstrap.write_configs(layout)
     catalog.write_clouds_yaml(layout)
     bootstrap.write_fencing_config(layout)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import libvirt
+import pytest
 
 from tests import monitors_support as support
 from tests.integration import kvm_support
@@ -18,6 +19,7 @@ from tests.monitors_support import monitor_settings, wait_for_bodies, wait_until
 from vmha.contracts import parse_notification
 from vmha.monitors import runner
 
+pytestmark = pytest.mark.kvm
 zaqar, queue = support.zaqar, support.queue  # fixtures shared by the monitor tests
 hypervisor = kvm_support.hypervisor
 

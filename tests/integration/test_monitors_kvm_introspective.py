@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests import monitors_support as support
 from tests.cloud import helpers
 from tests.integration import kvm_support
@@ -24,6 +26,7 @@ from vmha.monitors.agents import METADATA_NAMESPACE
 
 MISSES = 3  # with the default 2 s timeout: a TCG guest on a busy machine may miss one or two 1 s pings
 
+pytestmark = pytest.mark.kvm
 zaqar, queue = support.zaqar, support.queue  # fixtures shared by the monitor tests
 hypervisor = kvm_support.hypervisor
 
