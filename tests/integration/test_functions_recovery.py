@@ -134,7 +134,7 @@ def test_vm_failure_restarts_the_server(admin_conn: Any, recovery: Recovery) -> 
         assert actions.count("stop") == 1 and actions.count("start") == 1
         restarted = conn.compute.get_server(server.id)
         assert (restarted.status, restarted.task_state) == ("ACTIVE", None)
-        recovery.rerun_every_step(notification, tuple(run.intake.result["flow"]), [])  # type: ignore[union-attr]
+        recovery.rerun_every_step(notification, run.intake.flow, [])  # type: ignore[union-attr]
         assert [action.action for action in conn.compute.server_actions(server)] == actions
     finally:
         helpers.delete_servers(admin_conn, [server])
@@ -150,7 +150,7 @@ def test_process_failure_disables_the_compute_service(recovery: Recovery) -> Non
         service = helpers.compute_service(conn, host)
         assert (service.status, service.is_forced_down) == ("disabled", False)
         assert service.disabled_reason.endswith(f"(vmha notification {notification.id})")
-        recovery.rerun_every_step(notification, tuple(run.intake.result["flow"]), [])  # type: ignore[union-attr]
+        recovery.rerun_every_step(notification, run.intake.flow, [])  # type: ignore[union-attr]
         assert helpers.compute_service(conn, host).disabled_reason == service.disabled_reason
     finally:
         conn.compute.enable_service(helpers.compute_service(conn, host), host, "nova-compute")
