@@ -25,7 +25,7 @@ from vmha.contracts.secrets import gateway_secrets, masked_settings
 from vmha.monitors.kinds import HOST, KINDS
 
 if TYPE_CHECKING:
-    from vmha.runtime.gateway import Gateway
+    from vmha.gateway import Gateway
 
 DEFAULT_STEPS = "vmha.functions:STEPS"
 DEFAULT_INTAKE = "vmha.functions:intake"
@@ -79,7 +79,8 @@ def build_gateway(settings_file: Path | None, steps: str, intake: str, on_failed
     """The gateway of ``vmha gateway`` and ``vmha.wsgi`` (not started): settings and custom flows checked, logs
     as JSON lines on stderr, the step table, the intake, the failure hook and the sweep hook loaded from
     ``module:attribute`` (an empty sweep hook: none)."""
-    from vmha.runtime import gateway, logs  # noqa: PLC0415  (see the module docstring)
+    from vmha import gateway  # noqa: PLC0415  (see the module docstring)
+    from vmha.runtime import logs  # noqa: PLC0415
 
     settings = load_settings(settings_file)
     _check_custom_flows(settings)
@@ -90,7 +91,7 @@ def build_gateway(settings_file: Path | None, steps: str, intake: str, on_failed
 
 def _gateway(args: argparse.Namespace) -> int:
     """Run the recovery runtime until SIGTERM or SIGINT: consume the queues, run the steps."""
-    from vmha.runtime import gateway  # noqa: PLC0415  (see the module docstring)
+    from vmha import gateway  # noqa: PLC0415  (see the module docstring)
 
     built = build_gateway(args.settings, args.steps, args.intake, args.on_failed, args.on_sweep)
     stop = threading.Event()
@@ -173,8 +174,8 @@ def _operator_errors() -> tuple[type[Exception], ...]:
 
     from vmha.demo.hosts import DemoError  # noqa: PLC0415  (see the module docstring)
     from vmha.deploy import DeployError  # noqa: PLC0415
+    from vmha.gateway import StartupError  # noqa: PLC0415
     from vmha.journal import JournalError  # noqa: PLC0415
-    from vmha.runtime.gateway import StartupError  # noqa: PLC0415
     from vmha.signing import SigningError  # noqa: PLC0415
 
     return ContractError, OSError, StartupError, DeployError, DemoError, SigningError, JournalError, OperationalError

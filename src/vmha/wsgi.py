@@ -27,7 +27,7 @@ from vmha.cli import (
     DEFAULT_STOP_TIMEOUT,
     build_gateway,
 )
-from vmha.runtime.gateway import warm_up
+from vmha.gateway import warm_up
 
 
 def load(environ: Mapping[str, str]) -> WsgiApp:

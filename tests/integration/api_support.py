@@ -22,9 +22,9 @@ from vmha.api import Metrics, keystone_filter
 from vmha.api.metrics import zaqar_stats
 from vmha.context import COMPUTE_MICROVERSION
 from vmha.contracts import Settings, parse_settings
+from vmha.gateway import Gateway
 from vmha.journal import open_journal
 from vmha.runtime import IntakeFunction, Services, StepTable, ZaqarQueues
-from vmha.runtime.gateway import Gateway
 from vmha.versioned_notifications import VersionedNotifier
 
 from .runtime_support import Place

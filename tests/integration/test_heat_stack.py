@@ -20,6 +20,7 @@ from tests.cloud import helpers
 from tests.cloud.layout import Layout
 from tests.cloud.procs import wait_until
 from tests.integration.recovery_support import PUSH_RETRY_POLICY
+from vmha import gateway
 from vmha.api import AODH_PATH, ZAQAR_PATH
 from vmha.cloud.segment_policy import SegmentPolicy
 from vmha.cloud.segments import parse_segment
@@ -28,7 +29,6 @@ from vmha.deploy import Deployment, StackRequest, bundle, delete, deploy, valida
 from vmha.functions import STEPS, intake
 from vmha.heat import environment_path, template_names, template_path
 from vmha.journal import Journal, utc_now
-from vmha.runtime import gateway
 
 SECRET = "heat-test-webhook-secret"
 

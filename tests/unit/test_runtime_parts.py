@@ -12,11 +12,11 @@ import pytest
 import sqlalchemy.exc
 
 from vmha import cli
+from vmha.gateway import warm_up
 from vmha.journal import Journal, NotificationStatus
 from vmha.outcomes import Outcome, Retry
 from vmha.runtime.consumer import sweep
 from vmha.runtime.execute import execute
-from vmha.runtime.gateway import warm_up
 from vmha.runtime.held import Held, HeldMessages
 from vmha.runtime.queues import Claimed
 from vmha.runtime.wakeup import Wakeup
@@ -129,9 +129,9 @@ def test_the_warm_up_request_to_an_unreachable_nova_is_only_logged(caplog: pytes
     cloud = openstack.connect(auth_type="password", auth_url="http://127.0.0.1:9/v3", username="u", password="p",
                               project_name="p", user_domain_name="Default", project_domain_name="Default",
                               load_yaml_config=False, load_envvars=False)
-    with caplog.at_level(logging.WARNING, logger="vmha.runtime.gateway"):
+    with caplog.at_level(logging.WARNING, logger="vmha.gateway"):
         warm_up(cloud)
-    ours = [record.getMessage() for record in caplog.records if record.name == "vmha.runtime.gateway"]
+    ours = [record.getMessage() for record in caplog.records if record.name == "vmha.gateway"]
     assert ours == ["Nova did not answer the warm-up request"]
 
 

@@ -17,9 +17,9 @@ import yaml
 
 from tests.unit.functions_support import settings
 from vmha.functions.locks import backend_url
+from vmha.gateway import connect, warm_up
 from vmha.journal import open_journal
 from vmha.journal.database import server_timeouts
-from vmha.runtime.gateway import connect, warm_up
 
 
 @pytest.fixture

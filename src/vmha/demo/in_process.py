@@ -9,12 +9,12 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from vmha import gateway
 from vmha.console import Progress
 from vmha.contracts import Settings, parse_settings
 from vmha.demo.options import DemoOptions
 from vmha.deploy import Deployment
 from vmha.functions import STEPS, intake
-from vmha.runtime import gateway
 
 
 def free_port() -> int:

@@ -2,7 +2,7 @@
 
 ``Services`` bundles what a gateway uses (settings, journal, queues, step table, intake, OpenStack
 connection, clock); ``Consumer`` runs the worker threads and the deadline sweeper over them;
-``vmha.runtime.gateway`` assembles a real one. The step table and the intake are passed in (``StepTable``,
+``vmha.gateway`` assembles a real one. The step table and the intake are passed in (``StepTable``,
 ``IntakeFunction``): this package never imports ``vmha.functions``.
 """
 

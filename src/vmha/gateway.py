@@ -1,7 +1,8 @@
 """``vmha gateway`` assembled: settings -> journal, one OpenStack connection, Zaqar, consumer, HTTP API.
 
 The step table and the intake are named ``module:attribute`` and loaded here at start-up, so the runtime
-core never imports ``vmha.functions`` and a test table can run in a real gateway process.
+core never imports ``vmha.functions`` and a test table can run in a real gateway process. The assembly is
+above both the runtime and the API: ``vmha.runtime`` never imports it nor ``vmha.api`` (import-linter).
 """
 
 from __future__ import annotations
