@@ -228,6 +228,11 @@ def _boots_under_kvm(guest: Guest, console: Path) -> bool:
         probe.wait()
 
 
+def agent_socket_path(name: str) -> str:
+    """Where Nova puts the agent channel's socket of domain ``name``."""
+    return f"/var/lib/libvirt/qemu/{AGENT_CHANNEL}.{name}.sock"
+
+
 def domain_xml(guest: Guest, name: str, uuid: str, console_log: Path, *, memory_mib: int = 96,
                domain_type: str = "kvm", metadata: str = "") -> str:
     """A libvirt domain booting ``guest``: 1 vCPU, ``memory_mib``, no disk and no NIC; the agent's channel at
@@ -246,7 +251,7 @@ def domain_xml(guest: Guest, name: str, uuid: str, console_log: Path, *, memory_
     <emulator>{QEMU_SYSTEM}</emulator>
     <serial type='file'><source path='{console_log}'/><target port='0'/></serial>
     <channel type='unix'>
-      <source mode='bind' path='/var/lib/libvirt/qemu/{AGENT_CHANNEL}.{name}.sock'/>
+      <source mode='bind' path='{agent_socket_path(name)}'/>
       <target type='virtio' name='{AGENT_CHANNEL}'/>
     </channel>
     <controller type='usb' model='none'/><memballoon model='none'/>

@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import signal
 import time
 import uuid
@@ -21,7 +22,7 @@ import pytest
 
 from tests.cloud import guest, qemu_libvirtd
 from tests.cloud.layout import Layout
-from tests.monitors_support import wait_until
+from tests.monitors_support import queue_bodies, wait_until
 
 _LOG = logging.getLogger(__name__)
 BOOT_SECONDS = 90.0  # under TCG with the machine's 2 vCPUs busy; about 4 s alone
@@ -61,6 +62,28 @@ def answers(dom: Any) -> bool:
 def guest_command(dom: Any, command: str) -> None:
     """Run ``/bin/vmha-guest COMMAND`` in the guest (stop-agent, panic, poweroff) through guest-exec."""
     agent(dom, "guest-exec", {"path": "/bin/vmha-guest", "arg": [command]})
+
+
+def only_these(doms: list[Any]) -> str:
+    """A socket_path_pattern for the introspective monitor matching these guests' agent channels alone: the
+    QEMU libvirtd is shared by every test run on the machine, and a monitor must not watch another's guests."""
+    return "|".join(re.escape(guest.agent_socket_path(dom.name())) for dom in doms)
+
+
+def wait_for_events(zaqar: Any, queue: str, doms: list[Any], count: int, timeout: float = 60) -> list[Any]:
+    """The queue's notifications about these guests once there are ``count`` (the instance monitor reports
+    every domain of the shared QEMU libvirtd, other test runs' guests too)."""
+    mine = {dom.UUIDString() for dom in doms}
+    found: list[Any] = []
+
+    def enough() -> bool:
+        nonlocal found
+        found = [body for body in queue_bodies(zaqar, queue) if body["payload"]["instance_uuid"] in mine]
+        return len(found) >= count
+
+    if not wait_until(enough, timeout, 0.25):
+        raise AssertionError(f"{len(found)} of {count} notifications about {sorted(mine)} in {queue}: {found}")
+    return found
 
 
 def qemu_pid(hypervisor: Hypervisor, dom: Any) -> int:

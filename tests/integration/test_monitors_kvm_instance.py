@@ -14,8 +14,8 @@ import pytest
 
 from tests import monitors_support as support
 from tests.integration import kvm_support
-from tests.integration.kvm_support import Hypervisor, guest_command, guests, kill_qemu
-from tests.monitors_support import monitor_settings, wait_for_bodies, wait_until
+from tests.integration.kvm_support import Hypervisor, guest_command, guests, kill_qemu, wait_for_events
+from tests.monitors_support import monitor_settings, wait_until
 from vmha.contracts import parse_notification
 from vmha.monitors import runner
 
@@ -35,14 +35,15 @@ def test_killed_qemu_and_guest_power_offs_become_notifications(
         thread.start()
         try:
             assert wait_until((state / "instance.health").exists, 30)
+            doms = [killed, powered_off, shut_down, destroyed]
             kill_qemu(hypervisor, killed)
-            wait_for_bodies(zaqar, queue, 1)
+            wait_for_events(zaqar, queue, doms, 1)
             guest_command(powered_off, "poweroff")  # the guest's kernel powers the machine off (ACPI)
-            wait_for_bodies(zaqar, queue, 2)
+            wait_for_events(zaqar, queue, doms, 2)
             shut_down.shutdownFlags(libvirt.VIR_DOMAIN_SHUTDOWN_GUEST_AGENT)  # qemu-ga's guest-shutdown
-            wait_for_bodies(zaqar, queue, 3)
+            wait_for_events(zaqar, queue, doms, 3)
             destroyed.destroy()  # a last reported event: everything before it has been handled
-            bodies = wait_for_bodies(zaqar, queue, 4)
+            bodies = wait_for_events(zaqar, queue, doms, 4)
         finally:
             stop.set()
             thread.join(30)

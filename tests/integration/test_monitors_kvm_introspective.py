@@ -6,6 +6,7 @@ QEMU_GUEST_AGENT_ERROR notifications are read back from a real Zaqar queue."""
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 import uuid
 from collections.abc import Iterator
@@ -17,12 +18,12 @@ import pytest
 from tests import monitors_support as support
 from tests.cloud import helpers
 from tests.integration import kvm_support
-from tests.integration.kvm_support import Hypervisor, guest_command, guests
+from tests.integration.kvm_support import Hypervisor, guest_command, guests, only_these
 from tests.integration.test_monitors_introspective import phases, reported_uuids, wait_rounds
 from tests.integration.test_monitors_nova_opt_in import an_up_host
 from tests.monitors_support import monitor_settings, queue_bodies, wait_for_bodies, wait_until
 from vmha.monitors import runner
-from vmha.monitors.agents import METADATA_NAMESPACE
+from vmha.monitors.agents import METADATA_NAMESPACE, agent_socket
 
 MISSES = 3  # with the default 2 s timeout: a TCG guest on a busy machine may miss one or two 1 s pings
 
@@ -32,14 +33,19 @@ hypervisor = kvm_support.hypervisor
 
 
 @contextlib.contextmanager
-def running_monitor(state: Path, queue: str, hypervisor: Hypervisor, hostname: str = "compute1",
+def running_monitor(state: Path, queue: str, hypervisor: Hypervisor, doms: list[Any], hostname: str = "compute1",
                     **introspective: Any) -> Iterator[None]:
-    """The monitor with its default transport and socket pattern (Nova's channel paths) on the QEMU libvirtd."""
+    """The monitor with its default transport on the QEMU libvirtd, watching ``doms`` alone (their agent
+    channels are where Nova puts them: the default socket pattern matches them)."""
+    default = monitor_settings(state).monitor.introspective
+    assert default.transport == "libvirt"
+    for dom in doms:
+        assert re.fullmatch(default.socket_path_pattern, agent_socket(dom.XMLDesc(0), default.channel_name) or "")
     settings = monitor_settings(
         state, queue, cloud="vmha-admin", libvirt_uri=hypervisor.uri, hostname=hostname,
         sink={"retry_initial_seconds": 0.05, "retry_max_seconds": 0.5},
-        introspective={"misses": MISSES, "interval_seconds": 0.5, "timeout_seconds": 2, **introspective})
-    assert settings.monitor.introspective.transport == "libvirt"
+        introspective={"misses": MISSES, "interval_seconds": 0.5, "timeout_seconds": 2,
+                       "socket_path_pattern": only_these(doms), **introspective})
     stop = threading.Event()
     thread = threading.Thread(target=runner.run, args=("introspective", settings), kwargs={"stop": stop})
     thread.start()
@@ -53,8 +59,8 @@ def running_monitor(state: Path, queue: str, hypervisor: Hypervisor, hostname: s
 def test_stopped_agent_and_panicked_guest_are_reported_once_a_healthy_guest_never(
         tmp_path: Path, hypervisor: Hypervisor, zaqar: Any, queue: str) -> None:
     state = tmp_path / "state"
-    with guests(hypervisor, tmp_path / "consoles", 3) as (stopped, panicked, healthy), \
-            running_monitor(state, queue, hypervisor):
+    with guests(hypervisor, tmp_path / "consoles", 3) as doms, running_monitor(state, queue, hypervisor, doms):
+        stopped, panicked, healthy = doms
         uuids = [dom.UUIDString() for dom in (stopped, panicked, healthy)]
         assert wait_until(lambda: [phases(state).get(u) for u in uuids] == ["healthy"] * 3, 60)
         guest_command(stopped, "stop-agent")  # SIGSTOP of qemu-ga inside the guest
@@ -72,7 +78,7 @@ def test_metadata_mode_watches_only_guests_whose_domain_opted_in(
     opted = f"<vmha:heartbeat xmlns:vmha='{METADATA_NAMESPACE}' enabled='true'/>"
     declined = f"<vmha:heartbeat xmlns:vmha='{METADATA_NAMESPACE}' enabled='false'/>"
     with guests(hypervisor, tmp_path / "consoles", 3, metadata=(opted, declined, "")) as doms, \
-            running_monitor(state, queue, hypervisor, opt_in="metadata"):
+            running_monitor(state, queue, hypervisor, doms, opt_in="metadata"):
         watched, *ignored = (dom.UUIDString() for dom in doms)
         assert wait_until(lambda: phases(state).get(watched) == "healthy", 60)
         for dom in doms:
@@ -96,7 +102,7 @@ def test_nova_mode_watches_only_guests_whose_server_is_ha_enabled(
         servers += helpers.boot_servers(admin_conn, host, 1, prefix + "-plain", metadata={"HA_Enabled": "no"})
         ids = tuple(server.id for server in servers)
         with guests(hypervisor, tmp_path / "consoles", uuids=(*ids, str(uuid.uuid4()))) as doms, \
-                running_monitor(state, queue, hypervisor, opt_in="nova", hostname=host):
+                running_monitor(state, queue, hypervisor, doms, opt_in="nova", hostname=host):
             enabled = ids[0]
             assert wait_until(lambda: phases(state).get(enabled) == "healthy", 60)
             for dom in doms:
