@@ -82,6 +82,12 @@ def back_in_service(conn: Any, failed: str) -> bool:
     return bool(not service.is_forced_down and service.status == "enabled" and not service.disabled_reason)
 
 
+def returned(recoveries: Recoveries, nid: str) -> bool:
+    """The return's record is written: the look enables the service first, then records it."""
+    found = record(recoveries.detail(nid), "return_to_service")
+    return found is not None and found.status is StepStatus.SUCCEEDED
+
+
 def test_auto_returns_the_recovered_host_once_it_is_back(
         admin_conn: Any, cloud_layout: Layout, recoveries: Recoveries, failed: str) -> None:
     conn = admin_conn
@@ -92,15 +98,16 @@ def test_auto_returns_the_recovered_host_once_it_is_back(
             started = time.monotonic()
             assert wait_until(lambda: back_in_service(conn, failed), 120, 1), helpers.compute_service(conn, failed)
             print(f"\nauto return: back in service {time.monotonic() - started:.1f} s after the host started")
+            assert wait_until(lambda: returned(recoveries, nid), 30, 0.5), record(recoveries.detail(nid),
+                                                                                   "return_to_service")
             detail = recoveries.detail(nid)
             moved = conn.compute.get_server(server.id)
             evacuations = actions(conn, server)["evacuate"]
         finally:
             put_back(cloud_layout, conn, failed)
             helpers.delete_servers(conn, [server])
-    returned = record(detail, "return_to_service")
-    assert returned is not None and returned.status is StepStatus.SUCCEEDED
-    assert (returned.result["by"], returned.result["enabled"]) == ("auto", True)
+    done = record(detail, "return_to_service")
+    assert (done.result["by"], done.result["enabled"]) == ("auto", True)
     assert record(detail, "return_held") is None
     assert any(event.step_id == "return_to_service" and "back in service" in event.message for event in detail.events)
     assert (moved.status, evacuations) == ("ACTIVE", 1)
@@ -122,6 +129,8 @@ def test_manual_records_the_return_and_changes_nothing_until_the_api_returns_it(
             unknown = call(f"vmha-nohost-{uuid.uuid4().hex[:6]}")
             first = call(failed)
             assert wait_until(lambda: back_in_service(conn, failed), 120, 1), helpers.compute_service(conn, failed)
+            assert wait_until(lambda: returned(recoveries, nid), 30, 0.5), record(recoveries.detail(nid),
+                                                                                   "return_to_service")
             detail = recoveries.detail(nid)
             again = call(failed)
         finally:
@@ -133,8 +142,7 @@ def test_manual_records_the_return_and_changes_nothing_until_the_api_returns_it(
     assert unknown.status_code == 404, unknown.text
     assert first.status_code in (200, 202), first.text
     assert first.json()["return"]["notification_id"] == nid
-    returned = record(detail, "return_to_service")
-    assert returned.status is StepStatus.SUCCEEDED and returned.result["by"] == "operator"
+    assert record(detail, "return_to_service").result["by"] == "operator"
     assert again.status_code == 409, again.text  # back in service: nothing left to return
 
 
