@@ -8,6 +8,10 @@ from typing import Any
 
 import pytest
 
+from tests.cloud.layout import Layout
+from tests.runtime_steps import Effects, intake, make_table
+
+from .api_support import Running, api_settings, serving
 from .runtime_support import Place
 
 
@@ -17,3 +21,11 @@ def place(tmp_path: Path, admin_conn: Any) -> Iterator[Place]:
     made = Place(tmp_path, admin_conn)
     yield made
     made.delete()
+
+
+@pytest.fixture
+def api(cloud_layout: Layout, place: Place, tmp_path: Path) -> Iterator[Running]:
+    """A real gateway, API and consumers, running the test step table (``tests.runtime_steps``) on the place's
+    queues and journal; a test module may define its own ``api``."""
+    with serving(cloud_layout, api_settings(place), make_table(Effects(tmp_path / "effects")), intake) as running:
+        yield running

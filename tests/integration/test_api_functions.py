@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import botocore.exceptions
@@ -16,21 +14,10 @@ import pytest
 from tests.cloud import catalog
 from tests.cloud.layout import Layout
 from tests.cloud.procs import wait_until
-from tests.runtime_steps import Effects, intake, make_table
 from vmha.contracts import StepMessage
 
-from .api_support import Running, api_settings, serving
-from .runtime_support import Place, wait_ended
-
-
-@pytest.fixture
-def api(cloud_layout: Layout, admin_conn: Any, tmp_path: Path) -> Iterator[Running]:
-    place = Place(tmp_path, admin_conn)
-    try:
-        with serving(cloud_layout, api_settings(place), make_table(Effects(tmp_path / "effects")), intake) as running:
-            yield running
-    finally:
-        place.delete()
+from .api_support import Running
+from .runtime_support import wait_ended
 
 
 def step_message(api: Running, step: str) -> dict[str, Any]:

@@ -3,28 +3,12 @@ lambda client (SigV4-signed like Invoke) over the test step table: AWS's shapes,
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import botocore.exceptions
 import pytest
 
-from tests.cloud.layout import Layout
-from tests.runtime_steps import Effects, intake, make_table
-
-from .api_support import Running, api_settings, serving
-from .runtime_support import Place
-
-
-@pytest.fixture
-def api(cloud_layout: Layout, admin_conn: Any, tmp_path: Path) -> Iterator[Running]:
-    place = Place(tmp_path, admin_conn)
-    try:
-        with serving(cloud_layout, api_settings(place), make_table(Effects(tmp_path / "effects")), intake) as running:
-            yield running
-    finally:
-        place.delete()
+from .api_support import Running
 
 
 def aws_error(call: Any, **kwargs: Any) -> str:
