@@ -21,6 +21,7 @@ import pytest
 
 from tests.cloud import helpers
 from vmha.contracts import Settings, parse_settings
+from vmha.monitors import runner
 
 TEST_URI = "test:///default"
 QEMU_GA = shutil.which("qemu-ga") or "/usr/sbin/qemu-ga"
@@ -91,13 +92,31 @@ def agent_domains(sockets: list[Path], prefix: str = "vmha") -> Iterator[list[An
             domains.append(dom)
         yield domains
     finally:
-        for dom in domains:
-            with contextlib.suppress(libvirt.libvirtError):
-                if dom.isActive():
-                    dom.destroy()
-            with contextlib.suppress(libvirt.libvirtError):
-                dom.undefine()
+        remove_domains(domains)
         conn.close()
+
+
+def remove_domains(domains: list[Any]) -> None:
+    """Destroy and undefine each domain, whatever state it is in."""
+    for dom in domains:
+        with contextlib.suppress(libvirt.libvirtError):
+            if dom.isActive():
+                dom.destroy()
+        with contextlib.suppress(libvirt.libvirtError):
+            dom.undefine()
+
+
+@contextlib.contextmanager
+def monitor_thread(kind: str, settings: Settings) -> Iterator[None]:
+    """The ``kind`` monitor running in a thread (as ``vmha monitor KIND`` runs it) until the block ends."""
+    stop = threading.Event()
+    thread = threading.Thread(target=runner.run, args=(kind, settings), kwargs={"stop": stop})
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(30)
 
 
 def monitor_settings(state_dir: Path, queue: str = "vmha-notifications", **monitor: Any) -> Settings:

@@ -22,7 +22,7 @@ import pytest
 
 from tests.cloud import guest, qemu_libvirtd
 from tests.cloud.layout import Layout
-from tests.monitors_support import queue_bodies, wait_until
+from tests.monitors_support import queue_bodies, remove_domains, wait_until
 
 _LOG = logging.getLogger(__name__)
 BOOT_SECONDS = 90.0  # under TCG with the machine's 2 vCPUs busy; about 4 s alone
@@ -121,10 +121,5 @@ def guests(hypervisor: Hypervisor, console_dir: Path, count: int = 0, *, uuids: 
                      time.monotonic() - started)
         yield domains
     finally:
-        for dom in domains:
-            with contextlib.suppress(libvirt.libvirtError):
-                if dom.isActive():
-                    dom.destroy()
-            with contextlib.suppress(libvirt.libvirtError):
-                dom.undefine()
+        remove_domains(domains)
         conn.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import signal
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,13 +14,13 @@ from tests import monitors_support as support
 from tests.monitors_support import (
     agent_domains,
     monitor_settings,
+    monitor_thread,
     qemu_agents,
     queue_bodies,
     wait_for_bodies,
     wait_for_touches,
     wait_until,
 )
-from vmha.monitors import runner
 
 MISSES = 3
 
@@ -34,14 +33,8 @@ def running_monitor(state_dir: Path, queue: str, interval: float) -> Iterator[No
         state_dir, queue, cloud="vmha-admin", sink={"retry_initial_seconds": 0.05, "retry_max_seconds": 0.5},
         introspective={"transport": "socket", "socket_path_pattern": r".*/agent\.sock", "misses": MISSES,
                        "interval_seconds": interval, "timeout_seconds": 0.5})
-    stop = threading.Event()
-    thread = threading.Thread(target=runner.run, args=("introspective", settings), kwargs={"stop": stop})
-    thread.start()
-    try:
+    with monitor_thread("introspective", settings):
         yield
-    finally:
-        stop.set()
-        thread.join(30)
 
 
 def phases(state_dir: Path) -> dict[str, str]:

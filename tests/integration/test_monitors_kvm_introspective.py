@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,8 +20,7 @@ from tests.integration import kvm_support
 from tests.integration.kvm_support import Hypervisor, guest_command, guests, only_these
 from tests.integration.test_monitors_introspective import phases, reported_uuids, wait_rounds
 from tests.integration.test_monitors_nova_opt_in import an_up_host
-from tests.monitors_support import monitor_settings, queue_bodies, wait_for_bodies, wait_until
-from vmha.monitors import runner
+from tests.monitors_support import monitor_settings, monitor_thread, queue_bodies, wait_for_bodies, wait_until
 from vmha.monitors.agents import METADATA_NAMESPACE, agent_socket
 
 MISSES = 3  # with the default 2 s timeout: a TCG guest on a busy machine may miss one or two 1 s pings
@@ -46,14 +44,8 @@ def running_monitor(state: Path, queue: str, hypervisor: Hypervisor, doms: list[
         sink={"retry_initial_seconds": 0.05, "retry_max_seconds": 0.5},
         introspective={"misses": MISSES, "interval_seconds": 0.5, "timeout_seconds": 2,
                        "socket_path_pattern": only_these(doms), **introspective})
-    stop = threading.Event()
-    thread = threading.Thread(target=runner.run, args=("introspective", settings), kwargs={"stop": stop})
-    thread.start()
-    try:
+    with monitor_thread("introspective", settings):
         yield
-    finally:
-        stop.set()
-        thread.join(30)
 
 
 def test_stopped_agent_and_panicked_guest_are_reported_once_a_healthy_guest_never(
