@@ -38,13 +38,14 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from zaqarclient.queues import client as zaqar_client
 
-from vmha.capacity import RESOURCE_CLASSES, Verdict
+from vmha.capacity import RESOURCE_CLASSES
 from vmha.capacity.reading import verdicts
 from vmha.cloud.segments import segments
 from vmha.context import StepContext
 from vmha.contracts import Notification, RetryPolicy, Settings, StepMessage
 from vmha.journal import ExecutionStatus, Journal
 from vmha.outcomes import IntakeOutcome, Outcome
+from vmha.refreshed import Refreshed
 from vmha.rto import PHASES, Timeline
 from vmha.rto.reading import host_recoveries
 from vmha.runtime import IntakeFunction, StepFunction, StepTable
@@ -219,9 +220,7 @@ class _SegmentCollector(Collector):
 
 class _CapacityCollector(Collector):
     def __init__(self, cloud: Any, settings: Settings) -> None:
-        self._cloud = cloud
-        self._settings = settings
-        self._read: tuple[float, list[Verdict]] | None = None
+        self._verdicts = Refreshed(lambda: verdicts(cloud, settings, segments(cloud), 1), CAPACITY_REFRESH_SECONDS)
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         up = GaugeMetricFamily("vmha_capacity_up", "1 when Placement and Nova answered the capacity check.")
@@ -244,17 +243,11 @@ class _CapacityCollector(Collector):
         up.add_metric([], 1)
         yield from (up, absorbs, headroom)
 
-    def _verdicts(self) -> list[Verdict]:
-        now = time.monotonic()
-        if self._read is None or now - self._read[0] >= CAPACITY_REFRESH_SECONDS:
-            self._read = (now, verdicts(self._cloud, self._settings, segments(self._cloud), 1))
-        return self._read[1]
-
 
 class _RecoveryCollector(Collector):
     def __init__(self, journal: Journal) -> None:
         self._journal = journal
-        self._read: tuple[float, list[Timeline]] | None = None
+        self._timelines = Refreshed(self._recent, CAPACITY_REFRESH_SECONDS)
 
     def collect(self) -> Iterator[HistogramMetricFamily]:
         family = HistogramMetricFamily("vmha_recovery_phase_seconds", "Host recoveries' phases, in seconds from the "
@@ -270,9 +263,5 @@ class _RecoveryCollector(Collector):
             family.add_metric(list(labels), [*buckets, ("+Inf", float(len(values)))], sum(values))
         yield family
 
-    def _timelines(self) -> list[Timeline]:
-        now = time.monotonic()
-        if self._read is None or now - self._read[0] >= CAPACITY_REFRESH_SECONDS:
-            since = datetime.now(UTC) - RECOVERIES_SINCE
-            self._read = (now, host_recoveries(self._journal, since=since))
-        return self._read[1]
+    def _recent(self) -> list[Timeline]:
+        return host_recoveries(self._journal, since=datetime.now(UTC) - RECOVERIES_SINCE)

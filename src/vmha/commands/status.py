@@ -27,6 +27,7 @@ from vmha.contracts import FailureType, RecoveryMethod, Settings, load_settings
 from vmha.functions import STEPS, custom_flows, resolve_flow
 from vmha.journal import TERMINAL, Journal, NotificationDetail, StepStatus
 from vmha.journal.upkeep import open_current
+from vmha.refreshed import Refreshed
 
 _DONE = frozenset({StepStatus.SUCCEEDED, StepStatus.SKIPPED})
 _CLEAR = "\x1b[H\x1b[2J"
@@ -81,32 +82,19 @@ def verdict_line(verdict: Verdict) -> str:
             f"{', '.join(verdict.unplaced)}")
 
 
-class CapacityLines:
-    """The capacity lines, read again at most every CAPACITY_REFRESH_SECONDS."""
-
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-        self._read: tuple[float, list[str]] | None = None
-
-    def __call__(self) -> list[str]:
-        now = time.monotonic()
-        if self._read is None or now - self._read[0] >= CAPACITY_REFRESH_SECONDS:
-            self._read = (now, self._lines())
-        return self._read[1]
-
-    def _lines(self) -> list[str]:
-        settings = self._settings
-        try:
-            cloud = openstack.connect(cloud=settings.gateway.cloud or None,
-                                      api_timeout=settings.timeouts.openstack_seconds)
-            return [verdict_line(verdict) for verdict in verdicts(cloud, settings, segments(cloud))]
-        except (openstack.exceptions.SDKException, keystone_errors.ClientException, SegmentError) as error:
-            return [f"capacity unknown: {error}"]
+def capacity_lines(settings: Settings) -> list[str]:
+    """One line per segment, read with the gateway's cloud; one line saying why when it cannot be read."""
+    try:
+        cloud = openstack.connect(cloud=settings.gateway.cloud or None, api_timeout=settings.timeouts.openstack_seconds)
+        return [verdict_line(verdict) for verdict in verdicts(cloud, settings, segments(cloud))]
+    except (openstack.exceptions.SDKException, keystone_errors.ClientException, SegmentError) as error:
+        return [f"capacity unknown: {error}"]
 
 
 def _run(args: argparse.Namespace) -> int:
     settings = load_settings(args.settings)
-    capacity: Callable[[], list[str]] = (lambda: []) if args.no_capacity else CapacityLines(settings)
+    capacity: Callable[[], list[str]] = ((lambda: []) if args.no_capacity
+                                         else Refreshed(lambda: capacity_lines(settings), CAPACITY_REFRESH_SECONDS))
     with open_current(args.journal_url or settings.journal_url) as journal:
         if args.once:
             print("\n".join([*capacity(), *render(journal, settings, args.limit)]))
