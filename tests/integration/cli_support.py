@@ -69,24 +69,35 @@ def clouds_yaml(layout: Layout, regions: tuple[str, ...], folder: Path) -> Path:
 @contextlib.contextmanager
 def gateway_in_catalog(layout: Layout, conn: Any, url: str,
                        folder: Path) -> Iterator[tuple[OpenStackCli, OpenStackCli]]:
-    """The gateway at ``url`` registered as the operator guide says (`openstack service create` and `openstack
-    endpoint create`) in a region of its own; yields `openstack` in the cloud's region and `openstack vmha`
-    choosing the gateway's. Everything registered is removed afterwards."""
+    """The gateway at ``url`` registered as the operator guide says (`vmha register-endpoint`) in a region of
+    its own; yields `openstack` in the cloud's region and `openstack vmha` choosing the gateway's. Everything
+    registered is removed afterwards."""
     suffix = uuid.uuid4().hex[:8]
-    region = conn.identity.create_region(id=f"vmha-gateway-{suffix}", description="a test's vmha gateway")
+    region, name = f"vmha-gateway-{suffix}", f"vmha-gateway-{suffix}"
     clean = {key: value for key, value in os.environ.items() if not key.startswith(("OS_", "VMHA_"))}
-    admin = OpenStackCli(clean | {"OS_CLIENT_CONFIG_FILE": str(layout.clouds_yaml), "OS_CLOUD": "vmha-admin"})
-    choosing = clean | {"OS_CLIENT_CONFIG_FILE": str(clouds_yaml(layout, (region.id,), folder)),
+    admin_env = clean | {"OS_CLIENT_CONFIG_FILE": str(layout.clouds_yaml), "OS_CLOUD": "vmha-admin"}
+    choosing = clean | {"OS_CLIENT_CONFIG_FILE": str(clouds_yaml(layout, (region,), folder)),
                         "OS_CLOUD": "vmha-admin"}
-    name = f"vmha-gateway-{suffix}"
     try:
-        admin.ok("service", "create", "--name", name, "--description", "vmha gateway", "instance-ha")
-        admin.ok("endpoint", "create", "--region", region.id, name, "public", url + "/v1")
-        yield admin, OpenStackCli(choosing, "vmha")
+        done = register_endpoint(admin_env, "--public-url", url, "--region", region, "--name", name)
+        assert done.returncode == 0, done.stderr
+        yield OpenStackCli(admin_env), OpenStackCli(choosing, "vmha")
     finally:
-        service = conn.identity.find_service(name)
-        if service is not None:
-            for endpoint in conn.identity.endpoints(service_id=service.id):
-                conn.identity.delete_endpoint(endpoint)
-            conn.identity.delete_service(service)
+        unregister(conn, name, region)
+
+
+def register_endpoint(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`vmha register-endpoint ARGS` run as an operator runs it."""
+    return subprocess.run([str(Path(sys.executable).parent / "vmha"), "register-endpoint", *args], env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def unregister(conn: Any, name: str, region: str) -> None:
+    """Remove the service ``name``, its endpoints and ``region`` if a test registered them."""
+    service = conn.identity.find_service(name)
+    if service is not None:
+        for endpoint in conn.identity.endpoints(service_id=service.id):
+            conn.identity.delete_endpoint(endpoint)
+        conn.identity.delete_service(service)
+    if conn.identity.find_region(region) is not None:
         conn.identity.delete_region(region)

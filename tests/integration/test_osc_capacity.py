@@ -1,5 +1,5 @@
 """The operator guide's registration and day-to-day commands, as operators run them: the gateway registered
-with the real `openstack service create` / `openstack endpoint create` (in a region of the test's own), an EC2
+with `vmha register-endpoint` (in a region of the test's own), an EC2
 credential made with `openstack ec2 credentials create` and used by boto3, then `openstack vmha segment
 capacity`, `host failover-plan` and `report` with only a clouds.yaml."""
 
