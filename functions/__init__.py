@@ -1,8 +1,9 @@
 """Recovery functions (installed as ``vmha.functions``): one recovery step per module, Lambda-style handlers.
 
 What the gateway loads (``vmha gateway --steps vmha.functions:STEPS --intake vmha.functions:intake
---on-failed vmha.functions:release_servers``): ``STEPS``, the step table, ``intake``, the function deciding
-what a notification needs, and ``release_servers``, what is undone when a recovery fails.
+--on-failed vmha.functions:after_failure``): ``STEPS``, the step table (plus the operator's own steps of the
+custom flows file, ``operator_steps``), ``intake``, the function deciding what a notification needs, and
+``after_failure``, what is undone (and the operator's ``on_failure`` steps) when a recovery fails.
 
 - ``registry``: ``STEPS``, the default ``FLOWS``, ``resolve_flow`` (the runtime contract is in its docstring);
 - ``triage``: ``intake`` itself: records a notification and picks its flow, or ignores it with a reason;
@@ -13,8 +14,10 @@ what a notification needs, and ``release_servers``, what is undone when a recove
 - ``segments``: failover segments as Nova host aggregates with ``vmha:`` metadata (every key documented).
 """
 
-from vmha.functions.registry import FLOWS, STEPS, StepSpec, custom_flows, resolve_flow
+from vmha.functions.failed import after_failure
+from vmha.functions.registry import FLOWS, STEPS, StepSpec, custom_flows, operator_steps, resolve_flow
 from vmha.functions.release import release_servers
 from vmha.functions.triage import run as intake
 
-__all__ = ["FLOWS", "STEPS", "StepSpec", "custom_flows", "intake", "release_servers", "resolve_flow"]
+__all__ = ["FLOWS", "STEPS", "StepSpec", "after_failure", "custom_flows", "intake", "operator_steps", "release_servers",
+           "resolve_flow"]

@@ -24,13 +24,13 @@ Runtime contract (``vmha.runtime`` implements it):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
 
 from vmha import flows
-from vmha.contracts import CustomFlows, RetryPolicy, Settings
+from vmha.contracts import ContractError, CustomFlows, RetryPolicy, Settings
 from vmha.flows import FLOWS, HOST_AUTO, HOST_RESERVED, PROCESS, VM, fences_before_evacuating, resolve_flow
-from vmha.functions.nova import StepRun
+from vmha.functions.custom_steps import custom_table, placement_problems
+from vmha.functions.step_spec import StepSpec
 from vmha.functions.steps import (
     confirm_compute_node_disabled,
     confirm_instance_active,
@@ -48,7 +48,7 @@ from vmha.functions.steps import (
 )
 
 __all__ = ["FLOWS", "HOST_AUTO", "HOST_RESERVED", "POLLING", "PROCESS", "STEPS", "VM", "StepSpec", "custom_flows",
-           "fences_before_evacuating", "resolve_flow"]
+           "fences_before_evacuating", "operator_steps", "resolve_flow"]
 
 POLLING = RetryPolicy(
     max_attempts=1000, initial_delay_seconds=0, max_delay_seconds=60, multiplier=1.0, recheck_interval_seconds=1.0
@@ -56,18 +56,6 @@ POLLING = RetryPolicy(
 """Retry policy of the steps that wait for Nova: no backoff of its own, the step asks for its delay (the
 settings' ``retry.recheck_interval_seconds``) and ends the wait itself at its ceiling (``settings.ceilings``,
 measured from the journal), so the attempts are not what limits it."""
-
-
-@dataclass(frozen=True)
-class StepSpec:
-    """One entry of the step table."""
-
-    id: str
-    run: StepRun
-    per_instance: bool = False
-    join: bool = False
-    timeout_seconds: int = 30
-    retry: RetryPolicy | None = None
 
 
 STEPS: Mapping[str, StepSpec] = MappingProxyType({spec.id: spec for spec in (
@@ -88,5 +76,19 @@ STEPS: Mapping[str, StepSpec] = MappingProxyType({spec.id: spec for spec in (
 
 
 def custom_flows(settings: Settings) -> CustomFlows | None:
-    """The operator's flows from ``settings.custom_flows_file``, checked against STEPS (``vmha.flows``)."""
-    return flows.custom_flows(settings, STEPS)
+    """The operator's flows from ``settings.custom_flows_file``, checked against STEPS (``vmha.flows``) and with
+    their own steps where they may stand (``vmha.functions.custom_steps``); ContractError otherwise."""
+    found = flows.custom_flows(settings, STEPS)
+    if found is None:
+        return None
+    problems = placement_problems(found, settings, {key: spec.per_instance for key, spec in STEPS.items()})
+    if problems:
+        raise ContractError("; ".join(problems), settings.custom_flows_file)
+    return found
+
+
+def operator_steps(settings: Settings) -> dict[str, StepSpec]:
+    """The table entries of the operator's own steps of the custom flows file, for the gateway to add to its table
+    (their entry points loaded: ContractError for one that is not installed or does not load)."""
+    found = custom_flows(settings)
+    return custom_table(found, settings) if found is not None else {}

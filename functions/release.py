@@ -1,7 +1,7 @@
 """When a recovery ends failed, however it ends (a step's Fail, or the ceiling's sweeper): the servers vmha
 locked for it are unlocked, so no tenant is left with a server it cannot act on. A server its owner or an
 operator had locked before (``InstancePlan.locked``) stays locked. Loaded by the gateway as its failure hook
-(``vmha gateway --on-failed vmha.functions:release_servers``); the runtime logs what it raises.
+(``vmha gateway --on-failed vmha.functions:after_failure`` calls it first); the runtime logs what it raises.
 """
 
 from __future__ import annotations

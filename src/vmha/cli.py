@@ -16,7 +16,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from vmha import __version__
 from vmha.contracts import ContractError, Settings, environment_variables, load_settings
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 DEFAULT_STEPS = "vmha.functions:STEPS"
 DEFAULT_INTAKE = "vmha.functions:intake"
-DEFAULT_ON_FAILED = "vmha.functions:release_servers"
+DEFAULT_ON_FAILED = "vmha.functions:after_failure"
 DEFAULT_ON_SWEEP = "vmha.returns:look_once"
 DEFAULT_STOP_TIMEOUT = "30"
 
@@ -60,12 +60,14 @@ def _settings_env(_: argparse.Namespace) -> int:
     return 0
 
 
-def _check_custom_flows(settings: Settings) -> None:
-    """Refuse a custom flows file with unknown steps, or whose host flows evacuate without fencing first."""
-    if settings.custom_flows_file:
-        from vmha.functions.registry import custom_flows  # noqa: PLC0415  (see the module docstring)
+def _check_custom_flows(settings: Settings) -> dict[str, Any]:
+    """Refuse a custom flows file with unknown steps, whose host flows evacuate without fencing first, whose own
+    steps stand where they may not or cannot load; the table entries of its own steps."""
+    if not settings.custom_flows_file:
+        return {}
+    from vmha.functions.registry import operator_steps  # noqa: PLC0415  (see the module docstring)
 
-        custom_flows(settings)
+    return dict(operator_steps(settings))
 
 
 def _settings_reference(_: argparse.Namespace) -> int:
@@ -77,15 +79,15 @@ def _settings_reference(_: argparse.Namespace) -> int:
 def build_gateway(settings_file: Path | None, steps: str, intake: str, on_failed: str = DEFAULT_ON_FAILED,
                   on_sweep: str = DEFAULT_ON_SWEEP) -> Gateway:
     """The gateway of ``vmha gateway`` and ``vmha.wsgi`` (not started): settings and custom flows checked, logs
-    as JSON lines on stderr, the step table, the intake, the failure hook and the sweep hook loaded from
-    ``module:attribute`` (an empty sweep hook: none)."""
+    as JSON lines on stderr, the step table (plus the operator's own steps of the custom flows file), the intake,
+    the failure hook and the sweep hook loaded from ``module:attribute`` (an empty sweep hook: none)."""
     from vmha import gateway  # noqa: PLC0415  (see the module docstring)
     from vmha.runtime import logs  # noqa: PLC0415
 
     settings = load_settings(settings_file)
-    _check_custom_flows(settings)
+    operator_steps = _check_custom_flows(settings)
     logs.configure()
-    return gateway.build(settings, gateway.load_target(steps), gateway.load_target(intake),
+    return gateway.build(settings, {**gateway.load_target(steps), **operator_steps}, gateway.load_target(intake),
                          gateway.load_target(on_failed), gateway.load_target(on_sweep) if on_sweep else None)
 
 
@@ -110,7 +112,8 @@ def _add_gateway(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     command.add_argument("--intake", default=os.environ.get("VMHA_INTAKE", DEFAULT_INTAKE),
                          help="the intake function as module:attribute; env VMHA_INTAKE")
     command.add_argument("--on-failed", default=os.environ.get("VMHA_ON_FAILED", DEFAULT_ON_FAILED),
-                         help="what runs when a recovery fails (unlocks the servers it locked), as module:attribute; "
+                         help="what runs when a recovery fails (unlocks the servers it locked, runs the custom flows' "
+                              "on_failure steps), as module:attribute; "
                               "env VMHA_ON_FAILED")
     command.add_argument("--on-sweep", default=os.environ.get("VMHA_ON_SWEEP", DEFAULT_ON_SWEEP),
                          help="what the sweeper also runs on each look (returns recovered hosts to service, "
@@ -144,7 +147,7 @@ def _monitor_arguments(command: argparse.ArgumentParser) -> None:
 
 def parser() -> argparse.ArgumentParser:
     """Every subcommand (imports them all)."""
-    from vmha.commands import db, demo, deploy, register_endpoint, status, webhook_url  # noqa: PLC0415  (see the module docstring)
+    from vmha.commands import db, demo, deploy, status, webhook_url  # noqa: PLC0415  (see the module docstring)
 
     root = argparse.ArgumentParser(prog="vmha", description="VM high availability for OpenStack.")
     root.add_argument("--version", action="version", version=f"vmha {__version__}")
@@ -162,7 +165,6 @@ def parser() -> argparse.ArgumentParser:
     _add_gateway(commands)
     _add_monitor(commands)
     deploy.add(commands)
-    register_endpoint.add(commands)
     db.add(commands)
     status.add(commands)
     demo.add(commands)

@@ -48,6 +48,13 @@ def resolve_flow(
 
     Custom ``COMPUTE_HOST.reserved_host`` also serves auto_priority and rh_priority (as in Masakari).
     """
+    return chosen_flow(failure_type, recovery_method, custom).steps
+
+
+def chosen_flow(
+    failure_type: FailureType, recovery_method: RecoveryMethod | None, custom: CustomFlows | None = None
+) -> FlowSteps:
+    """The flow of a failure (its steps, its ``on_failure`` list), as ``resolve_flow`` chooses it."""
     method = (recovery_method or RecoveryMethod.AUTO) if failure_type is FailureType.COMPUTE_HOST else None
     default = FLOWS[(failure_type, method)]
     override = None
@@ -57,7 +64,7 @@ def resolve_flow(
             FailureType.PROCESS: custom.process,
             FailureType.COMPUTE_HOST: custom.host_auto if method is RecoveryMethod.AUTO else custom.host_reserved_host,
         }[failure_type]
-    return (override or default).steps
+    return override or default
 
 
 def custom_flows(settings: Settings, known_steps: Collection[str]) -> CustomFlows | None:

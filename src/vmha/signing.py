@@ -34,7 +34,18 @@ class SigningError(ValueError):
 
 def signature(secret: str, path: str, expires: int) -> str:
     """The signature of a webhook URL with ``path``, valid until ``expires`` (Unix time)."""
-    return hmac.new(secret.encode(), f"{path}\n{expires}".encode(), hashlib.sha256).hexdigest()
+    return signed_text(secret, path, str(expires))
+
+
+def signed_text(secret: str, *parts: str) -> str:
+    """HMAC-SHA256 (hex) with ``secret`` of ``parts`` joined by newlines: the one signature of vmha's webhook URLs
+    and of its custom webhook steps' calls and answers (``vmha.functions.webhook_step``)."""
+    return hmac.new(secret.encode(), "\n".join(parts).encode("utf-8", "surrogateescape"), hashlib.sha256).hexdigest()
+
+
+def same_signature(given: str, expected: str) -> bool:
+    """Whether ``given`` is ``expected``, compared in constant time."""
+    return hmac.compare_digest(given.encode(), expected.encode())
 
 
 def signed_url(base_url: str, path: str, secret: str, expires: int) -> str:

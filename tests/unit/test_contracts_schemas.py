@@ -25,10 +25,11 @@ EXAMPLE_NAMES = sorted(
 
 
 def test_the_expected_schemas_and_examples_are_installed() -> None:
-    assert SCHEMA_NAMES == ["common", "custom_flows", "fencing", "masakari_host", "masakari_segment", "notification",
-                            "process_list", "settings", "step"]
+    assert SCHEMA_NAMES == ["common", "custom_flows", "custom_step_call", "fencing", "masakari_host",
+                            "masakari_segment", "notification", "process_list", "settings", "step"]
     assert EXAMPLE_NAMES == [
         "custom_flows",
+        "custom_step_call",
         "fencing",
         "masakari_host",
         "masakari_segment",

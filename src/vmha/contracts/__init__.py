@@ -5,7 +5,14 @@ One entry point per kind: ``parse_notification``, ``parse_step_message``, ``load
 which validates too. Every violation raises ``ContractError`` with the offending field's path.
 """
 
-from vmha.contracts.custom_flows import CustomFlows, FlowSteps, load_custom_flows, parse_custom_flows
+from vmha.contracts.custom_flows import (
+    CustomFlows,
+    CustomStep,
+    FlowSteps,
+    StepKind,
+    load_custom_flows,
+    parse_custom_flows,
+)
 from vmha.contracts.enums import (
     ClusterStatus,
     FailureType,
@@ -63,6 +70,7 @@ __all__ = [
     "ClusterStatus",
     "ContractError",
     "CustomFlows",
+    "CustomStep",
     "EscalationOptions",
     "Exclusions",
     "FailureType",
@@ -91,6 +99,7 @@ __all__ = [
     "RetryPolicy",
     "Settings",
     "SinkOptions",
+    "StepKind",
     "StepMessage",
     "VirDomainEvent",
     "VmEvent",

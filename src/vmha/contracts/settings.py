@@ -160,6 +160,16 @@ class NotificationOptions:
 
 
 @dataclass(frozen=True)
+class CustomStepOptions:
+    """The webhook steps of the custom flows file (schema: ``custom_steps``)."""
+
+    webhook_secret: str
+    max_payload_bytes: int
+    max_answer_bytes: int
+    answer_max_age_seconds: int
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings of one process; each field is described in ``settings.schema.json``."""
 
@@ -184,6 +194,7 @@ class Settings:
     timeouts: TimeoutOptions
     escalation: EscalationOptions
     notifications: NotificationOptions
+    custom_steps: CustomStepOptions
 
 
 def load_settings(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> Settings:

@@ -39,6 +39,13 @@ class StepMessage:
     def __post_init__(self) -> None:
         object.__setattr__(self, "args", MappingProxyType(dict(self.args)))
 
+    @property
+    def idempotency_key(self) -> str:
+        """``<notification_id>/<step>[/<instance_uuid>]``: the same for every attempt and redelivery of this step's
+        run, so a side effect outside vmha (a webhook's, an operator's step's) can be made once under it."""
+        parts = (str(self.notification_id), self.step, *([str(self.instance_uuid)] if self.instance_uuid else []))
+        return "/".join(parts)
+
     def to_dict(self) -> dict[str, Any]:
         """The message to send, validated (raises ContractError)."""
         document: dict[str, Any] = {

@@ -67,7 +67,7 @@ class InvokeFunction(command.ShowOne):
 
 class ShowFlow(command.Lister):
     """Show the steps a failure type runs on the gateway (for COMPUTE_HOST: per recovery method), operators'
-    flows included."""
+    flows and their own steps (kind entry_point or webhook, on_failure ones last) included."""
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
@@ -81,5 +81,8 @@ class ShowFlow(command.Lister):
         query = f"?{urlencode({'recovery_method': parsed_args.recovery_method})}" if parsed_args.recovery_method \
             else ""
         flow = vmha(self).request("GET", f"flows/{parsed_args.type}{query}")["flow"]
-        return ("Position", "Step", "Per Instance", "Timeout"), [
-            (step["position"], step["name"], step["per_instance"], step["timeout_seconds"]) for step in flow["steps"]]
+        rows = [(step["position"], step["name"], step["kind"], step["per_instance"], step["timeout_seconds"])
+                for step in flow["steps"]]
+        rows += [("on failure", step["name"], step["kind"], step["per_instance"], step["timeout_seconds"])
+                 for step in flow.get("on_failure", ())]
+        return ("Position", "Step", "Kind", "Per Instance", "Timeout"), rows
