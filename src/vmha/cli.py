@@ -147,7 +147,7 @@ def _monitor_arguments(command: argparse.ArgumentParser) -> None:
 
 def parser() -> argparse.ArgumentParser:
     """Every subcommand (imports them all)."""
-    from vmha.commands import db, demo, deploy, status, webhook_url  # noqa: PLC0415  (see the module docstring)
+    from vmha.commands import db, demo, deploy, drill, status, webhook_url  # noqa: PLC0415  (see the module docstring)
 
     root = argparse.ArgumentParser(prog="vmha", description="VM high availability for OpenStack.")
     root.add_argument("--version", action="version", version=f"vmha {__version__}")
@@ -168,6 +168,7 @@ def parser() -> argparse.ArgumentParser:
     db.add(commands)
     status.add(commands)
     demo.add(commands)
+    drill.add(commands)
     webhook_url.add(commands)
     return root
 
@@ -177,11 +178,13 @@ def _operator_errors() -> tuple[type[Exception], ...]:
 
     from vmha.demo.hosts import DemoError  # noqa: PLC0415  (see the module docstring)
     from vmha.deploy import DeployError  # noqa: PLC0415
+    from vmha.drill import DrillError  # noqa: PLC0415
     from vmha.gateway import StartupError  # noqa: PLC0415
     from vmha.journal import JournalError  # noqa: PLC0415
     from vmha.signing import SigningError  # noqa: PLC0415
 
-    return ContractError, OSError, StartupError, DeployError, DemoError, SigningError, JournalError, OperationalError
+    return (ContractError, OSError, StartupError, DeployError, DemoError, DrillError, SigningError, JournalError,
+            OperationalError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

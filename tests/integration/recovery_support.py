@@ -165,9 +165,9 @@ class Recoveries:
 
 
 @contextlib.contextmanager
-def segment(conn: Any, hosts: tuple[str, ...], metadata: Mapping[str, str]) -> Iterator[Any]:
+def segment(conn: Any, hosts: tuple[str, ...], metadata: Mapping[str, str], prefix: str = "vmha-e2e") -> Iterator[Any]:
     """A failover segment: an aggregate with a unique name, ``hosts`` and ``vmha:`` ``metadata``; deleted after."""
-    aggregate = conn.compute.create_aggregate(name=f"vmha-e2e-{uuid.uuid4().hex[:8]}")
+    aggregate = conn.compute.create_aggregate(name=f"{prefix}-{uuid.uuid4().hex[:8]}")
     try:
         for host in hosts:
             conn.compute.add_host_to_aggregate(aggregate, host)

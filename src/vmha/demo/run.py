@@ -39,7 +39,7 @@ def run(options: DemoOptions, report: Progress | None = None) -> int:
         conn = openstack.connect(cloud=options.cloud or None, compute_api_version=BOOT_MICROVERSION)
     except openstack.exceptions.ConfigException as error:
         raise DemoError(f"OpenStack credentials: {error}") from error
-    with _terminated_as_interrupt():
+    with terminated_as_interrupt():
         return Demo(conn, options, report or Progress()).run()
 
 
@@ -57,7 +57,7 @@ class Demo:
         with tempfile.TemporaryDirectory(prefix="vmha-demo-") as scratch, contextlib.ExitStack() as cleanup:
             cleanup.enter_context(in_process.warnings_shown(report))
             port = in_process.free_port()
-            cleanup.callback(_quietly, report, "deleting the stack", lambda: delete(conn, self.name, _heat(report)))
+            cleanup.callback(quietly, report, "deleting the stack", lambda: delete(conn, self.name, _heat(report)))
             deployed = self._deploy(hosts, port)
             monitors = self._start_monitors(hosts, deployed, Path(scratch), cleanup)
             journal_url = options.journal_url or f"sqlite:///{scratch}/journal.db"
@@ -66,7 +66,7 @@ class Demo:
             cleanup.callback(self._stop_gateway, served)
             placed = self._boot(hosts)
             ids = [server.id for server in placed]
-            cleanup.callback(_quietly, report, "deleting the servers", lambda: servers.delete(conn, ids, 120))
+            cleanup.callback(quietly, report, "deleting the servers", lambda: servers.delete(conn, ids, 120))
             victims = [server for server in placed if server.host == options.host]
             monitors.wait_ready(60.0)
             self._restore_afterwards(monitors, served, cleanup)
@@ -98,20 +98,20 @@ class Demo:
 
     def _stop_monitors(self, monitors: HostMonitors) -> None:
         if monitors.running:
-            _quietly(self.report, f"stopping the host monitors of {', '.join(monitors.running)}", monitors.stop)
+            quietly(self.report, f"stopping the host monitors of {', '.join(monitors.running)}", monitors.stop)
 
     def _stop_gateway(self, served: in_process.Served) -> None:
         if served.running:
-            _quietly(self.report, "stopping the gateway", served.stop)
+            quietly(self.report, "stopping the gateway", served.stop)
 
     def _restore_afterwards(self, monitors: HostMonitors, served: in_process.Served,
                             cleanup: contextlib.ExitStack) -> None:
         """Clean-ups, run in this order: stop the monitors and the gateway (nothing may fence the host any
         more), power the host on, start it, put it back into service."""
         host, report = self.options.host, self.report
-        cleanup.callback(_quietly, report, f"restoring {host}",
+        cleanup.callback(quietly, report, f"restoring {host}",
                          lambda: restore(self.conn, host, self.options.start_command))
-        cleanup.callback(_quietly, report, f"powering {host} on",
+        cleanup.callback(quietly, report, f"powering {host} on",
                          lambda: report(f"[cleanup]    {power_on(host, self.options.fencing_file)}"))
         cleanup.callback(self._stop_gateway, served)
         cleanup.callback(self._stop_monitors, monitors)
@@ -197,7 +197,7 @@ def _summary(watch: Watch, victims: list[Placement], bystanders: int, report: Pr
     return 0 if ok else 1
 
 
-def _quietly(report: Progress, what: str, action: Callable[[], object]) -> None:
+def quietly(report: Progress, what: str, action: Callable[[], object]) -> None:
     """Clean-up: run ``action``, report a failure instead of raising (the next clean-up still runs)."""
     report(f"[cleanup]    {what}")
     try:
@@ -222,7 +222,7 @@ class _Pulse:
 
 
 @contextlib.contextmanager
-def _terminated_as_interrupt() -> Iterator[None]:
+def terminated_as_interrupt() -> Iterator[None]:
     """SIGTERM ends the demo as Ctrl-C does: its clean-ups run (monitors stopped, host restored, all deleted)."""
     if threading.current_thread() is not threading.main_thread():
         yield
