@@ -19,6 +19,7 @@ from keystoneauth1 import exceptions as keystone_errors
 from vmha.api import ApiServer, App, Functions, Metrics, Parts, keystone_filter
 from vmha.api.auth import Filter
 from vmha.api.metrics import zaqar_stats
+from vmha.cloud.request_ids import traced
 from vmha.context import COMPUTE_MICROVERSION
 from vmha.contracts import Settings
 from vmha.journal import open_journal
@@ -51,10 +52,11 @@ def load_target(spec: str) -> Any:
 
 def connect(cloud: str, timeout_seconds: float) -> Any:
     """The process's one openstacksdk Connection, pinned to COMPUTE_MICROVERSION (clouds.yaml / OS_CLOUD), no
-    request through its session (Nova, Zaqar, Keystone...) waiting longer than ``timeout_seconds``."""
+    request through its session (Nova, Zaqar, Keystone...) waiting longer than ``timeout_seconds``, each carrying
+    the id of the API request or step run it serves (``vmha.cloud.request_ids``)."""
     try:
-        return openstack.connect(cloud=cloud or None, compute_api_version=COMPUTE_MICROVERSION,
-                                 api_timeout=timeout_seconds)
+        return traced(openstack.connect(cloud=cloud or None, compute_api_version=COMPUTE_MICROVERSION,
+                                        api_timeout=timeout_seconds))
     except openstack.exceptions.ConfigException as error:
         raise StartupError(f"OpenStack credentials: {error}") from error
 

@@ -20,6 +20,7 @@ from tests.cloud import catalog
 from tests.cloud.layout import REGION, Layout
 from vmha.api import Metrics, keystone_filter
 from vmha.api.metrics import zaqar_stats
+from vmha.cloud.request_ids import traced
 from vmha.context import COMPUTE_MICROVERSION
 from vmha.contracts import Settings, parse_settings
 from vmha.gateway import Gateway
@@ -92,7 +93,7 @@ def ec2_credential(conn: Any) -> Iterator[tuple[str, str]]:
 @contextlib.contextmanager
 def serving(layout: Layout, settings: Settings, table: StepTable, intake: IntakeFunction) -> Iterator[Running]:
     """A gateway like ``vmha gateway`` builds it, running ``table`` and ``intake``, stopped afterwards."""
-    conn = catalog.connect(layout, "vmha-admin", compute_microversion=COMPUTE_MICROVERSION)
+    conn: Any = traced(catalog.connect(layout, "vmha-admin", compute_microversion=COMPUTE_MICROVERSION))
     journal = open_journal(settings.journal_url)
     names = settings.queues
     metrics = Metrics(journal, (names.notifications, names.steps), zaqar_stats(conn.session), conn, settings)

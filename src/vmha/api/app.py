@@ -22,6 +22,7 @@ from enum import Enum
 from typing import Any
 
 import webob
+from oslo_middleware.request_id import ENV_REQUEST_ID, GLOBAL_REQ_ID
 
 from vmha.api import audit, sigv4, versions, webhooks
 from vmha.api.announce import announced
@@ -43,6 +44,7 @@ from vmha.api.segments import Inventory, Segments
 from vmha.api.throttle import WAKEUP_BURST, WAKEUPS_PER_SECOND, Throttle
 from vmha.api.vmoves import VMoves
 from vmha.api.web import ApiError, Family, error_reply, read_body, reply
+from vmha.cloud.request_ids import carrying
 from vmha.runtime import Services
 
 log = logging.getLogger(__name__)
@@ -187,7 +189,8 @@ class App:
     def _dispatch(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = webob.Request(environ)
         found, params = environ[_ROUTE_KEY]
-        response = self._respond(request, found, params)
+        with carrying(environ.get(GLOBAL_REQ_ID) or environ.get(ENV_REQUEST_ID) or ""):
+            response = self._respond(request, found, params)
         return response(environ, start_response)
 
     def _respond(self, request: webob.Request, found: Route, params: dict[str, str]) -> webob.Response:

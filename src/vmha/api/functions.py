@@ -12,6 +12,7 @@ process's pool; if the process dies first it stays ``running``.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 import traceback
@@ -89,7 +90,7 @@ class Functions:
         journal = self._services.journal
         record = journal.begin_execution(str(uuid.uuid4()), call.function, call.event, sync)
         if not sync:
-            self._pool.submit(self._finish, record.id, call)
+            self._pool.submit(contextvars.copy_context().run, self._finish, record.id, call)
             return record
         return self._finish(record.id, call)
 
@@ -135,7 +136,8 @@ def run(call: Call) -> tuple[ExecutionStatus, dict[str, Any]]:
         except Exception as error:  # the function's error is its caller's answer, not the gateway's failure
             box.append(error)
 
-    thread = threading.Thread(target=capture, name=f"vmha-function-{call.function}", daemon=True)
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(capture,),
+                              name=f"vmha-function-{call.function}", daemon=True)
     thread.start()
     thread.join(call.timeout)
     if not box:

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from vmha.cloud.request_ids import carrying
 from vmha.contracts import ContractError, StepMessage
 from vmha.contracts.validation import load_json
 from vmha.escalation import Escalation
@@ -132,7 +133,8 @@ class Effects:
         context = RunContext(new_request_id(), notification_of(record), services.settings, services.journal,
                              services.cloud, services.clock, services.clock() + services.ceiling)
         try:
-            services.on_failed(record, context)
+            with carrying(context.request_id):
+                services.on_failed(record, context)
         except Exception:
             log.exception("the failure hook failed", extra={"notification_id": record.id})
 

@@ -8,6 +8,7 @@ keeps the retry from starting before the lease (timeout + margin) has run out.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -25,7 +26,8 @@ _O = TypeVar("_O")
 
 def execute(body: Callable[[], _O], timeout: float, name: str, labels: Mapping[str, Any],
             kinds: tuple[type, ...] = STEP_OUTCOMES) -> _O | Retry:
-    """``body()``'s outcome; Retry(delay=0) when it raises, times out or returns something not of ``kinds``."""
+    """``body()``'s outcome; Retry(delay=0) when it raises, times out or returns something not of ``kinds``. The
+    body runs in a copy of the caller's context (the request id its calls carry: ``vmha.cloud.request_ids``)."""
     box: list[object] = []  # what came back, checked below: steps are plugins
 
     def run() -> None:
@@ -34,7 +36,7 @@ def execute(body: Callable[[], _O], timeout: float, name: str, labels: Mapping[s
         except Exception as error:  # a step's bug or an unmapped client error: retried, never fatal
             box.append(error)
 
-    thread = threading.Thread(target=run, name=f"step-{name}", daemon=True)
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(run,), name=f"step-{name}", daemon=True)
     thread.start()
     thread.join(timeout)
     if not box:

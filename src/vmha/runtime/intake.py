@@ -22,6 +22,7 @@ import math
 from datetime import timedelta
 from uuid import UUID
 
+from vmha.cloud.request_ids import carrying
 from vmha.contracts import ContractError, Notification, StepMessage, parse_notification
 from vmha.journal import NewNotification, NotificationRecord, NotificationStatus
 from vmha.outcomes import Fail, Ignore, IntakeOutcome, Recover, Retry
@@ -74,8 +75,9 @@ class NotificationRunner:
         context = RunContext(new_request_id(), notification, services.settings, services.journal, services.cloud,
                              services.clock, services.clock() + services.ceiling)
         labels = {"notification_id": str(notification.id), "step": INTAKE, "request_id": context.request_id}
-        outcome = execute(lambda: services.intake(notification, context), services.intake_timeout_seconds, INTAKE,
-                          labels, INTAKE_OUTCOMES)
+        with carrying(context.request_id):
+            outcome = execute(lambda: services.intake(notification, context), services.intake_timeout_seconds,
+                              INTAKE, labels, INTAKE_OUTCOMES)
         log.info("intake ran", extra={**labels, "outcome": type(outcome).__name__})
         return outcome
 

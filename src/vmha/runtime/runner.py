@@ -21,6 +21,7 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
+from vmha.cloud.request_ids import carrying
 from vmha.contracts import ContractError, StepMessage, parse_step_message
 from vmha.journal import (
     TERMINAL,
@@ -137,7 +138,8 @@ class StepRunner:
         )
         labels = {**_labels(message), "request_id": context.request_id}
         self._progress(message, f"attempt {message.attempt} started", 0.0)
-        outcome = execute(lambda: spec.run(message, context), spec.timeout_seconds, message.step, labels)
+        with carrying(context.request_id):
+            outcome = execute(lambda: spec.run(message, context), spec.timeout_seconds, message.step, labels)
         log.info("step ran", extra={**labels, "outcome": type(outcome).__name__})
         try:
             return self._record(message, claim, outcome, replace(frame, now=services.clock()))
