@@ -41,6 +41,29 @@ def test_settings_check_rejects_a_host_flow_that_evacuates_without_fencing(
     assert len(error.strip().splitlines()) == 1
 
 
+def test_settings_check_loads_the_operators_steps_and_masks_the_webhook_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    flows = load_example("custom_flows")
+    flows["steps"] = {"cs_note": {"entry_point": "note_instance", "per_instance": True},
+                      "cs_page": {"webhook": "https://127.0.0.1:8443/page"}}
+    flows["COMPUTE_HOST"]["auto"]["post"] += ["cs_page"]
+    flows["COMPUTE_HOST"]["auto"]["post"][2:2] = ["cs_note"]
+    (tmp_path / "custom_flows.json").write_text(json.dumps(flows))
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"custom_flows_file": str(tmp_path / "custom_flows.json"),
+                                "custom_steps": {"webhook_secret": "cs-do-not-print"}}))
+    assert cli.main(["settings", "check", str(path)]) == 0
+    printed = capsys.readouterr().out
+    assert json.loads(printed)["custom_steps"]["webhook_secret"] == "***" and "cs-do-not-print" not in printed
+    flows["steps"]["cs_note"]["entry_point"] = "cs_not_installed"
+    (tmp_path / "custom_flows.json").write_text(json.dumps(flows))
+    assert cli.main(["settings", "check", str(path)]) == 2
+    error = capsys.readouterr().err
+    assert "no entry point 'cs_not_installed' in the group vmha.steps" in error
+    assert len(error.strip().splitlines()) == 1
+
+
 def test_settings_check_rejects_a_bad_file_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "settings.yaml"
     path.write_text("retry:\n  max_attempts: many\n")
