@@ -14,13 +14,13 @@ from collections.abc import Mapping
 from typing import Any
 
 import webob
-from openstack import exceptions
 
+from vmha.api.cloud_reads import reading_cloud
 from vmha.api.web import ApiError, reply
 from vmha.capacity import Verdict
 from vmha.capacity.plan import FailoverPlan, NoSegmentError, UnknownHostError, failover_plan
 from vmha.capacity.reading import verdicts
-from vmha.cloud.segments import SegmentError, segments
+from vmha.cloud.segments import segments
 from vmha.contracts import Settings
 from vmha.journal import Journal
 
@@ -58,27 +58,22 @@ class Capacity:
 
     def plan(self, request: webob.Request, params: Mapping[str, str]) -> webob.Response:
         try:
-            found = failover_plan(self._cloud, self._journal, self._settings, params["name"])
+            with reading_cloud("Nova or Placement"):
+                found = failover_plan(self._cloud, self._journal, self._settings, params["name"])
         except UnknownHostError as error:
             raise ApiError(404, str(error)) from error
-        except (NoSegmentError, SegmentError) as error:
+        except NoSegmentError as error:
             raise ApiError(409, str(error)) from error
-        except exceptions.SDKException as error:
-            raise ApiError(503, f"Nova or Placement could not be read: {error}") from error
         return reply(200, {"failover_plan": plan_view(found)})
 
     def index(self, request: webob.Request, params: Mapping[str, str]) -> webob.Response:
         failures = _failures(request.GET.get("failures", "1"))
         name = request.GET.get("segment")
-        try:
+        with reading_cloud("Nova or Placement"):
             chosen = [segment for segment in segments(self._cloud) if name in (None, segment.name)]
             if name is not None and not chosen:
                 raise ApiError(404, f"No segment named {name}.")
             found = verdicts(self._cloud, self._settings, chosen, failures)
-        except SegmentError as error:
-            raise ApiError(409, str(error)) from error
-        except exceptions.SDKException as error:
-            raise ApiError(503, f"Nova or Placement could not be read: {error}") from error
         return reply(200, {"capacity": [verdict_view(verdict) for verdict in found]})
 
 

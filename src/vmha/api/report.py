@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import webob
-from openstack import exceptions
 
+from vmha.api.cloud_reads import reading_cloud
 from vmha.api.web import ApiError, reply
-from vmha.cloud.segments import SegmentError, segments
+from vmha.cloud.segments import segments
 from vmha.contracts import ContractError
 from vmha.contracts.validation import format_timestamp, parse_timestamp
 from vmha.journal import Journal
@@ -46,12 +46,8 @@ class Reports:
             since = parse_timestamp(request.GET["since"], "since") if "since" in request.GET else None
         except ContractError as error:
             raise ApiError(400, f"Invalid query: {error}") from error
-        try:
+        with reading_cloud("Nova"):
             objectives = {segment.name: segment.rto_seconds for segment in segments(self._cloud)}
-        except SegmentError as error:
-            raise ApiError(409, str(error)) from error
-        except exceptions.SDKException as error:
-            raise ApiError(503, f"Nova could not be read: {error}") from error
         found = host_recoveries(self._journal, segment=name, since=since)
         reports = segment_reports(found, objectives)
         return reply(200, {"report": [report_view(report) for report in reports]})

@@ -15,10 +15,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import webob
-from openstack import exceptions
 
+from vmha.api.cloud_reads import reading_cloud
 from vmha.api.web import ApiError, reply
-from vmha.cloud.segments import SegmentError
 from vmha.contracts import Settings
 from vmha.journal import Journal
 from vmha.returns import ReturnRefusedError, return_host
@@ -33,13 +32,10 @@ class Returns:
     def create(self, request: webob.Request, params: Mapping[str, str]) -> webob.Response:
         host = params["name"]
         try:
-            look = return_host(self._settings, self._journal, self._cloud, host)
+            with reading_cloud("Nova"):
+                look = return_host(self._settings, self._journal, self._cloud, host)
         except ReturnRefusedError as error:
             raise ApiError(error.status, str(error)) from error
-        except SegmentError as error:
-            raise ApiError(409, str(error)) from error
-        except exceptions.SDKException as error:
-            raise ApiError(503, f"Nova could not be read: {error}") from error
         body = {"host": look.host, "notification_id": look.notification_id, "back_in_service": look.result is not None,
                 "reason": look.reason, "result": dict(look.result) if look.result is not None else None}
         return reply(200 if look.result is not None else 202, {"return": body})
