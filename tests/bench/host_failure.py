@@ -15,6 +15,7 @@ is removed afterwards and the host restored (powered on at its BMC), whatever ha
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import time
 import uuid
@@ -28,7 +29,7 @@ from tests.bench import fencing, nova_events, timeline
 from tests.bench.fencing import Fenced, Kind
 from tests.bench.takeover import Takeover
 from tests.cloud import catalog, helpers
-from tests.cloud.layout import Layout
+from tests.cloud.layout import COMPUTE_HOSTS, Layout
 from tests.integration.recovery_support import Recoveries, segment
 from vmha.contracts import (
     ClusterStatus,
@@ -83,6 +84,14 @@ class Run:
     """Host failures: the fence the journal recorded for the host."""
     takeover: Takeover | None = None
     """Two gateway replicas (``tests.bench.replica_kill``): the kill, if any, and what the recovery did."""
+    gateway_cpu_seconds: float | None = None
+    """CPU time (user + system) the gateway process spent from the kill to the notification's end."""
+
+    @property
+    def cpu_per_server(self) -> float | None:
+        """The gateway's CPU seconds per recovered server."""
+        return None if self.gateway_cpu_seconds is None or not self.recovered else (
+            self.gateway_cpu_seconds / self.recovered)
 
 
 @dataclass(frozen=True)
@@ -101,12 +110,14 @@ class Plan:
 
 
 def plan(conn: Any, method: RecoveryMethod, failing: frozenset[str] | None = None) -> Plan:
-    """``choose`` among the free hosts (up, enabled, in no vmha segment); while too few are free (others' tests
-    take hosts of the shared cloud for a while), look again for up to HOSTS_WAIT seconds."""
+    """``choose`` among the free fake hosts (up, enabled, in no vmha segment; the kvm profile's hosts run real
+    guests and are left alone); while too few are free (others' tests take hosts of the shared cloud for a
+    while), look again for up to HOSTS_WAIT seconds."""
     deadline = time.monotonic() + HOSTS_WAIT
     while True:
         try:
-            return choose(free_hosts(conn, taken_hosts(conn)), method, failing)
+            fake = [host for host in free_hosts(conn, taken_hosts(conn)) if host in COMPUTE_HOSTS]
+            return choose(fake, method, failing)
         except BenchError:
             if time.monotonic() > deadline:
                 raise
@@ -210,21 +221,36 @@ def _fail(conn: Any, layout: Layout, recoveries: Recoveries, method: RecoveryMet
           timeout: float, kind: Kind | None) -> Run:
     """Kill the servers' host, post the notification at once, time the recovery, read the journal."""
     host = placed[0].host
+    cpu = gateway_cpu(recoveries)
     helpers.kill_host(layout, host)
     t0, started = utc_now(), time.monotonic()
     nid = recoveries.notify(host, HOST_DOWN)
-    return outcome(conn, recoveries, method, placed, killed=(t0, started), nid=nid, timeout=timeout, kind=kind)
+    return outcome(conn, recoveries, method, placed, killed=(t0, started), nid=nid, timeout=timeout, kind=kind,
+                   cpu_before=cpu)
+
+
+def gateway_cpu(recoveries: Recoveries) -> float:
+    """CPU seconds (user + system, from /proc) the recoveries' live gateway processes have spent so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for process in recoveries.processes:
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            fields = Path(f"/proc/{process.pid}/stat").read_text().rpartition(")")[2].split()
+            total += int(fields[11]) + int(fields[12])  # utime and stime: fields 14 and 15 of proc(5)
+    return total / ticks
 
 
 def outcome(conn: Any, recoveries: Recoveries, method: RecoveryMethod, placed: list[Placement], *,
             killed: tuple[datetime, float], nid: str, timeout: float, kind: Kind | None = None,
-            labels: tuple[str, ...] = ()) -> Run:
+            labels: tuple[str, ...] = (), cpu_before: float | None = None) -> Run:
     """Time the recovery of notification ``nid`` from ``killed`` (UTC and monotonic times of the kill); the
     scenario is ``host <method> <servers>``, then ``labels``, then ``kind``'s name. A run not fenced by
-    ``kind``'s method has no RTO, its verdict says why."""
+    ``kind``'s method has no RTO, its verdict says why. ``cpu_before``: the gateway's CPU seconds at the kill
+    (``gateway_cpu``), to measure what the recovery cost it."""
     (t0, started), host = killed, placed[0].host
     done_at = wait_recovered(conn, placed, started + timeout, lambda: recoveries.status(nid) in TERMINAL)
     detail = recoveries.wait_ended(nid, max(60.0, started + timeout - time.monotonic()))
+    cpu = None if cpu_before is None else gateway_cpu(recoveries) - cpu_before
     now = {server.id: server for server in servers.look(conn, placed)}
     recovered = sum(servers.recovered(server, now[server.id]) for server in placed)
     fenced = fencing.fenced(recoveries.journal, nid, host, t0)
@@ -236,7 +262,7 @@ def outcome(conn: Any, recoveries: Recoveries, method: RecoveryMethod, placed: l
     return Run(name, len(placed), recovered, None if wrong else measured, said, host, steps,
                tuple(timeline.hops(detail, resolve_flow(FailureType.COMPUTE_HOST, method))),
                tuple(nova_events.spans(conn, [server.id for server in placed], "evacuate", t0)),
-               timeline.phases(detail, t0, steps, measured), fenced)
+               timeline.phases(detail, t0, steps, measured), fenced, gateway_cpu_seconds=cpu)
 
 
 def verdict(detail: NotificationDetail) -> str:

@@ -13,9 +13,12 @@ against issue 8's targets and Masakari's figures as ratios; ``--json`` writes it
 ``--kill-replica`` (issue 15 item 1): each iteration is two runs with two gateway replicas on a MariaDB journal,
 first without a kill, then with one replica SIGKILLed mid-recovery (``tests.bench.replica_kill``), fenced through
 Redfish; the table compares each killed run with the median of the runs without (``tests.bench.takeover``).
+Before each server count's host scenarios, ``--iterations`` times its floor (issue 20, ``tests.bench.floor``):
+Nova alone, every evacuation requested at once; each host scenario's median is printed as a ratio to it
+(``--no-floor``: not measured). The summary also gives the gateway's CPU seconds per recovered server.
 Run: `.venv/bin/python -m tests.bench.recovery [--servers 10,50] [--iterations 1] [--methods auto,reserved_host]
-[--detected] [--fencing redfish,ipmi,selffence] [--kill-replica] [--vm-iterations 5] [--json FILE]`. The local
-cloud must be up (`python -m tests.cloud up`).
+[--detected] [--fencing redfish,ipmi,selffence] [--kill-replica] [--no-floor] [--vm-iterations 5] [--json FILE]`.
+The local cloud must be up (`python -m tests.cloud up`).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from tests.bench import fencing, host_failure, replica_kill, report, self_fenced, takeover, timeline, vm_failure
+from tests.bench import fencing, floor, host_failure, replica_kill, report, self_fenced, takeover, timeline, vm_failure
 from tests.bench.detected import run as detected_run
 from tests.bench.fencing import Kind
 from tests.bench.host_failure import Run
@@ -54,12 +57,14 @@ class Results:
 
 def measure(layout: Layout, counts: Sequence[int], methods: Sequence[RecoveryMethod], iterations: int,
             out: Any = sys.stdout, *, vm_iterations: int = 0, detected: bool = False,
-            parallel: int | None = None, kinds: Sequence[Kind | None] = (None,), kill_replica: bool = False) -> Results:
+            parallel: int | None = None, kinds: Sequence[Kind | None] = (None,), kill_replica: bool = False,
+            with_floor: bool = True) -> Results:
     """Run every host scenario ``iterations`` times and the VM one ``vm_iterations`` times, printing each
     run's breakdown as it ends; ``detected``: host failures end to end (way (b), ``tests.bench.detected``);
     ``parallel``: the gateway's host_failure.max_parallel_evacuations (None: vmha's default); ``kinds``: the
     fencing paths, each a scenario of its own (None: the last free host's); ``kill_replica``: each iteration
-    two runs by two replicas, without and with one killed (``tests.bench.replica_kill``)."""
+    two runs by two replicas, without and with one killed (``tests.bench.replica_kill``); ``with_floor``:
+    each server count's floor first (``tests.bench.floor``), ``iterations`` times."""
     runs: list[Run] = []
     summaries = []
     if vm_iterations:
@@ -69,14 +74,24 @@ def measure(layout: Layout, counts: Sequence[int], methods: Sequence[RecoveryMet
                                           report.VM_TARGET, report.MASAKARI_VM))
     plain = not detected and not kill_replica
     kills: tuple[bool | None, ...] = (False, True) if kill_replica else (None,)
+    floors: dict[int, report.Summary] = {}
     for count, method, kind in itertools.product(counts, methods, kinds):
+        if with_floor and count not in floors:
+            below = [_floor(layout, count, n, out) for n in range(1, iterations + 1)]
+            runs += below
+            floors[count] = report.summarize(below[0].scenario, [run.rto_seconds for run in below], None, {})
+            summaries.append(floors[count])
         mine = [_one(layout, method, count, n, out, detected=detected, parallel=parallel, kind=kind, kill=kill)
                 for n in range(1, iterations + 1) for kill in kills]
         runs += mine
         for scenario in dict.fromkeys(run.scenario for run in mine):
-            summaries.append(report.summarize(scenario, [run.rto_seconds for run in mine if run.scenario == scenario],
+            ran = [run for run in mine if run.scenario == scenario]
+            summaries.append(report.summarize(scenario, [run.rto_seconds for run in ran],
                                               report.HOST_TARGETS.get(count) if plain else None,
-                                              report.MASAKARI_HOST.get(count, {}) if plain else {}))
+                                              report.MASAKARI_HOST.get(count, {}) if plain else {},
+                                              floor=floors.get(count),
+                                              floor_target=report.FLOOR_TARGETS.get(count) if plain else None,
+                                              cpu_per_server=[run.cpu_per_server for run in ran]))
     hops = tuple(hop for run in runs for hop in run.hops)
     return Results(tuple(runs), tuple(summaries), hops)
 
@@ -94,6 +109,13 @@ def _one(layout: Layout, method: RecoveryMethod, count: int, iteration: int, out
     return run
 
 
+def _floor(layout: Layout, count: int, iteration: int, out: Any) -> Run:
+    with tempfile.TemporaryDirectory(prefix="vmha-bench-") as work:
+        run = floor.run(layout, Path(work), count)
+    print_run(run, f"{run.scenario} (Nova alone) on {run.host}, iteration {iteration}", out)
+    return run
+
+
 def _vm(layout: Layout, iteration: int, out: Any) -> Run:
     with tempfile.TemporaryDirectory(prefix="vmha-bench-") as work:
         run = vm_failure.run(layout, Path(work))
@@ -107,6 +129,9 @@ def print_run(run: Run, title: str, out: Any) -> None:
           file=out)
     if run.fenced is not None:
         print(run.fenced.line(), file=out)
+    if run.gateway_cpu_seconds is not None:
+        per = "-" if run.cpu_per_server is None else f"{run.cpu_per_server:.3f} s"
+        print(f"gateway CPU: {run.gateway_cpu_seconds:.2f} s, {per} per recovered server", file=out)
     if run.phases is not None:
         print(report.phase_line(run.phases), file=out)
     print("\n".join(report.span_lines(run.spans)), file=out)
@@ -153,7 +178,8 @@ def _where(runs: Sequence[Run], scenario: str) -> str:
 
 def document(results: Results, arguments: dict[str, Any]) -> dict[str, Any]:
     """The JSON record of a benchmark run, with the machine and the date."""
-    summaries = [{**dataclasses.asdict(item), "ratios": item.ratios, "missed": item.missed}
+    summaries = [{**dataclasses.asdict(item), "ratios": item.ratios, "floor_ratio": item.floor_ratio,
+                  "missed": item.missed}
                  for item in results.summaries]
     hops = results.hops
     return {
@@ -201,6 +227,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--kill-replica", action="store_true",
                         help="two gateway replicas; each iteration runs without, then with one SIGKILLed mid-recovery "
                         "(fencing through Redfish)")
+    parser.add_argument("--no-floor", action="store_true",
+                        help="do not measure Nova's floor (every evacuation requested at once, no HA service)")
     parser.add_argument("--parallel", type=int, help="host_failure.max_parallel_evacuations (default: vmha's)")
     parser.add_argument("--json", type=Path, help="write the figures to this file")
     options = parser.parse_args(argv)
@@ -221,13 +249,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"self-fence lease: vmha:self_fence_seconds {LEASE_SECONDS} s, survivors wait it + {MARGIN_SECONDS} s")
     results = measure(Layout.from_env(), counts, methods, options.iterations, vm_iterations=options.vm_iterations,
                       detected=options.detected, parallel=options.parallel, kinds=kinds,
-                      kill_replica=options.kill_replica)
+                      kill_replica=options.kill_replica, with_floor=not options.no_floor)
     print_results(results)
     if options.json:
         arguments = {"servers": counts, "methods": [item.value for item in methods], "iterations": options.iterations,
                      "vm_iterations": options.vm_iterations, "detected": options.detected,
                      "parallel": options.parallel, "fencing": fencing.names(kinds),
-                     "kill_replica": options.kill_replica,
+                     "kill_replica": options.kill_replica, "floor": not options.no_floor,
                      "self_fence_seconds": LEASE_SECONDS if leases else None}
         options.json.write_text(json.dumps(document(results, arguments), indent=2) + "\n")
     return 0 if all(run.rto_seconds is not None for run in results.runs) else 1

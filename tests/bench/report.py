@@ -25,6 +25,9 @@ VM_TARGET = 1.0
 HOP_P99_TARGET = 0.020
 SPEEDUP_TARGETS = {"defaults": 20.0, "tuned": 5.0}
 VM_SPEEDUP_TARGET = 2.0
+FLOOR_TARGETS = {10: 1.15, 50: 1.15, 200: 1.25}
+"""Issue 20: a host recovery's median over the floor's (Nova alone, ``tests.bench.floor``) at most this, by
+server count."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,19 @@ class Summary:
     target_seconds: float | None
     masakari: dict[str, float]
     """Masakari's figure for the same scenario, by options (defaults, tuned)."""
+    floor_seconds: float | None = None
+    """The median of Nova's floor for the same server count in the same benchmark run, if measured."""
+    floor_target: float | None = None
+    """The most ``floor_ratio`` may be (``FLOOR_TARGETS``)."""
+    cpu_per_server: float | None = None
+    """The median of the gateway's CPU seconds per recovered server."""
+
+    @property
+    def floor_ratio(self) -> float | None:
+        """How many times the floor's time this scenario took."""
+        if not self.floor_seconds or self.median_seconds is None:
+            return None
+        return self.median_seconds / self.floor_seconds
 
     @property
     def ratios(self) -> dict[str, float]:
@@ -50,15 +66,21 @@ class Summary:
     def missed(self) -> bool:
         """Whether a run failed or the median is over the target."""
         over = self.target_seconds is not None and (self.median_seconds or math.inf) > self.target_seconds
-        return over or self.recovered_runs < self.runs
+        above_floor = self.floor_target is not None and (self.floor_ratio or math.inf) > self.floor_target
+        return over or above_floor or self.recovered_runs < self.runs
 
 
 def summarize(scenario: str, rtos: Sequence[float | None], target: float | None,
-              masakari: dict[str, float]) -> Summary:
-    """Summary of the runs of one scenario; a run whose servers were not all recovered has RTO None."""
+              masakari: dict[str, float], *, floor: Summary | None = None, floor_target: float | None = None,
+              cpu_per_server: Sequence[float | None] = ()) -> Summary:
+    """Summary of the runs of one scenario; a run whose servers were not all recovered has RTO None. ``floor``:
+    the floor's summary for the same server count, ``floor_target`` the most the ratio to it may be;
+    ``cpu_per_server``: each run's gateway CPU seconds per recovered server."""
     done = [rto for rto in rtos if rto is not None]
     median = statistics.median(done) if done else None
-    return Summary(scenario, len(rtos), len(done), median, target, masakari)
+    return Summary(scenario, len(rtos), len(done), median, target, masakari,
+                   None if floor is None else floor.median_seconds, floor_target if floor is not None else None,
+                   _median(cpu_per_server))
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
@@ -69,11 +91,11 @@ def percentile(values: Sequence[float], fraction: float) -> float:
 
 def summary_lines(summaries: Sequence[Summary]) -> list[str]:
     rows = [(item.scenario, f"{item.recovered_runs}/{item.runs}", _seconds(item.median_seconds),
-             _seconds(item.target_seconds), _versus(item, "defaults"), _versus(item, "tuned"),
-             "MISSED" if item.missed else "met")
+             _seconds(item.target_seconds), _floor(item), _cpu(item.cpu_per_server), _versus(item, "defaults"),
+             _versus(item, "tuned"), "MISSED" if item.missed else "met")
             for item in summaries]
-    return table(("SCENARIO", "RECOVERED", "MEDIAN RTO", "TARGET", "VS MASAKARI DEFAULTS", "VS MASAKARI TUNED",
-                  "VERDICT"), rows)
+    return table(("SCENARIO", "RECOVERED", "MEDIAN RTO", "TARGET", "VS FLOOR", "GATEWAY CPU/SERVER",
+                  "VS MASAKARI DEFAULTS", "VS MASAKARI TUNED", "VERDICT"), rows)
 
 
 def span_lines(spans: Sequence[Span]) -> list[str]:
@@ -131,6 +153,20 @@ def _each(values: Sequence[float | None]) -> str:
 def _median(values: Sequence[float | None]) -> float | None:
     known = [value for value in values if value is not None]
     return statistics.median(known) if known else None
+
+
+def _floor(item: Summary) -> str:
+    """``1.32x of 6.0 s (MISSED 1.15x)``: the scenario's time over the floor's."""
+    ratio = item.floor_ratio
+    if ratio is None:
+        return "-"
+    goal = "" if item.floor_target is None else (
+        f" ({'met' if ratio <= item.floor_target else 'MISSED'} {item.floor_target:.2f}x)")
+    return f"{ratio:.2f}x of {item.floor_seconds:.1f} s{goal}"
+
+
+def _cpu(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds:.3f} s"
 
 
 def _versus(item: Summary, options: str) -> str:

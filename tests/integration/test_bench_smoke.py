@@ -1,5 +1,5 @@
-"""The recovery benchmark in its smallest size (10 servers, one iteration, auto, fenced through Redfish), so it
-never rots.
+"""The recovery benchmark in its smallest size (5 servers, one iteration, auto, fenced through Redfish, after
+Nova's floor for 5 servers), so it never rots.
 
 It asserts that the benchmark completed and recovered every server, never how fast: figures come from
 `python -m tests.bench.recovery`, not from tests.
@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import json
 
-from tests.bench import fencing, recovery
+from tests.bench import fencing, floor, recovery
 from tests.cloud.layout import Layout
 from vmha.contracts import RecoveryMethod
 
@@ -18,19 +18,26 @@ from vmha.contracts import RecoveryMethod
 def test_recovery_benchmark_completes_and_recovers_every_server(cloud_layout: Layout) -> None:
     out = io.StringIO()
     # Every evacuation in flight at once: the smoke checks completeness, and this keeps it short in CI.
-    results = recovery.measure(cloud_layout, [10], [RecoveryMethod.AUTO], 1, out, parallel=10,
+    results = recovery.measure(cloud_layout, [5], [RecoveryMethod.AUTO], 1, out, parallel=5,
                                kinds=[fencing.KINDS["redfish"]])
     recovery.print_results(results, out)
-    document = json.loads(json.dumps(recovery.document(results, {"servers": [10]})))
+    document = json.loads(json.dumps(recovery.document(results, {"servers": [5]})))
 
-    (run,) = results.runs
-    assert (run.scenario, run.servers, run.recovered) == ("host auto 10 redfish", 10, 10), out.getvalue()
+    below, run = results.runs
+    assert (below.scenario, below.servers, below.recovered) == ("floor 5", 5, 5), out.getvalue()
+    assert below.rto_seconds is not None and below.verdict == "5/5 evacuations accepted"
+    assert [span.step for span in below.spans] == [floor.REQUESTS] and "nova evacuate" in {s.step for s in below.nova}
+    assert (run.scenario, run.servers, run.recovered) == ("host auto 5 redfish", 5, 5), out.getvalue()
     assert run.rto_seconds is not None and run.fenced is not None and run.phases is not None
+    assert run.gateway_cpu_seconds is not None and run.gateway_cpu_seconds > 0
     assert run.fenced.method == "redfish" and run.host in fencing.KINDS["redfish"].hosts(cloud_layout)
     assert None not in (run.phases.fence, run.phases.evacuation)
     assert {span.step for span in run.spans} >= {"intake", "fence_host", "disable_compute_service",
                                                  "plan_evacuation", "evacuate_instance", "confirm_instance_evacuated"}
-    assert [item["scenario"] for item in document["summaries"]] == ["host auto 10 redfish"]
-    assert document["runs"][0]["recovered"] == 10
-    assert set(document["phase_medians_seconds"]["host auto 10 redfish"]) == {"detection", "fence", "evacuation"}
-    assert "host auto 10 redfish  1/1" in out.getvalue()
+    assert [item["scenario"] for item in document["summaries"]] == ["floor 5", "host auto 5 redfish"]
+    host = document["summaries"][1]
+    assert host["floor_seconds"] == below.rto_seconds and host["floor_ratio"] == run.rto_seconds / below.rto_seconds
+    assert host["cpu_per_server"] == run.gateway_cpu_seconds / 5
+    assert [item["recovered"] for item in document["runs"]] == [5, 5]
+    assert set(document["phase_medians_seconds"]["host auto 5 redfish"]) == {"detection", "fence", "evacuation"}
+    assert "host auto 5 redfish  1/1" in out.getvalue() and "x of " in out.getvalue()
