@@ -4,21 +4,21 @@ example receiver (examples/webhook_receiver.py) and small receivers of bad answe
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
 import threading
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.webhook_support import example_receiver, serving
 from vmha.context import RunContext
 from vmha.contracts import ContractError, CustomStep, StepKind, StepMessage, parse_custom_flows
-from vmha.functions.custom_steps import custom_table, placement_problems
+from vmha.functions.custom_steps import custom_table, guarded, placement_problems
 from vmha.functions.registry import STEPS, operator_steps
 from vmha.functions.webhook_step import webhook_step
 from vmha.outcomes import Done, Fail, Outcome, Retry
@@ -28,7 +28,6 @@ from .functions_support import World, host_down, make_world, settings
 from .journal_support import FakeClock
 
 SECRET = "cs-secret"
-RECEIVER = Path(__file__).resolve().parents[2] / "examples" / "webhook_receiver.py"
 BRANCH = ["plan_evacuation", "evacuate_instance", "confirm_instance_evacuated"]
 PER_INSTANCE = {key: spec.per_instance for key, spec in STEPS.items()}
 
@@ -101,27 +100,10 @@ def world(journal: Any, clock: FakeClock) -> World:
     return make_world(journal, clock, custom_steps={"webhook_secret": SECRET})
 
 
-def serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/hook"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 @pytest.fixture
 def example(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Any]]:
-    """The shipped example receiver, its module loaded with our key, serving on loopback."""
-    monkeypatch.setenv("VMHA_WEBHOOK_SECRET", SECRET)
-    spec = importlib.util.spec_from_file_location("cs_webhook_receiver", RECEIVER)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    for url in serve(module.Receiver):
-        yield url, module
+    with example_receiver(monkeypatch, SECRET) as served:
+        yield served
 
 
 def call(world: World, url: str, timeout: int = 10) -> Outcome:
@@ -173,17 +155,17 @@ def answering(status: int, body: bytes, headers: Callable[[str, bytes], dict[str
 
 
 def test_retry_answers_wait_their_retry_after_and_errors_fail_with_the_receivers_text(world: World) -> None:
-    for url in serve(answering(503, b"busy", lambda *_: {"Retry-After": "7"})):
+    with serving(answering(503, b"busy", lambda *_: {"Retry-After": "7"})) as url:
         outcome = call(world, url)
         assert isinstance(outcome, Retry) and outcome.delay == 7 and "answered 503: busy" in outcome.reason
-    for url in serve(answering(422, b'{"error": "cs: no ticket queue for this tenant"}')):
+    with serving(answering(422, b'{"error": "cs: no ticket queue for this tenant"}')) as url:
         outcome = call(world, url)
         assert isinstance(outcome, Fail)
         assert outcome.reason.endswith("answered 422: cs: no ticket queue for this tenant")
 
 
 def test_an_unsigned_or_late_answer_is_refused(world: World) -> None:
-    for url in serve(answering(200, b"{}")):
+    with serving(answering(200, b"{}")) as url:
         outcome = call(world, url)
         assert isinstance(outcome, Fail) and "the answer is unsigned" in outcome.reason
 
@@ -191,7 +173,7 @@ def test_an_unsigned_or_late_answer_is_refused(world: World) -> None:
         stamp = str(int(world.clock().timestamp()) - 3600)
         return {"X-Vmha-Timestamp": stamp, "X-Vmha-Signature": signed_text(SECRET, stamp, key, body.decode())}
 
-    for url in serve(answering(200, b"{}", signed_long_ago)):
+    with serving(answering(200, b"{}", signed_long_ago)) as url:
         outcome = call(world, url)
         assert isinstance(outcome, Fail) and "the answer is late: signed 3600 s away" in outcome.reason
 
@@ -199,14 +181,14 @@ def test_an_unsigned_or_late_answer_is_refused(world: World) -> None:
         stamp = str(int(world.clock().timestamp()))
         return {"X-Vmha-Timestamp": stamp, "X-Vmha-Signature": signed_text("another", stamp, key, body.decode())}
 
-    for url in serve(answering(200, b"{}", signed_with_another_key)):
+    with serving(answering(200, b"{}", signed_with_another_key)) as url:
         outcome = call(world, url)
         assert isinstance(outcome, Fail) and "signature does not match" in outcome.reason
 
 
 def test_a_slow_receiver_is_retried_and_a_call_over_the_size_limit_fails(world: World) -> None:
     hold = threading.Event()
-    for url in serve(answering(200, b"{}", delay=hold)):
+    with serving(answering(200, b"{}", delay=hold)) as url:
         outcome = call(world, url, timeout=1)
         hold.set()
         assert isinstance(outcome, Retry) and "did not answer" in outcome.reason
@@ -214,3 +196,29 @@ def test_a_slow_receiver_is_retried_and_a_call_over_the_size_limit_fails(world: 
     world.settings = dataclasses.replace(world.settings, custom_steps=limit)
     outcome = call(world, "http://127.0.0.1:9/never-called")
     assert isinstance(outcome, Fail) and "over custom_steps.max_payload_bytes (100)" in outcome.reason
+
+
+def test_a_custom_step_after_fencing_runs_without_the_fencing_file_and_may_not_undo_it(world: World) -> None:
+    """On the fake Nova (no host can be fenced here): the host's nova-compute as disable_compute_service leaves it."""
+    service = world.nova.service_by_host["compute1"]
+    service.status, service.is_forced_down = "disabled", True
+    notification = world.notification(host_down())
+    flow = ("fence_host", "disable_compute_service", "cs_step", "finish_host_recovery")
+    message = StepMessage(notification.id, "cs_step", 1, flow, 2, world.clock() + timedelta(hours=1))
+    seen: list[str] = []
+
+    def look(_: StepMessage, ctx: Any) -> Outcome:
+        seen.append(ctx.settings.fencing_file)
+        return Done()
+
+    def undo(_: StepMessage, ctx: Any) -> Outcome:
+        ctx.cloud.compute.update_service(service, status="enabled", forced_down=False)
+        return Done()
+
+    world.settings = dataclasses.replace(world.settings, fencing_file="/etc/vmha/fencing.yaml")
+    context = world.context(notification)
+    assert context.settings.fencing_file and guarded("cs_step", look)(message, context) == Done() and seen == [""]
+    outcome = guarded("cs_step", undo)(message, context)
+    assert isinstance(outcome, Fail)
+    assert outcome.reason == ("the custom step cs_step left the fenced host compute1's nova-compute enabled and up: "
+                              "a step after fencing may not undo it")
