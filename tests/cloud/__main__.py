@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from tests.cloud import cloud, helpers, procs
-from tests.cloud.layout import COMPUTE_HOSTS, Layout
+from tests.cloud.layout import COMPUTE_HOSTS, KVM_HOSTS, Layout
 
 
 def _status(layout: Layout, _: argparse.Namespace) -> int:
@@ -51,7 +51,7 @@ def _env(layout: Layout, _: argparse.Namespace) -> int:
 
 
 def _up(layout: Layout, args: argparse.Namespace) -> int:
-    cloud.up(layout, fresh=args.fresh)
+    cloud.up(layout, fresh=args.fresh, hypervisor=args.hypervisor)
     return 0
 
 
@@ -77,6 +77,9 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", required=True)
     up = commands.add_parser("up", help="start the cloud (sets it up the first time)")
     up.add_argument("--fresh", action="store_true", help="wipe databases and state first (keeps the venv)")
+    up.add_argument("--hypervisor", choices=("fake", "kvm"), default="fake",
+                    help="kvm: also the kvm profile's hosts, Nova's libvirt driver on real QEMU guests (kept by "
+                         "later runs of up until --fresh)")
     up.set_defaults(run=_up)
     down = commands.add_parser("down", help="stop every process (data is kept)")
     down.add_argument("--keep-infra", action="store_true", help="leave MariaDB, RabbitMQ, Redis, etcd running")
@@ -92,7 +95,7 @@ def parser() -> argparse.ArgumentParser:
     for name, run, text in (("kill-host", _kill_host, "SIGKILL a fake host's nova-compute"),
                             ("start-host", _start_host, "start a fake host's nova-compute again")):
         command = commands.add_parser(name, help=text)
-        command.add_argument("host", choices=COMPUTE_HOSTS)
+        command.add_argument("host", choices=COMPUTE_HOSTS + KVM_HOSTS)
         command.set_defaults(run=run)
     return root
 

@@ -71,13 +71,13 @@ def write_configs(layout: Layout) -> None:
         (layout.state / sub).mkdir(parents=True, exist_ok=True)
 
 
-def write_fencing_config(layout: Layout) -> None:
-    """fencing.yaml for the BMC emulators: IPMI for the last fake host, Redfish for the others (both protocols
-    in the recovery drills); passwords in files, as an operator should keep them."""
+def write_fencing_config(layout: Layout, of: tuple[str, ...] = COMPUTE_HOSTS, path: Path | None = None) -> None:
+    """fencing.yaml (or ``path``) for the BMC emulators of the hosts ``of``: IPMI for the last fake host, Redfish
+    for the others (both protocols in the recovery drills); passwords in files, as an operator keeps them."""
     secrets = layout.state / "bmc" / "secrets"
     secrets.mkdir(parents=True, exist_ok=True)
     hosts: dict[str, dict[str, object]] = {}
-    for host in COMPUTE_HOSTS:
+    for host in of:
         password_file = secrets / host
         password_file.write_text(layout.bmc_password(host) + "\n")
         password_file.chmod(0o600)
@@ -87,7 +87,7 @@ def write_fencing_config(layout: Layout) -> None:
         else:
             access.update(protocol="redfish", address=layout.bmc_redfish_url(host))
         hosts[host] = access
-    layout.fencing_yaml.write_text(yaml.safe_dump({"hosts": hosts}, sort_keys=False))
+    (path or layout.fencing_yaml).write_text(yaml.safe_dump({"hosts": hosts}, sort_keys=False))
 
 
 def _manage(layout: Layout, *argv: str) -> None:

@@ -87,10 +87,12 @@ def lift_compute_quotas(layout: Layout) -> None:
 
 
 def create_image_and_flavor(layout: Layout) -> None:
-    """A 1 MiB raw image and a 1-vCPU flavor: enough for the fake virt driver."""
+    """A 1 MiB raw image and a 1-vCPU flavor: enough for the fake virt driver. The image asks for the fake
+    hypervisor type: Nova's ImagePropertiesFilter never puts its servers on the kvm profile's hosts."""
     conn = connect(layout)
     if conn.image.find_image(IMAGE_NAME) is None:
         conn.image.create_image(name=IMAGE_NAME, disk_format="raw", container_format="bare",
-                                visibility="public", data=bytes(1024 * 1024), allow_duplicates=True)
+                                visibility="public", data=bytes(1024 * 1024), allow_duplicates=True,
+                                hypervisor_type="fake")
     if conn.compute.find_flavor(FLAVOR_NAME) is None:
         conn.compute.create_flavor(name=FLAVOR_NAME, vcpus=1, ram=512, disk=1)

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from tests.cloud import bootstrap, catalog, guest, infra, procs, qemu_libvirtd, services
-from tests.cloud.layout import COMPUTE_HOSTS, Layout
+from tests.cloud import bootstrap, catalog, guest, infra, kvm_hosts, procs, qemu_libvirtd, services
+from tests.cloud.layout import COMPUTE_HOSTS, KVM_HOSTS, Layout
 
 INFRA = ("mariadb", "postgresql", "redis", "etcd", "rabbitmq")
 
@@ -27,8 +27,9 @@ def _phase(report: Callable[[str], None], started: float, message: str) -> None:
     report(f"{time.monotonic() - started:6.1f} s  {message}")
 
 
-def up(layout: Layout, fresh: bool = False, report: Callable[[str], None] = print) -> None:
-    """Start everything that is not running; the first time (or with ``fresh``) set it all up."""
+def up(layout: Layout, fresh: bool = False, report: Callable[[str], None] = print, hypervisor: str = "fake") -> None:
+    """Start everything that is not running; the first time (or with ``fresh``) set it all up. ``hypervisor``
+    ``kvm`` adds the kvm profile's hosts (kept by later runs of ``up`` until ``up --fresh``)."""
     started = time.monotonic()
     missing = infra.missing_packages()
     if missing:
@@ -67,13 +68,29 @@ def up(layout: Layout, fresh: bool = False, report: Callable[[str], None] = prin
     if first_time:
         catalog.create_image_and_flavor(layout)
         (layout.state / "bootstrapped").write_text("ok\n")
-    _phase(report, started, f"READY: {len(COMPUTE_HOSTS)} compute hosts up; clouds.yaml {layout.clouds_yaml}")
+    hosts = len(COMPUTE_HOSTS)
+    if hypervisor == "kvm" or kvm_hosts.enabled(layout):
+        up_kvm(layout, report)
+        hosts += len(KVM_HOSTS)
+        _phase(report, started, f"kvm profile: {', '.join(KVM_HOSTS)} up (Nova's libvirt driver)")
+    _phase(report, started, f"READY: {hosts} compute hosts up; clouds.yaml {layout.clouds_yaml}")
 
 
-def wait_compute_hosts(layout: Layout, timeout: float = 180.0) -> None:
-    """Wait until every nova service is up and every fake host is a mapped, up hypervisor."""
+def up_kvm(layout: Layout, report: Callable[[str], None] = print) -> None:
+    """Add the kvm profile to a running cloud (no-op for what runs): the fake hosts' image is marked for the
+    fake hypervisor first, so no fake server ever lands on a kvm host; then the kvm hosts, their image and
+    flavor."""
+    kvm_hosts.isolate_fake_image(layout)
+    kvm_hosts.start(layout, report)
+    wait_compute_hosts(layout, KVM_HOSTS)
+    kvm_hosts.create_image_and_flavor(layout)
+    kvm_hosts.profile_marker(layout).write_text("kvm\n")
+
+
+def wait_compute_hosts(layout: Layout, hosts: tuple[str, ...] = COMPUTE_HOSTS, timeout: float = 180.0) -> None:
+    """Wait until every nova service is up and every one of ``hosts`` is a mapped, up hypervisor."""
     conn = catalog.connect(layout)
-    expected = {"nova-conductor", "nova-scheduler", *(f"nova-compute@{h}" for h in COMPUTE_HOSTS)}
+    expected = {"nova-conductor", "nova-scheduler", *(f"nova-compute@{h}" for h in hosts)}
 
     def services_up() -> bool:
         up_now = {f"{s.binary}@{s.host}" if s.binary == "nova-compute" else s.binary
@@ -86,15 +103,16 @@ def wait_compute_hosts(layout: Layout, timeout: float = 180.0) -> None:
 
     def hypervisors_up() -> bool:
         names = {h.name for h in conn.compute.hypervisors() if h.state == "up"}
-        return set(COMPUTE_HOSTS) <= names
+        return set(hosts) <= names
 
     if not procs.wait_until(hypervisors_up, timeout, 1.0):
-        raise procs.StartError("fake compute hosts did not appear as hypervisors")
+        raise procs.StartError(f"compute hosts {', '.join(hosts)} did not all appear as hypervisors")
 
 
 def down(layout: Layout, keep_infra: bool = False, report: Callable[[str], None] = print) -> None:
     """Stop every OpenStack process (in parallel), then the infrastructure; data stays for the next `up`."""
     qemu_libvirtd.destroy_all(layout)  # its guests' QEMU processes would outlive it
+    kvm_hosts.destroy_guests(layout)
     names = [name for name in procs.running_services(layout) if name not in INFRA]
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda name: procs.stop(layout, name), names))
@@ -104,8 +122,10 @@ def down(layout: Layout, keep_infra: bool = False, report: Callable[[str], None]
 
 
 def health(layout: Layout) -> list[Health]:
-    rows = [Health(name, procs.is_running(layout, name), None) for name in (*INFRA, qemu_libvirtd.NAME)]
-    for service in services.all_services(layout):
+    kvm = kvm_hosts.enabled(layout)
+    daemons = (*INFRA, qemu_libvirtd.NAME, *(kvm_hosts.libvirtd_names() if kvm else ()))
+    rows = [Health(name, procs.is_running(layout, name), None) for name in daemons]
+    for service in [*services.all_services(layout), *(kvm_hosts.all_services(layout) if kvm else [])]:
         running = procs.is_running(layout, service.name)
         serving = procs.http_answers(service.ready_url) if service.ready_url and running else None
         rows.append(Health(service.name, running, serving))

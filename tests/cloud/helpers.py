@@ -9,8 +9,8 @@ from typing import Any
 
 from zaqarclient.queues import client as zaqar_client
 
-from tests.cloud import catalog, procs, services
-from tests.cloud.layout import Layout
+from tests.cloud import catalog, kvm_hosts, procs, services
+from tests.cloud.layout import KVM_HOSTS, Layout
 from vmha.demo.hosts import compute_service, return_to_service
 from vmha.fencing import load_fencing_config, power_driver
 
@@ -43,7 +43,8 @@ def reconnect_host(layout: Layout, host: str) -> None:
 def start_host(layout: Layout, host: str) -> None:
     """Power the host on at its BMC (a recovery fenced it) and start its nova-compute again (the fake driver
     re-adopts the host's instances)."""
-    power_driver(load_fencing_config(layout.fencing_yaml)[host]).power_on()
+    fencing_file = kvm_hosts.fencing_yaml(layout) if host in KVM_HOSTS else layout.fencing_yaml
+    power_driver(load_fencing_config(fencing_file)[host]).power_on()
     services.start(layout, [services.compute_service(layout, host)])
 
 
@@ -52,9 +53,11 @@ def host_is_running(layout: Layout, host: str) -> bool:
 
 
 def boot_servers(conn: Any, host: str, count: int, prefix: str, *, metadata: dict[str, str] | None = None,
-                 timeout: float = 120.0, flavor_name: str = catalog.FLAVOR_NAME) -> list[Any]:
-    """Boot ``count`` servers of ``flavor_name`` pinned to ``host`` (no network) and wait until all are ACTIVE."""
-    image = conn.image.find_image(catalog.IMAGE_NAME, ignore_missing=False)
+                 timeout: float = 120.0, flavor_name: str = catalog.FLAVOR_NAME,
+                 image_name: str = catalog.IMAGE_NAME) -> list[Any]:
+    """Boot ``count`` servers of ``image_name`` and ``flavor_name`` pinned to ``host`` (no network) and wait until
+    all are ACTIVE."""
+    image = conn.image.find_image(image_name, ignore_missing=False)
     flavor = conn.compute.find_flavor(flavor_name, ignore_missing=False)
     created = [
         conn.compute.create_server(name=f"{prefix}-{i}", image_id=image.id, flavor_id=flavor.id,

@@ -12,6 +12,8 @@ PASSWORD = "secret"  # every local account (database, broker, Keystone users); l
 ADMIN_PROJECT = "admin"
 DEMO_PROJECT = "demo"
 COMPUTE_HOSTS = ("compute1", "compute2", "compute3", "compute4")
+# The kvm profile's hosts (`up --hypervisor kvm`): Nova's libvirt driver on real QEMU guests (tests/cloud/kvm_hosts.py)
+KVM_HOSTS = ("kvm-host-1", "kvm-host-2")
 JOURNAL_TEST_DATABASE = "vmha_journal_test"
 
 # Private ports, away from the defaults of a system-wide install (and from RabbitMQ's 25672). A second cloud
@@ -35,10 +37,12 @@ PORTS: dict[str, int] = {
     "heat": 28004,
 }
 
-# Each fake host's BMC: Redfish on TCP BMC_REDFISH_BASE + n, IPMI on UDP BMC_IPMI_BASE + n (host n = computeN).
+# Each host's BMC: Redfish on TCP BMC_REDFISH_BASE + n, IPMI on UDP BMC_IPMI_BASE + n (host n = computeN; the
+# kvm profile's hosts follow the fake ones).
 BMC_REDFISH_BASE = 28100
 BMC_IPMI_BASE = 28200
 BMC_USER = "admin"
+_BMC_HOSTS = COMPUTE_HOSTS + KVM_HOSTS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -97,10 +101,10 @@ class Layout:
         return f"http://{HOST}:{self.ports[service]}{path}"
 
     def bmc_redfish_url(self, host: str) -> str:
-        return f"http://{HOST}:{BMC_REDFISH_BASE + self.port_offset + COMPUTE_HOSTS.index(host) + 1}"
+        return f"http://{HOST}:{BMC_REDFISH_BASE + self.port_offset + _BMC_HOSTS.index(host) + 1}"
 
     def bmc_ipmi_port(self, host: str) -> int:
-        return BMC_IPMI_BASE + self.port_offset + COMPUTE_HOSTS.index(host) + 1
+        return BMC_IPMI_BASE + self.port_offset + _BMC_HOSTS.index(host) + 1
 
     @staticmethod
     def bmc_password(host: str) -> str:

@@ -55,7 +55,7 @@ def missing_packages() -> list[str]:
     return [package for package, path in needed.items() if not path.exists()]
 
 
-def _accounts(root: Path) -> None:
+def _accounts(root: Path, hostname: str | None) -> None:
     """Copies of /etc/passwd and /etc/group holding the QEMU driver's default account, which it resolves
     before reading qemu.conf (the package that creates it, libvirt-daemon-system, is not needed otherwise)."""
     for table, entry in (("passwd", "libvirt-qemu:x:64055:64055::/nonexistent:/usr/sbin/nologin"),
@@ -64,14 +64,16 @@ def _accounts(root: Path) -> None:
         if not any(line.startswith("libvirt-qemu:") for line in lines):
             lines.append(entry)
         (root / "accounts" / table).write_text("\n".join(lines) + "\n")
+    if hostname:  # libvirt's getHostname() canonicalises the name through the resolver: answer it locally
+        (root / "accounts" / "hosts").write_text(f"127.0.0.1 {hostname} localhost\n")
 
 
-def _prepare(layout: Layout, name: str) -> tuple[Path, Path]:
+def _prepare(layout: Layout, name: str, hostname: str | None) -> tuple[Path, Path]:
     """Write the daemon's configuration; return (libvirtd.conf, driver directory)."""
     root = base(layout, name)
     for directory in (*SYSTEM_DIRS, "accounts"):
         (root / directory).mkdir(parents=True, exist_ok=True)
-    _accounts(root)
+    _accounts(root, hostname)
     (root / "etc/libvirt/qemu.conf").write_text(QEMU_CONF)
     config = root / "etc/libvirt/libvirtd.conf"
     config.write_text('auth_unix_ro = "none"\nauth_unix_rw = "none"\nunix_sock_rw_perms = "0700"\n'
@@ -84,22 +86,30 @@ def _prepare(layout: Layout, name: str) -> tuple[Path, Path]:
     return config, drivers
 
 
-def _argv(layout: Layout, name: str, config: Path, drivers: Path) -> list[str]:
+def _argv(layout: Layout, name: str, config: Path, drivers: Path, hostname: str | None) -> list[str]:
     root = base(layout, name)
+    tables = ("passwd", "group", "hosts") if hostname else ("passwd", "group")
     mounts = [f"mkdir -p /{d} && mount --bind {shlex.quote(str(root / d))} /{d}" for d in SYSTEM_DIRS]
-    mounts += [f"mount --bind {shlex.quote(str(root / 'accounts' / t))} /etc/{t}" for t in ("passwd", "group")]
+    mounts += [f"mount --bind {shlex.quote(str(root / 'accounts' / t))} /etc/{t}" for t in tables]
+    if hostname:
+        mounts.append(f"hostname {shlex.quote(hostname)}")
     binds = " && ".join(mounts)
-    start = f"exec env LIBVIRT_DRIVER_DIR={shlex.quote(str(drivers))} {LIBVIRTD} --config {shlex.quote(str(config))}"
-    return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", f"{binds} && {start}"]
+    # Its pid file in its own run directory: the default, /run/libvirtd.pid, is not in a bind mount.
+    start = (f"exec env LIBVIRT_DRIVER_DIR={shlex.quote(str(drivers))} {LIBVIRTD} --config {shlex.quote(str(config))}"
+             " --pid-file /run/libvirt/libvirtd.pid")
+    namespaces = ["--mount", "--uts"] if hostname else ["--mount"]
+    return ["unshare", *namespaces, "--propagation", "private", "--", "sh", "-c", f"{binds} && {start}"]
 
 
-def start(layout: Layout, name: str = NAME, timeout: float = 60.0) -> None:
-    """Start the daemon unless it runs; wait until it serves the QEMU driver."""
+def start(layout: Layout, name: str = NAME, timeout: float = 60.0, hostname: str | None = None) -> None:
+    """Start the daemon unless it runs; wait until it serves the QEMU driver. With ``hostname`` it runs in its
+    own UTS namespace under that name, which is what its ``getHostname()`` answers (Nova names its compute
+    node after it): several daemons on one machine then stand for several hosts."""
     missing = missing_packages()
     if missing:
         raise procs.StartError(f"missing Debian packages: {' '.join(missing)} (apt-get install them)")
-    config, drivers = _prepare(layout, name)
-    procs.start(layout, name, _argv(layout, name, config, drivers))
+    config, drivers = _prepare(layout, name, hostname)
+    procs.start(layout, name, _argv(layout, name, config, drivers, hostname))
 
     def serving() -> bool:
         if not procs.is_running(layout, name):
@@ -115,6 +125,11 @@ def start(layout: Layout, name: str = NAME, timeout: float = 60.0) -> None:
 
     if not procs.wait_until(serving, timeout, 0.2):
         raise procs.StartError(f"{name} did not serve {uri(layout, name)} within {timeout:.0f} s")
+
+
+def qemu_pid(layout: Layout, domain: str, name: str = NAME) -> int:
+    """The pid of the QEMU process running ``domain`` on the daemon."""
+    return int((base(layout, name) / "run/libvirt/qemu" / f"{domain}.pid").read_text())
 
 
 def destroy_all(layout: Layout, name: str = NAME) -> None:

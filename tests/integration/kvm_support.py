@@ -86,14 +86,9 @@ def wait_for_events(zaqar: Any, queue: str, doms: list[Any], count: int, timeout
     return found
 
 
-def qemu_pid(hypervisor: Hypervisor, dom: Any) -> int:
-    pid_file = qemu_libvirtd.base(hypervisor.layout) / "run/libvirt/qemu" / f"{dom.name()}.pid"
-    return int(pid_file.read_text())
-
-
 def kill_qemu(hypervisor: Hypervisor, dom: Any) -> None:
     """SIGKILL the guest's QEMU process, as the kernel's OOM killer or a crash would end it."""
-    os.kill(qemu_pid(hypervisor, dom), signal.SIGKILL)
+    os.kill(qemu_libvirtd.qemu_pid(hypervisor.layout, dom.name()), signal.SIGKILL)
 
 
 @contextlib.contextmanager
