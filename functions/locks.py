@@ -6,7 +6,8 @@ replica reads the same answer afterwards.
 
 - ``Scope.HOST``: intake admits one recovery per failed host at a time;
 - ``Scope.RESERVED_HOSTS``: one recovery of a segment at a time chooses, takes or gives back a spare;
-- ``Scope.EVACUATIONS``: one run at a time counts a host recovery's evacuations in flight and takes a slot.
+- ``Scope.EVACUATIONS``: one run at a time counts a host recovery's evacuations in flight and takes a slot;
+- ``Scope.FAILBACK``: one failback of a host is checked and started at a time (``vmha.failback``).
 
 One tooz coordinator per process and URL, started on first use with its heartbeat thread, which keeps a
 live holder's locks; a dead holder's lock expires after ``lock_timeout`` seconds (``LOCK_TIMEOUT`` unless
@@ -55,6 +56,7 @@ class Scope(StrEnum):
     HOST = "host"
     RESERVED_HOSTS = "reserved-hosts"
     EVACUATIONS = "evacuations"
+    FAILBACK = "failback"
 
 
 class LockUnavailableError(Exception):

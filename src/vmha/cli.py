@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 DEFAULT_STEPS = "vmha.functions:STEPS"
 DEFAULT_INTAKE = "vmha.functions:intake"
 DEFAULT_ON_FAILED = "vmha.functions:after_failure"
-DEFAULT_ON_SWEEP = "vmha.returns:look_once"
+DEFAULT_ON_SWEEP = "vmha.sweeps:look_once"
 DEFAULT_STOP_TIMEOUT = "30"
 
 
@@ -116,8 +116,9 @@ def _add_gateway(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
                               "on_failure steps), as module:attribute; "
                               "env VMHA_ON_FAILED")
     command.add_argument("--on-sweep", default=os.environ.get("VMHA_ON_SWEEP", DEFAULT_ON_SWEEP),
-                         help="what the sweeper also runs on each look (returns recovered hosts to service, "
-                              "vmha.returns), as module:attribute, empty for nothing; env VMHA_ON_SWEEP")
+                         help="what the sweeper also runs on each look (returns recovered hosts to service, then "
+                              "drives failbacks: vmha.sweeps), as module:attribute, empty for nothing; "
+                              "env VMHA_ON_SWEEP")
     command.add_argument("--stop-timeout", type=float,
                          default=os.environ.get("VMHA_STOP_TIMEOUT", DEFAULT_STOP_TIMEOUT),
                          help="seconds in-flight steps may take to finish on SIGTERM; env VMHA_STOP_TIMEOUT")

@@ -98,6 +98,10 @@ VMHA_RULES = [
           "GET /v1/hosts/{name}/failover-plan"),
     _rule("vmha:hosts:return", ADMIN_API, "Returns a host vmha recovered to service (lifts forced_down, enables "
           "its nova-compute, gives back an unused reserved host).", "POST /v1/hosts/{name}/return"),
+    _rule("vmha:hosts:failback", ADMIN_API, "Moves back to a host in service the servers its last recovery "
+          "evacuated (live migrations).", "POST /v1/hosts/{name}/failback"),
+    _rule("vmha:hosts:failback:cancel", ADMIN_API, "Cancels a host's failback under way (no further migration "
+          "starts).", "DELETE /v1/hosts/{name}/failback"),
     _rule("vmha:report:index", ADMIN_API, "Reports the host recoveries' phase timelines against each segment's "
           "recovery time objective.", "GET /v1/report"),
     _rule("vmha:audit:index", ADMIN_API, "Lists the audit trail of the API's calls that run steps or change "

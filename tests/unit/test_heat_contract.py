@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from vmha import escalation as escalation_event
-from vmha.cloud.segments import PREFIX, Fencing, ReturnMode, parse_segment
+from vmha.cloud.segments import PREFIX, FailbackMode, Fencing, ReturnMode, parse_segment
 from vmha.contracts import RecoveryMethod
 from vmha.deploy import SIGNED_PARAMETERS
 from vmha.functions import STEPS
@@ -56,6 +56,7 @@ def test_the_segment_template_writes_the_keys_the_functions_read_with_their_allo
     assert parameters["recovery_method"]["constraints"][0]["allowed_values"] == [m.value for m in RecoveryMethod]
     assert parameters["fencing"]["constraints"][0]["allowed_values"] == [f.value for f in Fencing]
     assert parameters["return_to_service"]["constraints"][0]["allowed_values"] == [m.value for m in ReturnMode]
+    assert parameters["failback"]["constraints"][0]["allowed_values"] == [m.value for m in FailbackMode]
     metadata = segment["resources"]["aggregate"]["properties"]["metadata"]
     assert all(key.startswith(PREFIX) for key in metadata)
     # Every key the template writes changes what the functions read (none is ignored or misspelt).
@@ -63,7 +64,8 @@ def test_the_segment_template_writes_the_keys_the_functions_read_with_their_allo
     changed = {PREFIX + "enabled": "false", PREFIX + "recovery_method": "rh_priority",
                PREFIX + "reserved_hosts": "h2", PREFIX + "maintenance_hosts": "h1", PREFIX + "fencing": "disabled",
                PREFIX + "rto_seconds": "300", PREFIX + "stack": "vmha-prod", PREFIX + "return_to_service": "auto",
-               PREFIX + "flap_window_seconds": "60", PREFIX + "evacuate_all_instances": "false",
+               PREFIX + "flap_window_seconds": "60", PREFIX + "failback": "auto",
+               PREFIX + "evacuate_all_instances": "false",
                PREFIX + "mass_failure_share": "0.8", PREFIX + "excluded_tags": "t", PREFIX + "excluded_projects": "p",
                PREFIX + "excluded_images": "i"}
     assert set(metadata) == set(changed)

@@ -32,6 +32,7 @@ RUN_BY = {
     "openstack vmha notification list": ("tests/integration/test_osc_plugin.py", '"notification", "list"'),
     "openstack vmha report": ("tests/integration/test_osc_capacity.py", 'osc.json("report"'),
     "openstack vmha host return": ("tests/integration/test_osc_return.py", '"host", "return"'),
+    "openstack vmha host failback": ("tests/integration/test_osc_failback.py", '"host", "failback", host, "--wait"'),
     "vmha drill --host": ("tests/drill_support.py", '[VMHA, "drill", "--fencing-file"'),
     "vmha status": ("tests/integration/test_capacity.py", '["status", "--once"'),
 }

@@ -29,6 +29,7 @@ from vmha.api.announce import announced
 from vmha.api.auth import Filter, keystone_ec2, token_caller
 from vmha.api.capacity import Capacity
 from vmha.api.executions import Executions
+from vmha.api.failback import Failbacks
 from vmha.api.fencing import SegmentFencing
 from vmha.api.flows import Flows
 from vmha.api.functions import Functions
@@ -100,6 +101,7 @@ def routes(parts: Parts) -> list[Route]:
     invocations, wakeups = Invocations(parts.functions, limit), Throttle(WAKEUPS_PER_SECOND, WAKEUP_BURST)
     reads, fencing = LambdaFunctions(parts.functions, services.cloud), SegmentFencing(inventory)
     capacity = Capacity(services.cloud, services.settings, services.journal)
+    failbacks = Failbacks(services.cloud, services.settings, services.journal)
     plain, masakari, key = Family.PLAIN, Family.MASAKARI, Auth.KEYSTONE
     events = services.events
     return [
@@ -114,6 +116,8 @@ def routes(parts: Parts) -> list[Route]:
         route("GET", "/v1/hosts/{name}/failover-plan", plain, key, capacity.plan),
         route("POST", "/v1/hosts/{name}/return", plain, key,
               Returns(services.cloud, services.settings, services.journal).create),
+        route("POST", "/v1/hosts/{name}/failback", plain, key, failbacks.create),
+        route("DELETE", "/v1/hosts/{name}/failback", plain, key, failbacks.delete),
         route("GET", "/v1/report", plain, key, Reports(services.cloud, services.journal).index),
         route("GET", "/v1/audit", plain, key, audit.AuditTrail(services.journal).index),
         route("GET", "/v1/functions", plain, key, runs.functions),

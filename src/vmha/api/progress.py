@@ -47,12 +47,14 @@ def workflow_details(detail: NotificationDetail) -> list[dict[str, Any]]:
              "progress_details": events} for name, events in order.items()]
 
 
-def vmove_view(instance: InstanceProgress) -> dict[str, Any]:
+def vmove_view(instance: InstanceProgress, kind: str = "evacuation") -> dict[str, Any]:
+    """A vmove: one server a host recovery evacuated (``evacuation``) or a failback moved back
+    (``live_migration``)."""
     return {
         "id": instance.instance_uuid, "uuid": instance.instance_uuid, "notification_uuid": instance.notification_id,
         "instance_uuid": instance.instance_uuid, "instance_name": None, "source_host": instance.source_host,
         "dest_host": instance.dest_host, "start_time": masakari_time(instance.started_at),
-        "end_time": masakari_time(instance.finished_at), "type": "evacuation", "status": instance.status.value,
+        "end_time": masakari_time(instance.finished_at), "type": kind, "status": instance.status.value,
         "message": instance.message, "created_at": masakari_time(instance.started_at),
         "updated_at": masakari_time(instance.updated_at), "deleted": False, "deleted_at": None,
     }

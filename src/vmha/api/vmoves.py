@@ -1,8 +1,9 @@
 """Masakari's ``GET /v1/notifications/{id}/vmoves[/{vmove_id}]`` (microversion 1.3): one vmove per server a
-host recovery handled, from the journal's instance progress; a vmove's id is its server's uuid.
+host recovery handled (type ``evacuation``), or a failback (``VMHA_FAILBACK``, ``vmha.failback``) moved back
+(type ``live_migration``), from the journal's instance progress; a vmove's id is its server's uuid.
 
-As Masakari: 404 below 1.3 and for an unknown notification or vmove, 400 for a notification that is not a
-COMPUTE_HOST one; the list takes the ``status`` and ``type`` filters and Masakari's paging and sorting.
+As Masakari: 404 below 1.3 and for an unknown notification or vmove, 400 for a notification that is neither;
+the list takes the ``status`` and ``type`` filters and Masakari's paging and sorting.
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ from vmha.api import versions
 from vmha.api.listing import View, arrange, listing, query_filters
 from vmha.api.progress import vmove_view
 from vmha.api.web import ApiError, reply
+from vmha.contracts import FailureType
+from vmha.failback.records import TYPE as FAILBACK
 from vmha.journal import Journal
 
 SORTABLE = frozenset({"id", "uuid", "type", "status", "start_time", "end_time", "created_at", "updated_at",
                       "instance_uuid", "source_host", "dest_host"})
 VMOVES_SINCE = (1, 3)
+_KINDS = {FailureType.COMPUTE_HOST.value: "evacuation", FAILBACK: "live_migration"}
 
 
 class VMoves:
@@ -47,6 +51,7 @@ class VMoves:
         detail = self._journal.get_notification(notification_id, with_events=False)
         if detail is None:
             raise ApiError(404, f"No notification with id {notification_id}.")
-        if detail.notification.type != "COMPUTE_HOST":
+        kind = _KINDS.get(detail.notification.type)
+        if kind is None:
             raise ApiError(400, f"Notification {notification_id} is not of type COMPUTE_HOST: it has no vmoves.")
-        return [vmove_view(instance) for instance in detail.instances]
+        return [vmove_view(instance, kind) for instance in detail.instances]

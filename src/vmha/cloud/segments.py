@@ -35,6 +35,10 @@ the aggregate's hosts plus its reserved hosts; a host belongs to at most one seg
 ``vmha:flap_window_seconds``
     A host that fails again within this many seconds (default 3600) of being returned to service stays out
     when it comes back again, whatever ``vmha:return_to_service`` says, until an operator returns it.
+``vmha:failback``
+    ``none`` (default) or ``auto``: once a host vmha recovered is back in service, ``auto`` live-migrates the
+    servers its last recovery evacuated back to it (``vmha.failback``); ``none`` leaves them where they are
+    (an operator may still ask: ``POST /v1/hosts/{name}/failback``).
 ``vmha:evacuate_all_instances``, ``vmha:mass_failure_share``, ``vmha:excluded_tags|projects|images``
     The segment's own recovery policy, in place of the gateway's settings (``vmha.cloud.segment_policy``).
 ``vmha:stack``
@@ -84,6 +88,13 @@ class ReturnMode(StrEnum):
     AUTO = "auto"
 
 
+class FailbackMode(StrEnum):
+    """Whether vmha moves the evacuated servers back once their host is back in service."""
+
+    NONE = "none"
+    AUTO = "auto"
+
+
 class SegmentError(ValueError):
     """A segment's metadata is invalid, or a host is in several segments."""
 
@@ -104,6 +115,7 @@ class Segment:
     """The Heat stack that owns the segment; empty for a segment made through the Masakari API."""
     return_to_service: ReturnMode = ReturnMode.MANUAL
     flap_window_seconds: int = 3600
+    failback: FailbackMode = FailbackMode.NONE
     rto_seconds: int | None = None
     """The recovery time objective: a host recovery should have every server ACTIVE elsewhere within this
     many seconds of the failure (``vmha.rto``); None when the segment declares none."""
@@ -131,6 +143,7 @@ def parse_segment(name: str, hosts: tuple[str, ...], metadata: Mapping[str, str]
         return_to_service=_choice(ReturnMode, metadata.get(PREFIX + "return_to_service", "manual"), name),
         flap_window_seconds=_seconds(metadata.get(PREFIX + "flap_window_seconds", "3600"), "flap_window_seconds",
                                      name),
+        failback=_choice(FailbackMode, metadata.get(PREFIX + "failback", "none") or "none", name),
         rto_seconds=_objective(metadata.get(PREFIX + "rto_seconds", ""), name),
         policy=_policy(metadata, name),
     )

@@ -26,6 +26,7 @@ from vmha.console import bar, is_tty
 from vmha.contracts import FailureType, RecoveryMethod, Settings, load_settings
 from vmha.functions import STEPS, custom_flows, resolve_flow
 from vmha.journal import TERMINAL, Journal, NotificationDetail, StepStatus
+from vmha.journal.records import FINAL_INSTANCE_STATUSES
 from vmha.journal.upkeep import open_current
 from vmha.refreshed import Refreshed
 
@@ -37,6 +38,8 @@ CAPACITY_REFRESH_SECONDS = 60.0
 def flow_of(detail: NotificationDetail, settings: Settings) -> tuple[str, ...]:
     """The steps this notification's recovery runs (its type and recovery method, the operator's flows)."""
     record = detail.notification
+    if record.type not in {kind.value for kind in FailureType}:  # vmha's own (a failback): servers, no steps
+        return ()
     method = RecoveryMethod(record.recovery_method) if record.recovery_method else None
     return resolve_flow(FailureType(record.type), method, custom_flows(settings))
 
@@ -46,6 +49,8 @@ def fraction(detail: NotificationDetail, flow: tuple[str, ...]) -> float:
     if detail.notification.status in TERMINAL:
         return 1.0
     instances = max(1, len(detail.instances))
+    if not flow:
+        return sum(item.status in FINAL_INSTANCE_STATUSES for item in detail.instances) / instances
     expected = sum(instances if STEPS[step].per_instance else 1 for step in flow if step in STEPS)
     done = sum(1 for run in detail.steps if run.status in _DONE and run.key.step_id in flow)
     return done / expected if expected else 0.0

@@ -58,6 +58,14 @@ class Ceilings:
 
 
 @dataclass(frozen=True)
+class FailbackOptions:
+    """Live migrations back to a returned host (schema: ``failback``)."""
+
+    max_parallel: int
+    migration_seconds: int
+
+
+@dataclass(frozen=True)
 class HostFailureOptions:
     """COMPUTE_HOST recovery options (schema: ``host_failure``)."""
 
@@ -183,6 +191,7 @@ class Settings:
     queues: QueueNames
     retry: RetryPolicy
     ceilings: Ceilings
+    failback: FailbackOptions
     host_failure: HostFailureOptions
     instance_failure: InstanceFailureOptions
     process_failure: ProcessFailureOptions

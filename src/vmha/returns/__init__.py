@@ -3,10 +3,11 @@ again although forced down), and vmha undoes what the recovery did, as the host'
 (``vmha:return_to_service``: ``manual`` records it and changes nothing, ``auto`` returns it), or as an operator
 asks (``POST /v1/hosts/{name}/return``). A host that fails again within its segment's flap window of its last
 return stays out until an operator returns it. Never a host with a recovery under way, never one whose BMC
-does not report the power on; nothing is ever started on the returned host.
+does not report the power on; nothing is started on the returned host by the return itself (a segment with
+``vmha:failback auto`` then starts the failback, ``vmha.failback``).
 
 The gateway runs ``look_once`` on its sweeper thread (``vmha gateway --on-sweep``, default
-``vmha.returns:look_once``).
+``vmha.sweeps:look_once``).
 """
 
 from vmha.returns.decision import Verdict

@@ -18,6 +18,7 @@ from openstack import exceptions as sdk_errors
 from vmha.cloud.nova import COMPUTE_BINARY, compute_service, nova_time
 from vmha.cloud.segments import ReturnMode, SegmentError, disabling_notification, segment_of
 from vmha.contracts import FailureType, Settings
+from vmha.failback import after_return
 from vmha.journal import Journal, JsonObject, NotificationDetail
 from vmha.returns import records
 from vmha.returns.convergence import converge
@@ -94,10 +95,11 @@ def look_at(settings: Settings, journal: Journal, cloud: Any, detail: Notificati
         log.warning("return to service: host held out", extra={"host": record.hostname, "reason": decision.reason})
     if decision.verdict is not Verdict.RETURN:
         return Look(record.hostname, record.id, decision.verdict, decision.reason)
-    return _step(journal, cloud, detail, decision, decider)
+    return _step(settings, journal, cloud, detail, decision, decider=decider)
 
 
-def _step(journal: Journal, cloud: Any, detail: NotificationDetail, decision: Decision, decider: str) -> Look:
+def _step(settings: Settings, journal: Journal, cloud: Any, detail: NotificationDetail, decision: Decision, *,
+          decider: str) -> Look:
     record = detail.notification
     claim = records.claim_return(journal, record.id)
     if claim is None:
@@ -113,6 +115,7 @@ def _step(journal: Journal, cloud: Any, detail: NotificationDetail, decision: De
     journal.finish_step(claim, done)
     journal.add_progress_event(record.id, records.RETURNED, f"{record.hostname} back in service", 1.0)
     log.info("return to service: host back in service", extra={"host": record.hostname, **done})
+    after_return(settings, journal, cloud, detail)
     return Look(record.hostname, record.id, Verdict.RETURN, decision.reason, done)
 
 
