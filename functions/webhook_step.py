@@ -18,6 +18,7 @@ No proxy from the environment is used; every call has a timeout.
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -75,7 +76,7 @@ def webhook_step(step: CustomStep) -> StepRun:
         request = urllib.request.Request(step.target, body, headers, method="POST")
         try:
             answer = _exchange(request, step.timeout_seconds * _CALL_SHARE, options.max_answer_bytes)
-        except (OSError, urllib.error.URLError) as error:
+        except (OSError, http.client.HTTPException) as error:  # URLError is an OSError
             return Retry(f"{where} did not answer: {getattr(error, 'reason', error)}", 0)
         if answer is None:
             return Fail(f"{where}: the answer is longer than custom_steps.max_answer_bytes "
@@ -100,7 +101,8 @@ def call(message: StepMessage, ctx: StepContext) -> dict[str, Any]:
 
 
 def _exchange(request: urllib.request.Request, timeout: float, limit: int) -> Answer | None:
-    """The answer (None: longer than ``limit`` bytes); OSError/URLError when there is none in time."""
+    """The answer (None: longer than ``limit`` bytes); OSError (URLError, a timeout) or HTTPException when there is
+    none in time or it is not HTTP."""
     try:
         with _OPENER.open(request, timeout=timeout) as response:
             status, headers, body = response.status, response.headers, response.read(limit + 1)

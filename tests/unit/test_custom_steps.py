@@ -75,8 +75,10 @@ def test_on_failure_takes_custom_steps_of_the_whole_recovery_only() -> None:
 
 
 def test_a_webhook_step_needs_an_http_url_and_the_signing_key() -> None:
-    with pytest.raises(ContractError, match=r"the webhook 'ftp://127.0.0.1/x' is not an http\(s\)://host"):
+    with pytest.raises(ContractError, match=r"the webhook .ftp://127.0.0.1/x. is not an http\(s\)://host"):
         parse_custom_flows(host_flow([], {"cs_hook": {"webhook": "ftp://127.0.0.1/x"}}), STEPS)
+    with pytest.raises(ContractError, match="is not an http"):
+        parse_custom_flows(host_flow([], {"cs_hook": {"webhook": "http://127.0.0.1:port/x"}}), STEPS)
     assert "webhook steps need custom_steps.webhook_secret" in problems(host_flow([], {"cs_hook": HOOK}), "")[0]
 
 

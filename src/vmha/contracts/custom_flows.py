@@ -98,12 +98,20 @@ def parse_custom_flows(document: Any, known_steps: Collection[str]) -> CustomFlo
 def _custom_step(step_id: str, entry: Mapping[str, Any]) -> CustomStep:
     kind = StepKind.WEBHOOK if "webhook" in entry else StepKind.ENTRY_POINT
     target = entry[kind.value]
-    if kind is StepKind.WEBHOOK:
-        parts = urlsplit(target)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ContractError(f"the webhook {target!r} is not an http(s)://host/... URL", f"steps/{step_id}/webhook")
+    if kind is StepKind.WEBHOOK and not _web_url(target):
+        raise ContractError(f"the webhook {target!r} is not an http(s)://host[:port]/... URL",
+                            f"steps/{step_id}/webhook")
     return CustomStep(step_id, kind, target, entry.get("per_instance", False), entry.get("timeout_seconds", 10),
                       entry.get("max_attempts", 3))
+
+
+def _web_url(text: str) -> bool:
+    try:
+        parts = urlsplit(text)
+        _ = parts.port  # a port that is not a number raises
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _find(document: Mapping[str, Any], slot: tuple[str, ...]) -> Mapping[str, Any] | None:
