@@ -18,13 +18,15 @@ import pytest
 from tests.webhook_support import example_receiver, serving
 from vmha.context import RunContext
 from vmha.contracts import ContractError, CustomStep, StepKind, StepMessage, parse_custom_flows
+from vmha.functions import after_failure
 from vmha.functions.custom_steps import custom_table, guarded, placement_problems
 from vmha.functions.registry import STEPS, operator_steps
 from vmha.functions.webhook_step import webhook_step
+from vmha.journal import StepStatus
 from vmha.outcomes import Done, Fail, Outcome, Retry
 from vmha.signing import signed_text
 
-from .functions_support import World, host_down, make_world, settings
+from .functions_support import World, host_down, make_world, settings, vm_failed
 from .journal_support import FakeClock
 
 SECRET = "cs-secret"
@@ -224,3 +226,25 @@ def test_a_custom_step_after_fencing_runs_without_the_fencing_file_and_may_not_u
     assert isinstance(outcome, Fail)
     assert outcome.reason == ("the custom step cs_step left the fenced host compute1's nova-compute enabled and up: "
                               "a step after fencing may not undo it")
+
+
+def test_on_failure_steps_run_once_each_after_the_servers_are_released(
+        world: World, example: tuple[str, Any], tmp_path: Path) -> None:
+    url, module = example
+    world.clock.now = datetime.now(UTC)  # the receiver checks the call's age on the real clock
+    flows_file = tmp_path / "flows.json"
+    flows_file.write_text(json.dumps({"steps": {"cs_page": {"webhook": url}}, "VM": {
+        "pre": ["stop_instance"], "main": ["start_instance"], "post": ["confirm_instance_active"],
+        "on_failure": ["cs_page"]}}))
+    world.settings = dataclasses.replace(world.settings, custom_flows_file=str(flows_file))
+    notification = world.recorded(vm_failed(str(uuid.uuid4())))
+    record = world.journal.get_notification_record(str(notification.id))
+    assert record is not None
+    for _ in range(2):  # a second failing call (a redelivery) finds the run recorded
+        after_failure(record, world.context(notification))
+    assert list(module.answers) == [f"{notification.id}/cs_page"]
+    detail = world.journal.get_notification(str(notification.id))
+    assert detail is not None
+    assert [(run.key.step_id, run.status) for run in detail.steps] == [("cs_page", StepStatus.SUCCEEDED)]
+    assert [event.message for event in detail.events if event.step_id == "cs_page"] == [
+        "on_failure: attempt 1 started", "on_failure: succeeded"]
