@@ -62,11 +62,13 @@ def test_kvm_host_failure_then_vm_failure_recovered_on_real_guests(
         admin_conn: Any, kvm_layout: Layout, recoveries: Recoveries) -> None:
     conn, layout, name = admin_conn, kvm_layout, f"kvm-e2e-{uuid.uuid4().hex[:6]}"
     with segment(conn, KVM_HOSTS, {"vmha:recovery_method": "auto"}):
+        gateway = recoveries.start()  # starts while the guests boot
         servers = helpers.boot_servers(conn, FAILED, 2, name, metadata=HA, image_name=kvm_hosts.IMAGE_NAME,
                                        flavor_name=kvm_hosts.FLAVOR_NAME, timeout=BOOT_SECONDS)
         try:
             booted = agents_answer(layout, servers)
-            recoveries.wait_ready(recoveries.start())
+            nodes = {server.hypervisor_hostname for server in servers}
+            recoveries.wait_ready(gateway)
             helpers.kill_host(layout, FAILED)
             posted = time.monotonic()
             host_down = recoveries.notify(FAILED, HostPayload(HostEvent.STOPPED, HostStatus.NORMAL))
@@ -91,6 +93,9 @@ def test_kvm_host_failure_then_vm_failure_recovered_on_real_guests(
         finally:
             helpers.restore_host(layout, conn, FAILED)
             helpers.delete_servers(conn, servers)
+    # Each kvm host's own libvirtd answers getHostname() with the host's name, which Nova names its node after.
+    assert [libvirt.open(kvm_hosts.libvirt_uri(layout, host)).getHostname() for host in KVM_HOSTS] == list(KVM_HOSTS)
+    assert nodes == {FAILED}
     assert booted, "the guests' agents did not answer on the kvm host"
     assert host_detail.notification.status is NotificationStatus.FINISHED, host_detail.notification.status_reason
     assert fence is not None and fence.method is FenceMethod.REDFISH and fence.proves_death
