@@ -4,11 +4,12 @@ API, vmha's own for the rest (enforced by ``vmha.api.policy``).
 The defaults follow Masakari's: every Masakari, functions and Lambda route is ``rule:admin_api``
 (``is_admin:True``, which ``context_is_admin``, ``role:admin``, decides); the routes that authenticate otherwise
 or not at all (version discovery, health, metrics, the wake-up, the signed webhooks) default to ``@`` (anyone
-who got that far), so an operator can still close them with ``!``. Each rule documents the method and path of
-its routes; ``rule_for`` finds a route's rule by them. Data only (oslo.policy, nothing of the API), so the
-oslo.policy tools load it alone: ``oslopolicy-sample-generator --namespace vmha`` writes the sample
-(``etc/vmha/policy.yaml.sample``) from ``list_rules``, registered under the ``oslo.policy.policies`` entry
-point. After changing a rule, regenerate the sample (a test compares them).
+who got that far), so an operator can still close them with ``!``; a webhook called with a Keystone token (Aodh's
+and Zaqar's trusts) is decided by a rule of its own (``TOKEN_WEBHOOK_RULES``), admin only by default. Each rule
+documents the method and path of its routes; ``rule_for`` finds a route's rule by them. Data only (oslo.policy,
+nothing of the API), so the oslo.policy tools load it alone: ``oslopolicy-sample-generator --namespace vmha``
+writes the sample (``etc/vmha/policy.yaml.sample``) from ``list_rules``, registered under the
+``oslo.policy.policies`` entry point. After changing a rule, regenerate the sample (a test compares them).
 """
 
 from __future__ import annotations
@@ -110,10 +111,21 @@ VMHA_RULES = [
           "restarts a server of the alarm's project.", "POST /v1/webhooks/aodh"),
     _rule("vmha:webhooks:zaqar", ANYONE, "A Zaqar subscription push (signed URL): wakes the consumers.",
           "POST /v1/webhooks/zaqar"),
+    _rule("vmha:webhooks:aodh:token", ADMIN_API, "An Aodh alarm action with a Keystone token (Aodh's trust+http "
+          "actions: a token of the alarm's creator through a trust): restarts a server of the alarm's project.",
+          "POST /v1/webhooks/aodh"),
+    _rule("vmha:webhooks:zaqar:token", ADMIN_API, "A Zaqar subscription push with a Keystone token (Zaqar's "
+          "trust+http subscribers): wakes the consumers.", "POST /v1/webhooks/zaqar"),
     _rule("vmha:wakeup", ANYONE, "A Zaqar push that wakes the consumers (rate-limited).", "POST /v1/wakeup"),
     _rule("vmha:healthz", ANYONE, "The gateway's liveness.", "GET /healthz"),
     _rule("vmha:metrics", ANYONE, "Prometheus metrics.", "GET /metrics"),
 ]
+
+
+TOKEN_WEBHOOK_RULES = {"vmha:webhooks:aodh": "vmha:webhooks:aodh:token",
+                       "vmha:webhooks:zaqar": "vmha:webhooks:zaqar:token"}
+"""The rule of a webhook route's call that carries a Keystone token instead of a signed URL (``rule_for`` gives
+the signed URL's: the first that documents the route)."""
 
 
 def list_rules() -> list[policy.RuleDefault]:

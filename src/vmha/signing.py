@@ -20,8 +20,11 @@ WEBHOOK_PATHS = {"zaqar": ZAQAR_PATH, "aodh": AODH_PATH}
 """The gateway's webhook path of each caller."""
 
 NEVER = 4102444800
-"""2100-01-01T00:00:00Z: the expiry of URLs meant to last (deployed wiring); a fixed value keeps redeploys
-idempotent."""
+"""2100-01-01T00:00:00Z: the expiry of URLs meant to last until the secret changes (``--expires never``)."""
+DEFAULT_EXPIRY = "90d"
+"""How long a signed URL lasts unless told otherwise (``vmha webhook-url``, ``vmha deploy``): a URL shown in a
+stack's outputs or a log stops being a credential on its own."""
+_DAY = 86400
 
 _BASE_URL = re.compile(r"https?://[^/?#]+/?")
 _RELATIVE = re.compile(r"(\d+)([smhd])")
@@ -58,6 +61,12 @@ def signed_url(base_url: str, path: str, secret: str, expires: int) -> str:
                            "VMHA_API_WEBHOOK_SECRET): the gateway refuses every webhook call without one")
     query = urlencode({"expires": expires, "signature": signature(secret, path, expires)})
     return f"{base_url.rstrip('/')}{path}?{query}"
+
+
+def whole_day(expires: int) -> int:
+    """``expires`` moved on to the next UTC midnight, so that a deploy run again the same day signs the same URLs
+    (and changes nothing)."""
+    return -(-expires // _DAY) * _DAY
 
 
 def parse_expiry(text: str, now: float) -> int:

@@ -18,6 +18,12 @@ def _service_user(layout: Layout, user: str) -> dict[str, str]:
     }
 
 
+def _trustee(layout: Layout, user: str) -> dict[str, str]:
+    """A service user's credentials without a project: a token through a trust takes the trust's."""
+    return {k: v for k, v in _service_user(layout, user).items()
+            if k not in ("project_name", "project_domain_name", "region_name")}
+
+
 def _authtoken(layout: Layout, user: str) -> dict[str, str]:
     return {"www_authenticate_uri": layout.auth_url, **_service_user(layout, user)}
 
@@ -126,6 +132,9 @@ def zaqar(layout: Layout) -> Sections:
         "storage": {"message_pipeline": "zaqar.notification.notifier"},  # webhook subscriptions
         "signed_url": {"secret_key": "local-cloud-signing-key"},
         "keystone_authtoken": _authtoken(layout, "zaqar"),
+        # trust+http subscribers: Zaqar makes a trust from the subscriber's creator to this user and pushes
+        # with a token through it (vmha's webhooks without bearer URLs)
+        "trustee": _trustee(layout, "zaqar"),
     }
 
 
@@ -177,8 +186,7 @@ def heat(layout: Layout) -> Sections:
         "database": {"connection": layout.db_url("heat")},
         "paste_deploy": {"api_paste_config": str(layout.etc / "heat" / "api-paste.ini")},
         "keystone_authtoken": _authtoken(layout, "heat"),
-        "trustee": {k: v for k, v in _service_user(layout, "heat").items()
-                    if k not in ("project_name", "project_domain_name", "region_name")},
+        "trustee": _trustee(layout, "heat"),
         "clients_keystone": {"auth_uri": layout.url("keystone")},
         "oslo_messaging_notifications": {"driver": "messagingv2"},
         "cache": {"enabled": "true", "backend": "dogpile.cache.memory"},

@@ -1,6 +1,7 @@
-"""Signed webhooks: refused unsigned or wrongly signed with nothing posted or journaled; a real Zaqar
-subscription push wakes an idle consumer; a real Aodh event alarm's action turns a powered-off HA server
-into a VM notification whose recovery starts the server again."""
+"""The webhooks: refused unsigned, wrongly signed, expired, with a forged token or a token the policy refuses,
+with nothing posted or journaled; a real Zaqar trust subscription's push (a token through Zaqar's trust) wakes
+an idle consumer; a real Aodh event alarm's trust+http action (a token through Aodh's trust) turns a
+powered-off HA server into a VM notification whose recovery starts the server again."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 from aodhclient import client as aodh_client
 
 from tests.cloud import helpers
-from tests.cloud.layout import Layout
+from tests.cloud.layout import COMPUTE_HOSTS, Layout
 from tests.runtime_steps import Effects, intake, make_table
 from vmha.api import AODH_PATH, ZAQAR_PATH, signed_url
 from vmha.functions import STEPS
@@ -36,11 +37,11 @@ def signed(api: Running, path: str, seconds: int = 600, secret: str = WEBHOOK_SE
 
 
 def test_unsigned_wrongly_signed_and_malformed_webhook_calls_are_refused(
-    place: Place, cloud_layout: Layout, tmp_path: Path
+    place: Place, cloud_layout: Layout, tmp_path: Path, demo_conn: Any
 ) -> None:
     with serving(cloud_layout, api_settings(place), make_table(Effects(tmp_path / "fx")), intake) as api:
         calls = [
-            (api.url + AODH_PATH, ALARM, 401, "needs a signed URL"),
+            (api.url + AODH_PATH, ALARM, 401, "needs a Keystone token (X-Auth-Token) or a signed URL"),
             (signed(api, AODH_PATH, secret="guess"), ALARM, 403, "wrong webhook signature"),
             (signed(api, ZAQAR_PATH, seconds=-10), {}, 403, "expired"),
             (signed(api, ZAQAR_PATH).replace(ZAQAR_PATH, AODH_PATH), ALARM, 403, "wrong webhook signature"),
@@ -55,6 +56,10 @@ def test_unsigned_wrongly_signed_and_malformed_webhook_calls_are_refused(
         ok_state = api.call("POST", signed(api, AODH_PATH).removeprefix(api.url), token=None,
                             json={**ALARM, "current": "ok"})
         assert ok_state.status_code == 200 and "ignored" in ok_state.json()
+        for path in (AODH_PATH, ZAQAR_PATH):
+            assert api.call("POST", path, token="forged", json=ALARM).status_code == 401
+            member = api.call("POST", path, token=demo_conn.session.get_token(), json=ALARM)
+            assert member.status_code == 403 and ":token to be performed" in member.json()["error"]["message"]
         assert queued(place) == 0 and api.count("notifications") == 0
 
 
@@ -62,8 +67,10 @@ def test_a_zaqar_subscription_push_wakes_an_idle_consumer(place: Place, cloud_la
     poll = 300.0
     settings = api_settings(place, poll_interval_seconds=poll)
     with serving(cloud_layout, settings, make_table(Effects(tmp_path / "fx")), intake) as api:
-        place.client.subscription(place.queues["notifications"], subscriber=signed(api, ZAQAR_PATH), ttl=3600,
-                                  options={"source": "vmha-api-test"})
+        place.client.subscription(place.queues["notifications"], subscriber=f"trust+{api.url}{ZAQAR_PATH}",
+                                  ttl=3600, options={"source": "vmha-api-test"})
+        [made] = list(place.client.subscriptions(place.queues["notifications"]))
+        assert made.options.get("trust_id"), "Zaqar made no trust for the trust+ subscriber"
         time.sleep(2)  # the workers' first claims come back empty: now only a push or the poll wakes them
         started = time.monotonic()
         nid = place.notify("flow:ok")
@@ -74,13 +81,15 @@ def test_a_zaqar_subscription_push_wakes_an_idle_consumer(place: Place, cloud_la
 
 
 def free_host(conn: Any) -> str:
-    """An up compute host in no vmha segment (other tests' segments must not hold it: one segment per host)."""
+    """An up fake compute host in no vmha segment (other tests' segments must not hold it: one segment per host;
+    the kvm profile's hosts take only their own image)."""
     segments = [aggregate for aggregate in conn.compute.aggregates()
                 if any(key.startswith("vmha:") for key in aggregate.metadata or {})]
     taken = {host for aggregate in segments
              for host in [*(aggregate.hosts or ()), *aggregate.metadata.get("vmha:reserved_hosts", "").split(",")]}
     up = [service.host for service in conn.compute.services(binary="nova-compute")
-          if service.state == "up" and service.status == "enabled" and service.host not in taken]
+          if service.state == "up" and service.status == "enabled" and service.host not in taken
+          and service.host in COMPUTE_HOSTS]
     assert up, f"every compute host is down or in a vmha segment: {sorted(taken)}"
     return str(sorted(up)[-1])
 
@@ -99,7 +108,7 @@ def test_an_aodh_alarm_on_a_powered_off_server_restarts_it(place: Place, cloud_l
         with serving(cloud_layout, api_settings(place), STEPS, real_intake) as api:
             alarm = alarms.alarm.create({
                 "name": f"vmha-api-power-off-{suffix}", "type": "event", "repeat_actions": False,
-                "alarm_actions": [signed(api, AODH_PATH)],
+                "alarm_actions": [f"trust+{api.url}{AODH_PATH}"],
                 "event_rule": {"event_type": "compute.instance.power_off.end", "query": [
                     {"field": "traits.instance_id", "op": "eq", "type": "string", "value": servers[0].id}]}})
             conn.compute.stop_server(servers[0])

@@ -1,8 +1,9 @@
 """heat/ on the local cloud's real Heat: every template validates; a deployed stack has the aggregates,
-queues, subscriptions and alarms it promises, wired to the gateway's signed webhook URLs, and they work
-against a real gateway: a message posted to the deployed queue reaches it through the deployed
-subscription, and the deployed alarm fires on a real Nova event and invokes intake through the signed URL,
-while an unsigned call is refused."""
+queues, subscriptions and alarms it promises, wired to the gateway's signed webhook URLs (webhook_auth
+signed), and with Keystone trusts (the default) they work against a real gateway: a message posted to the
+deployed queue reaches it through the deployed trust subscription (Zaqar's token), and the deployed alarm
+fires on a real Nova event and invokes intake through its trust+http action (Aodh's token), while an unsigned
+call is refused."""
 
 from __future__ import annotations
 
@@ -39,14 +40,14 @@ def test_every_template_validates_on_the_real_heat(admin_conn: Any, name: str) -
     assert verdict["Description"].strip()
 
 
-def _request(suffix: str, gateway_url: str) -> StackRequest:
+def _request(suffix: str, gateway_url: str, **extra: Any) -> StackRequest:
     segments = [{"name": f"heat-test-{suffix}-a", "hosts": ["compute3", "compute4"], "recovery_method": "rh_priority",
                  "reserved_hosts": ["compute4"], "fencing": "required", "rto_seconds": 180,
                  "evacuate_all_instances": False, "mass_failure_share": 0.75, "excluded_tags": ["amphora", "pets"]},
                 {"name": f"heat-test-{suffix}-b", "hosts": ["compute2"], "enabled": False}]
     return StackRequest(f"heat-test-{suffix}", environments=(environment_path("local-cloud"),),
                         parameters={"gateway_url": gateway_url, "queue_prefix": f"heat-test-{suffix}",
-                                    "segments": segments}, webhook_secret=SECRET)
+                                    "segments": segments, **extra}, webhook_secret=SECRET)
 
 
 @pytest.fixture
@@ -78,9 +79,9 @@ def stack_for(admin_conn: Any) -> Iterator[Any]:
     """Deploy the stack for a gateway (its queue prefix taken from the gateway's queues), deleted afterwards."""
     names: list[str] = []
 
-    def make(built: gateway.Gateway) -> Deployment:
+    def make(built: gateway.Gateway, **extra: Any) -> Deployment:
         suffix = built.services.settings.queues.notifications.removeprefix("heat-test-").split("-")[0]
-        request = _request(suffix, built.http.url)
+        request = _request(suffix, built.http.url, **extra)
         names.append(request.name)
         deployed: Deployment = deploy(admin_conn, request, lambda line: None)
         return deployed
@@ -92,7 +93,7 @@ def stack_for(admin_conn: Any) -> Iterator[Any]:
 
 def test_the_stack_makes_segments_queues_subscriptions_and_alarms_on_signed_urls(
         admin_conn: Any, running: gateway.Gateway, stack_for: Any) -> None:
-    deployed = stack_for(running)
+    deployed = stack_for(running, webhook_auth="signed")
     base = running.http.url
     suffix = deployed.queues["notifications"].removeprefix("heat-test-").split("-")[0]
     first = admin_conn.compute.get_aggregate(deployed.segment_ids[0])
@@ -133,7 +134,9 @@ def test_the_stack_makes_segments_queues_subscriptions_and_alarms_on_signed_urls
 
 def test_a_message_posted_to_the_deployed_queue_reaches_the_gateway_through_the_subscription(
         admin_conn: Any, running: gateway.Gateway, stack_for: Any) -> None:
-    queues = stack_for(running).queues
+    deployed = stack_for(running)
+    queues = deployed.queues
+    assert deployed.webhook_urls["zaqar"] == f"trust+{running.http.url}{ZAQAR_PATH}"
     pushes = running.consumer.wakeup.generation  # only a push (or a stop) moves it here
     notification = Notification(uuid.uuid4(), "heat-test", "compute3", utc_now(),
                                 ProcessPayload(ProcessEvent.STARTED, "nova-compute"))
@@ -147,6 +150,7 @@ def test_a_message_posted_to_the_deployed_queue_reaches_the_gateway_through_the_
 def test_the_deployed_alarm_fires_on_a_nova_event_and_invokes_intake_at_the_gateway(
         admin_conn: Any, running: gateway.Gateway, stack_for: Any) -> None:
     deployed = stack_for(running)
+    assert deployed.webhook_urls["aodh"] == f"trust+{running.http.url}{AODH_PATH}"
     alarm_id = deployed.alarm_ids["instance_error"]
     [server] = helpers.boot_servers(admin_conn, "compute2", 1, f"heat-test-{uuid.uuid4().hex[:6]}",
                                     metadata={"HA_Enabled": "True"})

@@ -1,5 +1,6 @@
-"""`vmha deploy` as operators run it: creates the stack wired to signed webhook URLs (the secret never
-printed), a second run changes nothing, --delete removes it; without a secret it refuses in one line."""
+"""`vmha deploy` as operators run it: creates the stack wired to the gateway's webhooks through Keystone
+trusts (the default; the secret is never printed), a second run changes nothing, --delete removes it; asked
+for signed URLs without a secret it refuses in one line."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def test_deploy_twice_then_delete(cloud_layout: Layout, admin_conn: Any) -> None
         outputs = json.loads(first.stdout[first.stdout.index("\n{") + 1:])
         assert SECRET not in first.stdout + first.stderr
         for caller, url in outputs["webhook_urls"].items():
-            assert url.startswith(f"http://127.0.0.1:15868/v1/webhooks/{caller}?expires=4102444800&signature=")
+            assert url == f"trust+http://127.0.0.1:15868/v1/webhooks/{caller}"
         again = _vmha(cloud_layout, *args)
         assert again.returncode == 0, again.stderr
         assert f"stack {name} UPDATE_COMPLETE" in again.stdout
@@ -49,6 +50,7 @@ def test_deploy_twice_then_delete(cloud_layout: Layout, admin_conn: Any) -> None
 
 def test_deploy_without_a_webhook_secret_is_refused_in_one_line(cloud_layout: Layout, admin_conn: Any) -> None:
     name = f"deploy-cli-{uuid.uuid4().hex[:8]}"
-    refused = _vmha(cloud_layout, "deploy", "--stack-name", name, "-e", "local-cloud", secret="")
+    refused = _vmha(cloud_layout, "deploy", "--stack-name", name, "-e", "local-cloud", "-p", "webhook_auth=signed",
+                    secret="")
     assert refused.returncode == 2 and refused.stderr.startswith("vmha: ") and "webhook_secret" in refused.stderr
     assert "Traceback" not in refused.stderr and admin_conn.orchestration.find_stack(name) is None

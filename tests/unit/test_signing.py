@@ -1,9 +1,11 @@
-"""Signed webhook URLs as operators mint them: `vmha webhook-url`, the URLs `vmha deploy` gives Heat (the
-gateway accepts them, the templates' constraints admit them), expiries, and clear errors for bad input."""
+"""Signed webhook URLs as operators mint them: `vmha webhook-url`, the URLs `vmha deploy` gives Heat with
+webhook_auth signed (the gateway accepts them, the templates' constraints admit them and the trust+ URLs),
+expiries (90 days by default), and clear errors for bad input."""
 
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -16,7 +18,7 @@ from vmha.api import webhooks
 from vmha.api.web import ApiError
 from vmha.deploy import SIGNED_PARAMETERS, DeployError, with_webhooks
 from vmha.heat import template_path
-from vmha.signing import NEVER, SigningError, parse_expiry
+from vmha.signing import NEVER, SigningError, parse_expiry, whole_day
 
 NOW = 1_800_000_000.0
 
@@ -50,7 +52,7 @@ def test_bad_expiries_are_refused_clearly(text: str, words: str) -> None:
 
 
 def test_deploy_signs_both_webhooks_for_the_environments_gateway_url() -> None:
-    environment = {"parameter_defaults": {"gateway_url": "http://gw.example:15868"}}
+    environment = {"parameter_defaults": {"gateway_url": "http://gw.example:15868", "webhook_auth": "signed"}}
     parameters = with_webhooks({"queue_prefix": "q"}, environment, "s3cret", NEVER)
     assert parameters["queue_prefix"] == "q" and set(SIGNED_PARAMETERS) <= set(parameters)
     for name, caller in SIGNED_PARAMETERS.items():
@@ -66,7 +68,7 @@ def test_deploy_signs_both_webhooks_for_the_environments_gateway_url() -> None:
 
 
 def test_the_templates_admit_exactly_the_urls_deploy_signs() -> None:
-    signed = with_webhooks({"gateway_url": "http://gw:1"}, {}, "k", NEVER)
+    signed = with_webhooks({"gateway_url": "http://gw:1", "webhook_auth": "signed"}, {}, "k", NEVER)
     for template, parameter, name in (("wiring.yaml", "webhook_url", "zaqar_webhook_url"),
                                       ("alarms.yaml", "alarm_url", "aodh_webhook_url")):
         spec = yaml.safe_load(template_path(template).read_text())["parameters"][parameter]
@@ -74,17 +76,31 @@ def test_the_templates_admit_exactly_the_urls_deploy_signs() -> None:
         pattern = spec["constraints"][0]["allowed_pattern"]
         assert re.fullmatch(pattern, signed[name]), template
         assert not re.fullmatch(pattern, f"http://gw:1{urlsplit(signed[name]).path}"), "unsigned admitted"
+        assert re.fullmatch(pattern, f"trust+http://gw:1{urlsplit(signed[name]).path}"), "trust+ refused"
 
 
 def test_deploy_keeps_urls_given_and_refuses_to_sign_without_a_secret_or_gateway() -> None:
-    given = {"zaqar_webhook_url": "z", "aodh_webhook_url": "a"}
+    given = {"zaqar_webhook_url": "z", "aodh_webhook_url": "a", "webhook_auth": "signed"}
     assert with_webhooks(given, {}, "", NEVER) == given
+    signed = {"webhook_auth": "signed"}
     with pytest.raises(DeployError, match=r"no api\.webhook_secret"):
-        with_webhooks({"gateway_url": "http://gw:1"}, {}, "", NEVER)
+        with_webhooks({"gateway_url": "http://gw:1", **signed}, {}, "", NEVER)
     with pytest.raises(DeployError, match="no gateway_url"):
-        with_webhooks({}, {}, "k", NEVER)
+        with_webhooks(signed, {}, "k", NEVER)
     with pytest.raises(SigningError, match="not http"):
-        with_webhooks({"gateway_url": "http://gw:1/base"}, {}, "k", NEVER)
+        with_webhooks({"gateway_url": "http://gw:1/base", **signed}, {}, "k", NEVER)
+
+
+def test_with_trusts_the_default_nothing_is_signed_and_no_secret_is_needed() -> None:
+    assert with_webhooks({"gateway_url": "http://gw:1"}, {}, "", NEVER) == {"gateway_url": "http://gw:1"}
+    trust = {"parameter_defaults": {"webhook_auth": "trust"}}
+    assert with_webhooks({"gateway_url": "http://gw:1"}, trust, "k", NEVER) == {"gateway_url": "http://gw:1"}
+
+
+def test_deployed_expiries_end_at_midnight_so_a_rerun_the_same_day_signs_the_same_urls() -> None:
+    assert whole_day(NEVER) == NEVER
+    first, later = whole_day(parse_expiry("90d", NOW)), whole_day(parse_expiry("90d", NOW + 3600))
+    assert first == later and first % 86400 == 0 and NOW + 90 * 86400 <= first < NOW + 91 * 86400
 
 
 def test_vmha_webhook_url_prints_a_url_the_gateway_accepts_and_never_the_secret(
@@ -100,9 +116,11 @@ def test_vmha_webhook_url_prints_a_url_the_gateway_accepts_and_never_the_secret(
     assert _accepted(url, "from-the-file", now=expires - 1) and not _accepted(url, "from-the-file", now=expires + 1)
     monkeypatch.setenv("VMHA_API_WEBHOOK_SECRET", "from-the-env")
     monkeypatch.setenv("VMHA_GATEWAY_URL", "https://gw:443")
-    assert cli.main(["webhook-url", "aodh"]) == 0
+    assert cli.main(["webhook-url", "aodh"]) == 0  # expires in 90 days by default
     url = capsys.readouterr().out.strip()
-    assert url.startswith(f"https://gw:443/v1/webhooks/aodh?expires={NEVER}&") and _accepted(url, "from-the-env")
+    expires = int(re.findall(r"expires=(\d+)", url)[0])
+    assert url.startswith("https://gw:443/v1/webhooks/aodh?expires=") and _accepted(url, "from-the-env", expires - 1)
+    assert 89 * 86400 < expires - time.time() <= 90 * 86400 and not _accepted(url, "from-the-env", expires + 1)
 
 
 @pytest.mark.parametrize(("args", "environ", "words"), [

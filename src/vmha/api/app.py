@@ -1,7 +1,9 @@
 """The gateway's WSGI application: one route table, an authentication kind per route, errors per family.
 
 Authentication: Keystone tokens (``auth``) on the Masakari and functions routes; SigV4 with a Keystone EC2
-credential (``sigv4``) on the Lambda route; signed URLs (``webhooks``) on the webhooks; none on ``/healthz``,
+credential (``sigv4``) on the Lambda route; on the webhooks a Keystone token when the call carries one (Aodh's
+and Zaqar's trusts, under a rule of their own: ``TOKEN_WEBHOOK_RULES``), else a signed URL (``webhooks``); none
+on ``/healthz``,
 ``/metrics``, version discovery and ``/v1/wakeup`` (a Zaqar push that only makes the consumers claim at once:
 it reads nothing and changes nothing; rate-limited by ``vmha.api.throttle``). Then the route's policy rule
 (``policy.rule_for``) decides, and the calls that run steps or change state are audited (``audit``).
@@ -46,6 +48,7 @@ from vmha.api.throttle import WAKEUP_BURST, WAKEUPS_PER_SECOND, Throttle
 from vmha.api.vmoves import VMoves
 from vmha.api.web import ApiError, Family, error_reply, read_body, reply
 from vmha.cloud.request_ids import carrying
+from vmha.policies import TOKEN_WEBHOOK_RULES
 from vmha.runtime import Services
 
 log = logging.getLogger(__name__)
@@ -62,6 +65,7 @@ class Auth(Enum):
     KEYSTONE = "keystone"
     SIGV4 = "sigv4"
     SIGNED = "signed"
+    """A signed URL, or a Keystone token when the call carries one."""
 
 
 @dataclass(frozen=True)
@@ -173,7 +177,8 @@ class App:
         except ApiError as error:
             return error_reply(_family(request.path_info), error)(environ, start_response)
         environ[_ROUTE_KEY] = found
-        chosen = self._protected if found[0].auth is Auth.KEYSTONE else self._dispatch
+        chosen = self._protected if found[0].auth is Auth.KEYSTONE or _token_webhook(found[0], environ) \
+            else self._dispatch
         return chosen(environ, start_response)
 
     def _match(self, request: webob.Request) -> tuple[Route, dict[str, str]]:
@@ -199,6 +204,8 @@ class App:
 
     def _respond(self, request: webob.Request, found: Route, params: dict[str, str]) -> webob.Response:
         rule, caller, admitted, reason = self._rules[found.method, found.path], ANONYMOUS, False, None
+        if _token_webhook(found, request.environ):
+            rule = TOKEN_WEBHOOK_RULES[rule]
         try:
             caller = self._authenticate(request, found)
             self._policy.authorize(rule, caller, {"project_id": caller.project_id, **params})
@@ -231,7 +238,7 @@ class App:
 
     def _authenticate(self, request: webob.Request, found: Route) -> Caller:
         settings = self._parts.services.settings
-        if found.auth is Auth.KEYSTONE:
+        if found.auth is Auth.KEYSTONE or _token_webhook(found, request.environ):
             return token_caller(request.environ)
         if found.auth is Auth.SIGV4:
             body = read_body(request, settings.api.max_body_bytes)
@@ -240,6 +247,11 @@ class App:
             webhooks.verify(request, settings.api.webhook_secret, time.time())
             return Caller(f"webhook:{found.path.rsplit('/', 1)[-1]}")
         return ANONYMOUS
+
+
+def _token_webhook(found: Route, environ: Mapping[str, Any]) -> bool:
+    """Whether this is a webhook call with a Keystone token (keystonemiddleware checks it) instead of a signed URL."""
+    return found.auth is Auth.SIGNED and bool(environ.get("HTTP_X_AUTH_TOKEN"))
 
 
 def _family(path: str) -> Family:

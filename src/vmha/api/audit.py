@@ -27,7 +27,7 @@ from vmha.journal.audit import AuditDecision, AuditEntry, AuditRecord
 
 log = logging.getLogger(__name__)
 
-UNAUDITED = frozenset({"vmha:wakeup", "vmha:webhooks:zaqar"})
+UNAUDITED = frozenset({"vmha:wakeup", "vmha:webhooks:zaqar", "vmha:webhooks:zaqar:token"})
 TARGET_KEY = "vmha.audit.target"  # a handler may name its target better than the path's parameters
 _WRITES = ("POST", "PUT", "DELETE")
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000

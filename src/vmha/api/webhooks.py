@@ -1,8 +1,11 @@
-"""Signed webhooks: Zaqar subscription pushes wake the consumers, Aodh alarm actions become VM notifications.
+"""The webhooks: Zaqar subscription pushes wake the consumers, Aodh alarm actions become VM notifications.
 
-A webhook URL carries ``expires`` (Unix time) and ``signature`` (``vmha.signing``: the HMAC-SHA256 of
-``<path>\\n<expires>`` with ``settings.api.webhook_secret``; ``vmha.api.signed_url`` mints one). An
-unsigned call is answered 401, a wrong or expired signature 403, and nothing is journaled or posted.
+A call authenticates with a Keystone token (Aodh's ``trust+http(s)`` actions and Zaqar's ``trust+http(s)``
+subscribers get one through the trust each makes from the alarm's or subscription's creator; the app has
+keystonemiddleware check it and decides under ``vmha:webhooks:*:token``), or with a signed URL: ``expires``
+(Unix time) and ``signature`` (``vmha.signing``: the HMAC-SHA256 of ``<path>\\n<expires>`` with
+``settings.api.webhook_secret``; ``vmha.api.signed_url`` mints one). A call with neither is answered 401, a
+wrong or expired signature 403, and nothing is journaled or posted.
 
 A Zaqar push carries a message body but no message id, and the message stays in its queue: the push only
 makes the consumers claim at once. An Aodh alarm on a Nova instance event (``reason_data.event`` with the
@@ -46,7 +49,8 @@ def verify(request: webob.Request, secret: str, now: float) -> None:
         raise ApiError(403, "webhooks are disabled: the gateway has no api.webhook_secret")
     given, expires = request.GET.get("signature"), request.GET.get("expires")
     if not given or not expires:
-        raise ApiError(401, "this webhook needs a signed URL (expires and signature query parameters)")
+        raise ApiError(401, "this webhook needs a Keystone token (X-Auth-Token) or a signed URL (expires and "
+                            "signature query parameters)")
     if not expires.isdigit() or int(expires) < now:
         raise ApiError(403, f"the webhook URL expired (expires={expires})")
     if not hmac.compare_digest(signature(secret, request.path_info, int(expires)), given):

@@ -4,10 +4,13 @@ Idempotent: a second run with the same environment and parameters updates the st
 is. ``-e NAME`` takes a file, or the name of an environment shipped in heat/environments/ (e.g.
 ``local-cloud``). ``-p key=value`` values are read as YAML, so lists and maps can be given inline.
 
-The Zaqar subscriptions and Aodh alarms call the gateway's signed webhook URLs: they are signed for the
-gateway_url parameter with the gateway's api.webhook_secret, read from its settings (--settings or
-VMHA_SETTINGS_FILE, and VMHA_API_WEBHOOK_SECRET). The secret is never printed; the outputs show the signed
-URLs. They last until --webhook-expires (default never: change the secret to revoke them).
+The Zaqar subscriptions and Aodh alarms call the gateway's webhooks with Keystone tokens through trusts
+(the template's webhook_auth parameter, trust by default: Zaqar and Aodh make the trusts, nothing is
+signed). With ``-p webhook_auth=signed`` they call signed URLs instead, signed for the gateway_url parameter
+with the gateway's api.webhook_secret, read from its settings (--settings or VMHA_SETTINGS_FILE, and
+VMHA_API_WEBHOOK_SECRET). The secret is never printed; the outputs show the signed URLs. They last until
+--webhook-expires (default 90 days, to the next UTC midnight so a rerun the same day changes nothing; run
+deploy again to renew them; change the secret to revoke them at once).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from vmha.console import Progress
 from vmha.contracts import load_settings
 from vmha.deploy import DeployError, StackRequest, bundle, delete, deploy, validate
 from vmha.heat import environment_path, template_path
-from vmha.signing import parse_expiry
+from vmha.signing import DEFAULT_EXPIRY, parse_expiry, whole_day
 
 
 def connect(cloud: str | None) -> Any:
@@ -75,7 +78,7 @@ def _run(args: argparse.Namespace) -> int:
     secret = load_settings(args.settings).api.webhook_secret
     request = StackRequest(args.stack_name, environments=environments, parameters=parameters(args.parameter),
                            timeout_seconds=args.timeout, webhook_secret=secret,
-                           webhook_expires=parse_expiry(args.webhook_expires, time.time()))
+                           webhook_expires=whole_day(parse_expiry(args.webhook_expires, time.time())))
     deployed = deploy(conn, request, report)
     print(json.dumps(dataclasses.asdict(deployed), indent=2))
     return 0
@@ -93,9 +96,9 @@ def add(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     command.add_argument("--cloud", default=os.environ.get("OS_CLOUD"), help="clouds.yaml entry; env OS_CLOUD")
     command.add_argument("--settings", type=Path, default=os.environ.get("VMHA_SETTINGS_FILE") or None,
                          help="the gateway's settings file, for api.webhook_secret; env VMHA_SETTINGS_FILE")
-    command.add_argument("--webhook-expires", default="never", metavar="WHEN",
-                         help="expiry of the signed webhook URLs: never (default), a duration (30d, 12h), Unix "
-                              "time or ISO 8601")
+    command.add_argument("--webhook-expires", default=DEFAULT_EXPIRY, metavar="WHEN",
+                         help=f"with webhook_auth signed, expiry of the signed webhook URLs: a duration (default "
+                              f"{DEFAULT_EXPIRY}, 12h), Unix time, ISO 8601 or never")
     command.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for Heat (default 600)")
     action = command.add_mutually_exclusive_group()
     action.add_argument("--validate", action="store_true", help="only ask Heat to validate the templates")

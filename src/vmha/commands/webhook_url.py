@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from vmha.contracts import load_settings
-from vmha.signing import WEBHOOK_PATHS, SigningError, parse_expiry, signed_url
+from vmha.signing import DEFAULT_EXPIRY, WEBHOOK_PATHS, SigningError, parse_expiry, signed_url
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -32,8 +32,9 @@ def add(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                                                                         "pushes) or aodh (alarm actions)")
     command.add_argument("--gateway-url", default=os.environ.get("VMHA_GATEWAY_URL", ""), metavar="URL",
                          help="the gateway's base URL as the caller reaches it; env VMHA_GATEWAY_URL")
-    command.add_argument("--expires", default="never", metavar="WHEN",
-                         help="never (default), a duration from now (30d, 12h, 30m, 90s), Unix time or ISO 8601")
+    command.add_argument("--expires", default=DEFAULT_EXPIRY, metavar="WHEN",
+                         help=f"a duration from now (default {DEFAULT_EXPIRY}; 12h, 30m, 90s), Unix time, ISO 8601 "
+                              "or never (until the secret changes)")
     command.add_argument("--settings", type=Path, default=os.environ.get("VMHA_SETTINGS_FILE") or None,
                          help="the gateway's settings file, for api.webhook_secret; env VMHA_SETTINGS_FILE")
     command.set_defaults(run=_run)

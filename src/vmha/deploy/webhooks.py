@@ -1,4 +1,6 @@
-"""The signed webhook URLs a deployed stack points Zaqar and Aodh at (heat/vmha.yaml's ``*_webhook_url``).
+"""The signed webhook URLs a deployed stack points Zaqar and Aodh at (heat/vmha.yaml's ``*_webhook_url``),
+when its ``webhook_auth`` is ``signed``; with ``trust`` (the template's default) Zaqar and Aodh call the
+gateway with Keystone tokens through trusts and nothing is signed.
 
 They are signed for the stack's ``gateway_url`` (a parameter, or the environment files' value) with the
 gateway's ``api.webhook_secret``; the secret itself never reaches Heat, only the signatures. Parameters
@@ -15,12 +17,16 @@ from vmha.signing import WEBHOOK_PATHS, signed_url
 
 SIGNED_PARAMETERS = {"zaqar_webhook_url": "zaqar", "aodh_webhook_url": "aodh"}
 """Each template parameter that holds a signed URL, and whose webhook it is."""
+TRUST, SIGNED = "trust", "signed"
+"""The template's ``webhook_auth`` values; TRUST is its default."""
 
 
 def with_webhooks(parameters: Mapping[str, Any], environment: Mapping[str, Any], secret: str,
                   expires: int) -> dict[str, Any]:
-    """``parameters`` completed with every signed URL parameter not given; DeployError without a secret
-    or a gateway URL to sign them for."""
+    """``parameters`` completed, when the stack's webhook_auth is signed, with every signed URL parameter not
+    given; DeployError without a secret or a gateway URL to sign them for."""
+    if (parameters.get("webhook_auth") or _environment_value(environment, "webhook_auth") or TRUST) != SIGNED:
+        return dict(parameters)
     missing = [name for name in SIGNED_PARAMETERS if name not in parameters]
     if not missing:
         return dict(parameters)
