@@ -1,8 +1,9 @@
 """Issue 19 item 3: vmha recovers real QEMU guests run by Nova's libvirt driver (the kvm profile,
-tests/cloud/kvm_hosts.py, added to the running cloud on first use). A kvm host dies (its nova-compute killed);
-vmha fences it through its BMC emulator, whose power-off destroys the host's guests, and evacuates the HA
-servers, which Nova rebuilds on the other kvm host from the shared instances directory, their guest agents
-answering there. Then one guest's QEMU is SIGKILLed and vmha restarts it through Nova."""
+tests/cloud/kvm_hosts.py, added to the running cloud on first use). A kvm host dies (its nova-compute and its
+host monitor killed); the other host's monitor reports it, vmha fences it through its BMC emulator, whose
+power-off destroys the host's guests, and evacuates the HA servers, which Nova rebuilds on the other kvm host
+from the shared instances directory, their guest agents answering there. Then one guest's QEMU is SIGKILLed
+and vmha restarts it through Nova."""
 
 from __future__ import annotations
 
@@ -20,9 +21,10 @@ import pytest
 from tests.cloud import cloud, helpers, kvm_hosts, qemu_libvirtd
 from tests.cloud.layout import KVM_HOSTS, Layout
 from tests.cloud.procs import wait_until
+from tests.host_monitor_support import DEADLINE, HostMonitors
 from tests.integration.kvm_support import answers
-from vmha.contracts import HostEvent, HostPayload, HostStatus, VirDomainEvent, VmEvent, VmPayload
-from vmha.journal import FenceMethod, NotificationStatus
+from vmha.contracts import VirDomainEvent, VmEvent, VmPayload
+from vmha.journal import FenceMethod, NotificationFilter, NotificationStatus
 
 from .recovery_support import HA, Recoveries, segment
 
@@ -58,20 +60,38 @@ def agents_answer(layout: Layout, servers: list[Any]) -> bool:
     return wait_until(lambda: all(answers(dom) for dom in domains), BOOT_SECONDS, 0.5)
 
 
+def reported_down(recoveries: Recoveries, host: str) -> str:
+    """The id of the host monitors' notification about ``host``, once the gateway has taken it in."""
+    found: tuple[Any, ...] = ()
+
+    def taken_in() -> bool:
+        nonlocal found
+        found = recoveries.journal.list_notifications(NotificationFilter(hostname=host))
+        return bool(found)
+
+    assert wait_until(taken_in, DEADLINE + 30, 0.25), f"no notification about {host}; logs in {recoveries.logs}"
+    return str(found[0].id)
+
+
 def test_kvm_host_failure_then_vm_failure_recovered_on_real_guests(
-        admin_conn: Any, kvm_layout: Layout, recoveries: Recoveries) -> None:
+        tmp_path: Path, admin_conn: Any, kvm_layout: Layout, recoveries: Recoveries) -> None:
     conn, layout, name = admin_conn, kvm_layout, f"kvm-e2e-{uuid.uuid4().hex[:6]}"
+    (tmp_path / "monitors").mkdir()
+    monitors = HostMonitors(layout, "etcd", tmp_path / "monitors", recoveries.queues["notifications"])
     with segment(conn, KVM_HOSTS, {"vmha:recovery_method": "auto"}):
-        gateway = recoveries.start()  # starts while the guests boot
+        gateway = recoveries.start()  # the gateway and the host monitors start while the guests boot
+        for host in KVM_HOSTS:
+            monitors.start(host, settings={"VMHA_FENCING_FILE": str(kvm_hosts.fencing_yaml(layout))})
         servers = helpers.boot_servers(conn, FAILED, 2, name, metadata=HA, image_name=kvm_hosts.IMAGE_NAME,
                                        flavor_name=kvm_hosts.FLAVOR_NAME, timeout=BOOT_SECONDS)
         try:
             booted = agents_answer(layout, servers)
             nodes = {server.hypervisor_hostname for server in servers}
             recoveries.wait_ready(gateway)
-            helpers.kill_host(layout, FAILED)
-            posted = time.monotonic()
-            host_down = recoveries.notify(FAILED, HostPayload(HostEvent.STOPPED, HostStatus.NORMAL))
+            monitors.wait_joined(list(KVM_HOSTS))
+            posted = monitors.kill(FAILED)  # its nova-compute and its host monitor
+            host_down = reported_down(recoveries, FAILED)
+            reported = time.monotonic() - posted
             moved = [helpers.wait_evacuated(conn, server, FAILED, BOOT_SECONDS) for server in servers]
             evacuated = time.monotonic() - posted
             host_detail = recoveries.wait_ended(host_down)
@@ -87,11 +107,12 @@ def test_kvm_host_failure_then_vm_failure_recovered_on_real_guests(
             vm_detail = recoveries.wait_ended(recoveries.notify(TARGET, failed))
             restarted = conn.compute.get_server(victim.id)
             restarted_answers = agents_answer(layout, [restarted])
-            print(f"\nkvm recovery: {len(moved)} guests ACTIVE on {TARGET} {evacuated:.1f} s after the host-down "
-                  f"notification, agents answering after {answering:.1f} s; the killed guest's agent answered "
+            print(f"\nkvm recovery: {FAILED} reported down {reported:.1f} s after it was killed, {len(moved)} guests "
+                  f"ACTIVE on {TARGET} after {evacuated:.1f} s, agents answering after {answering:.1f} s; the killed "
+                  "guest's agent answered "
                   f"{time.monotonic() - killed:.1f} s after its QEMU was killed")
         finally:
-            helpers.restore_host(layout, conn, FAILED)
+            monitors.stop(conn)  # and restores the killed host
             helpers.delete_servers(conn, servers)
     # Each kvm host's own libvirtd answers getHostname() with the host's name, which Nova names its node after.
     assert [libvirt.open(kvm_hosts.libvirt_uri(layout, host)).getHostname() for host in KVM_HOSTS] == list(KVM_HOSTS)
