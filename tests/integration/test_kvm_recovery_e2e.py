@@ -60,6 +60,12 @@ def agents_answer(layout: Layout, servers: list[Any]) -> bool:
     return wait_until(lambda: all(answers(dom) for dom in domains), BOOT_SECONDS, 0.5)
 
 
+def disks(layout: Layout, servers: list[Any]) -> dict[str, int]:
+    """Each server's root disk file on the shared instances path, by inode: a rebuild that recognises the
+    shared storage reuses it, one that does not makes a new disk from the image."""
+    return {server.id: (kvm_hosts.instances_path(layout) / server.id / "disk").stat().st_ino for server in servers}
+
+
 def reported_down(recoveries: Recoveries, host: str) -> str:
     """The id of the host monitors' notification about ``host``, once the gateway has taken it in."""
     found: tuple[Any, ...] = ()
@@ -87,6 +93,7 @@ def test_kvm_host_failure_then_vm_failure_recovered_on_real_guests(
         try:
             booted = agents_answer(layout, servers)
             nodes = {server.hypervisor_hostname for server in servers}
+            disks_before = disks(layout, servers)
             recoveries.wait_ready(gateway)
             monitors.wait_joined(list(KVM_HOSTS))
             posted = monitors.kill(FAILED)  # its nova-compute and its host monitor
@@ -94,6 +101,7 @@ def test_kvm_host_failure_then_vm_failure_recovered_on_real_guests(
             reported = time.monotonic() - posted
             moved = [helpers.wait_evacuated(conn, server, FAILED, BOOT_SECONDS) for server in servers]
             evacuated = time.monotonic() - posted
+            disks_after = disks(layout, moved)
             host_detail = recoveries.wait_ended(host_down)
             fence = recoveries.journal.get_fence(host_down, FAILED)
             left_running = kvm_hosts.domains(layout, FAILED)
@@ -122,6 +130,7 @@ def test_kvm_host_failure_then_vm_failure_recovered_on_real_guests(
     assert fence is not None and fence.method is FenceMethod.REDFISH and fence.proves_death
     assert left_running == [], "the fenced host's guests still run"
     assert {server.compute_host for server in moved} == {TARGET}
+    assert disks_after == disks_before, "the rebuild made new disks instead of using those on shared storage"
     assert evacuated_answer, "the evacuated guests' agents do not answer on the other host"
     assert vm_detail.notification.status is NotificationStatus.FINISHED, vm_detail.notification.status_reason
     assert (restarted.status, restarted.task_state, restarted.compute_host) == ("ACTIVE", None, TARGET)
