@@ -12,7 +12,7 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from pathlib import Path
 
@@ -44,14 +44,22 @@ def flow_of(detail: NotificationDetail, settings: Settings) -> tuple[str, ...]:
     return resolve_flow(FailureType(record.type), method, custom_flows(settings))
 
 
-def fraction(detail: NotificationDetail, flow: tuple[str, ...]) -> float:
-    """How much of the recovery is done: step runs ended over step runs expected (per instance where so)."""
+def per_instance_steps(settings: Settings) -> frozenset[str]:
+    """The ids of the steps that run once per instance: built-in, and the operator's own of the custom flows file."""
+    custom = custom_flows(settings)
+    own = {step.id for step in custom.steps.values() if step.per_instance} if custom is not None else set()
+    return frozenset({key for key, spec in STEPS.items() if spec.per_instance} | own)
+
+
+def fraction(detail: NotificationDetail, flow: tuple[str, ...], per_instance: Collection[str]) -> float:
+    """How much of the recovery is done: step runs ended over step runs expected (per instance for the steps of
+    ``per_instance``)."""
     if detail.notification.status in TERMINAL:
         return 1.0
     instances = max(1, len(detail.instances))
     if not flow:
         return sum(item.status in FINAL_INSTANCE_STATUSES for item in detail.instances) / instances
-    expected = sum(instances if STEPS[step].per_instance else 1 for step in flow if step in STEPS)
+    expected = sum(instances if step in per_instance else 1 for step in flow)
     done = sum(1 for run in detail.steps if run.status in _DONE and run.key.step_id in flow)
     return done / expected if expected else 0.0
 
@@ -67,7 +75,7 @@ def render(journal: Journal, settings: Settings, limit: int) -> list[str]:
         now = f"{latest.step_id}: {latest.message}" if latest else ""
         if record.status in TERMINAL and record.status_reason:
             now = record.status_reason
-        progress = bar(fraction(detail, flow_of(detail, settings)))
+        progress = bar(fraction(detail, flow_of(detail, settings), per_instance_steps(settings)))
         lines.append(f"{record.id[:8]}  {record.type:<12}  {record.hostname:<12}  {record.status.value:<8}  "
                      f"{progress}  {now}")
         for item in detail.instances:
