@@ -17,13 +17,15 @@ import pytest
 import requests
 
 from tests.cloud import helpers
-from tests.cloud.layout import Layout
+from tests.cloud.layout import COMPUTE_HOSTS, Layout
 from tests.cloud.procs import wait_until
+from tests.failback_support import STOPPED
 from vmha.contracts import FailureType
+from vmha.demo.hosts import free_hosts, taken_hosts
 from vmha.journal import NewNotification, NotificationDetail, NotificationStatus, utc_now
 
 from .recovery_support import _LISTENING, HA, Recoveries, actions, segment
-from .test_return_to_service import back_in_service, failed, put_back, recover_then_start, returned  # noqa: F401
+from .test_return_to_service import PREFERRED, back_in_service, put_back, recover_then_start, returned
 
 FAILBACK = "VMHA_FAILBACK"
 
@@ -35,6 +37,17 @@ def recoveries(tmp_path: Path, admin_conn: Any, cloud_layout: Layout) -> Iterato
                       failback={"max_parallel": 1})
     yield made
     made.close()
+
+
+@pytest.fixture
+def failed(admin_conn: Any) -> str:
+    """A fake-driver compute host (live migration needs two of one driver) that is up, enabled and in no
+    segment, waited for: the hosts are shared."""
+    def free() -> list[str]:
+        found = [host for host in free_hosts(admin_conn, taken_hosts(admin_conn)) if host in COMPUTE_HOSTS]
+        return sorted(found, key=PREFERRED.index)
+    assert wait_until(lambda: bool(free()), 600, 5), "every compute host is in another test's segment or down"
+    return free()[0]
 
 
 def gateway_api(conn: Any, recoveries: Recoveries, gateway: subprocess.Popen[bytes]) -> Any:
@@ -50,12 +63,18 @@ def gateway_api(conn: Any, recoveries: Recoveries, gateway: subprocess.Popen[byt
     return call
 
 
+def failback_id(answer: requests.Response) -> str:
+    """The id of the failback a 202 started."""
+    assert answer.status_code == 202, answer.text
+    return str(answer.json()["failback"]["id"])
+
+
 def vmoves(detail: NotificationDetail) -> dict[str, tuple[str, str]]:
     return {item.instance_uuid: (item.status.value, item.message or "") for item in detail.instances}
 
 
 def test_manual_failback_moves_the_evacuated_servers_back_exactly_once(
-        admin_conn: Any, cloud_layout: Layout, recoveries: Recoveries, failed: str) -> None:  # noqa: F811
+        admin_conn: Any, cloud_layout: Layout, recoveries: Recoveries, failed: str) -> None:
     conn = admin_conn
     with segment(conn, (failed,), {"vmha:recovery_method": "auto", "vmha:return_to_service": "auto"},
                  prefix="fb") as aggregate:
@@ -71,10 +90,10 @@ def test_manual_failback_moves_the_evacuated_servers_back_exactly_once(
             conn.compute.lock_server(locked)
             first = call("POST", f"hosts/{failed}/failback")
             twice, cancel = call("POST", f"hosts/{failed}/failback"), call("DELETE", f"hosts/{failed}/failback")
-            cancelled = recoveries.wait_ended(first.json()["failback"]["id"], 120)
+            cancelled = recoveries.wait_ended(failback_id(first), 120)
             nothing_to_cancel = call("DELETE", f"hosts/{failed}/failback")
             second = call("POST", f"hosts/{failed}/failback")
-            moved = recoveries.wait_ended(second.json()["failback"]["id"], 120)
+            moved = recoveries.wait_ended(failback_id(second), 120)
             third = call("POST", f"hosts/{failed}/failback")
             listed = call("GET", f"notifications?type={FAILBACK}").json()["notifications"]
             shown = call("GET", f"notifications/{moved.notification.id}/vmoves").json()["vmoves"]
@@ -113,9 +132,7 @@ def busy_segment(recoveries: Recoveries, segment_name: str, call: Any, host: str
     """A failback asked while a host recovery of the segment is under way (a new one in the gateway's journal,
     of another host of the segment: it never reaches the queues), which ends ignored after."""
     busy = NewNotification(id=str(uuid.uuid4()), type=FailureType.COMPUTE_HOST.value, hostname="fb-other",
-                           generated_time=utc_now(), payload={"event": "STOPPED", "host_status": "NORMAL",
-                                                              "cluster_status": "OFFLINE"},
-                           source="fb-test", segment=segment_name)
+                           generated_time=utc_now(), payload=STOPPED, source="fb-test", segment=segment_name)
     recoveries.journal.record_notification(busy, dedup_window=timedelta(0), terminal_within=timedelta(minutes=5))
     try:
         return call("POST", f"hosts/{host}/failback")  # type: ignore[no-any-return]
@@ -124,7 +141,7 @@ def busy_segment(recoveries: Recoveries, segment_name: str, call: Any, host: str
 
 
 def test_auto_failback_after_the_return_to_service(
-        admin_conn: Any, cloud_layout: Layout, recoveries: Recoveries, failed: str) -> None:  # noqa: F811
+        admin_conn: Any, cloud_layout: Layout, recoveries: Recoveries, failed: str) -> None:
     conn = admin_conn
     metadata = {"vmha:recovery_method": "auto", "vmha:return_to_service": "auto", "vmha:failback": "auto"}
     with segment(conn, (failed,), metadata, prefix="fb"):

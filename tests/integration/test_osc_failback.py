@@ -11,14 +11,12 @@ import contextlib
 import threading
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 
 from tests.cloud import helpers
 from tests.cloud.procs import wait_until
+from tests.failback_support import seed_recovery
 from vmha import sweeps
-from vmha.contracts import FailureType
-from vmha.journal import InstanceStatus, NewNotification, NotificationStatus, utc_now
 
 from .recovery_support import segment
 from .test_api_masakari_client import free_host
@@ -35,7 +33,7 @@ def test_host_failback_refuses_then_moves_a_server_back(osc: Osc, admin_conn: An
         elsewhere = other_host(admin_conn, host)
         [server] = helpers.boot_servers(admin_conn, elsewhere, 1, f"fb-osc-{uuid.uuid4().hex[:6]}")
         try:
-            recovery = seed_recovery(osc, host, server.id, elsewhere)
+            recovery = seed_recovery(osc.journal, host, (server.id,), elsewhere, "fb-osc-test")
             with sweeping(osc):
                 done = osc.json("host", "failback", host, "--wait")
             landed = admin_conn.compute.get_server(server.id).compute_host
@@ -60,19 +58,6 @@ def other_host(conn: Any, host: str) -> str:
                 and service.state == "up"]
     assert wait_until(lambda: bool(found()), 600, 5), "no other compute host is up"
     return found()[0]
-
-
-def seed_recovery(cli: Osc, host: str, server_id: str, moved_to: str) -> str:
-    """A finished host recovery of ``host`` that evacuated ``server_id`` to ``moved_to``, as the journal keeps it."""
-    journal, recovery = cli.journal, str(uuid.uuid4())
-    journal.record_notification(NewNotification(recovery, FailureType.COMPUTE_HOST.value, host, utc_now(), {
-        "event": "STOPPED", "host_status": "NORMAL", "cluster_status": "OFFLINE"}, "fb-osc-test"),
-        dedup_window=timedelta(0), terminal_within=timedelta(hours=1))
-    journal.record_instance_progress(recovery, server_id, InstanceStatus.SUCCEEDED, source_host=host,
-                                     dest_host=moved_to, message=f"on {moved_to}")
-    journal.set_status(recovery, NotificationStatus.RUNNING)
-    journal.set_status(recovery, NotificationStatus.FINISHED, "fb-osc-test: recovered")
-    return recovery
 
 
 @contextlib.contextmanager

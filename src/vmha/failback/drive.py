@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 def look_once(settings: Settings, journal: Journal, cloud: Any) -> None:
     """One pass over every failback under way; a pass that failed is logged and taken again next time."""
-    for record in records.under_way(journal):
+    for record in records.moving(journal):
         try:
             drive(settings, journal, cloud, record.id)
         except sdk_errors.SDKException as error:

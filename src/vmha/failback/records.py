@@ -41,9 +41,11 @@ def running(journal: Journal, host: str) -> NotificationRecord | None:
     return found[0] if found else None
 
 
-def under_way(journal: Journal) -> tuple[NotificationRecord, ...]:
-    """Every failback under way (at most one per host)."""
-    return journal.list_notifications(NotificationFilter(statuses=UNDER_WAY, type=TYPE), limit=500)
+def moving(journal: Journal) -> tuple[NotificationRecord, ...]:
+    """Every failback running (at most one per host); one still ``new`` is being planned and is not driven yet
+    (one left ``new`` by a crash ends failed at its deadline)."""
+    return journal.list_notifications(NotificationFilter(statuses=frozenset({NotificationStatus.RUNNING}),
+                                                         type=TYPE), limit=500)
 
 
 def last_recovery(journal: Journal, host: str) -> NotificationRecord | None:
