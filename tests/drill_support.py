@@ -23,8 +23,8 @@ from typing import Any
 import yaml
 
 from tests.cloud import helpers
-from tests.cloud.layout import Layout
-from tests.integration.cli_support import gateway_in_catalog
+from tests.cloud.layout import REGION, Layout
+from tests.integration.cli_support import clouds_yaml, gateway_in_catalog
 from tests.integration.recovery_support import VMHA, Recoveries, segment
 from vmha.demo.host_monitors import HostMonitors, MonitorSetup
 from vmha.demo.hosts import return_to_service
@@ -71,11 +71,13 @@ class PoweredHost:
 
 @dataclass(frozen=True)
 class Stage:
-    """A segment ready to drill ``host``: its name, the gateway's Keystone region, the powered host."""
+    """A segment ready to drill ``host``: its name, the gateway's Keystone region, a clouds.yaml listing the
+    cloud's region (the default) and the gateway's, the powered host."""
 
     host: str
     segment: str
     region: str
+    clouds: Path
     powered: PoweredHost
     monitors: HostMonitors
 
@@ -95,7 +97,10 @@ def stage(conn: Any, layout: Layout, folder: Path, hosts: tuple[str, str],
         assert url is not None, "the gateway logged no endpoint URL"
         with gateway_in_catalog(layout, conn, url.group(1), folder) as (_, choosing), \
                 segment(conn, hosts, {"vmha:recovery_method": "auto", **metadata}, "drill") as aggregate:
-            clouds = yaml.safe_load(Path(choosing.env["OS_CLIENT_CONFIG_FILE"]).read_text())
+            region = yaml.safe_load(Path(choosing.env["OS_CLIENT_CONFIG_FILE"]).read_text())[
+                "clouds"]["vmha-admin"]["regions"][0]
+            (folder / "drill").mkdir()
+            both = clouds_yaml(layout, (REGION, region), folder / "drill")
             setup = MonitorSetup(layout.etcd_url.replace("http://", "etcd3+http://"), str(layout.fencing_yaml),
                                  recoveries.queues["notifications"], aggregate.name, "vmha-admin", 10.0)
             monitors = HostMonitors(setup, folder / "monitors")
@@ -104,7 +109,7 @@ def stage(conn: Any, layout: Layout, folder: Path, hosts: tuple[str, str],
                 monitors.start(list(hosts))
                 monitors.wait_ready(60)
                 powered = PoweredHost(layout, hosts[0], monitors)
-                yield Stage(hosts[0], aggregate.name, clouds["clouds"]["vmha-admin"]["regions"][0], powered, monitors)
+                yield Stage(hosts[0], aggregate.name, region, both, powered, monitors)
             finally:
                 if powered is not None:
                     powered.stop()
@@ -128,11 +133,12 @@ def put_back(layout: Layout, conn: Any, host: str) -> None:
         return_to_service(conn, host)
 
 
-def drill(layout: Layout, *args: str, region: str | None = None) -> subprocess.CompletedProcess[str]:
-    """`vmha drill` as an operator runs it: the cloud's clouds.yaml, the fencing file, the gateway's region."""
+def drill(layout: Layout, *args: str, staged: Stage | None = None) -> subprocess.CompletedProcess[str]:
+    """`vmha drill` as an operator runs it: a clouds.yaml (the stage's, else the cloud's), the fencing file, the
+    stage's gateway region."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("OS_", "VMHA_"))}
-    env |= {"OS_CLIENT_CONFIG_FILE": str(layout.clouds_yaml), "OS_CLOUD": "vmha-admin"}
-    chosen = ("--gateway-region", region) if region else ()
+    env |= {"OS_CLIENT_CONFIG_FILE": str(staged.clouds if staged else layout.clouds_yaml), "OS_CLOUD": "vmha-admin"}
+    chosen = ("--gateway-region", staged.region) if staged else ()
     return subprocess.run([VMHA, "drill", "--fencing-file", str(layout.fencing_yaml), *chosen, *args], env=env,
                           capture_output=True, text=True, timeout=900, check=False, stdin=subprocess.DEVNULL)
 

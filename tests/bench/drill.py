@@ -31,7 +31,7 @@ def run(conn: Any, layout: Layout, hosts: tuple[str, str], servers: int) -> dict
     with tempfile.TemporaryDirectory(prefix="vmha-bench-drill-") as work, \
             stage(conn, layout, Path(work), hosts, {}) as staged:
         done = drill(layout, "--host", hosts[0], "--segment", staged.segment, "--servers", str(servers),
-                     region=staged.region)
+                     staged=staged)
     if not any(line.startswith("PHASE") for line in done.stdout.splitlines()):
         return {"host": hosts[0], "exit_status": done.returncode, "phases": {}, "canaries": [],
                 "error": (done.stderr or done.stdout).strip()[-2000:]}

@@ -44,11 +44,12 @@ def test_the_drill_fails_the_host_for_real_and_returns_it(
     conn, victim = admin_conn, hosts[0]
     with stage(conn, cloud_layout, tmp_path, hosts, {"vmha:rto_seconds": "600"}) as staged:
         done = drill(cloud_layout, "--host", victim, "--segment", staged.segment, "--servers", "2",
-                     "--timeout", "240", "--return-timeout", "240", region=staged.region)
+                     "--timeout", "240", "--return-timeout", "240", staged=staged)
         out = done.stdout
         assert done.returncode == 0, out[-6000:] + done.stderr[-3000:] + staged.monitors.tail(hosts[1], 10)
         assert staged.powered.errors == [] and staged.powered.cuts == 1
         back = in_service(conn, victim)
+    print(f"\nvmha drill of {victim}:\n{out}")
     assert re.search(rf"\[failure\]\s+{victim} powered off through its BMC", out)
     assert re.search(r"\[detection\]\s+notification \S+ \(COMPUTE_HOST", out)
     assert re.search(r"\[recovery\]\s+fence_host: ", out), out

@@ -63,7 +63,7 @@ class Drill:
             canaries = self._boot(cleanup)
             off_at = self._power_off(target, cleanup)
             notification = self._follow(target, canaries, off_at)
-            returned = self._return(target)
+            returned = self._return(target) if self._ended(target, notification) else None
             verdict = self._verdict(target, canaries, off_at, notification, returned)
             show(verdict, report.stream)
             return 0 if verdict.passed else 1
@@ -138,6 +138,14 @@ class Drill:
                     self.report(f"[recovery]   {step['name']}: {event['message']}")
         said.add(("", ""))
         return latest
+
+    def _ended(self, target: Target, view: dict[str, Any] | None) -> bool:
+        """Whether the recovery ended; if not, the host stays off: powered on now, it could start a server
+        still being evacuated, and that server would run twice."""
+        if view is not None and view["status"] in ENDED:
+            return True
+        self.report(f"[return]     the recovery has not ended: {target.host} stays powered off")
+        return False
 
     def _return(self, target: Target) -> float | None:
         """Power the host on, wait for its nova-compute, return it through the gateway; seconds from the
