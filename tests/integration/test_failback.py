@@ -165,5 +165,5 @@ def test_auto_failback_after_the_return_to_service(
     assert (done.notification.type, done.notification.payload["by"], done.notification.payload["recovery"]) == (
         FAILBACK, "auto", nid)
     assert done.notification.status is NotificationStatus.FINISHED, done.notification
-    assert vmoves(done) == {server.id: ("succeeded", f"back on {failed}")}
+    assert vmoves(done)[server.id] == ("succeeded", f"back on {failed}")  # the host may hold other tests' servers
     assert migrations == 1
