@@ -27,6 +27,8 @@ from vmha.journal import JsonObject, NotificationDetail
 
 _PLAIN_STATES = frozenset({"active", "error", "stopped"})
 POWER_SHUTDOWN = 4
+PLANNED = "planned"
+"""The progress message of a server ``plan_evacuation`` recorded ``pending``, before anything was asked of Nova."""
 
 
 @dataclass(frozen=True)

@@ -4,20 +4,22 @@ Settled: off the failed host with no task in progress (Nova clears the task befo
 the server over, so a server with no task still on the failed host is left behind only once Nova's
 evacuation record in os-migrations has ended). Then the plan's after-actions (spec §4.4): stop a server
 that was not running, reset one that was in ERROR back to ERROR, unlock it if vmha locked it; and record it
-``succeeded`` with its new host. Not settled yet: Retry after the recheck interval. A server that Nova left
-on the failed host or that went to ERROR, or one still unsettled at the step's deadline, is recorded
-``failed`` and the step is Skipped, so that its branch still reaches ``finish_host_recovery``, which fails
-the notification after putting an unused reserved host back.
+``succeeded`` with its new host. Not settled yet: Retry after the recheck interval, or later while the
+evacuation is younger than half the time this gateway saw evacuations take (``vmha.functions.pacing``). A
+server that Nova left on the failed host or that went to ERROR, or one still unsettled at the step's
+deadline, is recorded ``failed`` and the step is Skipped, so that its branch still reaches
+``finish_host_recovery``, which fails the notification after putting an unused reserved host back.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from vmha.cloud.nova import evacuation_running, get_server
 from vmha.context import StepContext
 from vmha.contracts import StepMessage
-from vmha.functions import records
+from vmha.functions import pacing, records
 from vmha.functions.evacuation import InstancePlan, planned
 from vmha.functions.nova import at_boundary, recheck_delay
 from vmha.journal import InstanceStatus, NotificationDetail
@@ -43,15 +45,20 @@ def run(message: StepMessage, ctx: StepContext) -> Outcome:
     failure = _failure(ctx.cloud, server, plan, failed_host)
     if failure is not None:
         return _give_up(ctx, message, server, plan, failure)
+    requested = _requested(detail, uuid)
+    elapsed = (ctx.now() - requested).total_seconds() if requested is not None else None
     if server.task_state is None and server.compute_host != failed_host and _after_actions_done(ctx, server, plan):
         _unlock(ctx, server, plan)
         _record(ctx, message, InstanceStatus.SUCCEEDED, f"on {server.compute_host}", server.compute_host)
+        if elapsed is not None and not plan.stop_after:
+            pacing.SETTLING.settled(elapsed)
         return Done({"host": server.compute_host, "vm_state": server.vm_state})
-    if _too_late(ctx, message, detail, plan):
+    if _too_late(ctx, message, detail, plan, requested):
         return _give_up(ctx, message, server, plan, f"not settled before the deadline ({server.vm_state}, "
                                                     f"task {server.task_state}, on {server.compute_host})")
+    wait = 0.0 if elapsed is None else pacing.SETTLING.wait(elapsed)
     return Retry(f"server {uuid}: {server.vm_state}, task {server.task_state}, on {server.compute_host}",
-                 recheck_delay(ctx, message))
+                 max(wait, recheck_delay(ctx, message)))
 
 
 def _settled_before(detail: NotificationDetail, uuid: str) -> Outcome | None:
@@ -64,14 +71,19 @@ def _settled_before(detail: NotificationDetail, uuid: str) -> Outcome | None:
     return Skipped(f"server {uuid} {recorded.status.value}: {recorded.message}")
 
 
-def _too_late(ctx: StepContext, message: StepMessage, detail: NotificationDetail, plan: InstancePlan) -> bool:
+def _requested(detail: NotificationDetail, uuid: str) -> datetime | None:
+    """When Nova accepted the server's evacuation: its last ``ongoing`` record, else evacuate_instance's end."""
+    ongoing = next((item.updated_at for item in detail.instances
+                    if item.instance_uuid == uuid and item.status is InstanceStatus.ONGOING), None)
+    return ongoing or records.finished_at(detail, "evacuate_instance", uuid)
+
+
+def _too_late(ctx: StepContext, message: StepMessage, detail: NotificationDetail, plan: InstancePlan,
+              requested: datetime | None) -> bool:
     """Past the evacuation ceiling (plus the power-off one when the server is to be stopped) since the request."""
-    uuid = str(message.instance_uuid)
-    requested = next((item.updated_at for item in detail.instances
-                      if item.instance_uuid == uuid and item.status is InstanceStatus.ONGOING), None)
     ceilings = ctx.settings.ceilings
     seconds = ceilings.evacuation_seconds + (ceilings.power_off_seconds if plan.stop_after else 0)
-    return records.too_late(ctx, message, requested or records.finished_at(detail, "evacuate_instance", uuid), seconds)
+    return records.too_late(ctx, message, requested, seconds)
 
 
 def _failure(cloud: Any, server: Any, plan: InstancePlan, failed_host: str) -> str | None:

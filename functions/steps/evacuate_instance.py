@@ -11,26 +11,36 @@ clears a stuck task (spec §4.4). Converges: a server already off the failed hos
 left alone. Nova refusing because it still sees the host in use, or because of the server's state, is a
 Retry (the boundary maps 409); ``confirm_instance_evacuated`` watches the result.
 
-At most ``host_failure.max_parallel_evacuations`` servers of one notification are evacuating at once:
-``ongoing`` in the journal, from the slot taken here until ``confirm_instance_evacuated`` settles them. The
-count is taken from the journal under the notification's evacuations lock (``vmha.functions.locks``), so
-replicas agree. A server finding no free slot waits, without asking Nova anything, until another server's
-branch ends in this gateway (its slot is then free), or at most ``SLOT_WAIT_SECONDS`` for a slot freed
-elsewhere. A server that turns out gone or already moved gives its slot back when it is settled (ignored
-here, or by ``confirm_instance_evacuated``).
+At most ``vmha.functions.pacing``'s window of servers of one notification are evacuating at once (the
+operator's ``host_failure.max_parallel_evacuations`` is its hard ceiling; it shrinks while Nova shows
+trouble): ``ongoing`` in the journal, from the slot taken here until ``confirm_instance_evacuated`` settles
+them. The count is taken from the journal under the notification's evacuations lock
+(``vmha.functions.locks``), so replicas agree; the same read gives the plan. A server finding no free slot
+waits, without asking Nova anything, until another server's branch ends in this gateway (its slot is then
+free), or at most ``SLOT_WAIT_SECONDS`` for a slot freed elsewhere. A server that turns out gone or already
+moved gives its slot back when it is settled (ignored here, or by ``confirm_instance_evacuated``).
+
+A server's first run (still ``pending`` as planned: nothing was ever asked of Nova for it in this recovery),
+when the plan found it active, stopped or in error with no task, acts on the state the plan read moments ago
+instead of reading the server again (one Nova call less per server); any other run (a retry, a run after a
+crash, however far the earlier one got, a server to reset to ERROR) reads it first, so that nothing is asked
+twice.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from dataclasses import dataclass
+
+from openstack import exceptions as sdk_errors
 
 from vmha.cloud.nova import get_server
 from vmha.context import StepContext
 from vmha.contracts import StepMessage
-from vmha.functions import locks, records
-from vmha.functions.evacuation import InstancePlan, planned
+from vmha.functions import locks, pacing, records
+from vmha.functions.evacuation import PLANNED, InstancePlan, planned
 from vmha.functions.locks import Scope
-from vmha.functions.nova import BadRequest, at_boundary
+from vmha.functions.nova import BOUNDARY_ERRORS, BadRequest, NotFound, at_boundary
 from vmha.functions.proof import proof_of_death
 from vmha.journal import InstanceStatus, NotificationDetail
 from vmha.outcomes import Done, Fail, Outcome, Retry, Skipped
@@ -50,62 +60,104 @@ def run(message: StepMessage, ctx: StepContext) -> Outcome:
     proof = proof_of_death(ctx, str(message.notification_id))
     if isinstance(proof, Fail):
         return proof
-    detail = records.recovery(ctx, message, with_events=False)
-    plan = planned(detail, message.instance_uuid)
-    if plan is None:
-        return Fail(f"server {message.instance_uuid} is not in the evacuation plan")
-    waiting = locks.exclusive(ctx, Scope.EVACUATIONS, str(message.notification_id), lambda: _take_slot(ctx, message))
-    if waiting is not None:
-        return waiting
+    slot = locks.exclusive(ctx, Scope.EVACUATIONS, str(message.notification_id), lambda: _take_slot(ctx, message))
+    if not isinstance(slot, Slot):
+        return slot
+    if slot.taken:  # said after the lock is released: one journal write less under it
+        ctx.journal.add_progress_event(str(message.notification_id), message.step, SLOT_TAKEN, 0.5,
+                                       str(message.instance_uuid))
+    return _first(ctx, message, slot) if slot.first else _again(ctx, message, slot)
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A slot taken (or kept) by this run, with what the journal read under the lock said."""
+
+    plan: InstancePlan
+    detail: NotificationDetail
+    taken: bool
+    """The slot was taken by this run (not kept from an earlier one)."""
+    first: bool
+    """Nothing was ever asked of Nova for this server in this recovery (still ``pending`` as planned) and the
+    plan found it in a plain state (a server to reset to ERROR is always read again: a re-plan may have found
+    an earlier recovery's evacuation still rebuilding it)."""
+
+
+def _first(ctx: StepContext, message: StepMessage, slot: Slot) -> Outcome:
+    """The first run of a server in a plain state: as the plan read it."""
+    try:
+        return _evacuate(ctx, message, slot, locked=slot.plan.locked, reset=False)
+    except NotFound:
+        return _gone(ctx, message)
+
+
+def _again(ctx: StepContext, message: StepMessage, slot: Slot) -> Outcome:
+    """A later run: the server read again, left alone if an earlier run's evacuation already took it."""
     server = get_server(ctx.cloud, message.instance_uuid)
     if server is None:
-        _record(ctx, message, InstanceStatus.IGNORED, "server deleted before evacuation")
-        return Skipped(f"server {message.instance_uuid} no longer exists")
+        return _gone(ctx, message)
     if server.compute_host != ctx.notification.hostname or server.task_state in REBUILDING:
         return Done({"target": server.compute_host, "already": True})
-    return _evacuate(ctx, message, server, plan, detail)
+    reset = slot.plan.reset_to_error and (server.vm_state != "error" or server.task_state is not None)
+    return _evacuate(ctx, message, slot, locked=bool(server.is_locked), reset=reset)
 
 
-def _take_slot(ctx: StepContext, message: StepMessage) -> Retry | None:
-    """Mark the server ``ongoing`` unless max_parallel_evacuations others are (Retry: wait for a free slot).
+def _take_slot(ctx: StepContext, message: StepMessage) -> Slot | Retry | Fail:
+    """Mark the server ``ongoing`` unless the window's count of others are (Retry: wait for a free slot).
 
     Under the notification's evacuations lock; a server already ``ongoing`` (an earlier run of this step)
     keeps its slot.
     """
-    uuid, limit = str(message.instance_uuid), ctx.settings.host_failure.max_parallel_evacuations
-    instances = records.recovery(ctx, message, with_events=False).instances
-    if any(item.instance_uuid == uuid and item.status is InstanceStatus.ONGOING for item in instances):
-        return None
-    in_flight = sum(1 for item in instances if item.status is InstanceStatus.ONGOING)
+    uuid, ceiling = str(message.instance_uuid), ctx.settings.host_failure.max_parallel_evacuations
+    detail = records.recovery(ctx, message, with_events=False)
+    plan = planned(detail, uuid)
+    if plan is None:
+        return Fail(f"server {uuid} is not in the evacuation plan")
+    mine = next((item for item in detail.instances if item.instance_uuid == uuid), None)
+    if mine is not None and mine.status is InstanceStatus.ONGOING:
+        return Slot(plan, detail, taken=False, first=False)
+    in_flight = sum(1 for item in detail.instances if item.status is InstanceStatus.ONGOING)
+    limit = pacing.WINDOW.size(ceiling)
     if in_flight >= limit:
-        return Retry(f"{in_flight} evacuations in flight, at most {limit} (host_failure.max_parallel_evacuations)",
-                     SLOT_WAIT_SECONDS, until_branch_ends=True)
+        return Retry(f"{in_flight} evacuations in flight, at most {limit} now (host_failure.max_parallel_evacuations "
+                     f"{ceiling}, fewer while Nova shows trouble)", SLOT_WAIT_SECONDS, until_branch_ends=True)
     _record(ctx, message, InstanceStatus.ONGOING, SLOT_TAKEN)
-    ctx.journal.add_progress_event(str(message.notification_id), message.step, SLOT_TAKEN, 0.5, uuid)
-    return None
+    untouched = mine is not None and mine.status is InstanceStatus.PENDING and mine.message == PLANNED
+    return Slot(plan, detail, taken=True, first=untouched and not plan.reset_to_error)
 
 
-def _evacuate(
-    ctx: StepContext, message: StepMessage, server: Any, plan: InstancePlan, detail: NotificationDetail
-) -> Outcome:
+def _evacuate(ctx: StepContext, message: StepMessage, slot: Slot, *, locked: bool, reset: bool) -> Outcome:
+    """Lock the server unless it is (or was before the recovery), reset it to ERROR if ``reset``, evacuate it."""
+    uuid, detail = str(message.instance_uuid), slot.detail
     target = (records.step_result(detail, "take_reserved_host") or {}).get("reserved_host")
     since = records.finished_at(detail, "plan_evacuation")
     compute = ctx.cloud.compute
-    if not plan.locked and not server.is_locked:
-        compute.lock_server(server)
-    if plan.reset_to_error and (server.vm_state != "error" or server.task_state is not None):
-        compute.reset_server_state(server, "error")
+    if not slot.plan.locked and not locked:
+        compute.lock_server(uuid)
+    if reset:
+        compute.reset_server_state(uuid, "error")
+    ceiling, asked = ctx.settings.host_failure.max_parallel_evacuations, time.monotonic()
     try:
-        compute.evacuate_server(server, host=target)
+        compute.evacuate_server(uuid, host=target)
     except BadRequest as error:  # Nova still counts the host as in use, or the target is not ready yet
-        refusal = f"Nova refused to evacuate {server.id}: {error.details or error.message}"
+        refusal = f"Nova refused to evacuate {uuid}: {error.details or error.message}"
         if not records.too_late(ctx, message, since, ctx.settings.ceilings.evacuation_seconds):
             _record(ctx, message, InstanceStatus.PENDING, refusal)  # its slot is free while it waits
             return Retry(refusal, ctx.settings.retry.recheck_interval_seconds)
         _record(ctx, message, InstanceStatus.FAILED, refusal)
         return Skipped(refusal)
+    except BOUNDARY_ERRORS as error:
+        if not isinstance(error, sdk_errors.HttpException) or (error.status_code or 500) >= 500:
+            pacing.WINDOW.troubled(ceiling)
+        raise
+    pacing.WINDOW.accepted(time.monotonic() - asked, ceiling)
     _record(ctx, message, InstanceStatus.ONGOING, f"evacuating to {target or 'the scheduler choice'}")
     return Done({"target": target})
+
+
+def _gone(ctx: StepContext, message: StepMessage) -> Outcome:
+    _record(ctx, message, InstanceStatus.IGNORED, "server deleted before evacuation")
+    return Skipped(f"server {message.instance_uuid} no longer exists")
 
 
 def _record(ctx: StepContext, message: StepMessage, status: InstanceStatus, text: str) -> None:

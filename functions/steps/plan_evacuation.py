@@ -21,7 +21,7 @@ from vmha.cloud.segments import segment_named
 from vmha.context import StepContext
 from vmha.contracts import StepMessage
 from vmha.functions import records
-from vmha.functions.evacuation import plan_for
+from vmha.functions.evacuation import PLANNED, plan_for
 from vmha.functions.nova import at_boundary
 from vmha.journal import InstanceStatus
 from vmha.outcomes import Done, Outcome
@@ -40,6 +40,6 @@ def run(message: StepMessage, ctx: StepContext) -> Outcome:
     for uuid, reason in left.items():
         record(notification_id, uuid, InstanceStatus.IGNORED, source_host=host, message=reason)
     for server in chosen:
-        record(notification_id, server.id, InstanceStatus.PENDING, source_host=host, message="planned")
+        record(notification_id, server.id, InstanceStatus.PENDING, source_host=host, message=PLANNED)
     plans = {server.id: plan_for(server).to_dict() for server in chosen}
     return Done({"instances": plans, "left": left}, fan_out=tuple(UUID(server.id) for server in chosen))

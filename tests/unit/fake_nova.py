@@ -206,9 +206,16 @@ class FakeCompute:
             raise http_error(exceptions.NotFoundException, 404, f"server {server_id} not found")
         return self.server_by_id[server_id]
 
-    def evacuate_server(self, server: FakeServer, host: str | None = None) -> None:
-        self._call("evacuate_server", (server.id, host))
-        stored = self.server_by_id[server.id]
+    def _stored(self, server: FakeServer | str) -> FakeServer:
+        """The server an action names by object or id (openstacksdk takes either); 404 if it is gone."""
+        server_id = server if isinstance(server, str) else server.id
+        if server_id not in self.server_by_id:
+            raise http_error(exceptions.NotFoundException, 404, f"server {server_id} not found")
+        return self.server_by_id[server_id]
+
+    def evacuate_server(self, server: FakeServer | str, host: str | None = None) -> None:
+        stored = self._stored(server)
+        self._call("evacuate_server", (stored.id, host))
         if self.service_by_host[stored.compute_host].state == "up":
             raise http_error(exceptions.BadRequestException, 400, f"Compute service of {stored.compute_host} is "
                                                                   "still in use.")
@@ -221,9 +228,9 @@ class FakeCompute:
         self._call("migrations", query)
         return [m for m in self.migration_list if all(getattr(m, key) == value for key, value in query.items())]
 
-    def reset_server_state(self, server: FakeServer, state: str) -> None:
-        self._call("reset_server_state", (server.id, state))
-        stored = self.server_by_id[server.id]
+    def reset_server_state(self, server: FakeServer | str, state: str) -> None:
+        stored = self._stored(server)
+        self._call("reset_server_state", (stored.id, state))
         stored.vm_state, stored.task_state, stored.pending = state, None, None
 
     def stop_server(self, server: FakeServer) -> None:
@@ -240,9 +247,10 @@ class FakeCompute:
             raise http_error(exceptions.ConflictException, 409, f"cannot start while {stored.vm_state}")
         stored.task_state, stored.pending = "powering-on", ("start", None)
 
-    def lock_server(self, server: FakeServer) -> None:
-        self._call("lock_server", server.id)
-        self.server_by_id[server.id].is_locked = True
+    def lock_server(self, server: FakeServer | str) -> None:
+        stored = self._stored(server)
+        self._call("lock_server", stored.id)
+        stored.is_locked = True
 
     def unlock_server(self, server: FakeServer) -> None:
         self._call("unlock_server", server.id)

@@ -123,7 +123,8 @@ def test_evacuations_in_flight_are_bounded_by_max_parallel_evacuations(world: Wo
     assert isinstance(world.once(notification, "evacuate_instance", steps, a), Done)
     assert isinstance(world.once(notification, "evacuate_instance", steps, b), Done)
     waiting = world.once(notification, "evacuate_instance", steps, c)
-    assert waiting == Retry("2 evacuations in flight, at most 2 (host_failure.max_parallel_evacuations)",
+    assert waiting == Retry("2 evacuations in flight, at most 2 now (host_failure.max_parallel_evacuations 2, fewer "
+                            "while Nova shows trouble)",
                             SLOT_WAIT_SECONDS, until_branch_ends=True)
     assert [server_id for server_id, _ in world.nova.called("evacuate_server")] == [a, b]
     world.wait(1)  # Nova finishes a's and b's evacuations; a is confirmed, b not yet
@@ -149,3 +150,23 @@ def test_a_refused_evacuation_gives_its_slot_back(world: World) -> None:
     fail_host(world)
     assert isinstance(world.once(notification, "evacuate_instance", steps, server.id), Done)
     assert instances(world, str(notification.id)) == {server.id: InstanceStatus.ONGOING}
+
+
+def test_a_first_evacuation_acts_on_the_plan_and_any_later_run_reads_the_server_first(world: World) -> None:
+    world.nova.add_server("compute1", metadata=HA)
+    [server] = world.nova.servers(details=True, all_projects=True, compute_host="compute1")
+    fail_host(world)
+    notification = world.recorded(host_down())
+    steps = HOST_AUTO.steps
+    assert isinstance(world.driver().step(notification, steps, steps.index("plan_evacuation"), None), Done)
+    before = len(world.nova.calls)
+    assert isinstance(world.once(notification, "evacuate_instance", steps, server.id), Done)
+    assert server_calls(world, before) == ["lock_server", "evacuate_server"]
+    again = world.once(notification, "evacuate_instance", steps, server.id)  # e.g. a replica crashed before the end
+    assert again == Done({"target": "compute1", "already": True})
+    assert server_calls(world, before) == ["lock_server", "evacuate_server", "get_server"]
+
+
+def server_calls(world: World, since: int) -> list[str]:
+    """The calls about servers made to Nova since its ``since``-th call."""
+    return [name for name, _ in world.nova.calls[since:] if "server" in name]

@@ -1,0 +1,99 @@
+"""How evacuations are paced by what Nova shows: how many are in flight at once, how soon each is looked at.
+
+A fixed limit is too low for a healthy control plane and too high for a struggling one. The window starts at
+the operator's hard ceiling (``host_failure.max_parallel_evacuations``) and never exceeds it; it is halved when
+Nova shows trouble with an evacuation request (an answer slower than ``SLOW_ACCEPT_SECONDS``, a 5xx, no
+answer at all), at most once per ``SLOW_ACCEPT_SECONDS`` so that one bad moment counts once, and it grows
+back by one with every request Nova accepts in time (additive increase, multiplicative decrease). It never
+goes below one: a recovery always moves on.
+
+The window is this process's view of Nova's health, shared by its recoveries; the servers in flight are
+counted from the journal (``evacuate_instance``), so several replicas together never exceed the ceiling.
+
+``confirm_instance_evacuated`` looks at an evacuated server again and again until it is settled. Looking
+every second at fifty servers that Nova needs a minute to rebuild costs the gateway and Nova far more than
+it tells, so ``Settling`` keeps the times this process saw from Nova's acceptance to a server settled: while
+an evacuation is younger than half their median, the next look waits until then; after that (and before
+``SETTLED_SEEN`` times are known) the step's usual quick rechecks apply.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+SLOW_ACCEPT_SECONDS = 10.0
+"""An evacuation request Nova takes longer than this to accept is a sign of an overloaded control plane."""
+SETTLED_SEEN = 3
+"""Settle times known before they pace the looks."""
+SETTLED_KEPT = 50
+"""The latest settle times kept: they follow Nova's current pace."""
+
+
+class Window:
+    """Evacuations in flight allowed per host recovery, between 1 and the ceiling (thread-safe)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._size: float | None = None  # None: at the ceiling, whatever it is
+        self._cut_at = -math.inf
+        self._lock = threading.Lock()
+
+    def size(self, ceiling: int) -> int:
+        """How many evacuations may be in flight now."""
+        with self._lock:
+            return self._bounded(ceiling)
+
+    def accepted(self, seconds: float, ceiling: int) -> None:
+        """Nova accepted an evacuation request after ``seconds``."""
+        if seconds > SLOW_ACCEPT_SECONDS:
+            self.troubled(ceiling)
+            return
+        with self._lock:
+            if self._size is not None:
+                grown = self._size + 1
+                self._size = None if grown >= ceiling else grown
+
+    def troubled(self, ceiling: int) -> None:
+        """Nova answered an evacuation request too slowly, with a server error, or not at all."""
+        with self._lock:
+            now = self._clock()
+            if now - self._cut_at >= SLOW_ACCEPT_SECONDS:
+                self._cut_at = now
+                self._size = max(1.0, self._bounded(ceiling) / 2)
+
+    def _bounded(self, ceiling: int) -> int:
+        return ceiling if self._size is None else max(1, min(ceiling, math.floor(self._size)))
+
+
+WINDOW = Window()
+"""This process's window."""
+
+
+class Settling:
+    """How long this process saw evacuations take from Nova's acceptance to the server settled (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._seconds: deque[float] = deque(maxlen=SETTLED_KEPT)
+        self._lock = threading.Lock()
+
+    def settled(self, seconds: float) -> None:
+        """A server was seen settled ``seconds`` after Nova accepted its evacuation."""
+        with self._lock:
+            self._seconds.append(seconds)
+
+    def wait(self, elapsed: float) -> float:
+        """How long an evacuation accepted ``elapsed`` seconds ago need not be looked at (0: look as usual)."""
+        with self._lock:
+            if len(self._seconds) < SETTLED_SEEN:
+                return 0.0
+            half = statistics.median(self._seconds) / 2
+        return max(0.0, half - elapsed)
+
+
+SETTLING = Settling()
+"""This process's settle times."""

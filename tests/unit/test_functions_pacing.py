@@ -1,0 +1,50 @@
+"""The window of evacuations in flight: at the ceiling while Nova answers in time, halved by trouble once per
+moment of trouble, grown back by one per request accepted in time, never below one (a fake clock); the looks
+at an evacuation paced by the settle times seen."""
+
+from __future__ import annotations
+
+from vmha.functions.pacing import SLOW_ACCEPT_SECONDS, Settling, Window
+
+
+def test_the_window_stays_at_the_ceiling_while_nova_accepts_in_time() -> None:
+    window = Window(clock=lambda: 0.0)
+    window.accepted(0.5, 50)
+    assert window.size(50) == 50
+    assert window.size(20) == 20  # the operator lowered the ceiling
+
+
+def test_trouble_halves_the_window_once_per_moment_and_good_answers_grow_it_back() -> None:
+    now = [100.0]
+    window = Window(clock=lambda: now[0])
+    window.accepted(SLOW_ACCEPT_SECONDS + 1, 40)
+    window.troubled(40)  # the same moment of trouble: not counted twice
+    assert window.size(40) == 20
+    now[0] += SLOW_ACCEPT_SECONDS
+    window.troubled(40)
+    assert window.size(40) == 10
+    for _ in range(3):
+        window.accepted(0.2, 40)
+    assert window.size(40) == 13
+    for _ in range(30):
+        window.accepted(0.2, 40)
+    assert window.size(40) == 40
+
+
+def test_the_window_never_closes() -> None:
+    now = [0.0]
+    window = Window(clock=lambda: now[0])
+    for _ in range(10):
+        window.troubled(4)
+        now[0] += SLOW_ACCEPT_SECONDS
+    assert window.size(4) == 1
+
+
+def test_looks_wait_for_half_the_usual_settle_time_once_it_is_known() -> None:
+    settling = Settling()
+    settling.settled(20.0)
+    settling.settled(30.0)
+    assert settling.wait(1.0) == 0.0  # two times are not yet a pace
+    settling.settled(40.0)
+    assert settling.wait(1.0) == 14.0
+    assert settling.wait(16.0) == 0.0
