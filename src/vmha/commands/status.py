@@ -38,7 +38,7 @@ CAPACITY_REFRESH_SECONDS = 60.0
 def flow_of(detail: NotificationDetail, settings: Settings) -> tuple[str, ...]:
     """The steps this notification's recovery runs (its type and recovery method, the operator's flows)."""
     record = detail.notification
-    if record.type not in {kind.value for kind in FailureType}:  # vmha's own (a failback): servers, no steps
+    if not FailureType.names(record.type):  # vmha's own (a failback): servers, no steps
         return ()
     method = RecoveryMethod(record.recovery_method) if record.recovery_method else None
     return resolve_flow(FailureType(record.type), method, custom_flows(settings))

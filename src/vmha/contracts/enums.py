@@ -10,6 +10,11 @@ class FailureType(StrEnum):
     VM = "VM"
     PROCESS = "PROCESS"
 
+    @classmethod
+    def names(cls, text: str) -> bool:
+        """Whether ``text`` is a failure type (a journal also holds vmha's own notifications: a failback)."""
+        return text in cls._value2member_map_
+
 
 class RecoveryMethod(StrEnum):
     """How a segment recovers a failed host (Masakari's four methods)."""

@@ -18,7 +18,7 @@ from typing import Any
 from uuid import UUID
 
 from vmha.cloud.request_ids import carrying
-from vmha.contracts import ContractError, StepMessage
+from vmha.contracts import ContractError, FailureType, StepMessage
 from vmha.contracts.validation import load_json
 from vmha.escalation import Escalation
 from vmha.journal import (
@@ -129,6 +129,8 @@ class Effects:
         self._escalation.failed(record)
         services = self._services
         if services.on_failed is None:
+            return
+        if not FailureType.names(record.type):  # vmha's own (a failback): no recovery to undo
             return
         context = RunContext(new_request_id(), notification_of(record), services.settings, services.journal,
                              services.cloud, services.clock, services.clock() + services.ceiling)
