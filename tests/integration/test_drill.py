@@ -26,14 +26,15 @@ PHASES = ("detected", "admitted", "fenced", "first ACTIVE", "all ACTIVE", "back 
 
 @pytest.fixture
 def hosts(admin_conn: Any) -> tuple[str, str]:
-    """Two fake compute hosts up, enabled and in no segment, waited for: the four hosts are shared. compute1..3
-    (Redfish BMCs) first; the return-to-service tests prefer compute4 and compute3."""
+    """Two fake compute hosts up, enabled and in no segment, the first holding no server, waited for: the four
+    hosts are shared. compute1..3 (Redfish BMCs) first; the return-to-service tests prefer compute4 and compute3."""
     found: list[str] = []
 
     def two_free() -> bool:
         free = free_hosts(admin_conn, taken_hosts(admin_conn))
-        found[:] = [host for host in COMPUTE_HOSTS if host in free]
-        return len(found) >= 2
+        held = {server.compute_host for server in admin_conn.compute.servers(all_projects=True)}
+        found[:] = sorted((host for host in COMPUTE_HOSTS if host in free), key=lambda host: host in held)
+        return len(found) >= 2 and found[0] not in held
 
     assert wait_until(two_free, 600, 5), "fewer than two compute hosts free of other tests"
     return found[0], found[1]
@@ -93,9 +94,11 @@ def test_the_drill_refuses_and_changes_nothing(admin_conn: Any, cloud_layout: La
         (nowhere, f"{victim} is in no vmha segment"),
         (opted_out, "has vmha:fencing disabled"),
         (maintenance, f"{victim} is in maintenance"),
-        (occupied, f"{victim} holds 1 servers the drill did not boot (drill-other-"),
+        (occupied, f"{victim} holds "),
         (wrong, f"{victim} is in segment {fenced.name}, not {fenced.name}-not"),
     ]
+    assert re.search(r"holds \d+ servers the drill did not boot \(.*drill-other-.*pass --include-existing",
+                     occupied.stderr), occupied.stderr
     for done, message in expected:
         assert done.returncode == 2 and done.stderr.startswith("vmha: ") and message in done.stderr, done.stderr
         assert "Traceback" not in done.stderr and "[failure]" not in done.stdout

@@ -52,7 +52,7 @@ def preflight(conn: Any, options: DrillOptions, under_way: Callable[[], list[dic
     if not peers:
         raise DrillError(f"segment {segment} has no other host up beside {host}: no host monitor would see it fail")
     bmc = _bmc(host, options.fencing_file)
-    existing = tuple(sorted(server.name for server in conn.compute.servers(all_projects=True, host=host)))
+    existing = tuple(sorted(server.name for server in conn.compute.servers(all_projects=True, compute_host=host)))
     if existing and not options.include_existing:
         shown = ", ".join(existing[:MOST_NAMED]) + (", ..." if len(existing) > MOST_NAMED else "")
         raise DrillError(f"{host} holds {len(existing)} servers the drill did not boot ({shown}): a drill fails them "
