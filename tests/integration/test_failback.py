@@ -20,21 +20,25 @@ from tests.cloud import helpers
 from tests.cloud.layout import COMPUTE_HOSTS, Layout
 from tests.cloud.procs import wait_until
 from tests.failback_support import STOPPED
+from vmha.cloud.nova import servers_on
 from vmha.contracts import FailureType
 from vmha.demo.hosts import free_hosts, taken_hosts
 from vmha.journal import NewNotification, NotificationDetail, NotificationStatus, utc_now
 
-from .recovery_support import _LISTENING, HA, Recoveries, actions, segment
+from .recovery_support import _LISTENING, Recoveries, actions, segment
 from .test_return_to_service import PREFERRED, back_in_service, put_back, recover_then_start, returned
 
 FAILBACK = "VMHA_FAILBACK"
+FB_HA_KEY = "fb_HA_Enabled"
+FB_HA = {FB_HA_KEY: "True"}
+"""The test's own opt-in key: its recoveries move only its servers, never other sessions' HA servers."""
 
 
 @pytest.fixture
 def recoveries(tmp_path: Path, admin_conn: Any, cloud_layout: Layout) -> Iterator[Recoveries]:
     made = Recoveries(tmp_path, admin_conn, cloud_layout, gateway={"sweep_interval_seconds": 2},
                       host_failure={"evacuate_all_instances": False, "mass_failure_share": 1},
-                      failback={"max_parallel": 1})
+                      failback={"max_parallel": 1}, ha_enabled_metadata_key=FB_HA_KEY)
     yield made
     made.close()
 
@@ -42,12 +46,17 @@ def recoveries(tmp_path: Path, admin_conn: Any, cloud_layout: Layout) -> Iterato
 @pytest.fixture
 def failed(admin_conn: Any) -> str:
     """A fake-driver compute host (live migration needs two of one driver) that is up, enabled and in no
-    segment, waited for: the hosts are shared."""
-    def free() -> list[str]:
-        found = [host for host in free_hosts(admin_conn, taken_hosts(admin_conn)) if host in COMPUTE_HOSTS]
-        return sorted(found, key=PREFERRED.index)
-    assert wait_until(lambda: bool(free()), 600, 5), "every compute host is in another test's segment or down"
-    return free()[0]
+    segment, waited for: the hosts are shared. The one holding fewest servers: other sessions' servers on it
+    would be recovered and moved back too."""
+    found: list[str] = []
+
+    def free() -> bool:
+        hosts = [host for host in free_hosts(admin_conn, taken_hosts(admin_conn)) if host in COMPUTE_HOSTS]
+        found[:] = sorted(hosts, key=lambda host: (len(servers_on(admin_conn, host)), PREFERRED.index(host)))
+        return bool(found)
+
+    assert wait_until(free, 600, 5), "every compute host is in another test's segment or down"
+    return found[0]
 
 
 def gateway_api(conn: Any, recoveries: Recoveries, gateway: subprocess.Popen[bytes]) -> Any:
@@ -78,7 +87,7 @@ def test_manual_failback_moves_the_evacuated_servers_back_exactly_once(
     conn = admin_conn
     with segment(conn, (failed,), {"vmha:recovery_method": "auto", "vmha:return_to_service": "auto"},
                  prefix="fb") as aggregate:
-        servers = helpers.boot_servers(conn, failed, 3, f"fb-{uuid.uuid4().hex[:6]}", metadata=HA)
+        servers = helpers.boot_servers(conn, failed, 3, f"fb-{uuid.uuid4().hex[:6]}", metadata=FB_HA)
         locked = servers[2]
         try:
             nid, gateway = recover_then_start(conn, cloud_layout, recoveries, servers[0], failed)
@@ -145,7 +154,7 @@ def test_auto_failback_after_the_return_to_service(
     conn = admin_conn
     metadata = {"vmha:recovery_method": "auto", "vmha:return_to_service": "auto", "vmha:failback": "auto"}
     with segment(conn, (failed,), metadata, prefix="fb"):
-        [server] = helpers.boot_servers(conn, failed, 1, f"fb-{uuid.uuid4().hex[:6]}", metadata=HA)
+        [server] = helpers.boot_servers(conn, failed, 1, f"fb-{uuid.uuid4().hex[:6]}", metadata=FB_HA)
         try:
             nid, _ = recover_then_start(conn, cloud_layout, recoveries, server, failed)
 
