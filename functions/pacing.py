@@ -14,7 +14,10 @@ counted from the journal (``evacuate_instance``), so several replicas together n
 every second at fifty servers that Nova needs a minute to rebuild costs the gateway and Nova far more than
 it tells, so ``Settling`` keeps the times this process saw from Nova's acceptance to a server settled: while
 an evacuation is younger than half their median, the next look waits until then; after that (and before
-``SETTLED_SEEN`` times are known) the step's usual quick rechecks apply.
+``SETTLED_SEEN`` times are known) the step's usual quick rechecks apply. And ``Sightings`` answers those looks
+for many servers with one read: the servers Nova still places on the failed host with a task in progress,
+listed at most once per ``SIGHTING_SECONDS`` per host in this process, are not settled; only a server no
+longer listed so (moved, or left without a task) is read on its own.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
 
 SLOW_ACCEPT_SECONDS = 10.0
 """An evacuation request Nova takes longer than this to accept is a sign of an overloaded control plane."""
@@ -32,6 +37,10 @@ SETTLED_SEEN = 3
 """Settle times known before they pace the looks."""
 SETTLED_KEPT = 50
 """The latest settle times kept: they follow Nova's current pace."""
+SIGHTING_SECONDS = 0.5
+"""How old a listing of a failed host's servers may be to answer a look."""
+_KEPT = timedelta(minutes=10)
+"""Listings not renewed for this long belong to recoveries that no longer look: dropped."""
 
 
 class Window:
@@ -97,3 +106,28 @@ class Settling:
 
 SETTLING = Settling()
 """This process's settle times."""
+
+
+class Sightings:
+    """The servers each recovery's failed host still holds with a task in progress, listed at most once per
+    ``SIGHTING_SECONDS`` of the recovery's clock (thread-safe: one listing at a time per process)."""
+
+    def __init__(self) -> None:
+        self._busy: dict[str, tuple[datetime, frozenset[str]]] = {}
+        self._lock = threading.Lock()
+
+    def busy_on(self, recovery: str, now: datetime, uuid: str, listing: Callable[[], list[Any]]) -> bool:
+        """Whether the server is still on the failed host of ``recovery`` (a notification id) with a task in
+        progress, per a listing at most ``SIGHTING_SECONDS`` old at ``now`` (``listing()``: Nova's servers on
+        that host)."""
+        with self._lock:
+            found = self._busy.get(recovery)
+            if found is None or not timedelta(0) <= now - found[0] <= timedelta(seconds=SIGHTING_SECONDS):
+                found = (now, frozenset(str(server.id) for server in listing() if server.task_state is not None))
+                self._busy = {key: seen for key, seen in self._busy.items() if abs(now - seen[0]) < _KEPT}
+                self._busy[recovery] = found
+        return uuid in found[1]
+
+
+SIGHTINGS = Sightings()
+"""This process's listings."""

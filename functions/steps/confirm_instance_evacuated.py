@@ -5,8 +5,10 @@ the server over, so a server with no task still on the failed host is left behin
 evacuation record in os-migrations has ended). Then the plan's after-actions (spec §4.4): stop a server
 that was not running, reset one that was in ERROR back to ERROR, unlock it if vmha locked it; and record it
 ``succeeded`` with its new host. Not settled yet: Retry after the recheck interval, or later while the
-evacuation is younger than half the time this gateway saw evacuations take (``vmha.functions.pacing``). A
-server that Nova left on the failed host or that went to ERROR, or one still unsettled at the step's
+evacuation is younger than half the time this gateway saw evacuations take, and without a read of its own
+while the gateway's latest listing of the failed host (``vmha.functions.pacing.SIGHTINGS``, at most 0.5 s
+old) shows it there with a task in progress. A server that Nova left on the failed host or that went to
+ERROR, or one still unsettled at the step's
 deadline, is recorded ``failed`` and the step is Skipped, so that its branch still reaches
 ``finish_host_recovery``, which fails the notification after putting an unused reserved host back.
 """
@@ -16,7 +18,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from vmha.cloud.nova import evacuation_running, get_server
+from vmha.cloud.nova import evacuation_running, get_server, servers_on
 from vmha.context import StepContext
 from vmha.contracts import StepMessage
 from vmha.functions import pacing, records
@@ -37,16 +39,27 @@ def run(message: StepMessage, ctx: StepContext) -> Outcome:
     settled = _settled_before(detail, uuid)
     if plan is None or settled is not None:
         return settled or Fail(f"server {uuid} is not in the evacuation plan")
+    failed_host = ctx.notification.hostname
+    requested = _requested(detail, uuid)
+    elapsed = (ctx.now() - requested).total_seconds() if requested is not None else None
+    if not _too_late(ctx, message, detail, plan, requested) and pacing.SIGHTINGS.busy_on(
+            str(message.notification_id), ctx.now(), uuid, lambda: servers_on(ctx.cloud, failed_host)):
+        return Retry(f"server {uuid}: still on {failed_host} with a task in progress", _delay(ctx, message, elapsed))
+    return _look(ctx, message, detail, plan, requested)
+
+
+def _look(ctx: StepContext, message: StepMessage, detail: NotificationDetail, plan: InstancePlan,
+          requested: datetime | None) -> Outcome:
+    """Read the server and settle it, give up on it, or look again later."""
+    uuid, failed_host = str(message.instance_uuid), ctx.notification.hostname
+    elapsed = (ctx.now() - requested).total_seconds() if requested is not None else None
     server = get_server(ctx.cloud, uuid)
     if server is None:
         _record(ctx, message, InstanceStatus.IGNORED, "server deleted during evacuation")
         return Skipped(f"server {uuid} no longer exists")
-    failed_host = ctx.notification.hostname
     failure = _failure(ctx.cloud, server, plan, failed_host)
     if failure is not None:
         return _give_up(ctx, message, server, plan, failure)
-    requested = _requested(detail, uuid)
-    elapsed = (ctx.now() - requested).total_seconds() if requested is not None else None
     if server.task_state is None and server.compute_host != failed_host and _after_actions_done(ctx, server, plan):
         _unlock(ctx, server, plan)
         _record(ctx, message, InstanceStatus.SUCCEEDED, f"on {server.compute_host}", server.compute_host)
@@ -56,9 +69,14 @@ def run(message: StepMessage, ctx: StepContext) -> Outcome:
     if _too_late(ctx, message, detail, plan, requested):
         return _give_up(ctx, message, server, plan, f"not settled before the deadline ({server.vm_state}, "
                                                     f"task {server.task_state}, on {server.compute_host})")
-    wait = 0.0 if elapsed is None else pacing.SETTLING.wait(elapsed)
     return Retry(f"server {uuid}: {server.vm_state}, task {server.task_state}, on {server.compute_host}",
-                 max(wait, recheck_delay(ctx, message)))
+                 _delay(ctx, message, elapsed))
+
+
+def _delay(ctx: StepContext, message: StepMessage, elapsed: float | None) -> float:
+    """The recheck delay, or longer while the evacuation is young (``pacing.SETTLING``)."""
+    wait = 0.0 if elapsed is None else pacing.SETTLING.wait(elapsed)
+    return max(wait, recheck_delay(ctx, message))
 
 
 def _settled_before(detail: NotificationDetail, uuid: str) -> Outcome | None:

@@ -1,10 +1,13 @@
 """The window of evacuations in flight: at the ceiling while Nova answers in time, halved by trouble once per
 moment of trouble, grown back by one per request accepted in time, never below one (a fake clock); the looks
-at an evacuation paced by the settle times seen."""
+at an evacuation paced by the settle times seen and answered by one listing of the failed host."""
 
 from __future__ import annotations
 
-from vmha.functions.pacing import SLOW_ACCEPT_SECONDS, Settling, Window
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+from vmha.functions.pacing import SLOW_ACCEPT_SECONDS, Settling, Sightings, Window
 
 
 def test_the_window_stays_at_the_ceiling_while_nova_accepts_in_time() -> None:
@@ -48,3 +51,21 @@ def test_looks_wait_for_half_the_usual_settle_time_once_it_is_known() -> None:
     settling.settled(40.0)
     assert settling.wait(1.0) == 14.0
     assert settling.wait(16.0) == 0.0
+
+
+def test_one_listing_of_the_failed_host_answers_every_look_for_half_a_second() -> None:
+    sightings, reads = Sightings(), []
+    tasks = {"a": "rebuilding", "b": None}
+
+    def listing() -> list[SimpleNamespace]:
+        reads.append(1)
+        return [SimpleNamespace(id=uuid, task_state=task) for uuid, task in tasks.items()]
+
+    t0 = datetime(2026, 12, 4, 16, 0, tzinfo=UTC)
+    assert sightings.busy_on("n1", t0, "a", listing)
+    assert not sightings.busy_on("n1", t0 + timedelta(seconds=0.4), "b", listing)  # no task: read on its own
+    assert len(reads) == 1
+    tasks["a"] = None
+    assert not sightings.busy_on("n1", t0 + timedelta(seconds=0.6), "a", listing)
+    assert sightings.busy_on("n2", t0 + timedelta(seconds=0.6), "x", lambda: [SimpleNamespace(id="x", task_state="t")])
+    assert len(reads) == 2
