@@ -49,13 +49,13 @@ def recoveries_with(tmp_path: Path, conn: Any, layout: Layout, flows: dict[str, 
                       custom_steps={"webhook_secret": SECRET}, host_failure={"evacuate_all_instances": False})
 
 
-def free_hosts(conn: Any) -> tuple[str, ...]:
+def free_hosts(conn: Any, count: int = 2) -> tuple[str, ...]:
     """Fake compute hosts in service and in no segment, in COMPUTE's order, the first one running no server (waiting
-    up to 5 minutes for two): on a cloud shared with other test runs, hosts this test may fail and evacuate to without
-    touching theirs."""
+    up to 5 minutes for ``count``): on a cloud shared with other test runs, hosts this test may fail and evacuate to
+    without touching theirs."""
     found: tuple[str, ...] = ()
 
-    def two_free() -> bool:
+    def enough() -> bool:
         nonlocal found
         serving = {s.host for s in conn.compute.services(binary="nova-compute")
                    if (s.state, s.status) == ("up", "enabled")}
@@ -63,9 +63,9 @@ def free_hosts(conn: Any) -> tuple[str, ...]:
         running = {server.compute_host for server in conn.compute.servers(all_projects=True)}
         empty = [host for host in COMPUTE if host in serving - running]
         found = tuple(empty[:1] + [host for host in COMPUTE if host in serving and host not in empty[:1]])
-        return bool(empty) and len(found) >= 2
+        return bool(empty) and len(found) >= count
 
-    assert wait_until(two_free, 300, 2.0), f"fewer than two free compute hosts: {found}"
+    assert wait_until(enough, 300, 2.0), f"fewer than {count} free compute hosts: {found}"
     return found
 
 
@@ -168,7 +168,7 @@ def test_a_failing_webhook_is_retried_then_fails_the_recovery_with_its_own_text(
                         "post": ["confirm_instance_active", "cs_ticket"], "on_failure": ["cs_page"]}}
         recoveries = recoveries_with(tmp_path, conn, cloud_layout, flows)
         try:
-            hosts = free_hosts(conn)
+            hosts = free_hosts(conn, 1)
             with segment(conn, hosts[:1], AUTO), booted(conn, hosts[0], 1) as [server]:
                 recoveries.wait_ready(recoveries.start())
                 failed = VmPayload(VmEvent.LIFECYCLE, VirDomainEvent.STOPPED_FAILED, uuid.UUID(server.id))
