@@ -179,7 +179,8 @@ def test_flows_are_the_gateways(osc: Osc) -> None:
     assert [row["Step"] for row in reserved] == list(HOST_RESERVED.steps)
     assert [row["Position"] for row in reserved] == list(range(1, len(HOST_RESERVED.steps) + 1))
     evacuate = next(row for row in reserved if row["Step"] == "evacuate_instance")
-    assert (evacuate["Per Instance"], evacuate["Timeout"]) == (True, STEPS["evacuate_instance"].timeout_seconds)
+    assert (evacuate["Kind"], evacuate["Per Instance"], evacuate["Timeout"]) == (
+        "built-in", True, STEPS["evacuate_instance"].timeout_seconds)
     assert osc.refused("flow", "show", "VM", "--recovery-method", "auto") == (
         "the gateway refused (400): recovery_method applies to COMPUTE_HOST only")
 
