@@ -4,6 +4,7 @@ through the gateway's API, power-on, return to service, verdict; the canaries ar
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 import uuid
 from collections import Counter
@@ -27,6 +28,7 @@ POLL_SECONDS = 1.0
 SINCE_MARGIN = timedelta(seconds=5)
 """The drill's recovery is looked up among failures generated from this long before the power-off."""
 ENDED = frozenset({"finished", "failed", "ignored"})
+_ATTEMPT = re.compile(r"attempt \d+ failed: ")
 
 
 def run(options: DrillOptions, report: Progress | None = None) -> int:
@@ -132,10 +134,11 @@ class Drill:
             self.report(f"[recovery]   notification {latest['status']}{message}")
         for step in latest.get("recovery_workflow_details") or ():
             for event in step["progress_details"]:
-                key = (step["name"], event["message"])
-                if key not in said and not event["message"].endswith(" started"):
+                message = _ATTEMPT.sub("", event["message"])  # a step polling Nova: each reason once
+                key = (step["name"], message)
+                if key not in said and not message.endswith(" started"):
                     said.add(key)
-                    self.report(f"[recovery]   {step['name']}: {event['message']}")
+                    self.report(f"[recovery]   {step['name']}: {message}")
         said.add(("", ""))
         return latest
 
