@@ -4,7 +4,7 @@ elsewhere; then from the power-on to the host back in service), per run and as m
 
 On the stage of tests.drill_support (a registered gateway, a two-host segment, the host monitors with a 1 s
 heartbeat and 3 misses, the drilled host's nova-compute and monitor following its BMC), on the first two
-compute hosts in no segment. ``--json`` writes the runs and medians.
+compute hosts in no segment (waited for, ``--wait``). ``--json`` writes the runs and medians.
 Run: `.venv/bin/python -m tests.bench.drill [--iterations 1] [--servers 2] [--json FILE]` with the local cloud up.
 """
 
@@ -21,6 +21,7 @@ from typing import Any
 
 from tests.cloud import catalog
 from tests.cloud.layout import COMPUTE_HOSTS, Layout
+from tests.cloud.procs import wait_until
 from tests.drill_support import PHASE_HEADER, SERVER_HEADER, drill, rows, stage
 from vmha.console import table
 from vmha.demo.hosts import free_hosts, taken_hosts
@@ -52,14 +53,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--iterations", type=int, default=1, help="drills (default 1)")
     parser.add_argument("--servers", type=int, default=2, help="canaries per drill (default 2)")
     parser.add_argument("--json", type=Path, help="write the figures to this file")
+    parser.add_argument("--wait", type=float, default=600.0,
+                        help="seconds to wait for two compute hosts no other test holds (default 600)")
     options = parser.parse_args(argv)
     if options.iterations < 1 or options.servers < 1:
         parser.error("--iterations and --servers must be at least 1")
     layout = Layout.from_env()
     conn = catalog.connect(layout, "vmha-admin")
-    free = free_hosts(conn, taken_hosts(conn))
-    hosts = [host for host in COMPUTE_HOSTS if host in free]
-    if len(hosts) < 2:
+    hosts: list[str] = []
+
+    def two_free() -> bool:
+        free = free_hosts(conn, taken_hosts(conn))
+        hosts[:] = [host for host in COMPUTE_HOSTS if host in free]
+        return len(hosts) >= 2
+
+    if not wait_until(two_free, options.wait, 5):
         print(f"two compute hosts in no segment, up and enabled, are needed (free: {', '.join(hosts) or 'none'})",
               file=sys.stderr)
         return 2
