@@ -23,11 +23,11 @@ from typing import Any
 import yaml
 
 from tests.cloud import helpers
-from tests.cloud.layout import REGION, Layout
+from tests.cloud.layout import COMPUTE_HOSTS, REGION, Layout
 from tests.integration.cli_support import clouds_yaml, gateway_in_catalog
 from tests.integration.recovery_support import VMHA, Recoveries, segment
 from vmha.demo.host_monitors import HostMonitors, MonitorSetup
-from vmha.demo.hosts import return_to_service
+from vmha.demo.hosts import free_hosts, return_to_service, taken_hosts
 from vmha.fencing import PowerState, load_fencing_config, power_driver
 
 PHASE_HEADER = ("PHASE", "SECONDS", "OBJECTIVE", "MET")
@@ -117,6 +117,15 @@ def stage(conn: Any, layout: Layout, folder: Path, hosts: tuple[str, str],
                 put_back(layout, conn, hosts[0])
     finally:
         recoveries.close()
+
+
+def free_pair(conn: Any) -> tuple[str, str] | None:
+    """Two fake compute hosts up, enabled and in no segment, the first holding no server (the four hosts are
+    shared with the other tests); None if there are not two now."""
+    free = free_hosts(conn, taken_hosts(conn))
+    held = {server.compute_host for server in conn.compute.servers(all_projects=True)}
+    found = sorted((host for host in COMPUTE_HOSTS if host in free), key=lambda host: host in held)
+    return (found[0], found[1]) if len(found) >= 2 and found[0] not in held else None
 
 
 def in_service(conn: Any, host: str) -> bool:

@@ -20,11 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from tests.cloud import catalog
-from tests.cloud.layout import COMPUTE_HOSTS, Layout
+from tests.cloud.layout import Layout
 from tests.cloud.procs import wait_until
-from tests.drill_support import PHASE_HEADER, SERVER_HEADER, drill, rows, stage
+from tests.drill_support import PHASE_HEADER, SERVER_HEADER, drill, free_pair, rows, stage
 from vmha.console import table
-from vmha.demo.hosts import free_hosts, taken_hosts
 
 
 def run(conn: Any, layout: Layout, hosts: tuple[str, str], servers: int) -> dict[str, Any]:
@@ -60,23 +59,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--iterations and --servers must be at least 1")
     layout = Layout.from_env()
     conn = catalog.connect(layout, "vmha-admin")
-    hosts: list[str] = []
+    found: list[tuple[str, str]] = []
 
-    def two_free() -> bool:
-        free = free_hosts(conn, taken_hosts(conn))
-        hosts[:] = [host for host in COMPUTE_HOSTS if host in free]
-        return len(hosts) >= 2
+    def pair() -> bool:
+        found[:] = [chosen] if (chosen := free_pair(conn)) else []
+        return bool(found)
 
-    if not wait_until(two_free, options.wait, 5):
-        print(f"two compute hosts in no segment, up and enabled, are needed (free: {', '.join(hosts) or 'none'})",
+    if not wait_until(pair, options.wait, 5):
+        print("two compute hosts in no segment, up and enabled, the first holding no server, are needed",
               file=sys.stderr)
         return 2
+    hosts = found[0]
     runs = []
     for iteration in range(1, options.iterations + 1):
-        found = run(conn, layout, (hosts[0], hosts[1]), options.servers)
-        runs.append(found)
-        shown = ", ".join(f"{name} {took}" for name, took in found["phases"].items()) or found.get("error", "")
-        print(f"drill {iteration} of {hosts[0]} ({options.servers} canaries): exit {found['exit_status']}; {shown}",
+        done = run(conn, layout, hosts, options.servers)
+        runs.append(done)
+        shown = ", ".join(f"{name} {took}" for name, took in done["phases"].items()) or done.get("error", "")
+        print(f"drill {iteration} of {hosts[0]} ({options.servers} canaries): exit {done['exit_status']}; {shown}",
               flush=True)
     summary = medians(runs)
     print("\n".join(table(("PHASE", "MEDIAN SECONDS"),
@@ -84,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if options.json:
         options.json.write_text(json.dumps({"servers": options.servers, "runs": runs, "medians": summary},
                                            indent=2) + "\n")
-    return 0 if all(found["exit_status"] == 0 for found in runs) else 1
+    return 0 if all(done["exit_status"] == 0 for done in runs) else 1
 
 
 if __name__ == "__main__":

@@ -13,10 +13,9 @@ from typing import Any
 import pytest
 
 from tests.cloud import helpers
-from tests.cloud.layout import COMPUTE_HOSTS, Layout
+from tests.cloud.layout import Layout
 from tests.cloud.procs import wait_until
-from tests.drill_support import PHASE_HEADER, SERVER_HEADER, drill, in_service, rows, stage
-from vmha.demo.hosts import free_hosts, taken_hosts
+from tests.drill_support import PHASE_HEADER, SERVER_HEADER, drill, free_pair, in_service, rows, stage
 from vmha.fencing import PowerState, load_fencing_config, power_driver
 
 from .recovery_support import HA, segment
@@ -26,18 +25,15 @@ PHASES = ("detected", "admitted", "fenced", "first ACTIVE", "all ACTIVE", "back 
 
 @pytest.fixture
 def hosts(admin_conn: Any) -> tuple[str, str]:
-    """Two fake compute hosts up, enabled and in no segment, the first holding no server, waited for: the four
-    hosts are shared. compute1..3 (Redfish BMCs) first; the return-to-service tests prefer compute4 and compute3."""
-    found: list[str] = []
+    """Two fake compute hosts for a drill (tests.drill_support.free_pair), waited for."""
+    found: list[tuple[str, str]] = []
 
-    def two_free() -> bool:
-        free = free_hosts(admin_conn, taken_hosts(admin_conn))
-        held = {server.compute_host for server in admin_conn.compute.servers(all_projects=True)}
-        found[:] = sorted((host for host in COMPUTE_HOSTS if host in free), key=lambda host: host in held)
-        return len(found) >= 2 and found[0] not in held
+    def pair() -> bool:
+        found[:] = [chosen] if (chosen := free_pair(admin_conn)) else []
+        return bool(found)
 
-    assert wait_until(two_free, 600, 5), "fewer than two compute hosts free of other tests"
-    return found[0], found[1]
+    assert wait_until(pair, 600, 5), "fewer than two compute hosts free of other tests"
+    return found[0]
 
 
 def test_the_drill_fails_the_host_for_real_and_returns_it(
