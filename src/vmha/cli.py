@@ -148,7 +148,7 @@ def _monitor_arguments(command: argparse.ArgumentParser) -> None:
 
 def parser() -> argparse.ArgumentParser:
     """Every subcommand (imports them all)."""
-    from vmha.commands import db, demo, deploy, drill, status, webhook_url  # noqa: PLC0415  (see the module docstring)
+    from vmha.commands import db, demo, deploy, drill, register_endpoint, status, webhook_url  # noqa: PLC0415  (see the module docstring)
 
     root = argparse.ArgumentParser(prog="vmha", description="VM high availability for OpenStack.")
     root.add_argument("--version", action="version", version=f"vmha {__version__}")
@@ -166,6 +166,7 @@ def parser() -> argparse.ArgumentParser:
     _add_gateway(commands)
     _add_monitor(commands)
     deploy.add(commands)
+    register_endpoint.add(commands)
     db.add(commands)
     status.add(commands)
     demo.add(commands)
