@@ -5,7 +5,8 @@ Nova's FakeDriver gives its compute node a random UUID per process and keeps ins
 so a killed fake host could neither restart ("No local node identity found") nor act on its servers
 afterwards. This driver takes the node UUID from the host's ``compute_id`` file (which the harness
 writes into each host's own config directory) and re-adopts, at start-up, the instances the database
-places on the host.
+places on the host. It also forgets a live-migrated server on the source host, as a hypervisor does:
+FakeDriver keeps it there, so evacuating it back to that host later failed with "Instance ... already exists".
 """
 
 from nova import context as nova_context
@@ -34,3 +35,7 @@ class StableFakeDriver(fake.FakeDriver):
         resources = super().get_available_resource(nodename)
         resources["uuid"] = node.get_local_node_uuid()
         return resources
+
+    def post_live_migration(self, context, instance, block_device_info, migrate_data=None):
+        # Called on the source host once the server runs on the destination.
+        self.destroy(context, instance, network_info=None, block_device_info=block_device_info)
