@@ -90,7 +90,7 @@ def home_for(layout: Layout, project: str) -> Path:
     home = layout.state / f"{project}-home"
     (home / f".{project}").mkdir(parents=True, exist_ok=True)
     link = home / f".{project}" / f"{project}.conf"
-    if not link.exists():
+    if not link.is_symlink():  # exists() is False for a link whose target is not written yet
         link.symlink_to(layout.etc / project / f"{project}.conf")
     return home
 

@@ -103,7 +103,8 @@ def test_the_stack_makes_segments_queues_subscriptions_and_alarms_on_signed_urls
                               "vmha:reserved_hosts": "compute4", "vmha:maintenance_hosts": "",
                               "vmha:fencing": "required", "vmha:rto_seconds": "180",
                               "vmha:return_to_service": "manual", "vmha:flap_window_seconds": "3600",
-                              "vmha:failback": "none", "vmha:evacuate_all_instances": "false", "vmha:mass_failure_share": "0.75",
+                              "vmha:failback": "none", "vmha:evacuate_all_instances": "false",
+                              "vmha:mass_failure_share": "0.75",
                               "vmha:excluded_tags": "amphora,pets", "vmha:excluded_projects": "",
                               "vmha:excluded_images": "", "vmha:stack": f"heat-test-{suffix}"}
     assert (second.hosts, second.metadata["vmha:enabled"], second.metadata["vmha:rto_seconds"]) == (
