@@ -69,9 +69,9 @@ def test_the_demo_detects_fences_and_recovers_the_killed_host(cloud_layout: Layo
     assert done.returncode == 0, out[-6000:] + done.stderr[-4000:]
     segment = re.search(r"\[heat\]\s+segment (vmha-demo-\w+) over", out)
     assert segment, out[-6000:]
-    assert re.search(rf"\[monitor\]\s+vmha monitor host on (compute\d, )*{HOST}(, compute\d)* \(", out)
+    assert re.search(rf"\[monitor\]\s+vmha monitor host on ([\w-]+, )*{HOST}(, [\w-]+)* \(", out)
     assert re.search(rf"\[failure\]\s+killing {HOST} .*its nova-compute and its host monitor", out)
-    evidence = re.search(rf"\[detection\]\s+leader (compute\d) reports {HOST}, evidence: (.+)$", out, re.MULTILINE)
+    evidence = re.search(rf"\[detection\]\s+leader ([\w-]+) reports {HOST}, evidence: (.+)$", out, re.MULTILINE)
     assert evidence, out[-6000:]
     assert evidence.group(1) != HOST
     assert re.search(r"BMC|Nova|nova-compute", evidence.group(2))

@@ -121,7 +121,9 @@ def _step(settings: Settings, journal: Journal, cloud: Any, detail: Notification
 
 def gather(settings: Settings, journal: Journal, cloud: Any, detail: NotificationDetail) -> Facts:
     """What Nova, the journal and (for a host that reported since) the BMC say of the recovery's host."""
-    record, host = detail.notification, detail.notification.hostname
+    host = detail.notification.hostname
+    # Read again: the look's detail may predate the recovery's end, and a stale status must not hold the host.
+    record = journal.get_notification_record(detail.notification.id) or detail.notification
     service = compute_service(cloud, host)
     reported = nova_time(getattr(service, "updated_at", None))
     since = reported is not None and reported > record.updated_at
@@ -129,7 +131,8 @@ def gather(settings: Settings, journal: Journal, cloud: Any, detail: Notificatio
     window = segment.flap_window_seconds if segment else 3600
     powered, power = power_on(host, settings.fencing_file) if since else (False, "not asked")
     return Facts(host=host, notification_id=record.id, recovery_status=record.status,
-                 recovery_under_way=records.recovery_under_way(journal, host),
+                 recovery_under_way=(record.id if record.status in records.UNDER_WAY
+                                     else records.recovery_under_way(journal, host)),
                  reported_since_recovery=since, powered_on=powered, power=power,
                  mode=segment.return_to_service if segment else ReturnMode.MANUAL, flap_window_seconds=window,
                  last_return=records.last_return(journal, host, record.generated_time, window),
