@@ -10,11 +10,9 @@ from datetime import datetime, timedelta
 
 from vmha.context import StepContext
 from vmha.contracts import RecoveryMethod, StepMessage
-from vmha.journal import JsonObject, NotificationDetail, NotificationStatus, StepStatus, UnknownNotificationError
+from vmha.journal import JsonObject, NotificationDetail, StepStatus, UnknownNotificationError
 
 _DONE = frozenset({StepStatus.SUCCEEDED, StepStatus.SKIPPED})
-UNDER_WAY = frozenset({NotificationStatus.NEW, NotificationStatus.RUNNING})
-"""Statuses of a notification whose recovery may still act."""
 
 
 def recovery(ctx: StepContext, message: StepMessage, *, with_events: bool = True) -> NotificationDetail:

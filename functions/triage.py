@@ -54,9 +54,9 @@ from vmha.functions import locks
 from vmha.functions.late_reports import contradiction
 from vmha.functions.locks import Scope
 from vmha.functions.nova import BOUNDARY_ERRORS, error_outcome
-from vmha.functions.records import INTAKE, UNDER_WAY
+from vmha.functions.records import INTAKE
 from vmha.functions.registry import custom_flows, resolve_flow
-from vmha.journal import NotificationFilter
+from vmha.journal import UNDER_WAY, NotificationFilter
 from vmha.outcomes import Fail, Ignore, IntakeOutcome, Recover
 
 ACTIONABLE_VM_EVENTS = frozenset({

@@ -30,7 +30,7 @@ from vmha.contracts import FailureType, RecoveryMethod, StepMessage
 from vmha.functions import locks, records
 from vmha.functions.locks import Scope
 from vmha.functions.nova import Conflict, at_boundary
-from vmha.journal import NotificationDetail, NotificationFilter
+from vmha.journal import UNDER_WAY, NotificationDetail, NotificationFilter
 from vmha.outcomes import Done, Fail, Outcome, Skipped
 
 STEP = "take_reserved_host"
@@ -89,7 +89,7 @@ def _chosen_before(detail: NotificationDetail) -> str | None:
 def _chosen_elsewhere(ctx: StepContext, segment: str) -> set[str]:
     """Spares chosen by the segment's other recoveries under way (maybe crashed before enabling them)."""
     found = ctx.journal.list_notifications(
-        NotificationFilter(statuses=records.UNDER_WAY, type=FailureType.COMPUTE_HOST.value))
+        NotificationFilter(statuses=UNDER_WAY, type=FailureType.COMPUTE_HOST.value))
     details = [ctx.journal.get_notification(record.id) for record in found if record.id != str(ctx.notification.id)]
     return {host for detail in details if detail is not None and records.segment_and_method(detail)[0] == segment
             and (host := _chosen_before(detail)) is not None}

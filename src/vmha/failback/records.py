@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from vmha.contracts import FailureType
 from vmha.journal import (
+    UNDER_WAY,
     Journal,
     JsonObject,
     NotificationDetail,
@@ -32,7 +33,6 @@ PROGRESS = "failback"
 """The step id of a failback's progress events."""
 LEASE = timedelta(seconds=30)
 """How long one pass may take before another look (or replica) takes the failback over."""
-UNDER_WAY = frozenset({NotificationStatus.NEW, NotificationStatus.RUNNING})
 
 
 def running(journal: Journal, host: str) -> NotificationRecord | None:

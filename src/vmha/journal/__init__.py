@@ -41,11 +41,12 @@ from vmha.journal.records import (
     StepStatus,
     utc_now,
 )
-from vmha.journal.transitions import TERMINAL, TRANSITIONS
+from vmha.journal.transitions import TERMINAL, TRANSITIONS, UNDER_WAY
 
 __all__ = [
     "TERMINAL",
     "TRANSITIONS",
+    "UNDER_WAY",
     "Absence",
     "Clock",
     "ExecutionRecord",

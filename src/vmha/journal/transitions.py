@@ -24,6 +24,9 @@ TRANSITIONS: Final[Mapping[S, frozenset[S]]] = {
 TERMINAL: Final = frozenset(status for status, targets in TRANSITIONS.items() if not targets)
 """Statuses a notification never leaves."""
 
+UNDER_WAY: Final = frozenset({S.NEW, S.RUNNING})
+"""Statuses of a notification whose recovery (or failback) is still under way."""
+
 
 def allowed_sources(target: S) -> frozenset[S]:
     """The statuses from which `target` may be entered."""

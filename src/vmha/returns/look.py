@@ -19,7 +19,7 @@ from vmha.cloud.nova import COMPUTE_BINARY, compute_service, nova_time
 from vmha.cloud.segments import ReturnMode, SegmentError, disabling_notification, segment_of
 from vmha.contracts import FailureType, Settings
 from vmha.failback import after_return
-from vmha.journal import Journal, JsonObject, NotificationDetail
+from vmha.journal import UNDER_WAY, Journal, JsonObject, NotificationDetail
 from vmha.returns import records
 from vmha.returns.convergence import converge
 from vmha.returns.decision import Decision, Facts, Verdict, decide
@@ -131,7 +131,7 @@ def gather(settings: Settings, journal: Journal, cloud: Any, detail: Notificatio
     window = segment.flap_window_seconds if segment else 3600
     powered, power = power_on(host, settings.fencing_file) if since else (False, "not asked")
     return Facts(host=host, notification_id=record.id, recovery_status=record.status,
-                 recovery_under_way=(record.id if record.status in records.UNDER_WAY
+                 recovery_under_way=(record.id if record.status in UNDER_WAY
                                      else records.recovery_under_way(journal, host)),
                  reported_since_recovery=since, powered_on=powered, power=power,
                  mode=segment.return_to_service if segment else ReturnMode.MANUAL, flap_window_seconds=window,

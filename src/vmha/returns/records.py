@@ -17,11 +17,11 @@ from datetime import datetime, timedelta
 
 from vmha.contracts import FailureType
 from vmha.journal import (
+    UNDER_WAY,
     Journal,
     JsonObject,
     NotificationDetail,
     NotificationFilter,
-    NotificationStatus,
     StepClaim,
     StepKey,
     StepStatus,
@@ -33,7 +33,6 @@ UNFORCED = "return_unforced"
 HELD = "return_held"
 LEASE = timedelta(seconds=20)
 """How long one look's pass over a return may take before another look (or replica) takes it over."""
-UNDER_WAY = frozenset({NotificationStatus.NEW, NotificationStatus.RUNNING})
 RECENT = 10
 """How many of a host's newest recoveries are read for its last return (the flap window's check)."""
 
