@@ -23,9 +23,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def cloud_layout() -> Layout:
-    """The running local cloud (brought up here when it is not already up)."""
+    """The running local cloud (brought up here when something is down that no test killed on purpose)."""
     layout = Layout.from_env()
-    if not cloud.is_up(layout):
+    if cloud.needs_up(layout):
         cloud.up(layout)
     return layout
 

@@ -132,6 +132,14 @@ def health(layout: Layout) -> list[Health]:
     return rows
 
 
-def is_up(layout: Layout) -> bool:
-    """True when every process runs and every API answers."""
-    return all(row.running and row.serving is not False for row in health(layout))
+KILLS_KEPT_SECONDS = 900.0
+"""How long a service killed on purpose (``procs.kill``: a host failure under test) is left down by
+``needs_up``: another test session on the same cloud is probably using that failure; later it is a leftover."""
+
+
+def needs_up(layout: Layout) -> bool:
+    """Something is down or not serving that no test session killed on purpose in the last
+    ``KILLS_KEPT_SECONDS``: a session starting on a shared cloud brings only that back, never a host another
+    session's recovery is working on."""
+    return any(not (row.running and row.serving is not False)
+               and not procs.killed_on_purpose(layout, row.name, KILLS_KEPT_SECONDS) for row in health(layout))

@@ -23,6 +23,20 @@ def pidfile(layout: Layout, name: str) -> Path:
     return layout.run / f"{name}.pid"
 
 
+def killed_marker(layout: Layout, name: str) -> Path:
+    """Written by ``kill`` and removed by ``start``: the service was SIGKILLed on purpose (a host failure a test
+    or benchmark is making), not found dead."""
+    return layout.run / f"{name}.killed"
+
+
+def killed_on_purpose(layout: Layout, name: str, within: float) -> bool:
+    """``kill`` ended the service less than ``within`` seconds ago and nothing started it since."""
+    try:
+        return time.time() - killed_marker(layout, name).stat().st_mtime < within
+    except FileNotFoundError:
+        return False
+
+
 def logfile(layout: Layout, name: str) -> Path:
     return layout.log / f"{name}.out"
 
@@ -68,6 +82,7 @@ def start(
             start_new_session=True,
         )
     pidfile(layout, name).write_text(str(proc.pid))
+    killed_marker(layout, name).unlink(missing_ok=True)
     return proc.pid
 
 
@@ -89,6 +104,8 @@ def kill(layout: Layout, name: str) -> None:
         _signal_group(pid, signal.SIGKILL)
         wait_until(lambda: not group_alive(pid), 5.0, 0.05)
     pidfile(layout, name).unlink(missing_ok=True)
+    layout.run.mkdir(parents=True, exist_ok=True)
+    killed_marker(layout, name).touch()
 
 
 def running_services(layout: Layout) -> list[str]:

@@ -36,7 +36,7 @@ BOOT_SECONDS = 180.0  # two TCG guests booting on the machine's 2 vCPUs, other t
 @pytest.fixture(scope="module")
 def kvm_layout(cloud_layout: Layout) -> Layout:
     """The cloud with the kvm profile's hosts (added now when the cloud was brought up without them)."""
-    if not kvm_hosts.enabled(cloud_layout) or not cloud.is_up(cloud_layout):
+    if not kvm_hosts.enabled(cloud_layout) or cloud.needs_up(cloud_layout):
         cloud.up_kvm(cloud_layout)
     return cloud_layout
 
