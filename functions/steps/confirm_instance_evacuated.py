@@ -7,10 +7,12 @@ that was not running, reset one that was in ERROR back to ERROR, unlock it if vm
 ``succeeded`` with its new host. Not settled yet: Retry after the recheck interval, or later while the
 evacuation is younger than half the time this gateway saw evacuations take, and without a read of its own
 while the gateway's latest listing of the failed host (``vmha.functions.pacing.SIGHTINGS``, at most 0.5 s
-old) shows it there with a task in progress. A server that Nova left on the failed host or that went to
-ERROR, or one still unsettled at the step's
-deadline, is recorded ``failed`` and the step is Skipped, so that its branch still reaches
-``finish_host_recovery``, which fails the notification after putting an unused reserved host back.
+old) shows it there with a task in progress. Its Retry is ``announced``: a gateway hearing Nova's versioned
+notifications runs it again as soon as Nova announces the server may have settled (``vmha.nova_news``), and
+such a look skips the listing, which may predate the news, to read the server. A server that Nova left on
+the failed host or that went to ERROR, or one still unsettled at the step's deadline, is recorded ``failed``
+and the step is Skipped, so that its branch still reaches ``finish_host_recovery``, which fails the
+notification after putting an unused reserved host back.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from vmha.functions import pacing, records
 from vmha.functions.evacuation import InstancePlan, planned
 from vmha.functions.nova import at_boundary, recheck_delay
 from vmha.journal import InstanceStatus, NotificationDetail
+from vmha.nova_news import NEWS
 from vmha.outcomes import Done, Fail, Outcome, Retry, Skipped
 
 _SETTLED = frozenset({InstanceStatus.SUCCEEDED, InstanceStatus.FAILED, InstanceStatus.IGNORED})
@@ -42,9 +45,10 @@ def run(message: StepMessage, ctx: StepContext) -> Outcome:
     failed_host = ctx.notification.hostname
     requested = _requested(detail, uuid)
     elapsed = (ctx.now() - requested).total_seconds() if requested is not None else None
-    if not _too_late(ctx, message, detail, plan, requested) and pacing.SIGHTINGS.busy_on(
+    if not NEWS.take(uuid) and not _too_late(ctx, message, detail, plan, requested) and pacing.SIGHTINGS.busy_on(
             str(message.notification_id), ctx.now(), uuid, lambda: servers_on(ctx.cloud, failed_host)):
-        return Retry(f"server {uuid}: still on {failed_host} with a task in progress", _delay(ctx, message, elapsed))
+        return Retry(f"server {uuid}: still on {failed_host} with a task in progress", _delay(ctx, message, elapsed),
+                     announced=True)
     return _look(ctx, message, detail, plan, requested)
 
 
@@ -70,7 +74,7 @@ def _look(ctx: StepContext, message: StepMessage, detail: NotificationDetail, pl
         return _give_up(ctx, message, server, plan, f"not settled before the deadline ({server.vm_state}, "
                                                     f"task {server.task_state}, on {server.compute_host})")
     return Retry(f"server {uuid}: {server.vm_state}, task {server.task_state}, on {server.compute_host}",
-                 _delay(ctx, message, elapsed))
+                 _delay(ctx, message, elapsed), announced=True)
 
 
 def _delay(ctx: StepContext, message: StepMessage, elapsed: float | None) -> float:

@@ -47,6 +47,10 @@ class Retry:
     runtime may run the step again as soon as one ends, and ``delay`` is only the longest wait."""
     outage: bool = False
     """A dependency was unreachable or failing: not the step's own failure, so the attempt does not count."""
+    announced: bool = False
+    """The wait is for a change of the message's server that Nova announces in its versioned notifications: the
+    runtime may run the step again as soon as it hears one, and wait longer while it hears of the server
+    (``vmha.nova_news``); ``delay`` is the wait when it does not."""
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,8 @@ class Recoveries:
 
     def _settings(self, layout: Layout, overrides: Mapping[str, Any]) -> dict[str, Any]:
         """Short claims (a killed replica's messages come back after 60 s), a poll every 2 s behind the pushes, short
-        retries; no deduplication window (every test notification is new)."""
+        retries; no deduplication window (every test notification is new); Nova's versioned notifications heard on
+        the local cloud's RabbitMQ (``nova_notifications``), as a deployment beside Nova would."""
         document: dict[str, Any] = {
             "journal_url": self.journal_url,
             "dedup_window_seconds": 0,
@@ -69,6 +70,7 @@ class Recoveries:
                         "claim_grace_seconds": 60, "sweep_interval_seconds": 5, "listen_port": 0},
             "api": {"webhook_secret": self.webhook_secret},
             "fencing_file": str(layout.fencing_yaml),  # segments fence by default: the hosts' BMC emulators
+            "nova_notifications": {"transport_url": layout.transport_url},  # held looks woken by Nova's news
         }
         for key, value in overrides.items():
             document[key] = {**document.get(key, {}), **value} if isinstance(value, dict) else value

@@ -168,6 +168,17 @@ class NotificationOptions:
 
 
 @dataclass(frozen=True)
+class NovaNotificationOptions:
+    """Nova's versioned notifications, heard to wake waiting confirmations (schema: ``nova_notifications``)."""
+
+    transport_url: str
+    exchange: str
+    topic: str
+    poll_seconds: float
+    timeout_seconds: float
+
+
+@dataclass(frozen=True)
 class CustomStepOptions:
     """The webhook steps of the custom flows file (schema: ``custom_steps``)."""
 
@@ -203,6 +214,7 @@ class Settings:
     timeouts: TimeoutOptions
     escalation: EscalationOptions
     notifications: NotificationOptions
+    nova_notifications: NovaNotificationOptions
     custom_steps: CustomStepOptions
 
 

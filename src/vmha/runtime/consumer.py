@@ -10,6 +10,8 @@ back instead of after the claim expires (Zaqar itself down: the claim may end me
 a replica claiming the message then from running a step twice).
 Each claim is recorded in the journal before its message is handled, and a replica thread beats and takes
 over dead replicas (``vmha.runtime.replicas``).
+With ``nova_notifications.transport_url`` set, a listener thread hears Nova's versioned notifications and wakes
+the held looks of the servers they announce (``vmha.runtime.nova_listener``).
 At most ``settings.gateway.workers`` messages are handled at once per process; any number of processes
 compete for the same queues through Zaqar claims. ``stop`` lets in-flight messages finish and releases the
 claims of those that do not finish in time, so another replica takes them at once.
@@ -30,6 +32,7 @@ from vmha.runtime.busy import Busy
 from vmha.runtime.effects import Effects, id_of
 from vmha.runtime.held import Held, HeldMessages
 from vmha.runtime.intake import NotificationRunner
+from vmha.runtime.nova_listener import NovaListener
 from vmha.runtime.poison import Failures, describe, is_outage
 from vmha.runtime.queues import Claimed
 from vmha.runtime.replicas import Replica
@@ -51,7 +54,9 @@ class Consumer:
         self._services = services
         self.wakeup = wakeup or Wakeup()
         self._escalation = Escalation(services.settings.escalation, services.journal)
-        self._held = HeldMessages(self.wakeup)
+        self._held = HeldMessages(self.wakeup, services.news.pending)
+        heard = services.settings.nova_notifications
+        self.nova = NovaListener(heard, services.news, self._held.wake) if heard.transport_url else None
         self.replica = Replica(services, self._held, self.wakeup)
         effects = self._effects = Effects(services, self.wakeup, self._escalation, self._held)
         self._failures = Failures()
@@ -83,6 +88,8 @@ class Consumer:
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
+        if self.nova is not None:
+            self.nova.start()
         log.info("consumer started", extra={"workers": workers})
 
     @property
@@ -94,6 +101,8 @@ class Consumer:
         """Stop claiming; wait up to ``timeout`` s for in-flight messages, then release the rest's claims."""
         self._stopping.set()
         self.wakeup.wake_all()
+        if self.nova is not None:
+            self.nova.stop(timeout)
         for thread in self._threads:
             thread.join(timeout)
         with self._lock:

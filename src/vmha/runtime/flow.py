@@ -31,11 +31,13 @@ _DONE = frozenset({StepStatus.SUCCEEDED, StepStatus.SKIPPED})
 @dataclass(frozen=True)
 class Post:
     """Post ``message`` to the steps queue, to run ``delay`` seconds from now (or, ``until_branch_ends``, as
-    soon as another branch of its notification ends, if that comes first)."""
+    soon as another branch of its notification ends, if that comes first; ``announced``, as soon as Nova
+    announces a change of its server, see ``vmha.outcomes.Retry``)."""
 
     message: StepMessage
     delay: float = 0.0
     until_branch_ends: bool = False
+    announced: bool = False
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,7 @@ def fail(message: StepMessage, reason: str) -> list[Action]:
 
 
 def retry(message: StepMessage, policy: RetryPolicy, requested: float, reason: str, now: datetime, *,
-          until_branch_ends: bool = False, outage: bool = False) -> list[Action]:
+          until_branch_ends: bool = False, outage: bool = False, announced: bool = False) -> list[Action]:
     """Run ``message``'s step again later, unless its attempts are used up or its deadline would pass; an
     ``outage`` (a dependency down) does not use an attempt up and is tried again every ``OUTAGE_PAUSE``."""
     if not outage and message.attempt >= policy.max_attempts:
@@ -128,7 +130,7 @@ def retry(message: StepMessage, policy: RetryPolicy, requested: float, reason: s
         return fail(message, f"{reason} (a retry in {wait:.0f} s would pass the step's deadline)")
     delay, not_before = hop(now, wait)
     attempt = message.attempt if outage else message.attempt + 1
-    return [Post(replace(message, attempt=attempt, not_before=not_before), delay, until_branch_ends)]
+    return [Post(replace(message, attempt=attempt, not_before=not_before), delay, until_branch_ends, announced)]
 
 
 def joined(message: StepMessage, frame: Frame, detail: NotificationDetail) -> list[Action]:

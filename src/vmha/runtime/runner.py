@@ -93,14 +93,20 @@ class StepRunner:
         return self._decide(message, record, frame)
 
     def _held(self, claimed: Claimed, actions: list[flow.Action]) -> Held | None:
-        """The one message ``actions`` post, kept here when it can run and end before the claim expires."""
+        """The one message ``actions`` post, kept here when it can run and end before the claim expires; a look
+        at a server Nova announces to this process waits up to ``nova_notifications.poll_seconds`` for news."""
         match actions:
             case [flow.Post(message=message) as post] if message.step in self._services.table:
                 timeout = self._services.table[message.step].timeout_seconds
                 expires = claimed.claimed_at + self._services.settings.gateway.claim_ttl_seconds
-                if time.monotonic() + post.delay + timeout + LEASE_MARGIN.total_seconds() <= expires:
-                    waiter = str(message.notification_id) if post.until_branch_ends else None
-                    return Held(replace(claimed, body=message.to_dict()), post.delay, waiter)
+                key = str(message.instance_uuid) if post.announced else None
+                delays = [post.delay]
+                if key is not None and self._services.news.following(key):
+                    delays.insert(0, max(post.delay, self._services.settings.nova_notifications.poll_seconds))
+                for delay in delays:
+                    if time.monotonic() + delay + timeout + LEASE_MARGIN.total_seconds() <= expires:
+                        waiter = str(message.notification_id) if post.until_branch_ends else None
+                        return Held(replace(claimed, body=message.to_dict()), delay, waiter, key)
         return None
 
     def _decide(self, message: StepMessage, record: NotificationRecord, frame: flow.Frame) -> list[flow.Action]:
@@ -161,11 +167,12 @@ class StepRunner:
                 journal.skip_step(claim, {**result, "skipped": reason})
                 self._progress(message, f"skipped: {reason}", 1.0)
                 return flow.advance(message, frame, ())
-            case Retry(reason=reason, delay=delay, until_branch_ends=waits, outage=outage):
+            case Retry(reason=reason, delay=delay, until_branch_ends=waits, outage=outage, announced=announced):
                 journal.fail_step(claim, reason)
                 self._progress(message, f"attempt {message.attempt} failed: {reason}", 1.0)
                 policy = table[message.step].retry or self._services.settings.retry
-                return flow.retry(message, policy, delay, reason, frame.now, until_branch_ends=waits, outage=outage)
+                return flow.retry(message, policy, delay, reason, frame.now, until_branch_ends=waits, outage=outage,
+                                  announced=announced and message.instance_uuid is not None)
             case Fail(reason=reason):
                 return self._give_up(message, claim, reason)
         return self._give_up(message, claim, f"{type(outcome).__name__} is not a step outcome (intake only)")

@@ -9,6 +9,7 @@ from typing import Any
 
 from vmha.contracts import Settings
 from vmha.journal import Clock, Journal, utc_now
+from vmha.nova_news import NEWS, NovaNews
 from vmha.runtime.queues import Queues
 from vmha.runtime.table import FailedHook, IntakeFunction, StepTable
 from vmha.versioned_notifications import OFF, VersionedNotifier
@@ -36,6 +37,8 @@ class Services:
     events: VersionedNotifier = OFF
     """Masakari's versioned notifications (``vmha.versioned_notifications``)."""
     on_sweep: SweepHook | None = None
+    news: NovaNews = NEWS
+    """What this process heard from Nova's versioned notifications (``vmha.nova_news``)."""
 
     @property
     def ceiling(self) -> timedelta:

@@ -1,0 +1,142 @@
+"""Nova's versioned notifications heard on the message bus, to wake the looks this process holds.
+
+Nova (``notification_format`` versioned or both) publishes oslo.messaging's messagingv2 envelopes on its
+exchange (``nova_notifications.exchange``) with the routing keys ``<topic>.info`` and ``<topic>.error``. The
+listener binds a queue of its own to both: exclusive to its connection, deleted when it closes, named after
+the process, so every gateway replica hears every event (each holds different looks) and none takes an
+event from the queues of Nova's other consumers (Ceilometer's pool, the default ``<topic>.info`` queue);
+the broker drops the oldest events beyond ``MAX_QUEUED``, so a stuck listener cannot fill it.
+
+An ``instance.*`` event names its server (``nova_object.data.uuid``): the server is followed
+(``vmha.nova_news``), and an event telling it may have settled (``instance.update`` with no task left, any
+``instance.*.end`` or ``.error``) is news that wakes the looks held for it (``HeldMessages.wake``). Nothing
+else is read from it. The broker down, unreachable or refusing the queue is logged and counted, and tried again
+after a pause growing to ``MAX_PAUSE``; meanwhile nothing is followed and confirmations poll as usual, so a
+broker down costs a recovery only the notifications' head start.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from kombu.connection import Connection
+from kombu.entity import Exchange, Queue, binding
+
+from vmha.contracts import NovaNotificationOptions
+from vmha.nova_news import NovaNews
+
+log = logging.getLogger(__name__)
+
+MAX_QUEUED = 10_000
+"""Events the broker keeps for this listener at most (the oldest dropped first)."""
+MAX_PAUSE = 30.0
+"""Longest pause before the listener connects again after a failure."""
+HEARTBEAT_SECONDS = 30
+"""AMQP heartbeat: a broker that stopped answering is noticed within about twice this."""
+_DRAIN_SECONDS = 1.0
+
+
+def announcement(body: Any) -> tuple[str, bool] | None:
+    """The server an AMQP body of Nova's announces, and whether it tells the server may have settled; None for
+    anything else (another event, another format, a malformed body)."""
+    message = body.get("oslo.message", body) if isinstance(body, dict) else None
+    if isinstance(message, str):
+        try:
+            message = json.loads(message)
+        except ValueError:
+            return None
+    if not isinstance(message, dict):
+        return None
+    event_type, payload = message.get("event_type"), message.get("payload")
+    data = payload.get("nova_object.data") if isinstance(payload, dict) else None
+    if not isinstance(event_type, str) or not event_type.startswith("instance.") or not isinstance(data, dict):
+        return None
+    server = data.get("uuid")
+    if not isinstance(server, str):
+        return None
+    ended = event_type.endswith((".end", ".error"))
+    return server, ended or (event_type == "instance.update" and data.get("task_state") is None)
+
+
+class NovaListener:
+    """One daemon thread hearing Nova's versioned notifications (see the module docstring)."""
+
+    def __init__(self, options: NovaNotificationOptions, news: NovaNews, wake: Callable[[str], int]) -> None:
+        """``wake(server)``: run the looks held for ``server`` now; returns how many there were."""
+        self._options = options
+        self._news = news
+        self._wake = wake
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._listen, name="vmha-nova-listener", daemon=True)
+        self._counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self.queue_name = f"vmha-nova-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Events heard, looks woken, and failures to reach the broker."""
+        with self._lock:
+            return dict(self._counts)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float) -> None:
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _listen(self) -> None:
+        pause = 1.0
+        while not self._stopping.is_set():
+            try:
+                self._consume()
+                pause = 1.0
+            except Exception as error:  # any failure of the broker or the client: the thread must go on
+                self._count("failures")
+                log.warning("not hearing Nova's notifications; confirmations poll",
+                            extra={"reason": str(error) or type(error).__name__, "retry_in_seconds": pause})
+            finally:
+                self._news.connected(False)
+            self._stopping.wait(pause)
+            pause = min(MAX_PAUSE, pause * 2)
+
+    def _consume(self) -> None:
+        options = self._options
+        exchange = Exchange(options.exchange, type="topic", durable=False, no_declare=True)  # Nova's own
+        queue = Queue(self.queue_name, bindings=[binding(exchange, routing_key=f"{options.topic}.{priority}")
+                                                 for priority in ("info", "error")],
+                      exclusive=True, auto_delete=True, durable=False, queue_arguments={"x-max-length": MAX_QUEUED})
+        url = options.transport_url.replace("rabbit://", "amqp://", 1)
+        with Connection(url, connect_timeout=options.timeout_seconds, heartbeat=HEARTBEAT_SECONDS) as connection:
+            connection.ensure_connection(max_retries=1, timeout=options.timeout_seconds)
+            with connection.Consumer([queue], callbacks=[self._heard], no_ack=True, accept=["json"]):
+                self._news.connected(True)
+                log.info("hearing Nova's notifications", extra={"queue": self.queue_name})
+                while not self._stopping.is_set():
+                    try:
+                        connection.drain_events(timeout=_DRAIN_SECONDS)
+                    except TimeoutError:
+                        connection.heartbeat_check()
+
+    def _heard(self, body: Any, message: Any) -> None:
+        found = announcement(body)
+        if found is None:
+            return
+        server, settled = found
+        self._news.heard(server, settled)
+        woken = self._wake(server) if settled else 0
+        self._count("heard")
+        self._count("woken", woken)
+
+    def _count(self, name: str, amount: int = 1) -> None:
+        with self._lock:
+            self._counts[name] += amount

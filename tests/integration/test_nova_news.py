@@ -1,0 +1,94 @@
+"""Confirmations woken by Nova's versioned notifications (issue 20): a real `vmha gateway` hearing the local
+cloud's Nova on RabbitMQ settles an evacuated server on the look its notification woke, although its polls are
+set a minute apart; with the broker's URL wrong, the same recovery completes by polling alone."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cloud import helpers
+from tests.cloud.layout import Layout
+from vmha.journal import InstanceStatus, NotificationDetail, NotificationStatus
+
+from .recovery_support import HA, Recoveries, segment
+from .test_recovery_e2e import AUTO, FAILED, HOST_DOWN, HOSTS
+
+pytestmark = pytest.mark.integration
+
+WOKEN = "held look woken by Nova's news"
+DEAF = "not hearing Nova's notifications; confirmations poll"
+POLL_SECONDS = 60.0
+"""The confirmations' polls while Nova is heard: far longer than the fake driver's evacuation."""
+
+
+def _recover(admin_conn: Any, layout: Layout, work: Path, transport_url: str) -> tuple[
+        Recoveries, subprocess.Popen[bytes], str, NotificationDetail]:
+    """One HA server on FAILED evacuated by one gateway hearing Nova at ``transport_url``."""
+    recoveries = Recoveries(work, admin_conn, layout, host_failure={"evacuate_all_instances": False},
+                            gateway={"claim_ttl_seconds": 300},
+                            nova_notifications={"transport_url": transport_url, "poll_seconds": POLL_SECONDS,
+                                                "timeout_seconds": 2})
+    try:
+        with segment(admin_conn, HOSTS, AUTO, prefix="vmha-news"):
+            [server] = helpers.boot_servers(admin_conn, FAILED, 1, f"vmha-news-{uuid.uuid4().hex[:6]}", metadata=HA)
+            try:
+                gateway = recoveries.start()
+                recoveries.wait_ready(gateway)
+                helpers.kill_host(layout, FAILED)
+                detail = recoveries.wait_ended(recoveries.notify(FAILED, HOST_DOWN))
+            finally:
+                helpers.restore_host(layout, admin_conn, FAILED)
+                helpers.delete_servers(admin_conn, [server])
+    except BaseException:
+        recoveries.close()
+        raise
+    return recoveries, gateway, server.id, detail
+
+
+def _lines(recoveries: Recoveries, gateway: subprocess.Popen[bytes]) -> list[dict[str, Any]]:
+    lines = []
+    for text in recoveries.log_of(gateway).splitlines():
+        try:
+            lines.append(json.loads(text))
+        except ValueError:
+            continue
+    return lines
+
+
+def test_a_notification_wakes_the_confirmation_that_settles_the_server(
+        admin_conn: Any, cloud_layout: Layout, tmp_path: Path) -> None:
+    recoveries, gateway, server, detail = _recover(admin_conn, cloud_layout, tmp_path, cloud_layout.transport_url)
+    try:
+        lines = _lines(recoveries, gateway)
+    finally:
+        recoveries.close()
+    assert detail.notification.status is NotificationStatus.FINISHED, detail.notification.status_reason
+    [item] = detail.instances
+    assert (item.instance_uuid, item.status) == (server, InstanceStatus.SUCCEEDED)
+    looks = [(line["message"], line.get("outcome")) for line in lines
+             if line.get("instance_uuid") == server and (
+                 line["message"] == WOKEN or (line["message"] == "step ran"
+                                              and line.get("step") == "confirm_instance_evacuated"))]
+    # a look found the server busy; the look that settled it was woken by Nova's news (polls are a minute apart)
+    assert looks[0] == ("step ran", "Retry") and looks[-2:] == [(WOKEN, None), ("step ran", "Done")], looks
+    assert not any(line["message"] == DEAF for line in lines)
+
+
+def test_with_the_broker_out_of_reach_the_confirmation_polls_and_the_recovery_completes(
+        admin_conn: Any, cloud_layout: Layout, tmp_path: Path) -> None:
+    recoveries, gateway, server, detail = _recover(admin_conn, cloud_layout, tmp_path, "rabbit://vmha:wrong@127.0.0.1:9/")
+    try:
+        lines = _lines(recoveries, gateway)
+    finally:
+        recoveries.close()
+    assert detail.notification.status is NotificationStatus.FINISHED, detail.notification.status_reason
+    [item] = detail.instances
+    assert (item.instance_uuid, item.status) == (server, InstanceStatus.SUCCEEDED)
+    messages = [line["message"] for line in lines]
+    assert DEAF in messages and WOKEN not in messages

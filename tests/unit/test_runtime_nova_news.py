@@ -1,0 +1,115 @@
+"""Waking held looks by Nova's news: the news registry, the wake by server, the reading of Nova's envelopes and
+the listener facing a broker that is not there."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+import pytest
+
+from vmha.contracts import parse_settings
+from vmha.nova_news import KEPT_SECONDS, NovaNews
+from vmha.runtime.held import Held, HeldMessages
+from vmha.runtime.nova_listener import NovaListener, announcement
+from vmha.runtime.queues import Claimed
+from vmha.runtime.wakeup import Wakeup
+
+SERVER, OTHER = "6d0e4b1e-0d5c-4a43-9a59-2b4b8a3e1c01", "0b7e3c55-54f6-4c1d-8e8e-0b2f4d1c9a02"
+
+
+def _held(name: str, delay: float, key: str | None = None) -> Held:
+    return Held(Claimed("steps", name, "claim", {"name": name}, time.monotonic()), delay, None, key)
+
+
+def _envelope(event_type: str, **data: Any) -> dict[str, str]:
+    """An AMQP body as Nova's messagingv2 notifier sends it (a versioned payload inside oslo's envelope)."""
+    payload = {"nova_object.name": "InstanceUpdatePayload", "nova_object.namespace": "nova",
+               "nova_object.version": "2.0", "nova_object.data": {"uuid": SERVER, **data}}
+    message = {"message_id": "m", "publisher_id": "nova-compute:compute2", "event_type": event_type,
+               "priority": "INFO", "payload": payload, "timestamp": "2026-12-04 18:00:00.000000"}
+    return {"oslo.version": "2.0", "oslo.message": json.dumps(message)}
+
+
+def test_news_of_a_server_wakes_only_its_held_looks_all_at_once() -> None:
+    held = HeldMessages(Wakeup())
+    for name, key in [("look-a", SERVER), ("look-b", SERVER), ("look-other", OTHER), ("plain", None)]:
+        held.hold(_held(name, 60, key))
+    assert held.pop_due() is None
+    assert held.wake(SERVER) == 2
+    woken = {claimed.id for claimed in (held.pop_due(), held.pop_due()) if claimed is not None}
+    assert woken == {"look-a", "look-b"}
+    assert held.pop_due() is None, "neither another server's look nor a plain message runs early"
+    assert held.wake(SERVER) == 0
+
+
+def test_news_heard_while_the_look_ran_makes_its_hold_due_at_once() -> None:
+    news = NovaNews()
+    held = HeldMessages(Wakeup(), news.pending)
+    news.heard(SERVER, settled=True)  # came after the look read Nova, before its Retry was held
+    held.hold(_held("look", 60, SERVER))
+    held.hold(_held("other", 60, OTHER))
+    first = held.pop_due()
+    assert first is not None and first.id == "look"
+    assert held.pop_due() is None
+
+
+def test_a_server_is_followed_only_while_connected_and_its_news_is_taken_once() -> None:
+    now = [0.0]
+    news = NovaNews(lambda: now[0])
+    news.heard(SERVER, settled=False)
+    assert not news.following(SERVER), "not connected"
+    news.connected(True)
+    assert news.following(SERVER) and not news.following(OTHER)
+    assert not news.take(SERVER), "an event that tells no settling is no news"
+    news.heard(SERVER, settled=True)
+    assert news.pending(SERVER) and news.take(SERVER)
+    assert not news.pending(SERVER) and not news.take(SERVER)
+    now[0] += KEPT_SECONDS
+    assert not news.following(SERVER), "heard too long ago"
+    news.connected(False)
+    news.heard(OTHER, settled=False)
+    assert not news.following(OTHER)
+
+
+@pytest.mark.parametrize(("event_type", "data", "expected"), [
+    ("instance.update", {"task_state": None, "host": "compute2"}, (SERVER, True)),
+    ("instance.update", {"task_state": "rebuilding", "host": "compute2"}, (SERVER, False)),
+    ("instance.rebuild.end", {"task_state": None}, (SERVER, True)),
+    ("instance.evacuate", {"task_state": "rebuilding"}, (SERVER, False)),
+    ("instance.rebuild.error", {"task_state": "rebuilding"}, (SERVER, True)),
+    ("instance.power_off.end", {"task_state": None}, (SERVER, True)),
+    ("service.update", {"task_state": None}, None),
+])
+def test_nova_envelopes_name_the_server_and_whether_it_may_have_settled(
+        event_type: str, data: dict[str, Any], expected: tuple[str, bool] | None) -> None:
+    assert announcement(_envelope(event_type, **data)) == expected
+
+
+@pytest.mark.parametrize("body", [
+    "text", None, {"oslo.message": "{not json"}, {"oslo.message": json.dumps({"event_type": "instance.update"})},
+    {"oslo.message": json.dumps({"event_type": "instance.update", "payload": {"nova_object.data": {"uuid": 7}}})},
+    {"event_type": "instance.update", "payload": ["list"]},
+])
+def test_anything_else_on_the_topic_is_ignored(body: Any) -> None:
+    assert announcement(body) is None
+
+
+def test_a_broker_that_is_not_there_is_logged_counted_and_follows_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    options = parse_settings({"nova_notifications": {"transport_url": "rabbit://u:p@127.0.0.1:9/",
+                                                     "timeout_seconds": 1}}, {}).nova_notifications
+    news = NovaNews()
+    news.heard(SERVER, settled=True)
+    listener = NovaListener(options, news, lambda server: 0)
+    with caplog.at_level(logging.WARNING, logger="vmha.runtime.nova_listener"):
+        listener.start()
+        deadline = time.monotonic() + 30
+        while not listener.counts.get("failures") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        listener.stop(10)
+    assert listener.counts.get("failures", 0) >= 1
+    assert not news.following(SERVER)
+    messages = [record.getMessage() for record in caplog.records if record.name == "vmha.runtime.nova_listener"]
+    assert messages and set(messages) == {"not hearing Nova's notifications; confirmations poll"}
