@@ -7,7 +7,7 @@ import shlex
 import sys
 from collections.abc import Sequence
 
-from tests.cloud import cloud, helpers, procs
+from tests.cloud import cloud, helpers, kvm_hosts, procs
 from tests.cloud.layout import COMPUTE_HOSTS, KVM_HOSTS, Layout
 
 
@@ -44,6 +44,11 @@ def _env(layout: Layout, _: argparse.Namespace) -> int:
         # `vmha demo`'s host monitors and fencing (read by the demo alone, not by the gateway's settings)
         "VMHA_DEMO_COORDINATION_URL": layout.etcd_url.replace("http://", "etcd3+http://"),
         "VMHA_DEMO_FENCING_FILE": str(layout.fencing_yaml),
+        # `tools/demo --hypervisor kvm`: the kvm profile's first host, its guest image and flavor, its BMCs
+        "VMHA_DEMO_KVM_HOST": KVM_HOSTS[0],
+        "VMHA_DEMO_KVM_IMAGE": kvm_hosts.IMAGE_NAME,
+        "VMHA_DEMO_KVM_FLAVOR": kvm_hosts.FLAVOR_NAME,
+        "VMHA_DEMO_KVM_FENCING_FILE": str(kvm_hosts.fencing_yaml(layout)),
     }
     for name, value in exports.items():
         print(f"export {name}={shlex.quote(value)}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import openstack
@@ -67,6 +67,20 @@ def free_hosts(conn: Any, taken: dict[str, str]) -> list[str]:
     """The hosts whose nova-compute is up and enabled and that are not in ``taken``, sorted."""
     return sorted(service.host for service in conn.compute.services(binary="nova-compute")
                   if service.state == "up" and service.status == "enabled" and service.host not in taken)
+
+
+def image_hosts(conn: Any, image: Any) -> set[str]:
+    """The compute hosts whose hypervisor can run ``image`` (``runnable`` over Nova's hypervisors)."""
+    found = [(hypervisor.service_details["host"], hypervisor.hypervisor_type)
+             for hypervisor in conn.compute.hypervisors(details=True)]
+    return runnable(found, image.hypervisor_type)
+
+
+def runnable(hypervisors: Iterable[tuple[str, str]], wanted: str | None) -> set[str]:
+    """The hosts of ``hypervisors`` (host, hypervisor type) on which Nova's ImagePropertiesFilter places an image
+    asking for the hypervisor type ``wanted``: those of that type, compared as Nova does without case (libvirt's
+    "QEMU" is the image's "qemu"); every host when the image asks for none."""
+    return {host for host, kind in hypervisors if not wanted or kind.lower() == wanted.lower()}
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:

@@ -21,7 +21,17 @@ from vmha.console import Progress, table
 from vmha.demo import in_process, servers
 from vmha.demo.detection import Detection
 from vmha.demo.host_monitors import INTERVAL_SECONDS, MISSES, HostMonitors, MonitorSetup
-from vmha.demo.hosts import DemoError, compute_service, finish, free_hosts, launch, power_on, restore, taken_hosts
+from vmha.demo.hosts import (
+    DemoError,
+    compute_service,
+    finish,
+    free_hosts,
+    image_hosts,
+    launch,
+    power_on,
+    restore,
+    taken_hosts,
+)
 from vmha.demo.options import DemoOptions
 from vmha.demo.servers import Placement
 from vmha.demo.watch import Watch
@@ -53,7 +63,7 @@ class Demo:
 
     def run(self) -> int:
         conn, options, report = self.conn, self.options, self.report
-        hosts = _usable_hosts(conn, options.host)
+        hosts = usable_hosts(conn, options.host, options.image)
         with tempfile.TemporaryDirectory(prefix="vmha-demo-") as scratch, contextlib.ExitStack() as cleanup:
             cleanup.enter_context(in_process.warnings_shown(report))
             port = in_process.free_port()
@@ -162,16 +172,24 @@ class Demo:
                 finish(killing)
 
 
-def _usable_hosts(conn: Any, victim: str) -> list[str]:
-    """The hosts whose nova-compute is up and enabled and that no other segment holds (a host belongs to
-    one segment); DemoError unless ``victim`` is one of them, with another beside it."""
+def usable_hosts(conn: Any, victim: str, image: str) -> list[str]:
+    """The hosts that can run ``image`` (``image_hosts``), whose nova-compute is up and enabled and that no other
+    segment holds (a host belongs to one segment); DemoError unless ``victim`` is one of them, with another
+    beside it."""
+    found = conn.image.find_image(image)
+    if found is None:
+        raise DemoError(f"Glance has no image {image}: choose another --image")
+    able = image_hosts(conn, found)
     taken = taken_hosts(conn)
-    hosts = free_hosts(conn, taken)
+    hosts = [host for host in free_hosts(conn, taken) if host in able]
+    if victim not in able:
+        raise DemoError(f"{victim} cannot run the image {image} (it asks for hypervisor type "
+                        f"{found.hypervisor_type}): choose --host among {', '.join(sorted(able)) or 'none'}")
     if victim in taken:
         raise DemoError(f"{victim} is already in the vmha segment {taken[victim]}: choose another --host")
     if victim not in hosts or len(hosts) < 2:
         state = compute_service(conn, victim)
-        raise DemoError(f"{victim} must be up and enabled with another free host beside it "
+        raise DemoError(f"{victim} must be up and enabled with another free host beside it that can run {image} "
                         f"(it is {state.state}/{state.status}; usable: {', '.join(hosts) or 'none'})")
     return hosts
 
