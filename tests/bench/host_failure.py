@@ -1,7 +1,8 @@
 """One host failure and its recovery on the local cloud, measured the way Masakari's figures were taken.
 
 N HA servers (metadata ``HA_Enabled=True``) are booted on one free fake host (up, enabled, in no vmha
-segment) of a fresh segment; a real ``vmha gateway`` process runs on fresh queues and a SQLite journal
+segment; the kvm profile's hosts with their real QEMU guests for ``hypervisor`` KVM, ``tests.bench.hypervisor``)
+of a fresh segment; a real ``vmha gateway`` process runs on fresh queues and a SQLite journal
 (``tests.integration.recovery_support.Recoveries``). The host's nova-compute is SIGKILLed and the
 COMPUTE_HOST notification is posted at that instant (detection excluded: way (a) of issue 8); the clock
 stops when every server is ACTIVE, settled, on another host. The journal then tells where the time went.
@@ -15,7 +16,7 @@ is removed afterwards and the host restored (powered on at its BMC), whatever ha
 from __future__ import annotations
 
 import contextlib
-import os
+import dataclasses
 import subprocess
 import time
 import uuid
@@ -27,9 +28,10 @@ from typing import Any
 
 from tests.bench import fencing, nova_events, timeline
 from tests.bench.fencing import Fenced, Kind
+from tests.bench.hypervisor import FAKE, Hypervisor, cpu_seconds, qemu_pids
 from tests.bench.takeover import Takeover
 from tests.cloud import catalog, helpers
-from tests.cloud.layout import COMPUTE_HOSTS, Layout
+from tests.cloud.layout import Layout
 from tests.integration.recovery_support import Recoveries, segment
 from vmha.contracts import (
     ClusterStatus,
@@ -86,6 +88,9 @@ class Run:
     """Two gateway replicas (``tests.bench.replica_kill``): the kill, if any, and what the recovery did."""
     gateway_cpu_seconds: float | None = None
     """CPU time (user + system) the gateway process spent from the kill to the notification's end."""
+    guest_cpu_seconds: float | None = None
+    """kvm hosts: CPU time the recovered servers' QEMU processes spent from their start on the new host (after
+    the kill) to the notification's end; the killed host's guests, destroyed at the fence, are not in it."""
 
     @property
     def cpu_per_server(self) -> float | None:
@@ -109,15 +114,16 @@ class Plan:
         return {"vmha:recovery_method": RecoveryMethod.RESERVED_HOST.value, "vmha:reserved_hosts": self.spare}
 
 
-def plan(conn: Any, method: RecoveryMethod, failing: frozenset[str] | None = None) -> Plan:
-    """``choose`` among the free fake hosts (up, enabled, in no vmha segment; the kvm profile's hosts run real
-    guests and are left alone); while too few are free (others' tests take hosts of the shared cloud for a
-    while), look again for up to HOSTS_WAIT seconds."""
+def plan(conn: Any, method: RecoveryMethod, failing: frozenset[str] | None = None,
+         hypervisor: Hypervisor = FAKE) -> Plan:
+    """``choose`` among the free hosts of ``hypervisor`` (up, enabled, in no vmha segment; by default the fake
+    hosts: the kvm profile's hosts run real guests and are left alone); while too few are free (others' tests
+    take hosts of the shared cloud for a while), look again for up to HOSTS_WAIT seconds."""
     deadline = time.monotonic() + HOSTS_WAIT
     while True:
         try:
-            fake = [host for host in free_hosts(conn, taken_hosts(conn)) if host in COMPUTE_HOSTS]
-            return choose(fake, method, failing)
+            mine = [host for host in free_hosts(conn, taken_hosts(conn)) if host in hypervisor.hosts]
+            return choose(mine, method, failing)
         except BenchError:
             if time.monotonic() > deadline:
                 raise
@@ -144,26 +150,30 @@ def candidates(layout: Layout, kind: Kind | None) -> frozenset[str] | None:
 
 
 def run(layout: Layout, work: Path, method: RecoveryMethod, count: int, *, timeout: float = TIMEOUT,
-        parallel: int | None = None, kind: Kind | None = None) -> Run:
+        parallel: int | None = None, kind: Kind | None = None, hypervisor: Hypervisor = FAKE) -> Run:
     """Fail a host holding ``count`` HA servers and recover them with ``method``; see the module docstring.
     ``parallel``: the gateway's host_failure.max_parallel_evacuations (None: vmha's default); ``kind``: the
-    fencing path to measure (None: the host's own)."""
+    fencing path to measure (None: the host's own); ``hypervisor``: which hosts and guests."""
     conn = catalog.connect(layout, "vmha-admin", helpers.COMPUTE_MICROVERSION)
     try:
-        chosen = plan(conn, method, candidates(layout, kind))
-        with stage(conn, layout, work, chosen, parallel) as recoveries:
-            placed = boot(conn, chosen.failed, count)
+        chosen = plan(conn, method, candidates(layout, kind), hypervisor)
+        with stage(conn, layout, work, chosen, parallel, hypervisor=hypervisor) as recoveries:
+            placed = boot(conn, chosen.failed, count, hypervisor)
             with restored(conn, layout, chosen.failed, placed):
-                return _fail(conn, layout, recoveries, method, placed, timeout=timeout, kind=kind)
+                return _fail(conn, layout, recoveries, method, placed, timeout=timeout, kind=kind,
+                             hypervisor=hypervisor)
     finally:
         conn.close()
     raise AssertionError("unreachable")  # a context manager may swallow exceptions, as far as mypy knows
 
 
 @contextlib.contextmanager
-def stage(conn: Any, layout: Layout, work: Path, chosen: Plan, parallel: int | None = None) -> Iterator[Recoveries]:
-    """The segment, the spare disabled, a ready gateway; all undone on the way out."""
-    with staged(conn, layout, work, chosen, parallel) as (recoveries, _):
+def stage(conn: Any, layout: Layout, work: Path, chosen: Plan, parallel: int | None = None,
+          *, hypervisor: Hypervisor = FAKE) -> Iterator[Recoveries]:
+    """The segment, the spare disabled, a ready gateway fencing through ``hypervisor``'s BMCs; all undone on
+    the way out."""
+    with staged(conn, layout, work, chosen, parallel, fencing_file=hypervisor.fencing_file(layout)) as (
+            recoveries, _):
         yield recoveries
 
 
@@ -175,13 +185,15 @@ def one_gateway(recoveries: Recoveries) -> Sequence[subprocess.Popen[bytes]]:
 def staged(conn: Any, layout: Layout, work: Path, chosen: Plan, parallel: int | None = None, *,
            metadata: Mapping[str, str] | None = None, settings: Mapping[str, Any] | None = None,
            gateways: Callable[[Recoveries], Sequence[subprocess.Popen[bytes]]] = one_gateway,
-           ) -> Iterator[tuple[Recoveries, str]]:
+           fencing_file: Path | None = None) -> Iterator[tuple[Recoveries, str]]:
     """As ``stage``, the segment with extra ``metadata`` and the gateway with extra ``settings``, its processes
-    started by ``gateways`` (default one); yields the gateway's recoveries and the segment's name."""
+    started by ``gateways`` (default one), fencing through ``fencing_file`` (default the fake hosts' BMCs);
+    yields the gateway's recoveries and the segment's name."""
     # Only the HA servers move: other engineers' servers may sit on the shared cloud's hosts.
     limit = {} if parallel is None else {"max_parallel_evacuations": parallel}
+    fences = {} if fencing_file is None else {"fencing_file": str(fencing_file)}
     recoveries = Recoveries(work, conn, layout, host_failure={"evacuate_all_instances": False, **limit},
-                            **(settings or {}))
+                            **fences, **(settings or {}))
     try:
         with segment(conn, chosen.members, {**chosen.metadata, **(metadata or {})}) as aggregate:
             spare = chosen.spare
@@ -198,10 +210,10 @@ def staged(conn: Any, layout: Layout, work: Path, chosen: Plan, parallel: int | 
         recoveries.close()
 
 
-def boot(conn: Any, host: str, count: int) -> list[Placement]:
+def boot(conn: Any, host: str, count: int, hypervisor: Hypervisor = FAKE) -> list[Placement]:
     prefix = f"vmha-bench-{uuid.uuid4().hex[:6]}"
     booting = [(f"{prefix}-{n}", host) for n in range(count)]
-    return servers.boot(conn, booting, catalog.IMAGE_NAME, catalog.FLAVOR_NAME, 120.0 + 3.0 * count)
+    return servers.boot(conn, booting, hypervisor.image, hypervisor.flavor, 120.0 + hypervisor.boot_seconds * count)
 
 
 @contextlib.contextmanager
@@ -218,26 +230,25 @@ def restored(conn: Any, layout: Layout, host: str, placed: list[Placement]) -> I
 
 
 def _fail(conn: Any, layout: Layout, recoveries: Recoveries, method: RecoveryMethod, placed: list[Placement], *,
-          timeout: float, kind: Kind | None) -> Run:
-    """Kill the servers' host, post the notification at once, time the recovery, read the journal."""
+          timeout: float, kind: Kind | None, hypervisor: Hypervisor) -> Run:
+    """Kill the servers' host, post the notification at once, time the recovery, read the journal; on kvm
+    hosts, what the recovered guests' QEMU processes cost."""
     host = placed[0].host
     cpu = gateway_cpu(recoveries)
     helpers.kill_host(layout, host)
     t0, started = utc_now(), time.monotonic()
     nid = recoveries.notify(host, HOST_DOWN)
-    return outcome(conn, recoveries, method, placed, killed=(t0, started), nid=nid, timeout=timeout, kind=kind,
-                   cpu_before=cpu)
+    found = outcome(conn, recoveries, method, placed, killed=(t0, started), nid=nid, timeout=timeout, kind=kind,
+                    labels=hypervisor.labels, cpu_before=cpu)
+    if hypervisor is FAKE:
+        return found
+    guests = cpu_seconds(qemu_pids(layout, conn, [server.id for server in placed]))
+    return dataclasses.replace(found, guest_cpu_seconds=guests)
 
 
 def gateway_cpu(recoveries: Recoveries) -> float:
     """CPU seconds (user + system, from /proc) the recoveries' live gateway processes have spent so far."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for process in recoveries.processes:
-        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
-            fields = Path(f"/proc/{process.pid}/stat").read_text().rpartition(")")[2].split()
-            total += int(fields[11]) + int(fields[12])  # utime and stime: fields 14 and 15 of proc(5)
-    return total / ticks
+    return cpu_seconds(process.pid for process in recoveries.processes)
 
 
 def outcome(conn: Any, recoveries: Recoveries, method: RecoveryMethod, placed: list[Placement], *,

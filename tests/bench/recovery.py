@@ -16,9 +16,14 @@ Redfish; the table compares each killed run with the median of the runs without 
 Before each server count's host scenarios, ``--iterations`` times its floor (issue 20, ``tests.bench.floor``):
 Nova alone, every evacuation requested at once; each host scenario's median is printed as a ratio to it
 (``--no-floor``: not measured). The summary also gives the gateway's CPU seconds per recovered server.
+``--hypervisor kvm``: the host and VM scenarios on the kvm profile's hosts (``tests.bench.hypervisor``), real
+QEMU guests evacuated from one kvm host to the other, a VM failure being its guest's QEMU SIGKILLed; each host
+run also gives the CPU seconds of the recovered guests' QEMU processes. Way (a) only, no floor (Nova alone
+would not fence: the failed host's guests would run beside their rebuilt copies on the shared disks).
 Run: `.venv/bin/python -m tests.bench.recovery [--servers 10,50] [--iterations 1] [--methods auto,reserved_host]
-[--detected] [--fencing redfish,ipmi,selffence] [--kill-replica] [--no-floor] [--vm-iterations 5] [--json FILE]`.
-The local cloud must be up (`python -m tests.cloud up`).
+[--detected] [--fencing redfish,ipmi,selffence] [--kill-replica] [--no-floor] [--vm-iterations 5]
+[--hypervisor fake|kvm] [--json FILE]`. The local cloud must be up (`python -m tests.cloud up`, with
+``--hypervisor kvm`` for the kvm hosts).
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ from tests.bench import fencing, floor, host_failure, replica_kill, report, self
 from tests.bench.detected import run as detected_run
 from tests.bench.fencing import Kind
 from tests.bench.host_failure import Run
+from tests.bench.hypervisor import FAKE, HYPERVISORS, Hypervisor
+from tests.cloud import guest, kvm_hosts
 from tests.cloud.layout import Layout
 from tests.self_fence_support import LEASE_SECONDS
 from vmha.contracts import RecoveryMethod
@@ -58,19 +65,20 @@ class Results:
 def measure(layout: Layout, counts: Sequence[int], methods: Sequence[RecoveryMethod], iterations: int,
             out: Any = sys.stdout, *, vm_iterations: int = 0, detected: bool = False,
             parallel: int | None = None, kinds: Sequence[Kind | None] = (None,), kill_replica: bool = False,
-            with_floor: bool = True) -> Results:
+            with_floor: bool = True, hypervisor: Hypervisor = FAKE) -> Results:
     """Run every host scenario ``iterations`` times and the VM one ``vm_iterations`` times, printing each
     run's breakdown as it ends; ``detected``: host failures end to end (way (b), ``tests.bench.detected``);
     ``parallel``: the gateway's host_failure.max_parallel_evacuations (None: vmha's default); ``kinds``: the
     fencing paths, each a scenario of its own (None: the last free host's); ``kill_replica``: each iteration
     two runs by two replicas, without and with one killed (``tests.bench.replica_kill``); ``with_floor``:
-    each server count's floor first (``tests.bench.floor``), ``iterations`` times."""
+    each server count's floor first (``tests.bench.floor``), ``iterations`` times; ``hypervisor``: which hosts
+    and guests (``tests.bench.hypervisor``)."""
     runs: list[Run] = []
     summaries = []
     if vm_iterations:
-        mine = [_vm(layout, n, out) for n in range(1, vm_iterations + 1)]
+        mine = [_vm(layout, n, out, hypervisor) for n in range(1, vm_iterations + 1)]
         runs += mine
-        summaries.append(report.summarize(vm_failure.SCENARIO, [run.rto_seconds for run in mine],
+        summaries.append(report.summarize(mine[0].scenario, [run.rto_seconds for run in mine],
                                           report.VM_TARGET, report.MASAKARI_VM))
     plain = not detected and not kill_replica
     kills: tuple[bool | None, ...] = (False, True) if kill_replica else (None,)
@@ -81,7 +89,8 @@ def measure(layout: Layout, counts: Sequence[int], methods: Sequence[RecoveryMet
             runs += below
             floors[count] = report.summarize(below[0].scenario, [run.rto_seconds for run in below], None, {})
             summaries.append(floors[count])
-        mine = [_one(layout, method, count, n, out, detected=detected, parallel=parallel, kind=kind, kill=kill)
+        mine = [_one(layout, method, count, n, out, detected=detected, parallel=parallel, kind=kind, kill=kill,
+                     hypervisor=hypervisor)
                 for n in range(1, iterations + 1) for kill in kills]
         runs += mine
         for scenario in dict.fromkeys(run.scenario for run in mine):
@@ -97,11 +106,13 @@ def measure(layout: Layout, counts: Sequence[int], methods: Sequence[RecoveryMet
 
 
 def _one(layout: Layout, method: RecoveryMethod, count: int, iteration: int, out: Any, *, detected: bool,
-         parallel: int | None, kind: Kind | None, kill: bool | None) -> Run:
+         parallel: int | None, kind: Kind | None, kill: bool | None, hypervisor: Hypervisor) -> Run:
     """One host failure; ``kill`` not None: by two replicas, one killed if True."""
     runner = self_fenced.run if kind is not None and kind.lease else detected_run if detected else host_failure.run
     with tempfile.TemporaryDirectory(prefix="vmha-bench-") as work:
-        if kill is None:
+        if hypervisor is not FAKE:  # main() allows way (a) alone there
+            run = host_failure.run(layout, Path(work), method, count, parallel=parallel, hypervisor=hypervisor)
+        elif kill is None:
             run = runner(layout, Path(work), method, count, parallel=parallel, kind=kind)
         else:
             run = replica_kill.run(layout, Path(work), method, count, kill=kill, parallel=parallel, kind=kind)
@@ -116,9 +127,9 @@ def _floor(layout: Layout, count: int, iteration: int, out: Any) -> Run:
     return run
 
 
-def _vm(layout: Layout, iteration: int, out: Any) -> Run:
+def _vm(layout: Layout, iteration: int, out: Any, hypervisor: Hypervisor) -> Run:
     with tempfile.TemporaryDirectory(prefix="vmha-bench-") as work:
-        run = vm_failure.run(layout, Path(work))
+        run = vm_failure.run(layout, Path(work), hypervisor=hypervisor)
     print_run(run, f"VM failure on {run.host}, iteration {iteration}", out)
     return run
 
@@ -132,6 +143,9 @@ def print_run(run: Run, title: str, out: Any) -> None:
     if run.gateway_cpu_seconds is not None:
         per = "-" if run.cpu_per_server is None else f"{run.cpu_per_server:.3f} s"
         print(f"gateway CPU: {run.gateway_cpu_seconds:.2f} s, {per} per recovered server", file=out)
+    if run.guest_cpu_seconds is not None:
+        print(f"recovered guests' QEMU CPU: {run.guest_cpu_seconds:.2f} s from their start to the notification's end",
+              file=out)
     if run.phases is not None:
         print(report.phase_line(run.phases), file=out)
     print("\n".join(report.span_lines(run.spans)), file=out)
@@ -207,6 +221,12 @@ def _redfish_only(kinds: Sequence[Kind | None], detected: bool) -> list[Kind | N
     return [redfish]
 
 
+def domain_type() -> str | None:
+    """The kvm hosts' libvirt domain type (kvm, or qemu: TCG where /dev/kvm is not usable), None without them."""
+    layout = Layout.from_env()
+    return guest.accelerator(layout, guest.build(layout)) if kvm_hosts.enabled(layout) else None
+
+
 def _memory_gib() -> float:
     for line in Path("/proc/meminfo").read_text().splitlines():
         if line.startswith("MemTotal:"):
@@ -230,6 +250,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-floor", action="store_true",
                         help="do not measure Nova's floor (every evacuation requested at once, no HA service)")
     parser.add_argument("--parallel", type=int, help="host_failure.max_parallel_evacuations (default: vmha's)")
+    parser.add_argument("--hypervisor", choices=tuple(HYPERVISORS), default=FAKE.name,
+                        help="kvm: the kvm profile's hosts and real QEMU guests, way (a), no floor (default fake)")
     parser.add_argument("--json", type=Path, help="write the figures to this file")
     options = parser.parse_args(argv)
     try:
@@ -242,20 +264,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(error))
     if options.iterations < 1 or min(counts) < 1 or options.vm_iterations < 0:
         parser.error("--iterations and every --servers count must be at least 1, --vm-iterations at least 0")
+    hypervisor = HYPERVISORS[options.hypervisor]
+    if hypervisor is not FAKE and (options.detected or options.fencing or options.kill_replica):
+        parser.error("--hypervisor kvm measures way (a) alone: no --detected, --fencing or --kill-replica")
     leases = any(kind is not None and kind.lease for kind in kinds)
     if leases and not options.detected:
         parser.error("--fencing selffence needs --detected: the host's own monitor holds the lease")
+    if hypervisor is not FAKE:
+        print(f"kvm hosts: libvirt domain type {domain_type()} (qemu: TCG, software emulation, no usable KVM)")
     if leases:
         print(f"self-fence lease: vmha:self_fence_seconds {LEASE_SECONDS} s, survivors wait it + {MARGIN_SECONDS} s")
     results = measure(Layout.from_env(), counts, methods, options.iterations, vm_iterations=options.vm_iterations,
                       detected=options.detected, parallel=options.parallel, kinds=kinds,
-                      kill_replica=options.kill_replica, with_floor=not options.no_floor)
+                      kill_replica=options.kill_replica, with_floor=not options.no_floor and hypervisor is FAKE,
+                      hypervisor=hypervisor)
     print_results(results)
     if options.json:
         arguments = {"servers": counts, "methods": [item.value for item in methods], "iterations": options.iterations,
                      "vm_iterations": options.vm_iterations, "detected": options.detected,
                      "parallel": options.parallel, "fencing": fencing.names(kinds),
-                     "kill_replica": options.kill_replica, "floor": not options.no_floor,
+                     "kill_replica": options.kill_replica, "floor": not options.no_floor and hypervisor is FAKE,
+                     "hypervisor": hypervisor.name, "domain_type": domain_type(),
                      "self_fence_seconds": LEASE_SECONDS if leases else None}
         options.json.write_text(json.dumps(document(results, arguments), indent=2) + "\n")
     return 0 if all(run.rto_seconds is not None for run in results.runs) else 1

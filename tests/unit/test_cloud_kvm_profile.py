@@ -21,6 +21,8 @@ def test_each_kvm_host_drives_its_own_libvirtd_and_all_share_one_instances_path(
     assert {config["DEFAULT"]["instances_path"] for config in configs.values()} == {
         str(tmp_path / "state" / "nova" / "kvm-instances")}
     assert {config["DEFAULT"]["compute_driver"] for config in configs.values()} == {"libvirt.LibvirtDriver"}
+    # 16 one-vCPU guests per host of the 2-vCPU machine: the recovery benchmark's 10 servers fit on one host
+    assert {config["DEFAULT"]["cpu_allocation_ratio"] for config in configs.values()} == {"8.0"}
     # privsep through the cloud's own helper with the host's config files (no sudo on the machine)
     helper = configs[KVM_HOSTS[0]]["nova_sys_admin"]["helper_command"]
     assert helper.endswith(f"{tmp_path}/etc/nova/{KVM_HOSTS[0]}/compute.conf")
