@@ -49,22 +49,30 @@ def _power(layout: Layout, host: str) -> PowerState:
     return power_driver(load_fencing_config(layout.fencing_yaml)[host]).power_state()
 
 
-def test_the_demo_detects_fences_and_recovers_the_killed_host(cloud_layout: Layout, admin_conn: Any) -> None:
+def run_demo(layout: Layout, admin_conn: Any, host: str, fencing_file: Path,
+             *extra: str) -> subprocess.CompletedProcess[str]:
+    """`vmha demo` killing ``host`` with two servers on it and none elsewhere, as tools/demo runs it; the host
+    powered on and restored afterwards if the demo died before doing so."""
     python = sys.executable
-    env = {**os.environ, "OS_CLIENT_CONFIG_FILE": str(cloud_layout.clouds_yaml), "OS_CLOUD": "vmha-admin"}
+    env = {**os.environ, "OS_CLIENT_CONFIG_FILE": str(layout.clouds_yaml), "OS_CLOUD": "vmha-admin"}
     try:
-        done = subprocess.run(
-            [python, "-m", "vmha", "demo", "--host", HOST, "--servers", "2", "--bystanders", "0", "--timeout", "240",
+        return subprocess.run(
+            [python, "-m", "vmha", "demo", "--host", host, "--servers", "2", "--bystanders", "0", "--timeout", "240",
              "--kill-command", f"{python} -m tests.cloud kill-host {{host}}",
              "--start-command", f"{python} -m tests.cloud start-host {{host}}",
-             "--coordination-url", cloud_layout.etcd_url.replace("http://", "etcd3+http://"),
-             "--fencing-file", str(cloud_layout.fencing_yaml)],
+             "--coordination-url", layout.etcd_url.replace("http://", "etcd3+http://"),
+             "--fencing-file", str(fencing_file), *extra],
             env=env, capture_output=True, text=True, timeout=900, check=False, stdin=subprocess.DEVNULL)
     finally:
-        if _power(cloud_layout, HOST) is PowerState.OFF:  # the demo died before powering it on
-            power_driver(load_fencing_config(cloud_layout.fencing_yaml)[HOST]).power_on()
-        if not helpers.host_is_running(cloud_layout, HOST):  # the demo died before restoring it
-            helpers.restore_host(cloud_layout, admin_conn, HOST)
+        bmc = power_driver(load_fencing_config(fencing_file)[host])
+        if bmc.power_state() is PowerState.OFF:  # the demo died before powering it on
+            bmc.power_on()
+        if not helpers.host_is_running(layout, host):  # the demo died before restoring it
+            helpers.restore_host(layout, admin_conn, host)
+
+
+def test_the_demo_detects_fences_and_recovers_the_killed_host(cloud_layout: Layout, admin_conn: Any) -> None:
+    done = run_demo(cloud_layout, admin_conn, HOST, cloud_layout.fencing_yaml)
     out = done.stdout
     assert done.returncode == 0, out[-6000:] + done.stderr[-4000:]
     segment = re.search(r"\[heat\]\s+segment (vmha-demo-\w+) over", out)
