@@ -17,6 +17,7 @@ broker down costs a recovery only the notifications' head start.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -122,10 +123,9 @@ class NovaListener:
                 self._news.connected(True)
                 log.info("hearing Nova's notifications", extra={"queue": self.queue_name})
                 while not self._stopping.is_set():
-                    try:
+                    with contextlib.suppress(TimeoutError):
                         connection.drain_events(timeout=_DRAIN_SECONDS)
-                    except TimeoutError:
-                        connection.heartbeat_check()
+                    connection.heartbeat_check()  # busy or idle: a stream of events sends no heartbeat
 
     def _heard(self, body: Any, message: Any) -> None:
         found = announcement(body)
