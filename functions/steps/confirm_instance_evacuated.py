@@ -7,9 +7,11 @@ that was not running, reset one that was in ERROR back to ERROR, unlock it if vm
 ``succeeded`` with its new host. Not settled yet: Retry after the recheck interval, or later while the
 evacuation is younger than half the time this gateway saw evacuations take, and without a read of its own
 while the gateway's latest listing of the failed host (``vmha.functions.pacing.SIGHTINGS``, at most 0.5 s
-old) shows it there with a task in progress. Its Retry is ``announced``: a gateway hearing Nova's versioned
-notifications runs it again as soon as Nova announces the server may have settled (``vmha.nova_news``), and
-such a look skips the listing, which may predate the news, to read the server. A server that Nova left on
+old) shows it there with a task in progress. While Nova has a task in progress, its Retry is ``announced``: a
+gateway hearing Nova's versioned notifications runs it again as soon as Nova announces the server may have
+settled (``vmha.nova_news``), and such a look skips the listing, which may predate the news, to read the
+server. Not once the task is gone: Nova announces the task's end (instance.rebuild.end) and then moves the
+server to its new host without a word, so that last wait is a quick recheck. A server that Nova left on
 the failed host or that went to ERROR, or one still unsettled at the step's deadline, is recorded ``failed``
 and the step is Skipped, so that its branch still reaches ``finish_host_recovery``, which fails the
 notification after putting an unused reserved host back.
@@ -73,8 +75,9 @@ def _look(ctx: StepContext, message: StepMessage, detail: NotificationDetail, pl
     if _too_late(ctx, message, detail, plan, requested):
         return _give_up(ctx, message, server, plan, f"not settled before the deadline ({server.vm_state}, "
                                                     f"task {server.task_state}, on {server.compute_host})")
+    # no task left on the failed host: Nova moves the server next and announces nothing more, so no news to wait for
     return Retry(f"server {uuid}: {server.vm_state}, task {server.task_state}, on {server.compute_host}",
-                 _delay(ctx, message, elapsed), announced=True)
+                 _delay(ctx, message, elapsed), announced=server.task_state is not None)
 
 
 def _delay(ctx: StepContext, message: StepMessage, elapsed: float | None) -> float:
