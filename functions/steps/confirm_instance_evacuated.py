@@ -10,8 +10,10 @@ while the gateway's latest listing of the failed host (``vmha.functions.pacing.S
 old) shows it there with a task in progress. While Nova has a task in progress, its Retry is ``announced``: a
 gateway hearing Nova's versioned notifications runs it again as soon as Nova announces the server may have
 settled (``vmha.nova_news``), and such a look skips the listing, which may predate the news, to read the
-server. Not once the task is gone: Nova announces the task's end (instance.rebuild.end) and then moves the
-server to its new host without a word, so that last wait is a quick recheck. A server that Nova left on
+server. The first look at a server whose evacuation Nova announced (followed, no news yet) reads nothing and
+waits for that news (or the fallback poll): Nova, busy with the evacuations, answers no read that cannot
+settle anything. Once the task is gone the wait is a quick recheck: Nova announces the task's end
+(instance.rebuild.end), then moves the server to its new host without a word. A server that Nova left on
 the failed host or that went to ERROR, or one still unsettled at the step's deadline, is recorded ``failed``
 and the step is Skipped, so that its branch still reaches ``finish_host_recovery``, which fails the
 notification after putting an unused reserved host back.
@@ -44,6 +46,9 @@ def run(message: StepMessage, ctx: StepContext) -> Outcome:
     settled = _settled_before(detail, uuid)
     if plan is None or settled is not None:
         return settled or Fail(f"server {uuid} is not in the evacuation plan")
+    if message.attempt == 1 and NEWS.following(uuid) and not NEWS.pending(uuid):
+        return Retry(f"server {uuid}: Nova announced its evacuation; its end is awaited",
+                     recheck_delay(ctx, message), announced=True)
     failed_host = ctx.notification.hostname
     requested = _requested(detail, uuid)
     elapsed = (ctx.now() - requested).total_seconds() if requested is not None else None

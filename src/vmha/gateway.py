@@ -77,6 +77,9 @@ class Gateway:
         options = services.settings.gateway
         self.services = services
         self.consumer = Consumer(services)
+        nova = self.consumer.nova
+        if nova is not None:
+            metrics.count_nova_news(lambda: nova.counts)
         self.functions = Functions(services, metrics.observe_execution)
         app = App(Parts(services, self.consumer.wakeup.wake, self.healthy, metrics, self.functions, keystone))
         self.http = ApiServer(options, services.settings.http, app)

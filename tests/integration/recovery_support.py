@@ -92,15 +92,19 @@ class Recoveries:
         for process in processes:
             ready = wait_until(functools.partial(self._listening, process), timeout, 0.1)
             assert ready and process.poll() is None, f"gateway did not start: {self.log_of(process)[-2000:]}"
-            found = _LISTENING.search(self.log_of(process))
-            assert found is not None, "the gateway logged no endpoint URL"
-            hook = signed_url(found.group(1), ZAQAR_PATH, self.webhook_secret, int(time.time()) + MESSAGE_TTL)
+            hook = signed_url(self.url_of(process), ZAQAR_PATH, self.webhook_secret, int(time.time()) + MESSAGE_TTL)
             for role in ("notifications", "steps"):
                 self.client.subscription(self.queues[role], subscriber=hook, ttl=MESSAGE_TTL,
                                          options={"vmha_queue": role, "_retry_policy": PUSH_RETRY_POLICY})
 
     def _listening(self, process: subprocess.Popen[bytes]) -> bool:
         return "http endpoint listening" in self.log_of(process) or process.poll() is not None
+
+    def url_of(self, process: subprocess.Popen[bytes]) -> str:
+        """The URL of the process's HTTP endpoint, as it logged it."""
+        found = _LISTENING.search(self.log_of(process))
+        assert found is not None, "the gateway logged no endpoint URL"
+        return found.group(1)
 
     def log_of(self, process: subprocess.Popen[bytes]) -> str:
         return (self.logs / f"gateway-{self.processes.index(process)}.log").read_text(errors="replace")

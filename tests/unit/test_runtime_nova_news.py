@@ -75,7 +75,8 @@ def test_a_server_is_followed_only_while_connected_and_its_news_is_taken_once() 
 
 
 @pytest.mark.parametrize(("event_type", "data", "expected"), [
-    ("instance.update", {"task_state": None, "host": "compute2"}, (SERVER, True)),
+    ("instance.update", {"task_state": None, "state": "active", "host": "compute2"}, (SERVER, False)),
+    ("instance.update", {"task_state": None, "state": "error", "host": "compute2"}, (SERVER, True)),
     ("instance.update", {"task_state": "rebuilding", "host": "compute2"}, (SERVER, False)),
     ("instance.rebuild.end", {"task_state": None}, (SERVER, True)),
     ("instance.evacuate", {"task_state": "rebuilding"}, (SERVER, False)),

@@ -19,7 +19,10 @@
   at most every ``CAPACITY_REFRESH_SECONDS``), so the last phase, ``all_active``, is the recovery time;
 - ``vmha_versioned_notifications_total{outcome}``: Masakari's versioned notifications this process sent, dropped
   (waited too long for the broker, or the queue was full) or failed (the broker refused or was down)
-  (``vmha.versioned_notifications``; registered by ``count_events``).
+  (``vmha.versioned_notifications``; registered by ``count_events``);
+- ``vmha_nova_notifications_total{outcome}``: Nova's versioned notifications this process heard, the held looks
+  they woke, and the failures to reach the broker (``vmha.runtime.nova_listener``; registered by
+  ``count_nova_news``).
 """
 
 from __future__ import annotations
@@ -115,7 +118,15 @@ class Metrics:
 
     def count_events(self, events: VersionedNotifier) -> None:
         """Export the counts of ``events`` (this process's versioned notifications)."""
-        collector = _EventsCollector(events)
+        self._count(_Counts("vmha_versioned_notifications", "Masakari's versioned notifications by outcome.",
+                            ("sent", "dropped", "failed"), lambda: events.counts))
+
+    def count_nova_news(self, counts: Callable[[], Mapping[str, int]]) -> None:
+        """Export the ``counts`` of this process's listener of Nova's versioned notifications."""
+        self._count(_Counts("vmha_nova_notifications", "Nova's versioned notifications heard, held looks they "
+                            "woke, failures to reach the broker.", ("heard", "woken", "failures"), counts))
+
+    def _count(self, collector: Collector) -> None:
         self._read_at_scrape.append(collector)
         self.registry.register(collector)
 
@@ -184,15 +195,17 @@ class _QueueCollector(Collector):
         yield from (up, counts, lag)
 
 
-class _EventsCollector(Collector):
-    def __init__(self, events: VersionedNotifier) -> None:
-        self._events = events
+class _Counts(Collector):
+    """A counter by outcome, read at scrape time from ``counts()``."""
+
+    def __init__(self, name: str, documentation: str, outcomes: tuple[str, ...],
+                 counts: Callable[[], Mapping[str, int]]) -> None:
+        self._name, self._documentation, self._outcomes, self._counts = name, documentation, outcomes, counts
 
     def collect(self) -> Iterator[CounterMetricFamily]:
-        total = CounterMetricFamily("vmha_versioned_notifications", "Masakari's versioned notifications by outcome.",
-                                    labels=["outcome"])
-        counts = self._events.counts
-        for outcome in ("sent", "dropped", "failed"):
+        total = CounterMetricFamily(self._name, self._documentation, labels=["outcome"])
+        counts = self._counts()
+        for outcome in self._outcomes:
             total.add_metric([outcome], counts.get(outcome, 0))
         yield total
 

@@ -8,8 +8,10 @@ event from the queues of Nova's other consumers (Ceilometer's pool, the default 
 the broker drops the oldest events beyond ``MAX_QUEUED``, so a stuck listener cannot fill it.
 
 An ``instance.*`` event names its server (``nova_object.data.uuid``): the server is followed
-(``vmha.nova_news``), and an event telling it may have settled (``instance.update`` with no task left, any
-``instance.*.end`` or ``.error``) is news that wakes the looks held for it (``HeldMessages.wake``). Nothing
+(``vmha.nova_news``), and an event telling it may have settled (any ``instance.*.end`` or ``.error``, or an
+``instance.update`` to ERROR with no task left, as the conductor's when no host is found) is news that wakes
+the looks held for it (``HeldMessages.wake``). Not the ``instance.update`` that clears an evacuation's task:
+Nova sends it before ``instance.rebuild.end``, and moves the server to its new host only after both. Nothing
 else is read from it. The broker down, unreachable or refusing the queue is logged and counted, and tried again
 after a pause growing to ``MAX_PAUSE``; meanwhile nothing is followed and confirmations poll as usual, so a
 broker down costs a recovery only the notifications' head start.
@@ -64,7 +66,8 @@ def announcement(body: Any) -> tuple[str, bool] | None:
     if not isinstance(server, str):
         return None
     ended = event_type.endswith((".end", ".error"))
-    return server, ended or (event_type == "instance.update" and data.get("task_state") is None)
+    return server, ended or (event_type == "instance.update" and data.get("task_state") is None
+                             and data.get("state") == "error")
 
 
 class NovaListener:
