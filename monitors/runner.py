@@ -18,7 +18,9 @@ import threading
 import time
 from collections.abc import Callable, Collection
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
+
+import libvirt
 
 from vmha.contracts import ContractError, Settings
 from vmha.monitors.cloud import CloudConfig, CloudConfigError, LazySession, build_session, load_cloud
@@ -105,7 +107,14 @@ def _cloud(settings: Settings, use: Callable[[CloudConfig], T]) -> T:
 def main(kind: str, settings: Settings, once: bool = False) -> int:
     """``vmha monitor``: structured logs, then ``run`` until SIGTERM or SIGINT; returns the exit status."""
     configure_logging(settings.monitor.log_format, settings.monitor.log_level)
+    libvirt.registerErrorHandler(libvirt_error_to_debug, None)
     return run(kind, settings, once)
+
+
+def libvirt_error_to_debug(_context: Any, error: tuple[Any, ...]) -> None:
+    """libvirt's own report of an error it raises: a debug log line, not libvirt's default line on stderr (a
+    hung guest agent would print one every ping); the monitors log what they catch, with its context."""
+    _LOG.debug("libvirt: %s", error[2] if len(error) > 2 else error)
 
 
 def run(kind: str, settings: Settings, once: bool = False, stop: threading.Event | None = None) -> int:
