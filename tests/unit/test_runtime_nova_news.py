@@ -1,5 +1,6 @@
-"""Waking held looks by Nova's news: the news registry, the wake by server, the reading of Nova's envelopes and
-the listener facing a broker that is not there."""
+"""Waking held looks by Nova's news: the news registry, the wake by server, the reading of Nova's envelopes, the
+listener facing a broker that is not there, and the confirmation's first look (on the fake cloud of the
+function tests: Nova's versioned notifications need a real Nova, as in test_nova_news)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,19 @@ from typing import Any
 
 import pytest
 
+from vmha.cloud.nova import get_server
 from vmha.contracts import parse_settings
+from vmha.functions.steps import confirm_instance_evacuated
+from vmha.journal import Journal, NotificationStatus
 from vmha.nova_news import KEPT_SECONDS, NovaNews
+from vmha.outcomes import Done
 from vmha.runtime.held import Held, HeldMessages
 from vmha.runtime.nova_listener import NovaListener, announcement
 from vmha.runtime.queues import Claimed
 from vmha.runtime.wakeup import Wakeup
+
+from .functions_support import fail_host, host_down, make_world
+from .journal_support import FakeClock
 
 SERVER, OTHER = "6d0e4b1e-0d5c-4a43-9a59-2b4b8a3e1c01", "0b7e3c55-54f6-4c1d-8e8e-0b2f4d1c9a02"
 
@@ -114,3 +122,27 @@ def test_a_broker_that_is_not_there_is_logged_counted_and_follows_nothing(caplog
     assert not news.following(SERVER)
     messages = [record.getMessage() for record in caplog.records if record.name == "vmha.runtime.nova_listener"]
     assert messages and set(messages) == {"not hearing Nova's notifications; confirmations poll"}
+
+
+@pytest.mark.parametrize(("pending", "reads"), [(False, 1), (True, 2)])
+def test_the_first_look_at_an_announced_evacuation_reads_nothing_until_news(
+        journal: Journal, clock: FakeClock, monkeypatch: pytest.MonkeyPatch, pending: bool, reads: int) -> None:
+    world = make_world(journal, clock)
+    server = world.nova.add_server("compute1")
+    fail_host(world)
+    news = NovaNews()
+    news.connected(True)
+    news.heard(server.id, settled=pending)  # Nova announced the server (its lock, its evacuation)
+    monkeypatch.setattr(confirm_instance_evacuated, "NEWS", news)
+    looks: list[str] = []
+
+    def counted(cloud: Any, uuid: str) -> Any:
+        looks.append(uuid)
+        return get_server(cloud, uuid)
+
+    monkeypatch.setattr(confirm_instance_evacuated, "get_server", counted)
+    run = world.run(host_down())
+    assert run.status is NotificationStatus.FINISHED
+    assert isinstance(run.of("confirm_instance_evacuated", server.id), Done) and server.compute_host != "compute1"
+    # the first look (Nova still evacuating) reads the server only when news already came; the next one settles it
+    assert looks == [server.id] * reads
