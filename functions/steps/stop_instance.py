@@ -7,6 +7,13 @@ reset to ACTIVE first (Nova only stops ACTIVE, SHUTOFF-able servers). Converges:
 stopped; while Nova is stopping it, Retry; Nova answering 409 because its power sync already stopped it
 is not an error (LP #1980736). Once ``start_instance`` has run for the notification, it never stops the
 server again.
+
+A hung guest (``QEMU_GUEST_AGENT_ERROR``) that Nova still shows running is not stopped but hard-rebooted on
+its host, as vSphere HA's VM monitoring resets a VM: Nova's stop is a clean shutdown, which goes to the very
+agent that hangs and then waits out Nova's ``shutdown_timeout`` (about 150 s of a 170 s recovery of a real
+guest here), while a hard reboot destroys and starts the domain at once. Done once Nova accepted it (or is
+rebooting the server already); ``start_instance`` then finds the server active and
+``confirm_instance_active`` waits for the reboot to end. Masakari stops and starts in every case.
 """
 
 from __future__ import annotations
@@ -17,18 +24,21 @@ from typing import Any
 
 from vmha.cloud.nova import get_server
 from vmha.context import StepContext
-from vmha.contracts import StepMessage, VmPayload
+from vmha.contracts import StepMessage, VmEvent, VmPayload
 from vmha.functions import records
 from vmha.functions.nova import Conflict, at_boundary, recheck_delay
 from vmha.journal import NotificationFilter
 from vmha.outcomes import Done, Fail, Outcome, Retry
 
 _PAGE = 1000
+HARD_REBOOTING = frozenset({"reboot_pending_hard", "reboot_started_hard", "rebooting_hard"})
+"""Nova's task states of a hard reboot under way."""
 
 
 @at_boundary
 def run(message: StepMessage, ctx: StepContext) -> Outcome:
-    """Done when the server is stopped; Fail when it is gone or restarted too often."""
+    """Done when the server is stopped (a hung guest: once its hard reboot was asked); Fail when it is gone or
+    restarted too often."""
     payload = ctx.notification.payload
     if not isinstance(payload, VmPayload):
         return Fail("stop_instance handles VM notifications only")
@@ -38,8 +48,9 @@ def run(message: StepMessage, ctx: StepContext) -> Outcome:
     server = get_server(ctx.cloud, payload.instance_uuid)
     if server is None:
         return Fail(f"server {payload.instance_uuid} no longer exists")
-    if server.vm_state == "stopped":
-        return Done({"vm_state": "stopped"})
+    if server.vm_state == "stopped" or (payload.event is VmEvent.QEMU_GUEST_AGENT_ERROR
+                                        and server.vm_state == "active"):
+        return _stopped_or_rebooted(ctx, server)
     if records.too_late(ctx, message, None, ctx.settings.ceilings.power_off_seconds):
         return Fail(f"server {server.id} did not stop in time ({server.vm_state}, task {server.task_state})")
     if server.task_state is None:
@@ -56,6 +67,16 @@ def _settled_or_refused(ctx: StepContext, message: StepMessage, instance_uuid: s
         return Fail(f"server {instance_uuid} was restarted {restarts} times in the last "
                     f"{limits.restart_window_seconds} s (limit {limits.restart_limit}): leaving it alone")
     return None
+
+
+def _stopped_or_rebooted(ctx: StepContext, server: Any) -> Outcome:
+    """Done for a stopped server; an active one (a hung guest) rebooted the hard way first, unless Nova is
+    rebooting it already (an earlier run asked)."""
+    if server.vm_state == "stopped":
+        return Done({"vm_state": "stopped"})
+    if server.task_state not in HARD_REBOOTING:
+        ctx.cloud.compute.reboot_server(server, "HARD")
+    return Done({"vm_state": "active", "hard_reboot": True})
 
 
 def _request_stop(ctx: StepContext, server: Any) -> None:

@@ -6,10 +6,10 @@ test-driver domain (a node file) whose uuid is the Nova server's id names it in 
 ``vmha monitor introspective`` process (a settings file, as deployed) pings it every 1 s, a ping unanswered
 within 0.5 s is a miss, 3 misses make a QEMU_GUEST_AGENT_ERROR notification on the gateway's queue (socket
 transport: the test driver cannot relay agent commands; opt-in all: the node file holds this guest alone).
-The agent is hung (SIGSTOP) at t0; the gateway's VM flow stops and starts the server; the clock stops when
-Nova shows it restarted: a ``start`` instance action begun after t0 has finished and the server is ACTIVE
-with no task. The ``detection`` span (t0 -> the notification's generated_time, the monitor's clock on this
-machine) comes first; the journal's ``intake`` span starts at t0, so it covers detection + intake.
+The agent is hung (SIGSTOP) at t0; the gateway's VM flow hard-reboots the hung guest (``stop_instance``); the
+clock stops when Nova shows it restarted: a ``reboot`` instance action begun after t0 has finished and the
+server is ACTIVE with no task. The ``detection`` span (t0 -> the notification's generated_time, the monitor's
+clock on this machine) comes first; the journal's ``intake`` span starts at t0, so it covers detection + intake.
 Everything made is removed afterwards (server, agent, monitor, its node file, queues, segment).
 ``--hypervisor kvm``: the HA server is a real guest on a kvm profile host (``tests.bench.hypervisor``), the
 monitor pings its qemu-ga through that host's libvirtd (the libvirt transport, virDomainQemuAgentCommand; a
@@ -61,7 +61,10 @@ SCENARIO = "vm heartbeat"
 INTERVAL_SECONDS, TIMEOUT_SECONDS, MISSES = 1.0, 0.5, 3
 KVM_TIMEOUT_SECONDS = 2.0
 KVM_GIVE_UP_SECONDS = 420.0
-"""kvm: from the hang to giving up (Nova's clean stop through the hung agent took 153 s on 2026-12-04)."""
+"""kvm: from the hang to giving up (when vmha stopped a hung guest, Nova's clean stop through its agent took
+153 s on 2026-12-04)."""
+RESTART = "reboot"
+"""Nova's instance action of the hung guest's restart."""
 BOOT_SECONDS = 300.0
 """The longest wait for a kvm guest's agent to answer after its server is ACTIVE (TCG on a busy machine)."""
 DETECTION_DEADLINE = 60.0
@@ -157,14 +160,15 @@ def _fail(conn: Any, recoveries: Recoveries, server: Placement, hang: Callable[[
     t0, started = utc_now(), time.monotonic()
     hang()
     nid, generated = _reported(recoveries, server.host, t0, started + DETECTION_DEADLINE)
-    done_at = wait_restarted(conn, server.id, t0, started + timeout, lambda: recoveries.status(nid) in TERMINAL)
+    done_at = wait_restarted(conn, server.id, t0, started + timeout, lambda: recoveries.status(nid) in TERMINAL,
+                             action=RESTART)
     detail = recoveries.wait_ended(nid, 60.0)
     detection = timeline.Span("detection", 0.0, (generated - t0).total_seconds(), 1, 1)
     flow = resolve_flow(FailureType.VM, None)
     name = " ".join((SCENARIO, *labels))
     return Run(name, 1, int(done_at is not None), None if done_at is None else done_at - started,
                verdict(detail), server.host, (detection, *timeline.spans(detail, t0)),
-               tuple(timeline.hops(detail, flow)), tuple(nova_events.spans(conn, [server.id], "start", t0)))
+               tuple(timeline.hops(detail, flow)), tuple(nova_events.spans(conn, [server.id], RESTART, t0)))
 
 
 def _reported(recoveries: Recoveries, host: str, since: datetime, deadline: float) -> tuple[str, datetime]:

@@ -108,12 +108,14 @@ def wait_active(conn: Any, server_id: str, deadline: float, ended: Callable[[], 
 
 
 def wait_restarted(conn: Any, server_id: str, since: datetime, deadline: float,
-                   ended: Callable[[], bool]) -> float | None:
-    """time.monotonic() when the server was first seen ACTIVE with no task after a ``start`` action begun
-    after ``since`` finished; None at the deadline, or once vmha ended the notification without that."""
+                   ended: Callable[[], bool], *, action: str = "start") -> float | None:
+    """time.monotonic() when the server was first seen ACTIVE with no task after an ``action`` (``start``, or
+    ``reboot`` for a hung guest) begun after ``since`` finished; None at the deadline, or once vmha ended the
+    notification without that."""
     while time.monotonic() < deadline:
         over = ended()
-        if servers.place(conn.compute.get_server(server_id)).settled and started_since(conn, server_id, since):
+        if servers.place(conn.compute.get_server(server_id)).settled and \
+                acted_since(conn, server_id, since, action):
             return time.monotonic()
         if over:
             return None
@@ -121,12 +123,12 @@ def wait_restarted(conn: Any, server_id: str, since: datetime, deadline: float,
     return None
 
 
-def started_since(conn: Any, server_id: str, since: datetime) -> bool:
-    """Whether a ``start`` action of the server begun after ``since`` has finished every event (Nova keeps
-    action start times in whole seconds)."""
+def acted_since(conn: Any, server_id: str, since: datetime, action: str) -> bool:
+    """Whether an ``action`` of the server begun after ``since`` has finished every event (Nova keeps action
+    start times in whole seconds)."""
     floor = since.replace(microsecond=0)
     for found in conn.compute.server_actions(server_id):
-        if found.action == "start" and found.start_time and _utc(found.start_time) >= floor:
+        if found.action == action and found.start_time and _utc(found.start_time) >= floor:
             events = conn.compute.get_server_action(found.request_id, server_id).events or ()
             return bool(events) and all(event.finish_time for event in events)
     return False

@@ -140,6 +140,24 @@ def test_vm_failure_restarts_the_server(admin_conn: Any, recovery: Recovery) -> 
         helpers.delete_servers(admin_conn, [server])
 
 
+def test_a_hung_guest_is_hard_rebooted_not_stopped(admin_conn: Any, recovery: Recovery) -> None:
+    conn = recovery.conn
+    [server] = helpers.boot_servers(admin_conn, "compute2", 1, f"vmha-fn-hung-{uuid.uuid4().hex[:6]}", metadata=HA)
+    try:
+        notification = recovery.notify("compute2", VmPayload(VmEvent.QEMU_GUEST_AGENT_ERROR,
+                                                             VirDomainEvent.STOPPED_FAILED, uuid.UUID(server.id)))
+        run = recovery.driver().run(notification)
+        assert run.status is NotificationStatus.FINISHED, run.outcomes
+        actions = [action.action for action in conn.compute.server_actions(server)]
+        assert (actions.count("reboot"), actions.count("stop"), actions.count("start")) == (1, 0, 0)
+        rebooted = conn.compute.get_server(server.id)
+        assert (rebooted.status, rebooted.task_state, rebooted.compute_host) == ("ACTIVE", None, "compute2")
+        recovery.rerun_every_step(notification, run.intake.flow, [])  # type: ignore[union-attr]
+        assert [action.action for action in conn.compute.server_actions(server)] == actions
+    finally:
+        helpers.delete_servers(admin_conn, [server])
+
+
 def test_process_failure_disables_the_compute_service(recovery: Recovery) -> None:
     conn = recovery.conn
     host = "compute3"
