@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
+import pytest
+
 from vmha.functions.pacing import SLOW_ACCEPT_SECONDS, Settling, Sightings, Window
 
 
@@ -69,3 +71,40 @@ def test_one_listing_of_the_failed_host_answers_every_look_for_half_a_second() -
     assert not sightings.busy_on("n1", t0 + timedelta(seconds=0.6), "a", listing)
     assert sightings.busy_on("n2", t0 + timedelta(seconds=0.6), "x", lambda: [SimpleNamespace(id="x", task_state="t")])
     assert len(reads) == 2
+
+
+def test_a_look_never_waits_for_another_threads_listing() -> None:
+    sightings, answers = Sightings(), []
+    t0 = datetime(2026, 12, 4, 16, 0, tzinfo=UTC)
+
+    def never() -> list[SimpleNamespace]:
+        raise AssertionError("a second listing of a host while one is under way")
+
+    def slow_listing() -> list[SimpleNamespace]:
+        # looks of other threads while this listing runs (the lock is not held meanwhile): no wait, no listing
+        answers.append(sightings.busy_on("n1", t0 + timedelta(seconds=0.1), "b", never))
+        return [SimpleNamespace(id="a", task_state="rebuilding"), SimpleNamespace(id="b", task_state=None)]
+
+    assert sightings.busy_on("n1", t0, "a", slow_listing)
+    assert answers == [True]  # no listing yet: busy, so the look comes back later
+    assert not sightings.busy_on("n1", t0 + timedelta(seconds=0.3), "b", never)  # the finished listing answers
+
+    def second_listing() -> list[SimpleNamespace]:
+        answers.append(sightings.busy_on("n1", t0 + timedelta(seconds=1.1), "a", never))
+        answers.append(sightings.busy_on("n1", t0 + timedelta(seconds=1.1), "b", never))
+        return []
+
+    assert not sightings.busy_on("n1", t0 + timedelta(seconds=1.0), "a", second_listing)
+    assert answers[1:] == [True, False]  # while it runs: the listing before answers
+
+
+def test_a_failed_listing_lets_the_next_look_list() -> None:
+    sightings = Sightings()
+    t0 = datetime(2026, 12, 4, 16, 0, tzinfo=UTC)
+
+    def broken() -> list[SimpleNamespace]:
+        raise TimeoutError("Nova did not answer")
+
+    with pytest.raises(TimeoutError):
+        sightings.busy_on("n1", t0, "a", broken)
+    assert sightings.busy_on("n1", t0, "a", lambda: [SimpleNamespace(id="a", task_state="rebuilding")])
