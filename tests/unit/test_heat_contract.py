@@ -50,6 +50,22 @@ def test_every_function_of_the_registry_is_routed_to_a_queue_that_wakes_the_gate
         assert push["properties"]["options"], "Zaqar never delivers to a subscription with null options"
 
 
+def test_the_pushes_trusts_never_share_an_expiry() -> None:
+    # Keystone refuses a second trust of one trustor, trustee and project expiring in the same second, and
+    # Zaqar's trust for a push expires at its creation + ttl: each push waits for the one before and lives
+    # longer, so two pushes of a stack can never ask for the same expiry.
+    pushes = _of_type(_load("wiring.yaml"), "OS::Zaqar::Subscription")
+    first = [name for name, push in pushes.items() if "depends_on" not in push]
+    assert len(first) == 1, "the pushes must be made one after another"
+    order = first
+    while followers := [name for name, push in pushes.items() if push.get("depends_on") == order[-1]]:
+        assert len(followers) == 1, f"{followers} would be made at once"
+        order += followers
+    assert len(order) == len(pushes), "every push waits for the one before it"
+    ttls = [pushes[name]["properties"]["ttl"] for name in order]
+    assert ttls == sorted(set(ttls)), f"each push must live longer than the one before it: {ttls}"
+
+
 def test_the_segment_template_writes_the_keys_the_functions_read_with_their_allowed_values() -> None:
     segment = _load("segment.yaml")
     parameters = segment["parameters"]
