@@ -19,6 +19,7 @@ from typing import Any
 import openstack
 
 from tests.bench import host_failure, nova_events
+from tests.bench.cloud_cpu import Meter
 from tests.bench.host_failure import TIMEOUT, Run
 from tests.bench.timeline import Span
 from tests.cloud import catalog, helpers
@@ -52,11 +53,12 @@ def _fail(conn: Any, layout: Layout, placed: list[Placement], timeout: float) ->
     host = placed[0].host
     service = helpers.compute_service(conn, host)
     helpers.kill_host(layout, host)
-    t0, started = utc_now(), time.monotonic()
+    t0, started, cloud = utc_now(), time.monotonic(), Meter(layout)
     conn.compute.update_service_forced_down(service, host, "nova-compute", forced=True)
     with ThreadPoolExecutor(max_workers=len(placed), thread_name_prefix="floor") as pool:
         requests = list(pool.map(lambda server: _evacuate(conn, server.id, t0), placed))
     done_at = host_failure.wait_recovered(conn, placed, started + timeout, lambda: False)
+    cpu = cloud.spent()
     accepted = sum(1 for *_, error in requests if error is None)
     refused = sorted({error for *_, error in requests if error is not None})
     now = {server.id: server for server in servers.look(conn, placed)}
@@ -65,7 +67,7 @@ def _fail(conn: Any, layout: Layout, placed: list[Placement], timeout: float) ->
     window = Span(REQUESTS, min(sent for sent, _, _ in requests), max(end for _, end, _ in requests), len(placed), 1)
     return Run(f"{SCENARIO} {len(placed)}", len(placed), recovered, None if done_at is None else done_at - started,
                verdict, host, (window,), (),
-               tuple(nova_events.spans(conn, [server.id for server in placed], "evacuate", t0)))
+               tuple(nova_events.spans(conn, [server.id for server in placed], "evacuate", t0)), cloud_cpu=cpu)
 
 
 def _evacuate(conn: Any, server_id: str, t0: datetime) -> tuple[float, float, str | None]:

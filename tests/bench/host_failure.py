@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.bench import fencing, nova_events, timeline
+from tests.bench.cloud_cpu import CloudCpu, Meter
 from tests.bench.fencing import Fenced, Kind
 from tests.bench.hypervisor import FAKE, Hypervisor, cpu_seconds, qemu_pids
 from tests.bench.takeover import Takeover
@@ -91,6 +92,8 @@ class Run:
     guest_cpu_seconds: float | None = None
     """kvm hosts: CPU time the recovered servers' QEMU processes spent from their start on the new host (after
     the kill) to the notification's end; the killed host's guests, destroyed at the fence, are not in it."""
+    cloud_cpu: CloudCpu | None = None
+    """What the cloud's own processes spent from the kill to the end (``tests.bench.cloud_cpu``)."""
 
     @property
     def cpu_per_server(self) -> float | None:
@@ -236,10 +239,11 @@ def _fail(conn: Any, layout: Layout, recoveries: Recoveries, method: RecoveryMet
     host = placed[0].host
     cpu = gateway_cpu(recoveries)
     helpers.kill_host(layout, host)
-    t0, started = utc_now(), time.monotonic()
+    t0, started, cloud = utc_now(), time.monotonic(), Meter(layout)
     nid = recoveries.notify(host, HOST_DOWN)
     found = outcome(conn, recoveries, method, placed, killed=(t0, started), nid=nid, timeout=timeout, kind=kind,
                     labels=hypervisor.labels, cpu_before=cpu)
+    found = dataclasses.replace(found, cloud_cpu=cloud.spent())
     if hypervisor is FAKE:
         return found
     guests = cpu_seconds(qemu_pids(layout, conn, [server.id for server in placed]))

@@ -87,7 +87,8 @@ def measure(layout: Layout, counts: Sequence[int], methods: Sequence[RecoveryMet
         if with_floor and count not in floors:
             below = [_floor(layout, count, n, out) for n in range(1, iterations + 1)]
             runs += below
-            floors[count] = report.summarize(below[0].scenario, [run.rto_seconds for run in below], None, {})
+            floors[count] = report.summarize(below[0].scenario, [run.rto_seconds for run in below], None, {},
+                                             cloud_cpu=[run.cloud_cpu for run in below])
             summaries.append(floors[count])
         mine = [_one(layout, method, count, n, out, detected=detected, parallel=parallel, kind=kind, kill=kill,
                      hypervisor=hypervisor)
@@ -100,7 +101,8 @@ def measure(layout: Layout, counts: Sequence[int], methods: Sequence[RecoveryMet
                                               report.MASAKARI_HOST.get(count, {}) if plain else {},
                                               floor=floors.get(count),
                                               floor_target=report.FLOOR_TARGETS.get(count) if plain else None,
-                                              cpu_per_server=[run.cpu_per_server for run in ran]))
+                                              cpu_per_server=[run.cpu_per_server for run in ran],
+                                              cloud_cpu=[run.cloud_cpu for run in ran]))
     hops = tuple(hop for run in runs for hop in run.hops)
     return Results(tuple(runs), tuple(summaries), hops)
 
@@ -143,6 +145,9 @@ def print_run(run: Run, title: str, out: Any) -> None:
     if run.gateway_cpu_seconds is not None:
         per = "-" if run.cpu_per_server is None else f"{run.cpu_per_server:.3f} s"
         print(f"gateway CPU: {run.gateway_cpu_seconds:.2f} s, {per} per recovered server", file=out)
+    if run.cloud_cpu is not None:
+        print(f"cloud CPU from the kill to the end: {run.cloud_cpu.control_plane:.1f} s, of it Nova "
+              f"{run.cloud_cpu.nova:.1f} s", file=out)
     if run.guest_cpu_seconds is not None:
         print(f"recovered guests' QEMU CPU: {run.guest_cpu_seconds:.2f} s from their start to the notification's end",
               file=out)

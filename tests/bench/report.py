@@ -13,6 +13,7 @@ import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from tests.bench.cloud_cpu import CloudCpu
 from tests.bench.timeline import Phases, Span
 from vmha.console import table
 
@@ -47,6 +48,10 @@ class Summary:
     """The most ``floor_ratio`` may be (``FLOOR_TARGETS``)."""
     cpu_per_server: float | None = None
     """The median of the gateway's CPU seconds per recovered server."""
+    cloud_cpu_seconds: float | None = None
+    """The median of what the cloud's own processes spent from the kill to the end (``tests.bench.cloud_cpu``)."""
+    nova_cpu_seconds: float | None = None
+    """The same of Nova's services alone."""
 
     @property
     def floor_ratio(self) -> float | None:
@@ -72,15 +77,17 @@ class Summary:
 
 def summarize(scenario: str, rtos: Sequence[float | None], target: float | None,
               masakari: dict[str, float], *, floor: Summary | None = None, floor_target: float | None = None,
-              cpu_per_server: Sequence[float | None] = ()) -> Summary:
+              cpu_per_server: Sequence[float | None] = (), cloud_cpu: Sequence[CloudCpu | None] = ()) -> Summary:
     """Summary of the runs of one scenario; a run whose servers were not all recovered has RTO None. ``floor``:
     the floor's summary for the same server count, ``floor_target`` the most the ratio to it may be;
-    ``cpu_per_server``: each run's gateway CPU seconds per recovered server."""
+    ``cpu_per_server``: each run's gateway CPU seconds per recovered server; ``cloud_cpu``: what each run
+    cost the cloud's own processes."""
     done = [rto for rto in rtos if rto is not None]
     median = statistics.median(done) if done else None
     return Summary(scenario, len(rtos), len(done), median, target, masakari,
                    None if floor is None else floor.median_seconds, floor_target if floor is not None else None,
-                   _median(cpu_per_server))
+                   _median(cpu_per_server), _median([None if cpu is None else cpu.control_plane for cpu in cloud_cpu]),
+                   _median([None if cpu is None else cpu.nova for cpu in cloud_cpu]))
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
@@ -91,11 +98,12 @@ def percentile(values: Sequence[float], fraction: float) -> float:
 
 def summary_lines(summaries: Sequence[Summary]) -> list[str]:
     rows = [(item.scenario, f"{item.recovered_runs}/{item.runs}", _seconds(item.median_seconds),
-             _seconds(item.target_seconds), _floor(item), _cpu(item.cpu_per_server), _versus(item, "defaults"),
+             _seconds(item.target_seconds), _floor(item), _cpu(item.cpu_per_server), _cloud(item),
+             _versus(item, "defaults"),
              _versus(item, "tuned"), "MISSED" if item.missed else "met")
             for item in summaries]
     return table(("SCENARIO", "RECOVERED", "MEDIAN RTO", "TARGET", "VS FLOOR", "GATEWAY CPU/SERVER",
-                  "VS MASAKARI DEFAULTS", "VS MASAKARI TUNED", "VERDICT"), rows)
+                  "CLOUD CPU (NOVA)", "VS MASAKARI DEFAULTS", "VS MASAKARI TUNED", "VERDICT"), rows)
 
 
 def span_lines(spans: Sequence[Span]) -> list[str]:
@@ -167,6 +175,12 @@ def _floor(item: Summary) -> str:
 
 def _cpu(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds:.3f} s"
+
+
+def _cloud(item: Summary) -> str:
+    if item.cloud_cpu_seconds is None or item.nova_cpu_seconds is None:
+        return "-"
+    return f"{item.cloud_cpu_seconds:.1f} s ({item.nova_cpu_seconds:.1f})"
 
 
 def _versus(item: Summary, options: str) -> str:

@@ -9,7 +9,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from tests.cloud.layout import Layout
@@ -168,15 +168,23 @@ def run(argv: Sequence[str], env: Mapping[str, str] | None = None, log: Path | N
 
 def group_rss_mib(layout: Layout, name: str) -> float:
     """Resident memory of the service's whole process group, in MiB (0 when not running)."""
+    return sum(int(fields[21]) * 4 for _, fields in _group_stats(layout, name)) / 1024  # rss in 4 KiB pages
+
+
+def group_pids(layout: Layout, name: str) -> list[int]:
+    """The processes of the service's whole process group (none when not running)."""
+    return [pid for pid, _ in _group_stats(layout, name)]
+
+
+def _group_stats(layout: Layout, name: str) -> Iterator[tuple[int, list[str]]]:
+    """Each process of the service's group with the fields of its /proc/PID/stat after the command name."""
     pgid = read_pid(layout, name)
     if pgid is None:
-        return 0.0
-    total_kib = 0
+        return
     for status in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = status.read_text().rsplit(")", 1)[1].split()
             if int(fields[2]) == pgid:  # field 5 of /proc/PID/stat: process group id
-                total_kib += int(fields[21]) * 4  # rss in 4 KiB pages
+                yield int(status.parent.name), fields
         except (OSError, IndexError, ValueError):
             continue
-    return total_kib / 1024

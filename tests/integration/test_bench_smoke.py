@@ -30,6 +30,8 @@ def test_recovery_benchmark_completes_and_recovers_every_server(cloud_layout: La
     assert (run.scenario, run.servers, run.recovered) == ("host auto 5 redfish", 5, 5), out.getvalue()
     assert run.rto_seconds is not None and run.fenced is not None and run.phases is not None
     assert run.gateway_cpu_seconds is not None and run.gateway_cpu_seconds > 0
+    for measured in (below, run):  # what the cloud's own processes spent, Nova's services among them
+        assert measured.cloud_cpu is not None and 0 < measured.cloud_cpu.nova < measured.cloud_cpu.control_plane
     assert run.fenced.method == "redfish" and run.host in fencing.KINDS["redfish"].hosts(cloud_layout)
     assert None not in (run.phases.fence, run.phases.evacuation)
     assert {span.step for span in run.spans} >= {"intake", "fence_host", "disable_compute_service",
@@ -38,6 +40,7 @@ def test_recovery_benchmark_completes_and_recovers_every_server(cloud_layout: La
     host = document["summaries"][1]
     assert host["floor_seconds"] == below.rto_seconds and host["floor_ratio"] == run.rto_seconds / below.rto_seconds
     assert host["cpu_per_server"] == run.gateway_cpu_seconds / 5
+    assert run.cloud_cpu is not None and host["nova_cpu_seconds"] == run.cloud_cpu.nova
     assert [item["recovered"] for item in document["runs"]] == [5, 5]
     assert set(document["phase_medians_seconds"]["host auto 5 redfish"]) == {"detection", "fence", "evacuation"}
     assert "host auto 5 redfish  1/1" in out.getvalue() and "x of " in out.getvalue()

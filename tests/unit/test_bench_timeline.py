@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.bench import report, timeline
+from tests.bench.cloud_cpu import CloudCpu
 from tests.unit.journal_support import DEDUP_WINDOW, TERMINAL_WITHIN, FakeClock, new_notification
 from vmha.journal import Journal, NotificationDetail, StepClaim, StepKey, open_journal
 
@@ -115,3 +116,12 @@ def test_phase_summaries_give_each_phase_s_median_and_every_run() -> None:
     assert report.phase_line(runs[1]) == "phases: detection 5.00 s, fence 0.50 s, evacuation -"
     lines = report.phase_summary_lines({"host auto 10 detected ipmi": runs})
     assert "5.0 s (4.00, 5.00, 6.00)" in lines[-1] and "11.0 s (10.00, -, 12.00)" in lines[-1]
+
+
+def test_what_the_cloud_spent_is_summarized_by_its_medians_and_shown_with_nova_apart() -> None:
+    spent = [CloudCpu(20.0, 40.0), None, CloudCpu(30.0, 50.0), CloudCpu(26.0, 44.0)]
+    summary = report.summarize("host auto 50", [27.0, None, 26.0, 29.0], 25.0, {}, cloud_cpu=spent)
+    assert (summary.cloud_cpu_seconds, summary.nova_cpu_seconds) == (44.0, 26.0)
+    header, row = report.summary_lines([summary])[:2]
+    assert "CLOUD CPU (NOVA)" in header and "44.0 s (26.0)" in row
+    assert "44.0 s" not in report.summary_lines([report.summarize("host auto 50", [27.0], 25.0, {})])[1]
