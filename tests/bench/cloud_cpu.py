@@ -19,10 +19,22 @@ OUTSIDE = ("bmc-", "libvirt-")
 
 @dataclass(frozen=True)
 class CloudCpu:
-    """CPU seconds (user + system) from the kill to the recovery's end."""
+    """CPU seconds (user + system) each service's processes spent from the kill to the recovery's end."""
 
-    nova: float
-    control_plane: float
+    by_service: dict[str, float]
+
+    @property
+    def nova(self) -> float:
+        return sum(seconds for name, seconds in self.by_service.items() if name.startswith(NOVA))
+
+    @property
+    def control_plane(self) -> float:
+        return sum(self.by_service.values())
+
+    def top(self, count: int) -> str:
+        """The ``count`` services that spent most, as ``name seconds`` pairs."""
+        ranked = sorted(self.by_service.items(), key=lambda item: -item[1])[:count]
+        return ", ".join(f"{name} {seconds:.1f}" for name, seconds in ranked)
 
 
 class Meter:
@@ -36,8 +48,7 @@ class Meter:
     def spent(self) -> CloudCpu:
         """What the measured processes spent since the meter started."""
         now = self._now()
-        return CloudCpu(now.nova - self._start.nova, now.control_plane - self._start.control_plane)
+        return CloudCpu({name: round(now[name] - self._start[name], 2) for name in now})
 
-    def _now(self) -> CloudCpu:
-        spent = {name: cpu_seconds(pids) for name, pids in self._groups.items()}
-        return CloudCpu(sum(seconds for name, seconds in spent.items() if name.startswith(NOVA)), sum(spent.values()))
+    def _now(self) -> dict[str, float]:
+        return {name: cpu_seconds(pids) for name, pids in self._groups.items()}

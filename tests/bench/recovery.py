@@ -147,7 +147,7 @@ def print_run(run: Run, title: str, out: Any) -> None:
         print(f"gateway CPU: {run.gateway_cpu_seconds:.2f} s, {per} per recovered server", file=out)
     if run.cloud_cpu is not None:
         print(f"cloud CPU from the kill to the end: {run.cloud_cpu.control_plane:.1f} s, of it Nova "
-              f"{run.cloud_cpu.nova:.1f} s", file=out)
+              f"{run.cloud_cpu.nova:.1f} s; most: {run.cloud_cpu.top(5)}", file=out)
     if run.guest_cpu_seconds is not None:
         print(f"recovered guests' QEMU CPU: {run.guest_cpu_seconds:.2f} s from their start to the notification's end",
               file=out)

@@ -119,9 +119,11 @@ def test_phase_summaries_give_each_phase_s_median_and_every_run() -> None:
 
 
 def test_what_the_cloud_spent_is_summarized_by_its_medians_and_shown_with_nova_apart() -> None:
-    spent = [CloudCpu(20.0, 40.0), None, CloudCpu(30.0, 50.0), CloudCpu(26.0, 44.0)]
+    spent = [CloudCpu({"nova-api": 12.0, "nova-conductor": 8.0, "keystone-api": 20.0}), None,
+             CloudCpu({"nova-api": 30.0, "mariadb": 20.0}), CloudCpu({"nova-compute2": 26.0, "zaqar-api": 18.0})]
     summary = report.summarize("host auto 50", [27.0, None, 26.0, 29.0], 25.0, {}, cloud_cpu=spent)
     assert (summary.cloud_cpu_seconds, summary.nova_cpu_seconds) == (44.0, 26.0)
     header, row = report.summary_lines([summary])[:2]
     assert "CLOUD CPU (NOVA)" in header and "44.0 s (26.0)" in row
+    assert spent[0] is not None and spent[0].top(2) == "keystone-api 20.0, nova-api 12.0"
     assert "44.0 s" not in report.summary_lines([report.summarize("host auto 50", [27.0], 25.0, {})])[1]
