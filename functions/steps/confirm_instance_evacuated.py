@@ -64,11 +64,11 @@ def _look(ctx: StepContext, message: StepMessage, detail: NotificationDetail, pl
     """Read the server and settle it, give up on it, or look again later."""
     uuid, failed_host = str(message.instance_uuid), ctx.notification.hostname
     elapsed = (ctx.now() - requested).total_seconds() if requested is not None else None
-    server = get_server(ctx.cloud, uuid)
+    server, left_behind = _judged(ctx.cloud, get_server(ctx.cloud, uuid), failed_host)
     if server is None:
         _record(ctx, message, InstanceStatus.IGNORED, "server deleted during evacuation")
         return Skipped(f"server {uuid} no longer exists")
-    failure = _failure(ctx.cloud, server, plan, failed_host)
+    failure = _failure(server, plan, failed_host, left_behind)
     if failure is not None:
         return _give_up(ctx, message, server, plan, failure)
     if server.task_state is None and server.compute_host != failed_host and _after_actions_done(ctx, server, plan):
@@ -116,28 +116,29 @@ def _too_late(ctx: StepContext, message: StepMessage, detail: NotificationDetail
     return records.too_late(ctx, message, requested, seconds)
 
 
-def _failure(cloud: Any, server: Any, plan: InstancePlan, failed_host: str) -> str | None:
-    if server.task_state is not None:
-        return None
-    if server.compute_host == failed_host:
-        if not _left_behind(cloud, server.id, failed_host):
-            return None
+def _judged(cloud: Any, server: Any | None, failed_host: str) -> tuple[Any | None, bool]:
+    """The server to judge (None: deleted), and whether Nova left it on the failed host.
+
+    A server read with no task on the failed host is left behind only if Nova's evacuation record has ended
+    and a read after that still shows it there: Nova moves the server before it marks the evacuation done, so
+    the first read may show the old host of an evacuation that has just succeeded. That second read is the
+    one judged, whatever it shows (a server it shows settled is settled now, not at the next look).
+    """
+    if server is None or server.task_state is not None or server.compute_host != failed_host:
+        return server, False
+    if evacuation_running(cloud, server.id, failed_host):
+        return server, False
+    again = get_server(cloud, server.id)
+    return again, again is not None and again.task_state is None and again.compute_host == failed_host
+
+
+def _failure(server: Any, plan: InstancePlan, failed_host: str, left_behind: bool) -> str | None:
+    if left_behind:
         return f"Nova left the server on {failed_host} ({server.vm_state}{_fault(server)}); see its instance actions"
-    if server.vm_state == "error" and not plan.error_after:
+    if server.task_state is None and server.compute_host != failed_host and server.vm_state == "error" \
+            and not plan.error_after:
         return f"the server went to ERROR on {server.compute_host}"
     return None
-
-
-def _left_behind(cloud: Any, server_id: str, failed_host: str) -> bool:
-    """Nova's evacuation has ended and the server, read again after it, is still on the failed host.
-
-    Nova moves the server before it marks the evacuation done, so a server read before the record may show
-    the old host of an evacuation that has just succeeded.
-    """
-    if evacuation_running(cloud, server_id, failed_host):
-        return False
-    again = get_server(cloud, server_id)
-    return again is not None and again.compute_host == failed_host
 
 
 def _fault(server: Any) -> str:

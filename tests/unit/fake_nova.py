@@ -7,6 +7,7 @@ Asynchronous Nova work (evacuations, stops, starts) stays in progress until ``se
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import uuid
 from dataclasses import dataclass, field
@@ -201,10 +202,11 @@ class FakeCompute:
         return [s for s in self.server_by_id.values() if s.compute_host == compute_host]
 
     def get_server(self, server_id: str) -> FakeServer:
+        """A copy, as openstacksdk's server is what Nova said at the read, not the server as it is now."""
         self._call("get_server", server_id)
         if server_id not in self.server_by_id:
             raise http_error(exceptions.NotFoundException, 404, f"server {server_id} not found")
-        return self.server_by_id[server_id]
+        return dataclasses.replace(self.server_by_id[server_id])
 
     def _stored(self, server: FakeServer | str) -> FakeServer:
         """The server an action names by object or id (openstacksdk takes either); 404 if it is gone."""
