@@ -118,7 +118,23 @@ class Sightings:
     def __init__(self) -> None:
         self._busy: dict[str, tuple[datetime, frozenset[str]]] = {}
         self._listing: set[str] = set()
+        self._rebuilt: dict[str, tuple[datetime, set[str]]] = {}
         self._lock = threading.Lock()
+
+    def rebuilt(self, recovery: str, uuid: str, now: datetime) -> None:
+        """A read at ``now`` showed the server with no task left, still on the failed host of ``recovery``: Nova
+        rebuilt it and moves it next. A listing older than that read must not make it look busy again (a look
+        answered so would wait for news that already came), and its next looks need ask only whether Nova's
+        evacuation record has ended."""
+        with self._lock:
+            self._rebuilt = {key: seen for key, seen in self._rebuilt.items() if abs(now - seen[0]) < _KEPT}
+            self._rebuilt.setdefault(recovery, (now, set()))[1].add(uuid)
+
+    def was_rebuilt(self, recovery: str, uuid: str) -> bool:
+        """Whether a read showed the server rebuilt and not yet moved (``rebuilt``)."""
+        with self._lock:
+            seen = self._rebuilt.get(recovery)
+            return seen is not None and uuid in seen[1]
 
     def busy_on(self, recovery: str, now: datetime, uuid: str, listing: Callable[[], list[Any]]) -> bool:
         """Whether the server is still on the failed host of ``recovery`` (a notification id) with a task in

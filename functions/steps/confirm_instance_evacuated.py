@@ -12,8 +12,12 @@ gateway hearing Nova's versioned notifications runs it again as soon as Nova ann
 settled (``vmha.nova_news``), and such a look skips the listing, which may predate the news, to read the
 server. The first look at a server whose evacuation Nova announced (followed, no news yet) reads nothing and
 waits for that news (or the fallback poll): Nova, busy with the evacuations, answers no read that cannot
-settle anything. Once the task is gone the wait is a quick recheck: Nova announces the task's end
-(instance.rebuild.end), then moves the server to its new host without a word. A server that Nova left on
+settle anything. Once the task is gone, Nova announces the task's end (instance.rebuild.end), then moves the
+server to its new host (an instance.update with its new host). A server a read showed rebuilt and still on
+the failed host is remembered (``SIGHTINGS.rebuilt``): its next looks, at that news (or the quick recheck
+when Nova is not heard), read Nova's evacuation record (os-migrations, far cheaper for Nova than a server)
+unless news came, and the server only once the record ended; no listing older than that read can make it
+look busy again. A server that Nova left on
 the failed host or that went to ERROR, or one still unsettled at the step's deadline, is recorded ``failed``
 and the step is Skipped, so that its branch still reaches ``finish_host_recovery``, which fails the
 notification after putting an unused reserved host back.
@@ -49,11 +53,15 @@ def run(message: StepMessage, ctx: StepContext) -> Outcome:
     if message.attempt == 1 and NEWS.following(uuid) and not NEWS.pending(uuid):
         return Retry(f"server {uuid}: Nova announced its evacuation; its end is awaited",
                      recheck_delay(ctx, message), announced=True)
-    failed_host = ctx.notification.hostname
+    failed_host, recovery = ctx.notification.hostname, str(message.notification_id)
     requested = _requested(detail, uuid)
     elapsed = (ctx.now() - requested).total_seconds() if requested is not None else None
-    if not NEWS.take(uuid) and not _too_late(ctx, message, detail, plan, requested) and pacing.SIGHTINGS.busy_on(
-            str(message.notification_id), ctx.now(), uuid, lambda: servers_on(ctx.cloud, failed_host)):
+    late, news = _too_late(ctx, message, detail, plan, requested), NEWS.take(uuid)
+    if not late and not news and pacing.SIGHTINGS.was_rebuilt(recovery, uuid):
+        if evacuation_running(ctx.cloud, uuid, failed_host):
+            return _moving(ctx, message, failed_host)
+    elif not late and not news and pacing.SIGHTINGS.busy_on(
+            recovery, ctx.now(), uuid, lambda: servers_on(ctx.cloud, failed_host)):
         return Retry(f"server {uuid}: still on {failed_host} with a task in progress", _delay(ctx, message, elapsed),
                      announced=True)
     return _look(ctx, message, detail, plan, requested)
@@ -80,9 +88,18 @@ def _look(ctx: StepContext, message: StepMessage, detail: NotificationDetail, pl
     if _too_late(ctx, message, detail, plan, requested):
         return _give_up(ctx, message, server, plan, f"not settled before the deadline ({server.vm_state}, "
                                                     f"task {server.task_state}, on {server.compute_host})")
-    # no task left on the failed host: Nova moves the server next and announces nothing more, so no news to wait for
+    if server.task_state is None and server.compute_host == failed_host:
+        pacing.SIGHTINGS.rebuilt(str(message.notification_id), uuid, ctx.now())
+        return _moving(ctx, message, failed_host)
     return Retry(f"server {uuid}: {server.vm_state}, task {server.task_state}, on {server.compute_host}",
                  _delay(ctx, message, elapsed), announced=server.task_state is not None)
+
+
+def _moving(ctx: StepContext, message: StepMessage, failed_host: str) -> Retry:
+    """Rebuilt, still on the failed host, Nova's evacuation record not ended: Nova moves it next (and announces
+    the move), so the look comes again at the quick recheck, or at that news when Nova is heard."""
+    return Retry(f"server {message.instance_uuid}: rebuilt, Nova is moving it off {failed_host}",
+                 recheck_delay(ctx, message), announced=True)
 
 
 def _delay(ctx: StepContext, message: StepMessage, elapsed: float | None) -> float:

@@ -3,8 +3,10 @@ it (``vmha.runtime.nova_listener``), the runtime that holds waiting looks, and t
 
 News only ever prompts a look: nothing here is trusted to decide anything, a step still reads Nova. A server is
 *followed* while the listener is connected and has heard of it (any event): its announcements can then stand
-in for quick polling. A server has *news* when an event told that it may have settled (no task left, or a
-task ended) and no look has taken that news since.
+in for quick polling. A server has *news* when its latest event told that it may have settled (no task left,
+or a task ended) and no look has taken that news since: a later event that tells nothing of the kind (a task
+begun, a lock) makes it stale, so news of an earlier life of the server (its boot) never prompts a look at
+its evacuation.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ class NovaNews:
             self._connected = up
 
     def heard(self, server: str, settled: bool) -> None:
-        """An event about ``server``; ``settled``: it tells the server may have settled."""
+        """An event about ``server``; ``settled``: it tells the server may have settled (otherwise news not taken
+        yet is stale)."""
         now = self._clock()
         with self._lock:
             if len(self._heard) > 1000:
@@ -42,6 +45,8 @@ class NovaNews:
             self._heard[server] = now
             if settled:
                 self._news.add(server)
+            else:
+                self._news.discard(server)
 
     def following(self, server: str) -> bool:
         """Whether the listener is connected and has heard of ``server`` lately."""

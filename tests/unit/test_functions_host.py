@@ -243,6 +243,29 @@ def test_an_evacuation_ending_between_two_reads_is_no_failure_and_settles_at_onc
     assert reads == ["get_server", "migrations", "get_server"]
 
 
+def test_a_rebuilt_server_is_watched_through_novas_evacuation_record_until_it_moves(world: World) -> None:
+    server = world.nova.add_server("compute1")
+    fail_host(world)
+    rebuild, settle, listing = world.nova.rebuild, world.nova.settle, world.nova.migrations
+    world.nova.settle = rebuild  # time passing only rebuilds: the server stays on compute1 with no task
+    asked = []
+
+    def moving_until_the_third(**query: str) -> list[object]:
+        asked.append(query)
+        if len(asked) == 3:
+            settle()  # Nova moves the server and marks its migration done
+        return list(listing(**query))
+
+    world.nova.migrations = moving_until_the_third
+    assert world.run(host_down()).status is NotificationStatus.FINISHED
+    assert server.compute_host == "compute2"
+    calls = [call[0] for call in world.nova.calls]
+    rebuilt_at = calls.index("get_server")
+    # once a read showed it rebuilt, only the evacuation record is asked until it ends: no listing, no read
+    assert [call for call in calls[rebuilt_at:] if call in ("get_server", "migrations", "servers")] == \
+        ["get_server", "migrations", "migrations", "migrations", "get_server"]
+
+
 def recorded_notification(world: World) -> Notification:
     [record] = world.journal.list_notifications(limit=1)
     return Notification(uuid.UUID(record.id), record.source, record.hostname, record.generated_time, host_down())

@@ -108,3 +108,12 @@ def test_a_failed_listing_lets_the_next_look_list() -> None:
     with pytest.raises(TimeoutError):
         sightings.busy_on("n1", t0, "a", broken)
     assert sightings.busy_on("n1", t0, "a", lambda: [SimpleNamespace(id="a", task_state="rebuilding")])
+
+
+def test_a_server_seen_rebuilt_is_remembered_per_recovery_and_forgotten_with_it() -> None:
+    sightings, now = Sightings(), datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+    sightings.rebuilt("n1", "s1", now)
+    assert sightings.was_rebuilt("n1", "s1")
+    assert not sightings.was_rebuilt("n1", "s2") and not sightings.was_rebuilt("n2", "s1")
+    sightings.rebuilt("n2", "s9", now + timedelta(hours=1))  # n1 not touched for an hour: dropped
+    assert not sightings.was_rebuilt("n1", "s1") and sightings.was_rebuilt("n2", "s9")

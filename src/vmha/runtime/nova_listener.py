@@ -9,12 +9,13 @@ the broker drops the oldest events beyond ``MAX_QUEUED``, so a stuck listener ca
 
 An ``instance.*`` event names its server (``nova_object.data.uuid``): the server is followed
 (``vmha.nova_news``), and an event telling it may have settled (any ``instance.*.end`` or ``.error``, or an
-``instance.update`` to ERROR with no task left, as the conductor's when no host is found) is news that wakes
-the looks held for it (``HeldMessages.wake``). Not the ``instance.update`` that clears an evacuation's task:
-Nova sends it before ``instance.rebuild.end``, and moves the server to its new host only after both. Nothing
-else is read from it. The broker down, unreachable or refusing the queue is logged and counted, and tried again
-after a pause growing to ``MAX_PAUSE``; meanwhile nothing is followed and confirmations poll as usual, so a
-broker down costs a recovery only the notifications' head start.
+``instance.update`` with no task left: the one that clears an evacuation's task, the conductor's to ERROR when
+no host is found, and the one of the server's move to its new host, which Nova makes after
+``instance.rebuild.end``) is news that wakes the looks held for it (``HeldMessages.wake``); any other event of
+the server (a task begun, a lock) makes earlier news stale. Nothing else is read from it. The broker down,
+unreachable or refusing the queue is logged and counted, and tried again after a pause growing to
+``MAX_PAUSE``; meanwhile nothing is followed and confirmations poll as usual, so a broker down costs a
+recovery only the notifications' head start.
 """
 
 from __future__ import annotations
@@ -66,8 +67,7 @@ def announcement(body: Any) -> tuple[str, bool] | None:
     if not isinstance(server, str):
         return None
     ended = event_type.endswith((".end", ".error"))
-    return server, ended or (event_type == "instance.update" and data.get("task_state") is None
-                             and data.get("state") == "error")
+    return server, ended or (event_type == "instance.update" and data.get("task_state") is None)
 
 
 class NovaListener:
