@@ -14,10 +14,12 @@ server. The first look at a server whose evacuation Nova announced (followed, no
 waits for that news (or the fallback poll): Nova, busy with the evacuations, answers no read that cannot
 settle anything. Once the task is gone, Nova announces the task's end (instance.rebuild.end), then moves the
 server to its new host (an instance.update with its new host). A server a read showed rebuilt and still on
-the failed host is remembered (``SIGHTINGS.rebuilt``): its next looks, at that news (or the quick recheck
-when Nova is not heard), read Nova's evacuation record (os-migrations, far cheaper for Nova than a server)
-unless news came, and the server only once the record ended; no listing older than that read can make it
-look busy again. A server that Nova left on
+the failed host is remembered (``SIGHTINGS.rebuilt``); so is, until its next news, one whose news names it on
+the failed host (rebuild.end and the update clearing the task do): their next looks read Nova's evacuation
+record (os-migrations, far cheaper for Nova than a server) and the server only once the record ended, at
+the news of the move or, when Nova is not heard, the quick recheck. No listing older than such a read makes
+the server look busy again. The news only chooses what to read first: what is decided is decided on reads.
+A server that Nova left on
 the failed host or that went to ERROR, or one still unsettled at the step's deadline, is recorded ``failed``
 and the step is Skipped, so that its branch still reaches ``finish_host_recovery``, which fails the
 notification after putting an unused reserved host back.
@@ -57,10 +59,12 @@ def run(message: StepMessage, ctx: StepContext) -> Outcome:
     requested = _requested(detail, uuid)
     elapsed = (ctx.now() - requested).total_seconds() if requested is not None else None
     late, news = _too_late(ctx, message, detail, plan, requested), NEWS.take(uuid)
-    if not late and not news and pacing.SIGHTINGS.was_rebuilt(recovery, uuid):
+    # moved next: a server a read showed rebuilt, or one its news names on the failed host with its task over
+    moving = pacing.SIGHTINGS.was_rebuilt(recovery, uuid) if news is None else news.host == failed_host
+    if not late and moving:
         if evacuation_running(ctx.cloud, uuid, failed_host):
             return _moving(ctx, message, failed_host)
-    elif not late and not news and pacing.SIGHTINGS.busy_on(
+    elif not late and news is None and pacing.SIGHTINGS.busy_on(
             recovery, ctx.now(), uuid, lambda: servers_on(ctx.cloud, failed_host)):
         return Retry(f"server {uuid}: still on {failed_host} with a task in progress", _delay(ctx, message, elapsed),
                      announced=True)

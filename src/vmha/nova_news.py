@@ -14,9 +14,18 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 KEPT_SECONDS = 600.0
 """What was heard of a server is forgotten this long after its last event (its recovery looks no more)."""
+
+
+@dataclass(frozen=True)
+class News:
+    """What the latest event telling a server may have settled said, as far as a look chooses its reads by it."""
+
+    host: str | None
+    """The host Nova named the server on (None: none named)."""
 
 
 class NovaNews:
@@ -25,7 +34,7 @@ class NovaNews:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._heard: dict[str, float] = {}
-        self._news: set[str] = set()
+        self._news: dict[str, News] = {}
         self._connected = False
         self._lock = threading.Lock()
 
@@ -34,19 +43,19 @@ class NovaNews:
         with self._lock:
             self._connected = up
 
-    def heard(self, server: str, settled: bool) -> None:
-        """An event about ``server``; ``settled``: it tells the server may have settled (otherwise news not taken
-        yet is stale)."""
+    def heard(self, server: str, settled: bool, host: str | None = None) -> None:
+        """An event about ``server`` naming it on ``host``; ``settled``: it tells the server may have settled
+        (otherwise news not taken yet is stale)."""
         now = self._clock()
         with self._lock:
             if len(self._heard) > 1000:
                 self._heard = {key: at for key, at in self._heard.items() if now - at < KEPT_SECONDS}
-                self._news &= self._heard.keys()
+                self._news = {key: news for key, news in self._news.items() if key in self._heard}
             self._heard[server] = now
             if settled:
-                self._news.add(server)
+                self._news[server] = News(host)
             else:
-                self._news.discard(server)
+                self._news.pop(server, None)
 
     def following(self, server: str) -> bool:
         """Whether the listener is connected and has heard of ``server`` lately."""
@@ -59,13 +68,10 @@ class NovaNews:
         with self._lock:
             return server in self._news
 
-    def take(self, server: str) -> bool:
-        """Whether ``server`` had news no look took yet; a look takes it."""
+    def take(self, server: str) -> News | None:
+        """The news of ``server`` no look took yet, if any; a look takes it."""
         with self._lock:
-            if server not in self._news:
-                return False
-            self._news.discard(server)
-            return True
+            return self._news.pop(server, None)
 
 
 NEWS = NovaNews()

@@ -15,7 +15,7 @@ from vmha.cloud.nova import get_server
 from vmha.contracts import parse_settings
 from vmha.functions.steps import confirm_instance_evacuated
 from vmha.journal import Journal, NotificationStatus
-from vmha.nova_news import KEPT_SECONDS, NovaNews
+from vmha.nova_news import KEPT_SECONDS, News, NovaNews
 from vmha.outcomes import Done
 from vmha.runtime.held import Held, HeldMessages
 from vmha.runtime.nova_listener import NovaListener, announcement
@@ -71,13 +71,14 @@ def test_a_server_is_followed_only_while_connected_and_its_news_is_taken_once() 
     assert not news.following(SERVER), "not connected"
     news.connected(True)
     assert news.following(SERVER) and not news.following(OTHER)
-    assert not news.take(SERVER), "an event that tells no settling is no news"
-    news.heard(SERVER, settled=True)
-    assert news.pending(SERVER) and news.take(SERVER)
-    assert not news.pending(SERVER) and not news.take(SERVER)
+    assert news.take(SERVER) is None, "an event that tells no settling is no news"
+    news.heard(SERVER, settled=True, host="compute1")
+    news.heard(SERVER, settled=True, host="compute2")  # the latest tells where Nova names it now
+    assert news.pending(SERVER) and news.take(SERVER) == News("compute2")
+    assert not news.pending(SERVER) and news.take(SERVER) is None
     news.heard(SERVER, settled=True)
     news.heard(SERVER, settled=False)  # e.g. a task begun since: the news is stale
-    assert not news.pending(SERVER) and not news.take(SERVER)
+    assert not news.pending(SERVER) and news.take(SERVER) is None
     now[0] += KEPT_SECONDS
     assert not news.following(SERVER), "heard too long ago"
     news.connected(False)
@@ -86,17 +87,17 @@ def test_a_server_is_followed_only_while_connected_and_its_news_is_taken_once() 
 
 
 @pytest.mark.parametrize(("event_type", "data", "expected"), [
-    ("instance.update", {"task_state": None, "state": "active", "host": "compute2"}, (SERVER, True)),
-    ("instance.update", {"task_state": None, "state": "error", "host": "compute2"}, (SERVER, True)),
-    ("instance.update", {"task_state": "rebuilding", "host": "compute2"}, (SERVER, False)),
-    ("instance.rebuild.end", {"task_state": None}, (SERVER, True)),
-    ("instance.evacuate", {"task_state": "rebuilding"}, (SERVER, False)),
-    ("instance.rebuild.error", {"task_state": "rebuilding"}, (SERVER, True)),
-    ("instance.power_off.end", {"task_state": None}, (SERVER, True)),
+    ("instance.update", {"task_state": None, "state": "active", "host": "compute2"}, (SERVER, True, "compute2")),
+    ("instance.update", {"task_state": None, "state": "error", "host": "compute2"}, (SERVER, True, "compute2")),
+    ("instance.update", {"task_state": "rebuilding", "host": "compute2"}, (SERVER, False, "compute2")),
+    ("instance.rebuild.end", {"task_state": None, "host": "compute1"}, (SERVER, True, "compute1")),
+    ("instance.evacuate", {"task_state": "rebuilding"}, (SERVER, False, None)),
+    ("instance.rebuild.error", {"task_state": "rebuilding", "host": 7}, (SERVER, True, None)),
+    ("instance.power_off.end", {"task_state": None}, (SERVER, True, None)),
     ("service.update", {"task_state": None}, None),
 ])
 def test_nova_envelopes_name_the_server_and_whether_it_may_have_settled(
-        event_type: str, data: dict[str, Any], expected: tuple[str, bool] | None) -> None:
+        event_type: str, data: dict[str, Any], expected: tuple[str, bool, str | None] | None) -> None:
     assert announcement(_envelope(event_type, **data)) == expected
 
 

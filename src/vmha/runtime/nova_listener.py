@@ -29,7 +29,7 @@ import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from kombu.connection import Connection
 from kombu.entity import Exchange, Queue, binding
@@ -48,9 +48,19 @@ HEARTBEAT_SECONDS = 30
 _DRAIN_SECONDS = 1.0
 
 
-def announcement(body: Any) -> tuple[str, bool] | None:
-    """The server an AMQP body of Nova's announces, and whether it tells the server may have settled; None for
-    anything else (another event, another format, a malformed body)."""
+class Announcement(NamedTuple):
+    """What an event of Nova's tells of one server."""
+
+    server: str
+    settled: bool
+    """It tells the server may have settled."""
+    host: str | None
+    """The host it names the server on."""
+
+
+def announcement(body: Any) -> Announcement | None:
+    """What an AMQP body of Nova's announces; None for anything else (another event, another format, a
+    malformed body)."""
     message = body.get("oslo.message", body) if isinstance(body, dict) else None
     if isinstance(message, str):
         try:
@@ -67,7 +77,9 @@ def announcement(body: Any) -> tuple[str, bool] | None:
     if not isinstance(server, str):
         return None
     ended = event_type.endswith((".end", ".error"))
-    return server, ended or (event_type == "instance.update" and data.get("task_state") is None)
+    host = data.get("host")
+    return Announcement(server, ended or (event_type == "instance.update" and data.get("task_state") is None),
+                        host if isinstance(host, str) else None)
 
 
 class NovaListener:
@@ -134,8 +146,8 @@ class NovaListener:
         found = announcement(body)
         if found is None:
             return
-        server, settled = found
-        self._news.heard(server, settled)
+        server, settled, host = found
+        self._news.heard(server, settled, host)
         woken = self._wake(server) if settled else 0
         self._count("heard")
         self._count("woken", woken)
