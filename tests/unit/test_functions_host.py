@@ -10,7 +10,9 @@ from openstack import exceptions
 
 from vmha.contracts import Notification
 from vmha.functions.registry import HOST_AUTO, HOST_RESERVED
+from vmha.functions.steps import confirm_instance_evacuated
 from vmha.journal import InstanceStatus, Journal, NotificationStatus
+from vmha.nova_news import NovaNews
 from vmha.outcomes import Done, Fail, Retry, Skipped
 
 from .fake_nova import FakeService, http_error
@@ -264,6 +266,37 @@ def test_a_rebuilt_server_is_watched_through_novas_evacuation_record_until_it_mo
     # once a read showed it rebuilt, only the evacuation record is asked until it ends: no listing, no read
     assert [call for call in calls[rebuilt_at:] if call in ("get_server", "migrations", "servers")] == \
         ["get_server", "migrations", "migrations", "migrations", "get_server"]
+
+
+def test_news_naming_the_failed_host_asks_novas_evacuation_record_before_the_server(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    news = NovaNews()
+    news.connected(True)
+    monkeypatch.setattr(confirm_instance_evacuated, "NEWS", news)  # this process's news, as the listener fills it
+    server = world.nova.add_server("compute1")
+    fail_host(world)
+    rebuild, settle, listing = world.nova.rebuild, world.nova.settle, world.nova.migrations
+    asked: list[dict[str, str]] = []
+
+    def time_passes() -> None:
+        if not asked:
+            rebuild()
+            return
+        settle()  # Nova moves the server once its record was asked, and announces the move
+        news.heard(server.id, settled=True, host="compute2")
+
+    def record(**query: str) -> list[object]:
+        asked.append(query)
+        return list(listing(**query))
+
+    world.nova.settle, world.nova.migrations = time_passes, record
+    news.heard(server.id, settled=True, host="compute1")  # instance.rebuild.end: no task, still on compute1
+    assert world.run(host_down()).status is NotificationStatus.FINISHED
+    calls = [call[0] for call in world.nova.calls]
+    looks = [call for call in calls[calls.index("evacuate_server"):] if call in ("get_server", "migrations", "servers")]
+    # the first look asks the record (still running) and reads nothing more; the news of the move reads the server
+    assert looks == ["migrations", "get_server"]
+    assert server.compute_host == "compute2"
 
 
 def recorded_notification(world: World) -> Notification:
