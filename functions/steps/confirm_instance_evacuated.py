@@ -19,10 +19,9 @@ the failed host (rebuild.end and the update clearing the task do): their next lo
 record (os-migrations, far cheaper for Nova than a server) and the server only once the record ended, at
 the news of the move or, when Nova is not heard, the quick recheck. No listing older than such a read makes
 the server look busy again. The news only chooses what to read first: what is decided is decided on reads.
-A server that Nova left on
-the failed host or that went to ERROR, or one still unsettled at the step's deadline, is recorded ``failed``
-and the step is Skipped, so that its branch still reaches ``finish_host_recovery``, which fails the
-notification after putting an unused reserved host back.
+A server that Nova left on the failed host or that went to ERROR, or one still unsettled at the step's
+deadline, is recorded ``failed`` and the step is Skipped, so that its branch still reaches
+``finish_host_recovery``, which fails the notification after putting an unused reserved host back.
 """
 
 from __future__ import annotations
