@@ -242,8 +242,7 @@ def _fail(conn: Any, layout: Layout, recoveries: Recoveries, method: RecoveryMet
     t0, started, cloud = utc_now(), time.monotonic(), Meter(layout)
     nid = recoveries.notify(host, HOST_DOWN)
     found = outcome(conn, recoveries, method, placed, killed=(t0, started), nid=nid, timeout=timeout, kind=kind,
-                    labels=hypervisor.labels, cpu_before=cpu)
-    found = dataclasses.replace(found, cloud_cpu=cloud.spent())
+                    labels=hypervisor.labels, cpu_before=cpu, cloud=cloud)
     if hypervisor is FAKE:
         return found
     guests = cpu_seconds(qemu_pids(layout, conn, [server.id for server in placed]))
@@ -257,15 +256,17 @@ def gateway_cpu(recoveries: Recoveries) -> float:
 
 def outcome(conn: Any, recoveries: Recoveries, method: RecoveryMethod, placed: list[Placement], *,
             killed: tuple[datetime, float], nid: str, timeout: float, kind: Kind | None = None,
-            labels: tuple[str, ...] = (), cpu_before: float | None = None) -> Run:
+            labels: tuple[str, ...] = (), cpu_before: float | None = None, cloud: Meter | None = None) -> Run:
     """Time the recovery of notification ``nid`` from ``killed`` (UTC and monotonic times of the kill); the
     scenario is ``host <method> <servers>``, then ``labels``, then ``kind``'s name. A run not fenced by
     ``kind``'s method has no RTO, its verdict says why. ``cpu_before``: the gateway's CPU seconds at the kill
-    (``gateway_cpu``), to measure what the recovery cost it."""
+    (``gateway_cpu``), to measure what the recovery cost it; ``cloud``: the meter of the cloud's processes,
+    started at the kill."""
     (t0, started), host = killed, placed[0].host
     done_at = wait_recovered(conn, placed, started + timeout, lambda: recoveries.status(nid) in TERMINAL)
     detail = recoveries.wait_ended(nid, max(60.0, started + timeout - time.monotonic()))
     cpu = None if cpu_before is None else gateway_cpu(recoveries) - cpu_before
+    spent = None if cloud is None else cloud.spent()  # before the reads below, which are the benchmark's own
     now = {server.id: server for server in servers.look(conn, placed)}
     recovered = sum(servers.recovered(server, now[server.id]) for server in placed)
     fenced = fencing.fenced(recoveries.journal, nid, host, t0)
@@ -277,7 +278,7 @@ def outcome(conn: Any, recoveries: Recoveries, method: RecoveryMethod, placed: l
     return Run(name, len(placed), recovered, None if wrong else measured, said, host, steps,
                tuple(timeline.hops(detail, resolve_flow(FailureType.COMPUTE_HOST, method))),
                tuple(nova_events.spans(conn, [server.id for server in placed], "evacuate", t0)),
-               timeline.phases(detail, t0, steps, measured), fenced, gateway_cpu_seconds=cpu)
+               timeline.phases(detail, t0, steps, measured), fenced, gateway_cpu_seconds=cpu, cloud_cpu=spent)
 
 
 def verdict(detail: NotificationDetail) -> str:

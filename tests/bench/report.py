@@ -99,8 +99,7 @@ def percentile(values: Sequence[float], fraction: float) -> float:
 def summary_lines(summaries: Sequence[Summary]) -> list[str]:
     rows = [(item.scenario, f"{item.recovered_runs}/{item.runs}", _seconds(item.median_seconds),
              _seconds(item.target_seconds), _floor(item), _cpu(item.cpu_per_server), _cloud(item),
-             _versus(item, "defaults"),
-             _versus(item, "tuned"), "MISSED" if item.missed else "met")
+             _versus(item, "defaults"), _versus(item, "tuned"), "MISSED" if item.missed else "met")
             for item in summaries]
     return table(("SCENARIO", "RECOVERED", "MEDIAN RTO", "TARGET", "VS FLOOR", "GATEWAY CPU/SERVER",
                   "CLOUD CPU (NOVA)", "VS MASAKARI DEFAULTS", "VS MASAKARI TUNED", "VERDICT"), rows)
