@@ -10,6 +10,7 @@ import pytest
 from vmha.journal import (
     InstanceStatus,
     Journal,
+    ProgressNote,
     StaleStepClaimError,
     StepBusy,
     StepClaim,
@@ -122,6 +123,41 @@ def test_an_ended_claim_cannot_end_the_step_again(journal: Journal, notification
 
     with pytest.raises(StaleStepClaimError):
         journal.fail_step(claim, "late failure")
+
+
+def test_a_note_is_written_with_the_start_or_end_it_comes_with_and_only_then(
+    journal: Journal, clock: FakeClock, notification_id: str
+) -> None:
+    key = StepKey(notification_id, "evacuate_instance", INSTANCE)
+    claim = _claim(journal.begin_step(key, LEASE, note=ProgressNote("attempt 1 started", 0.0)))
+    assert isinstance(journal.begin_step(key, LEASE, note=ProgressNote("busy: never written", 0.0)), StepBusy)
+    journal.fail_step(claim, "Nova answered 409", note=ProgressNote("attempt 1 failed", 1.0))
+    clock.advance(timedelta(seconds=1))
+    retry = _claim(journal.begin_step(key, LEASE, note=ProgressNote("attempt 2 started", 0.0)))
+    journal.finish_step(retry, {}, note=ProgressNote("succeeded", 1.0))
+    assert isinstance(journal.begin_step(key, LEASE, note=ProgressNote("done: never written", 0.0)), StepDone)
+    with pytest.raises(StaleStepClaimError):
+        journal.skip_step(retry, {}, note=ProgressNote("stale: never written", 1.0))
+
+    detail = journal.get_notification(notification_id)
+    assert detail is not None
+    events = [(event.message, event.progress, event.at, event.step_id, event.instance_uuid) for event in detail.events]
+    assert events == [
+        ("attempt 1 started", 0.0, clock.now - timedelta(seconds=1), key.step_id, INSTANCE),
+        ("attempt 1 failed", 1.0, clock.now - timedelta(seconds=1), key.step_id, INSTANCE),
+        ("attempt 2 started", 0.0, clock.now, key.step_id, INSTANCE),
+        ("succeeded", 1.0, clock.now, key.step_id, INSTANCE),
+    ]
+    assert detail.steps[0].started_at == clock.now
+
+
+def test_a_note_that_cannot_be_written_leaves_the_step_as_it_was(journal: Journal, notification_id: str) -> None:
+    key = StepKey(notification_id, "fence_host")
+    with pytest.raises(ValueError):
+        journal.begin_step(key, LEASE, note=ProgressNote("out of range", 1.5))
+
+    claim = _claim(journal.begin_step(key, LEASE))
+    assert claim.attempt == 1
 
 
 def test_each_instance_is_its_own_step_run(journal: Journal, notification_id: str) -> None:

@@ -37,6 +37,7 @@ from vmha.journal.records import (
     NotificationRecord,
     NotificationStatus,
     ProgressEvent,
+    ProgressNote,
     Recorded,
     StepClaim,
     StepKey,
@@ -211,27 +212,49 @@ class Journal:
         """Forget the absence of ``host``: it is back in its group, its lease's clock restarts."""
         self._write(lambda session, _now: absences.clear(session, notification_id, host))
 
-    def begin_step(self, key: StepKey, lease: timedelta, owner: str | None = None) -> StepStart:
+    def begin_step(
+        self, key: StepKey, lease: timedelta, owner: str | None = None, *, note: ProgressNote | None = None
+    ) -> StepStart:
         """Claim a step run before acting on it (write-ahead idempotency).
 
         StepClaim: act, then finish_step / skip_step / fail_step with the claim (first run, a retry after
         a failure, or a takeover of an expired lease). StepDone: the step already succeeded or was
         skipped; reuse its result. StepBusy: another worker holds a live lease. Unknown notification:
         UnknownNotificationError. ``owner``: the gateway replica running it (its death ends the lease).
+        ``note``: a progress line of the step, added in the same transaction when the run is claimed.
         """
-        return self._write(lambda session, now: steps.begin(session, now, key, lease, owner))
+        def claim(session: Session, now: datetime) -> StepStart:
+            start = steps.begin(session, now, key, lease, owner)
+            if note is not None and isinstance(start, StepClaim):
+                _add_note(session, now, key, note)
+            return start
 
-    def finish_step(self, claim: StepClaim, result: JsonObject) -> StepRecord:
-        """Record success and the result later redeliveries get back. Lost claim: StaleStepClaimError."""
-        return self._write(lambda session, now: steps.end(session, now, claim, StepStatus.SUCCEEDED, result=result))
+        return self._write(claim)
 
-    def skip_step(self, claim: StepClaim, result: JsonObject) -> StepRecord:
-        """Record that the step had nothing to do (counts as done). Lost claim: StaleStepClaimError."""
-        return self._write(lambda session, now: steps.end(session, now, claim, StepStatus.SKIPPED, result=result))
+    def finish_step(self, claim: StepClaim, result: JsonObject, *, note: ProgressNote | None = None) -> StepRecord:
+        """Record success and the result later redeliveries get back. Lost claim: StaleStepClaimError.
+        ``note``: a progress line of the step, added in the same transaction."""
+        return self._end_step(claim, StepStatus.SUCCEEDED, note, result=result)
 
-    def fail_step(self, claim: StepClaim, error: str) -> StepRecord:
-        """Record a failed attempt; a later begin_step may retry it. Lost claim: StaleStepClaimError."""
-        return self._write(lambda session, now: steps.end(session, now, claim, StepStatus.FAILED, error=error))
+    def skip_step(self, claim: StepClaim, result: JsonObject, *, note: ProgressNote | None = None) -> StepRecord:
+        """Record that the step had nothing to do (counts as done). Lost claim: StaleStepClaimError.
+        ``note``: as for finish_step."""
+        return self._end_step(claim, StepStatus.SKIPPED, note, result=result)
+
+    def fail_step(self, claim: StepClaim, error: str, *, note: ProgressNote | None = None) -> StepRecord:
+        """Record a failed attempt; a later begin_step may retry it. Lost claim: StaleStepClaimError.
+        ``note``: as for finish_step."""
+        return self._end_step(claim, StepStatus.FAILED, note, error=error)
+
+    def _end_step(self, claim: StepClaim, status: StepStatus, note: ProgressNote | None, *,
+                  result: JsonObject | None = None, error: str | None = None) -> StepRecord:
+        def end(session: Session, now: datetime) -> StepRecord:
+            record = steps.end(session, now, claim, status, result=result, error=error)
+            if note is not None:
+                _add_note(session, now, claim.key, note)
+            return record
+
+        return self._write(end)
 
     def join_replica(self, owner: str, *, host: str, pid: int) -> None:
         """Record the gateway replica ``owner`` (process ``pid`` on ``host``) as live."""
@@ -338,3 +361,8 @@ class Journal:
 def _check_limit(limit: int) -> None:
     if not 1 <= limit <= MAX_PAGE:
         raise ValueError(f"limit must be within 1..{MAX_PAGE}, got {limit}")
+
+
+def _add_note(session: Session, now: datetime, key: StepKey, note: ProgressNote) -> None:
+    progress.add_event(session, now, notification_id=key.notification_id, step_id=key.step_id,
+                       instance_uuid=key.instance_uuid, message=note.message, progress=note.progress)

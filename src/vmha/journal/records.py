@@ -295,6 +295,15 @@ class ProgressEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class ProgressNote:
+    """A progress line written in the same transaction as a step run's start or end (one round trip)."""
+
+    message: str
+    progress: float
+    """Fraction done of the step, 0..1."""
+
+
+@dataclass(frozen=True, slots=True)
 class NotificationDetail:
     """A notification with everything recorded about its recovery, oldest first."""
 

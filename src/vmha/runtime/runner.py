@@ -26,6 +26,7 @@ from vmha.contracts import ContractError, StepMessage, parse_step_message
 from vmha.journal import (
     TERMINAL,
     NotificationRecord,
+    ProgressNote,
     StaleStepClaimError,
     StepBusy,
     StepClaim,
@@ -119,7 +120,8 @@ class StepRunner:
         spec = self._services.table[message.step]
         key = StepKey(str(message.notification_id), message.step, _instance(message))
         lease = timedelta(seconds=spec.timeout_seconds) + LEASE_MARGIN
-        start = self._services.journal.begin_step(key, lease, self._owner())
+        started = ProgressNote(f"attempt {message.attempt} started", 0.0)
+        start = self._services.journal.begin_step(key, lease, self._owner(), note=started)
         if isinstance(start, StepBusy):  # look again soon: the other run usually ends well before its lease
             until_free = remaining(now, start.record.lease_expires_at)
             recheck = self._services.settings.retry.recheck_interval_seconds
@@ -143,7 +145,6 @@ class StepRunner:
             deadline=message.deadline,
         )
         labels = {**_labels(message), "request_id": context.request_id}
-        self._progress(message, f"attempt {message.attempt} started", 0.0)
         with carrying(context.request_id):
             outcome = execute(lambda: spec.run(message, context), spec.timeout_seconds, message.step, labels)
         log.info("step ran", extra={**labels, "outcome": type(outcome).__name__})
@@ -160,16 +161,14 @@ class StepRunner:
         match outcome:
             case Done(result=result, fan_out=fan_out):
                 stored = {**result, flow.FAN_OUT_KEY: [str(item) for item in fan_out]} if fan_out else result
-                journal.finish_step(claim, stored)
-                self._progress(message, "succeeded" + (f", {len(fan_out)} instances" if fan_out else ""), 1.0)
+                done = "succeeded" + (f", {len(fan_out)} instances" if fan_out else "")
+                journal.finish_step(claim, stored, note=ProgressNote(done, 1.0))
                 return flow.advance(message, frame, fan_out)
             case Skipped(reason=reason, result=result):
-                journal.skip_step(claim, {**result, "skipped": reason})
-                self._progress(message, f"skipped: {reason}", 1.0)
+                journal.skip_step(claim, {**result, "skipped": reason}, note=ProgressNote(f"skipped: {reason}", 1.0))
                 return flow.advance(message, frame, ())
             case Retry(reason=reason, delay=delay, until_branch_ends=waits, outage=outage, announced=announced):
-                journal.fail_step(claim, reason)
-                self._progress(message, f"attempt {message.attempt} failed: {reason}", 1.0)
+                journal.fail_step(claim, reason, note=ProgressNote(f"attempt {message.attempt} failed: {reason}", 1.0))
                 policy = table[message.step].retry or self._services.settings.retry
                 return flow.retry(message, policy, delay, reason, frame.now, until_branch_ends=waits, outage=outage,
                                   announced=announced and message.instance_uuid is not None)
@@ -178,14 +177,8 @@ class StepRunner:
         return self._give_up(message, claim, f"{type(outcome).__name__} is not a step outcome (intake only)")
 
     def _give_up(self, message: StepMessage, claim: StepClaim, reason: str) -> list[flow.Action]:
-        self._services.journal.fail_step(claim, reason)
-        self._progress(message, f"failed: {reason}", 1.0)
+        self._services.journal.fail_step(claim, reason, note=ProgressNote(f"failed: {reason}", 1.0))
         return flow.fail(message, reason)
-
-    def _progress(self, message: StepMessage, text: str, fraction: float) -> None:
-        self._services.journal.add_progress_event(
-            str(message.notification_id), message.step, text, fraction, _instance(message)
-        )
 
 
 def _instance(message: StepMessage) -> str:
