@@ -16,14 +16,20 @@ from tests.runtime_steps import Effects, intake, make_table
 from vmha.contracts import Notification, ProcessEvent, ProcessPayload, Settings, parse_settings
 from vmha.journal import TERMINAL, Journal, NotificationDetail, open_journal
 from vmha.runtime import Consumer, Services, ZaqarQueues
+from vmha.runtime.queues import Claimed
 
 
 class CountingQueues(ZaqarQueues):
-    """The real Zaqar queues, counting the runtime's posts per queue (to check what it did not post)."""
+    """The real Zaqar queues, counting the runtime's posts and claims per queue (to check what it did not do)."""
 
     def __init__(self, session: Any) -> None:
         super().__init__(session)
         self.posts: Counter[str] = Counter()
+        self.claims: Counter[str] = Counter()
+
+    def claim(self, queue: str, ttl: int, grace: int) -> Claimed | None:
+        self.claims[queue] += 1
+        return super().claim(queue, ttl, grace)
 
     def post(self, queue: str, body: Any, *, ttl: int, delay: int = 0) -> None:
         self.posts[queue] += 1

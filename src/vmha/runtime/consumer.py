@@ -3,11 +3,12 @@
 Each worker first runs a held message that is due (a step that follows one this process ran, kept under
 its claim: ``vmha.runtime.held``), then claims from the notifications queue (new failures start at
 once), then from the steps queue, handles what it got and looks again; with nothing to do it waits for the
-poll interval, a wake-up or the next held message. A message whose handling keeps raising is dead-lettered
-(``vmha.runtime.poison``); one held up by a dependency outage is held under its claim (renewed while Zaqar
-answers) and tried again every ``OUTAGE_PAUSE`` seconds, so the recovery goes on as soon as the dependency is
-back instead of after the claim expires (Zaqar itself down: the claim may end meanwhile, and the journal keeps
-a replica claiming the message then from running a step twice).
+process's next poll (``vmha.runtime.wakeup``), a wake-up or the next held message. A message whose handling
+keeps raising is dead-lettered (``vmha.runtime.poison``); one held up by a dependency outage is held under its
+claim (renewed while Zaqar answers) and tried again every ``OUTAGE_PAUSE`` seconds, so the recovery goes on as
+soon as the dependency is back instead of after the claim expires (Zaqar itself down: the claim may end
+meanwhile, and the journal keeps a replica claiming the message then from running a step twice).
+A consumer that claims a message wakes one more: there may be others.
 Each claim is recorded in the journal before its message is handled, and a replica thread beats and takes
 over dead replicas (``vmha.runtime.replicas``).
 With ``nova_notifications.transport_url`` set, a listener thread hears Nova's versioned notifications and wakes
@@ -24,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from enum import Enum
 
 from vmha.escalation import Escalation
 from vmha.journal import IllegalTransitionError, Journal, NotificationRecord, NotificationStatus
@@ -43,6 +45,14 @@ from vmha.runtime.wakeup import Wakeup
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Claimed], Held | None]
+
+
+class Found(Enum):
+    """What one look for work found."""
+
+    NOTHING = "nothing"
+    HELD = "a held message"
+    CLAIMED = "a claimed message"
 
 _ERROR_PAUSE = 1.0
 
@@ -118,19 +128,22 @@ class Consumer:
             log.exception("could not leave the replicas")
         log.info("consumer stopped", extra={"released": len(left)})
 
-    def poll_once(self) -> bool:
-        """Handle at most one message, held or claimed; True if there was one (errors included)."""
+    def poll_once(self, queues: bool = True) -> Found:
+        """Handle at most one message, held or (``queues``) claimed, and say which (errors included)."""
         held = self._held.pop_due()
         if held is not None:
             self._handle(held, self._handlers[held.queue])
-            return True
+            return Found.HELD
+        if not queues:
+            return Found.NOTHING
         gateway = self._services.settings.gateway
         for queue, handle in self._handlers.items():
             claimed = self._services.queues.claim(queue, gateway.claim_ttl_seconds, gateway.claim_grace_seconds)
             if claimed is not None:
+                self.wakeup.wake()  # there may be more: one more consumer looks
                 self._handle(claimed, handle)
-                return True
-        return False
+                return Found.CLAIMED
+        return Found.NOTHING
 
     def _handle(self, claimed: Claimed, handle: Handler) -> None:
         with self._lock:
@@ -197,16 +210,20 @@ class Consumer:
 
     def _work(self) -> None:
         interval = self._services.settings.gateway.poll_interval_seconds
+        queues, seen = True, self.wakeup.generation
         while not self._stopping.is_set():
-            seen = self.wakeup.generation
+            if queues:
+                seen = self.wakeup.generation  # the claims below answer every wake-up before this
             try:
-                busy = self.poll_once()
+                found = self.poll_once(queues)
             except Exception:  # Zaqar unreachable: keep trying, never die
                 log.exception("claiming failed")
                 self._stopping.wait(_ERROR_PAUSE)
                 continue
-            if not busy:
-                self.wakeup.wait(seen, interval)
+            if found is Found.NOTHING:
+                queues = self.wakeup.wait(seen, interval)
+            else:  # after a claimed message more may wait in Zaqar; after a held one, if a wake-up came since
+                queues = found is Found.CLAIMED or self.wakeup.generation != seen
 
     def _beat(self) -> None:
         while not self._stopping.wait(self.replica.interval):

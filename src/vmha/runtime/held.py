@@ -67,7 +67,7 @@ class HeldMessages:
         if held.wake_key is not None and self._pending(held.wake_key):
             self.wake(held.wake_key)
         # even when due at once: the worker that held it may take another held message first
-        self._wakeup.wake_after(held.delay)
+        self._wakeup.wake_after(held.delay, held=True)
 
     def pop_due(self) -> Claimed | None:
         """The message due first, if its time has come."""
@@ -86,7 +86,7 @@ class HeldMessages:
                 return False
             min(waiters).due = now
             heapq.heapify(self._entries)
-        self._wakeup.wake()
+        self._wakeup.wake_after(0, held=True)
         return True
 
     def wake(self, key: str) -> int:
@@ -99,7 +99,7 @@ class HeldMessages:
             if woken:
                 heapq.heapify(self._entries)
         for _ in woken:
-            self._wakeup.wake()
+            self._wakeup.wake_after(0, held=True)
         if woken:
             log.info("held look woken by Nova's news", extra={"instance_uuid": key, "woken": len(woken)})
         return len(woken)

@@ -1,8 +1,15 @@
-"""Wake-ups for idle consumers: a push from a Zaqar subscription, a post, a stop, or a delay that ran out.
+"""Wake-ups for idle consumers: a push from a Zaqar subscription, a post, a stop, a delay that ran out, or the
+process's poll.
 
 A wake-up is for one message, so it wakes one idle consumer, not all of them (every woken consumer asks Zaqar
 for work: two requests each). A generation counter makes a wake-up that arrives between a consumer's empty
 claim and its wait count: the consumer waits only if nothing happened since it last looked.
+Unwoken, the process looks for work once per poll interval, by one idle consumer, however many there are: a
+consumer's empty look puts the next poll one interval later. (Each of 16 workers polling on its own made 16
+pairs of empty claims per interval, about half of an idle gateway's CPU and load on Zaqar for nothing.) A
+consumer that finds a message wakes one more (``wake``), so a backlog no push announced is drained by all.
+A consumer woken for a held message (``wake_after(..., held=True)``) only looks among the held ones: no Zaqar
+request for a wake-up that was never about Zaqar.
 """
 
 from __future__ import annotations
@@ -19,7 +26,9 @@ class Wakeup:
     def __init__(self) -> None:
         self._condition = threading.Condition()
         self._generation = 0
-        self._due: list[float] = []
+        self._due: list[tuple[float, bool]] = []
+        """(when, held): a due time, and whether it is a held message's (no Zaqar request needed)."""
+        self._next_poll = -math.inf
 
     @property
     def generation(self) -> int:
@@ -39,25 +48,29 @@ class Wakeup:
             self._generation += 1
             self._condition.notify_all()
 
-    def wake_after(self, seconds: float) -> None:
-        """Wake one consumer ``seconds`` from now (a held message, or a delayed one in Zaqar, is due)."""
+    def wake_after(self, seconds: float, *, held: bool = False) -> None:
+        """Wake one consumer ``seconds`` from now: a delayed message shows in Zaqar, or (``held``) a message held
+        in this process is due."""
         with self._condition:
-            heapq.heappush(self._due, time.monotonic() + seconds)
+            heapq.heappush(self._due, (time.monotonic() + seconds, held))
             self._condition.notify()
 
-    def wait(self, seen: int, timeout: float) -> None:
-        """Wait up to ``timeout`` seconds unless the generation moved past ``seen``, or a due time came (each
-        due time ends the wait of one consumer)."""
-        deadline = time.monotonic() + timeout
+    def wait(self, seen: int, interval: float) -> bool:
+        """After an empty look for work: wait unless the generation moved past ``seen``, until a due time
+        comes (each due time ends the wait of one consumer) or the process's next poll, at most ``interval``
+        seconds from now (each poll ends the wait of one consumer). Returns whether the queues may have work:
+        False when the wait ended for a held message only."""
         with self._condition:
+            self._next_poll = time.monotonic() + interval  # this look was the poll
             while self._generation == seen:
                 now = time.monotonic()
-                if self._due and self._due[0] <= now:
-                    heapq.heappop(self._due)
-                    if self._due and self._due[0] <= now:
+                if self._due and self._due[0][0] <= now:
+                    _, held = heapq.heappop(self._due)
+                    if self._due and self._due[0][0] <= now:
                         self._condition.notify()  # another one is due: another consumer
-                    return
-                until = min(deadline, self._due[0] if self._due else math.inf)
-                if until <= now:
-                    return
-                self._condition.wait(until - now)
+                    return not held
+                if self._next_poll <= now:
+                    self._next_poll = now + interval
+                    return True
+                self._condition.wait(min(self._next_poll, self._due[0][0] if self._due else math.inf) - now)
+            return True

@@ -8,11 +8,15 @@ Zaqar drops a message's ``delay`` unless its queue has a non-zero ``_default_mes
 sets one on the queues the runtime posts delayed messages to, and every post names its delay (0 included).
 ``prepare`` also sets Zaqar's dead-letter metadata (``_max_claim_count``, ``_dead_letter_queue``,
 ``_dead_letter_queue_messages_ttl``) on the consumed queues (``vmha.runtime.poison``).
+Zaqar's endpoint is looked up in the catalog once, at the first request, not at every request as the client
+does when it has only the session: each lookup copies the whole catalog (keystoneauth), about a millisecond of
+CPU, and the gateway makes several requests per step. A moved Zaqar endpoint takes a gateway restart.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from zaqarclient.queues import client as zaqar_client
@@ -34,7 +38,18 @@ class ZaqarQueues:
     """The runtime's Queues on Zaqar; thread-safe (one client, a request per call)."""
 
     def __init__(self, session: Any) -> None:
-        self._client = zaqar_client.Client(version=2, session=session)
+        self._session = session
+        self._made: zaqar_client.Client | None = None
+        self._making = threading.Lock()
+
+    @property
+    def _client(self) -> zaqar_client.Client:
+        """The client on Zaqar's endpoint, the one the client itself would look up (public, any region)."""
+        with self._making:
+            if self._made is None:
+                url = self._session.get_endpoint(service_type="messaging", interface="public")
+                self._made = zaqar_client.Client(url=url, version=2, session=self._session)
+            return self._made
 
     def prepare(self, queue: str, *, delays: bool = False, dead_letters: str = "", max_claims: int = 0) -> None:
         metadata = self._client.queue(queue, force_create=True).metadata(force_reload=True)

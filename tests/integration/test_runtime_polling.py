@@ -1,0 +1,78 @@
+"""How the consumers of one process look for work on the real Zaqar: unwoken, one poll per interval for the
+whole process; a claim that found a message makes one more consumer look; a held message's wake-up asks Zaqar
+nothing; Zaqar's endpoint looked up once."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from vmha.journal import NotificationStatus
+from vmha.runtime import Consumer, ZaqarQueues
+
+from .runtime_support import CountingQueues, Place, running, wait_ended
+
+WORKERS = 4
+INTERVAL = 1.0
+IDLE = 4.5
+
+
+def test_idle_consumers_poll_once_per_interval_together_and_work_still_gets_done(place: Place) -> None:
+    queues = CountingQueues(place.conn.session)
+    services = place.services(place.settings(workers=WORKERS, poll_interval_seconds=INTERVAL), queues)
+    with running(services):
+        time.sleep(IDLE)
+        idle = sum(queues.claims.values())
+        nid = place.notify("flow:ok,ok2")
+        detail = wait_ended(services.journal, nid)
+    # Each worker's first look, then one poll per interval: 2 claims (notifications, steps) each, 18 at most.
+    # Every worker polling on its own made 2 x 4 x (1 + 4) = 40.
+    assert 2 * WORKERS <= idle <= 2 * (WORKERS + IDLE / INTERVAL)
+    assert detail.notification.status is NotificationStatus.FINISHED
+
+
+def test_a_claim_that_found_a_message_wakes_one_more_consumer_and_a_held_wake_up_claims_nothing(
+    place: Place,
+) -> None:
+    queues = CountingQueues(place.conn.session)
+    consumer = Consumer(place.services(place.settings(), queues))  # not started: the test drives one look
+    for queue in place.queues.values():
+        queues.prepare(queue)
+    place.post("notifications", {"not": "a notification"})  # claimed and dead-lettered: nothing posted
+
+    seen = consumer.wakeup.generation
+    found = consumer.poll_once()
+
+    assert found.name == "CLAIMED"
+    assert consumer.wakeup.generation == seen + 1
+    before = sum(queues.claims.values())
+    assert consumer.poll_once(queues=False).name == "NOTHING"
+    assert sum(queues.claims.values()) == before
+    consumer.wakeup.wake_after(0, held=True)
+    assert consumer.wakeup.wait(consumer.wakeup.generation, 60) is False  # a held message's: Zaqar not asked
+    consumer.wakeup.wake_after(0)
+    assert consumer.wakeup.wait(consumer.wakeup.generation, 60) is True  # a delayed message shows in Zaqar
+
+
+def test_zaqars_endpoint_is_looked_up_once_not_at_every_request(place: Place, monkeypatch: pytest.MonkeyPatch) -> None:
+    session = place.conn.session
+    lookups: list[Any] = []
+    look_up = session.get_endpoint
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        lookups.append(kwargs.get("service_type"))
+        return look_up(*args, **kwargs)
+
+    monkeypatch.setattr(session, "get_endpoint", counted)
+    queues = ZaqarQueues(session)
+    name = place.queues["steps"]
+    queues.prepare(name, delays=True)
+    for number in range(3):
+        queues.post(name, {"number": number}, ttl=60)
+    claimed = [queues.claim(name, 60, 60) for _ in range(3)]
+    assert sorted(item.body["number"] for item in claimed if item is not None) == [0, 1, 2]
+    assert all(queues.delete(item) for item in claimed if item is not None)
+    assert queues.claim(name, 60, 60) is None
+    assert lookups.count("messaging") == 1
