@@ -199,6 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         domain_type,
         print_results,
         print_run,
+        scenario_hops,
     )
     if options.iterations < 1:
         parser.error("--iterations must be at least 1")
@@ -221,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                   f"process's RSS {cost.rss_mib:.0f} MiB")
         runs.append(found)
     summary = report.summarize(runs[0].scenario, [found.rto_seconds for found in runs], None, {})
-    results = Results(tuple(runs), (summary,), tuple(hop for found in runs for hop in found.hops))
+    results = Results(tuple(runs), (summary,), scenario_hops(runs))
     print_results(results)
     if options.json:
         arguments = {"iterations": options.iterations, "hypervisor": options.hypervisor, "give_up_seconds": give_up,

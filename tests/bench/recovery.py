@@ -59,7 +59,8 @@ class Results:
 
     runs: tuple[Run, ...]
     summaries: tuple[report.Summary, ...]
-    hops: tuple[float, ...]
+    hops: tuple[report.Hops, ...]
+    """Each scenario's step hops, in the order the scenarios ran."""
 
 
 def measure(layout: Layout, counts: Sequence[int], methods: Sequence[RecoveryMethod], iterations: int,
@@ -71,28 +72,35 @@ def measure(layout: Layout, counts: Sequence[int], methods: Sequence[RecoveryMet
     ``parallel``: the gateway's host_failure.max_parallel_evacuations (None: vmha's default); ``kinds``: the
     fencing paths, each a scenario of its own (None: the last free host's); ``kill_replica``: each iteration
     two runs by two replicas, without and with one killed (``tests.bench.replica_kill``); ``with_floor``:
-    each server count's floor first (``tests.bench.floor``), ``iterations`` times; ``hypervisor``: which hosts
-    and guests (``tests.bench.hypervisor``)."""
+    each server count's floor (``tests.bench.floor``), ``iterations`` times, its runs between vmha's first
+    combination's runs for that count, first and second in turn (a cold or warm cloud favours neither);
+    ``hypervisor``: which hosts and guests (``tests.bench.hypervisor``)."""
     runs: list[Run] = []
     summaries = []
     if vm_iterations:
-        mine = [_vm(layout, n, out, hypervisor) for n in range(1, vm_iterations + 1)]
-        runs += mine
-        summaries.append(report.summarize(mine[0].scenario, [run.rto_seconds for run in mine],
+        vm = [_vm(layout, n, out, hypervisor) for n in range(1, vm_iterations + 1)]
+        runs += vm
+        summaries.append(report.summarize(vm[0].scenario, [run.rto_seconds for run in vm],
                                           report.VM_TARGET, report.MASAKARI_VM))
     plain = not detected and not kill_replica
     kills: tuple[bool | None, ...] = (False, True) if kill_replica else (None,)
     floors: dict[int, report.Summary] = {}
     for count, method, kind in itertools.product(counts, methods, kinds):
-        if with_floor and count not in floors:
-            below = [_floor(layout, count, n, out) for n in range(1, iterations + 1)]
+        below: list[Run] = []
+        mine: list[Run] = []
+        floored = with_floor and count not in floors
+        for n in range(1, iterations + 1):
+            if floored and n % 2 == 1:
+                below.append(_floor(layout, count, n, out))
+            mine += [_one(layout, method, count, n, out, detected=detected, parallel=parallel, kind=kind, kill=kill,
+                          hypervisor=hypervisor) for kill in kills]
+            if floored and n % 2 == 0:
+                below.append(_floor(layout, count, n, out))
+        if below:
             runs += below
             floors[count] = report.summarize(below[0].scenario, [run.rto_seconds for run in below], None, {},
                                              cloud_cpu=[run.cloud_cpu for run in below])
             summaries.append(floors[count])
-        mine = [_one(layout, method, count, n, out, detected=detected, parallel=parallel, kind=kind, kill=kill,
-                     hypervisor=hypervisor)
-                for n in range(1, iterations + 1) for kill in kills]
         runs += mine
         for scenario in dict.fromkeys(run.scenario for run in mine):
             ran = [run for run in mine if run.scenario == scenario]
@@ -103,8 +111,14 @@ def measure(layout: Layout, counts: Sequence[int], methods: Sequence[RecoveryMet
                                               floor_target=report.FLOOR_TARGETS.get(count) if plain else None,
                                               cpu_per_server=[run.cpu_per_server for run in ran],
                                               cloud_cpu=[run.cloud_cpu for run in ran]))
-    hops = tuple(hop for run in runs for hop in run.hops)
-    return Results(tuple(runs), tuple(summaries), hops)
+    return Results(tuple(runs), tuple(summaries), scenario_hops(runs))
+
+
+def scenario_hops(runs: Sequence[Run]) -> tuple[report.Hops, ...]:
+    """Each scenario's step hops (every run of it together) and its target."""
+    scenarios = {run.scenario: run.servers for run in runs}
+    return tuple(report.Hops(scenario, tuple(hop for run in runs if run.scenario == scenario for hop in run.hops),
+                             report.hop_target(scenario, servers)) for scenario, servers in scenarios.items())
 
 
 def _one(layout: Layout, method: RecoveryMethod, count: int, iteration: int, out: Any, *, detected: bool,
@@ -200,7 +214,6 @@ def document(results: Results, arguments: dict[str, Any]) -> dict[str, Any]:
     summaries = [{**dataclasses.asdict(item), "ratios": item.ratios, "floor_ratio": item.floor_ratio,
                   "missed": item.missed}
                  for item in results.summaries]
-    hops = results.hops
     return {
         "benchmark": "vmha recovery time, way " + ("(b): detected by vmha's host monitor" if arguments.get("detected")
                                                     else "(a): the notification posted at the failure"),
@@ -211,8 +224,9 @@ def document(results: Results, arguments: dict[str, Any]) -> dict[str, Any]:
         "summaries": summaries,
         "phase_medians_seconds": {scenario: report.phase_medians(phases)
                                   for scenario, phases in _phases(results.runs).items()},
-        "pipeline_overhead_seconds": {"hops": len(hops), "p50": report.percentile(hops, 0.5) if hops else None,
-                                      "p99": report.percentile(hops, 0.99) if hops else None},
+        "pipeline_overhead_seconds": {item.scenario: {"hops": len(item.seconds), "p50": item.p50, "p99": item.p99,
+                                                      "target_p99": item.target, "met": item.met}
+                                      for item in results.hops if item.seconds},
         "replica_kill": takeover.document(takeover.rows(results.runs)),
         "runs": [dataclasses.asdict(run) for run in results.runs],
     }

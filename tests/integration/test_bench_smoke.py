@@ -44,3 +44,6 @@ def test_recovery_benchmark_completes_and_recovers_every_server(cloud_layout: La
     assert [item["recovered"] for item in document["runs"]] == [5, 5]
     assert set(document["phase_medians_seconds"]["host auto 5 redfish"]) == {"detection", "fence", "evacuation"}
     assert "host auto 5 redfish  1/1" in out.getvalue() and "x of " in out.getvalue()
+    hops = document["pipeline_overhead_seconds"]  # per scenario; issue 20's targets are for 10 and 50 servers
+    assert list(hops) == ["host auto 5 redfish"] and hops["host auto 5 redfish"]["hops"] == len(run.hops) > 0
+    assert hops["host auto 5 redfish"]["target_p99"] is None and "pipeline overhead per step hop:" in out.getvalue()

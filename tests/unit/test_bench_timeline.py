@@ -127,3 +127,17 @@ def test_what_the_cloud_spent_is_summarized_by_its_medians_and_shown_with_nova_a
     assert "CLOUD CPU (NOVA)" in header and "44.0 s (26.0)" in row
     assert spent[0] is not None and spent[0].top(2) == "keystone-api 20.0, nova-api 12.0"
     assert "44.0 s" not in report.summary_lines([report.summarize("host auto 50", [27.0], 25.0, {})])[1]
+
+
+def test_hops_are_judged_per_scenario_by_issue_20_for_host_recoveries_and_issue_8_otherwise() -> None:
+    assert (report.hop_target("host auto 10", 10), report.hop_target("host auto 50 redfish", 50)) == (0.050, 0.150)
+    assert (report.hop_target("host auto 200", 200), report.hop_target("VM failure", 1)) == (None, 0.020)
+    ten = report.Hops("host auto 10", (0.01, 0.02, 0.06), 0.050)
+    many = report.Hops("host auto 200", (0.5,), None)
+
+    lines = report.hop_lines([ten, report.Hops("floor 10", (), None), many])
+
+    assert (ten.met, many.met, report.Hops("VM failure", (0.015,), 0.020).met) == (False, None, True)
+    assert [line.split()[:3] for line in lines[2:]] == [["host", "auto", "10"], ["host", "auto", "200"]]
+    assert lines[2].split()[-2:] == ["ms", "MISSED"] and lines[3].split()[-2:] == ["-", "-"]
+    assert report.hop_lines([report.Hops("floor 10", (), None)]) == ["pipeline overhead: no step hops recorded"]
