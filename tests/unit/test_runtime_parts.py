@@ -81,6 +81,38 @@ def test_one_wake_up_wakes_one_idle_consumer_and_a_stop_wakes_them_all(wake: str
     assert not any(waiter.is_alive() for waiter in waiters)
 
 
+def test_idle_consumers_poll_once_per_interval_together() -> None:
+    wakeup, stop = Wakeup(), threading.Event()
+    polls: list[float] = []
+
+    def consume() -> None:
+        while not stop.is_set():
+            if wakeup.wait(wakeup.generation, 0.3):
+                polls.append(time.monotonic())
+
+    consumers = [threading.Thread(target=consume) for _ in range(4)]
+    for consumer in consumers:
+        consumer.start()
+    time.sleep(1.05)
+    stop.set()
+    wakeup.wake_all()
+    for consumer in consumers:
+        consumer.join(30)
+    assert 2 <= len(polls) - 4 <= 4  # the stop woke all four; each polling on its own: about 12 polls
+
+
+def test_looks_at_held_messages_only_do_not_put_off_the_poll() -> None:
+    wakeup = Wakeup()
+    seen = wakeup.generation
+    wakeup.wake_after(0, held=True)
+    assert wakeup.wait(seen, 0.3) is False  # a held message's wake-up: no Zaqar request
+    started, asks_zaqar = time.monotonic(), False
+    while not asks_zaqar and time.monotonic() - started < 2:
+        wakeup.wake_after(0.05, held=True)  # held messages falling due all the time
+        asks_zaqar = wakeup.wait(seen, 0.3, polled=False)
+    assert asks_zaqar and time.monotonic() - started < 1
+
+
 def _held(name: str, delay: float, waiter: str | None = None) -> Held:
     return Held(Claimed("steps", name, "claim", {"name": name}, time.monotonic()), delay, waiter)
 

@@ -221,9 +221,11 @@ class Consumer:
                 self._stopping.wait(_ERROR_PAUSE)
                 continue
             if found is Found.NOTHING:
-                queues = self.wakeup.wait(seen, interval)
-            else:  # after a claimed message more may wait in Zaqar; after a held one, if a wake-up came since
-                queues = found is Found.CLAIMED or self.wakeup.generation != seen
+                queues = self.wakeup.wait(seen, interval, polled=queues)
+            elif found is Found.HELD:  # Zaqar was not asked: it still is if it was to be, or a wake-up came since
+                queues = queues or self.wakeup.generation != seen
+            else:  # more may wait in Zaqar
+                queues = True
 
     def _beat(self) -> None:
         while not self._stopping.wait(self.replica.interval):

@@ -55,13 +55,15 @@ class Wakeup:
             heapq.heappush(self._due, (time.monotonic() + seconds, held))
             self._condition.notify()
 
-    def wait(self, seen: int, interval: float) -> bool:
-        """After an empty look for work: wait unless the generation moved past ``seen``, until a due time
-        comes (each due time ends the wait of one consumer) or the process's next poll, at most ``interval``
-        seconds from now (each poll ends the wait of one consumer). Returns whether the queues may have work:
-        False when the wait ended for a held message only."""
+    def wait(self, seen: int, interval: float, *, polled: bool = True) -> bool:
+        """After an empty look for work (``polled``: Zaqar was asked too, not only the held messages): wait
+        unless the generation moved past ``seen``, until a due time comes (each due time ends the wait of one
+        consumer) or the process's next poll, ``interval`` seconds after the last look that asked Zaqar (each
+        poll ends the wait of one consumer). Returns whether the queues may have work: False when the wait
+        ended for a held message only."""
         with self._condition:
-            self._next_poll = time.monotonic() + interval  # this look was the poll
+            if polled:
+                self._next_poll = time.monotonic() + interval
             while self._generation == seen:
                 now = time.monotonic()
                 if self._due and self._due[0][0] <= now:
