@@ -1,16 +1,21 @@
 """How the consumers of one process look for work on the real Zaqar: unwoken, one poll per interval for the
 whole process; a claim that found a message makes one more consumer look; a held message's wake-up asks Zaqar
-nothing; Zaqar's endpoint looked up once."""
+nothing; the next step of a chain runs at once; Zaqar's endpoint looked up once. (One test drives a
+consumer's private look and store: the behaviour is a worker's, no public call shows it.)"""
 
 from __future__ import annotations
 
+import threading
 import time
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from vmha.journal import NotificationStatus
 from vmha.runtime import Consumer, ZaqarQueues
+from vmha.runtime.held import Held
+from vmha.runtime.queues import Claimed
 
 from .runtime_support import CountingQueues, Place, running, wait_ended
 
@@ -76,3 +81,20 @@ def test_zaqars_endpoint_is_looked_up_once_not_at_every_request(place: Place, mo
     assert all(queues.delete(item) for item in claimed if item is not None)
     assert queues.claim(name, 60, 60) is None
     assert lookups.count("messaging") == 1
+
+
+def test_the_next_step_of_a_chain_runs_at_once_in_the_same_worker_before_older_held_messages(place: Place) -> None:
+    consumer = Consumer(place.services(place.settings(), CountingQueues(place.conn.session)))  # not started
+    ran: list[tuple[str, str]] = []
+
+    def handle(claimed: Claimed) -> Held | None:
+        ran.append((claimed.body["step"], threading.current_thread().name))
+        follows = {"first": ("second", 0.0), "second": ("third", 60.0)}.get(claimed.body["step"])
+        return None if follows is None else Held(replace(claimed, body={"step": follows[0]}), follows[1])
+
+    older = Claimed("steps", "older", "claim-1", {"step": "older"}, time.monotonic())
+    consumer._held.hold(Held(older, 0.0))  # a look due already, held before the chain's step ran
+    consumer._handle(Claimed("steps", "chain", "claim-2", {"step": "first"}, time.monotonic()), handle)
+
+    me = threading.current_thread().name
+    assert ran == [("first", me), ("second", me)]  # "third" is due in 60 s: held; "older" waits its turn

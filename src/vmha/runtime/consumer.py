@@ -146,6 +146,16 @@ class Consumer:
         return Found.NOTHING
 
     def _handle(self, claimed: Claimed, handle: Handler) -> None:
+        """Handle ``claimed``, then what follows it: at once in this worker when it is due at once and waits for
+        nothing (the next step of a chain goes before older held looks, so its hop is the journal's alone), else
+        held."""
+        held = self._handle_one(claimed, handle)
+        while held is not None and held.delay <= 0 and held.branch_waiter is None and not self._stopping.is_set():
+            held = self._handle_one(held.claimed, handle)
+        if held is not None:
+            self._held.hold(held)
+
+    def _handle_one(self, claimed: Claimed, handle: Handler) -> Held | None:
         with self._lock:
             self._in_flight[claimed.id] = claimed
         held = None
@@ -164,8 +174,7 @@ class Consumer:
                     self._in_flight[claimed.id] = held.claimed
         if held is None:
             self.replica.released(claimed)
-        else:
-            self._held.hold(held)
+        return held
 
     def _failed(self, claimed: Claimed, error: Exception) -> Held | None:
         """Log a failed handling; hold the message through an outage, or dead-letter it (and delete it) when its
