@@ -15,7 +15,9 @@ At most ``vmha.functions.pacing``'s window of servers of one notification are ev
 operator's ``host_failure.max_parallel_evacuations`` is its hard ceiling; it shrinks while Nova shows
 trouble): ``ongoing`` in the journal, from the slot taken here until ``confirm_instance_evacuated`` settles
 them. The count is taken from the journal under the notification's evacuations lock
-(``vmha.functions.locks``), so replicas agree; the same read gives the plan. A server finding no free slot
+(``vmha.functions.locks``), so replicas agree; the same read gives the plan. When every planned server fits in
+the window at once, none can ever wait and there is nothing to count: the slot is taken outside the lock, so
+the servers' journal reads and writes do not queue behind each other. A server finding no free slot
 waits, without asking Nova anything, until another server's branch ends in this gateway (its slot is then
 free), or at most ``SLOT_WAIT_SECONDS`` for a slot freed elsewhere. A server that turns out gone or already
 moved gives its slot back when it is settled (ignored here, or by ``confirm_instance_evacuated``).
@@ -38,11 +40,11 @@ from vmha.cloud.nova import get_server
 from vmha.context import StepContext
 from vmha.contracts import StepMessage
 from vmha.functions import locks, pacing, records
-from vmha.functions.evacuation import PLANNED, InstancePlan, planned
+from vmha.functions.evacuation import PLANNED, InstancePlan, planned, plans
 from vmha.functions.locks import Scope
 from vmha.functions.nova import BOUNDARY_ERRORS, BadRequest, NotFound, at_boundary
 from vmha.functions.proof import proof_of_death
-from vmha.journal import InstanceStatus, NotificationDetail
+from vmha.journal import InstanceProgress, InstanceStatus, NotificationDetail
 from vmha.outcomes import Done, Fail, Outcome, Retry, Skipped
 
 REBUILDING = frozenset({"rebuilding", "rebuild_block_device_mapping", "rebuild_spawning"})
@@ -60,7 +62,9 @@ def run(message: StepMessage, ctx: StepContext) -> Outcome:
     proof = proof_of_death(ctx, str(message.notification_id))
     if isinstance(proof, Fail):
         return proof
-    slot = locks.exclusive(ctx, Scope.EVACUATIONS, str(message.notification_id), lambda: _take_slot(ctx, message))
+    slot: Slot | Retry | Fail | None = _take_free_slot(ctx, message)
+    if slot is None:  # some planned servers may have to wait for a slot: counted under the lock
+        slot = locks.exclusive(ctx, Scope.EVACUATIONS, str(message.notification_id), lambda: _take_slot(ctx, message))
     if not isinstance(slot, Slot):
         return slot
     if slot.taken:  # said after the lock is released: one journal write less under it
@@ -102,25 +106,57 @@ def _again(ctx: StepContext, message: StepMessage, slot: Slot) -> Outcome:
     return _evacuate(ctx, message, slot, locked=bool(server.is_locked), reset=reset)
 
 
+def _take_free_slot(ctx: StepContext, message: StepMessage) -> Slot | Fail | None:
+    """The slot, without counting the others and outside the evacuations lock, when every planned server fits in
+    the window at once: none can ever wait, on any number of replicas, so there is nothing to count. None
+    otherwise (``_take_slot`` counts under the lock)."""
+    found = _mine(ctx, message)
+    if not isinstance(found, tuple):
+        return found
+    detail, plan, mine = found
+    if len(plans(detail)) > pacing.WINDOW.size(ctx.settings.host_failure.max_parallel_evacuations):
+        return None
+    return _taken(ctx, message, detail, plan, mine)
+
+
 def _take_slot(ctx: StepContext, message: StepMessage) -> Slot | Retry | Fail:
     """Mark the server ``ongoing`` unless the window's count of others are (Retry: wait for a free slot).
 
     Under the notification's evacuations lock; a server already ``ongoing`` (an earlier run of this step)
     keeps its slot.
     """
-    uuid, ceiling = str(message.instance_uuid), ctx.settings.host_failure.max_parallel_evacuations
-    detail = records.recovery(ctx, message, with_events=False)
-    plan = planned(detail, uuid)
-    if plan is None:
-        return Fail(f"server {uuid} is not in the evacuation plan")
-    mine = next((item for item in detail.instances if item.instance_uuid == uuid), None)
-    if mine is not None and mine.status is InstanceStatus.ONGOING:
-        return Slot(plan, detail, taken=False, first=False)
+    found = _mine(ctx, message)
+    if not isinstance(found, tuple):
+        return found
+    detail, plan, mine = found
+    ceiling = ctx.settings.host_failure.max_parallel_evacuations
     in_flight = sum(1 for item in detail.instances if item.status is InstanceStatus.ONGOING)
     limit = pacing.WINDOW.size(ceiling)
-    if in_flight >= limit:
+    if (mine is None or mine.status is not InstanceStatus.ONGOING) and in_flight >= limit:
         return Retry(f"{in_flight} evacuations in flight, at most {limit} now (host_failure.max_parallel_evacuations "
                      f"{ceiling}, fewer while Nova shows trouble)", SLOT_WAIT_SECONDS, until_branch_ends=True)
+    return _taken(ctx, message, detail, plan, mine)
+
+
+Mine = tuple[NotificationDetail, InstancePlan, InstanceProgress | None]
+"""The recovery as the journal has it, a server's plan, and its progress (None: none recorded)."""
+
+
+def _mine(ctx: StepContext, message: StepMessage) -> Mine | Fail:
+    """The recovery as the journal has it now, this server's plan and its progress; Fail if it was not planned."""
+    detail = records.recovery(ctx, message, with_events=False)
+    plan = planned(detail, message.instance_uuid)
+    if plan is None:
+        return Fail(f"server {message.instance_uuid} is not in the evacuation plan")
+    uuid = str(message.instance_uuid)
+    return detail, plan, next((item for item in detail.instances if item.instance_uuid == uuid), None)
+
+
+def _taken(ctx: StepContext, message: StepMessage, detail: NotificationDetail, plan: InstancePlan,
+           mine: InstanceProgress | None) -> Slot:
+    """The slot: kept by a server already ``ongoing`` (an earlier run of this step), else taken now."""
+    if mine is not None and mine.status is InstanceStatus.ONGOING:
+        return Slot(plan, detail, taken=False, first=False)
     _record(ctx, message, InstanceStatus.ONGOING, SLOT_TAKEN)
     untouched = mine is not None and mine.status is InstanceStatus.PENDING and mine.message == PLANNED
     return Slot(plan, detail, taken=True, first=untouched and not plan.reset_to_error)

@@ -6,13 +6,17 @@ locks of one gateway process.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from vmha.context import StepContext
 from vmha.contracts import Notification
-from vmha.functions import intake
+from vmha.functions import intake, locks
+from vmha.functions.locks import Scope
 from vmha.functions.records import INTAKE
 from vmha.functions.registry import HOST_AUTO, HOST_RESERVED
 from vmha.functions.steps.evacuate_instance import SLOT_TAKEN, SLOT_WAIT_SECONDS
@@ -135,6 +139,29 @@ def test_evacuations_in_flight_are_bounded_by_max_parallel_evacuations(world: Wo
     detail = world.journal.get_notification(str(notification.id))
     assert detail is not None
     assert [event.instance_uuid for event in detail.events if event.message == SLOT_TAKEN] == [a, b, c]
+
+
+@pytest.mark.parametrize("planned", [2, 3])
+def test_only_a_plan_beyond_the_window_counts_its_slots_under_the_evacuations_lock(
+    world: World, monkeypatch: pytest.MonkeyPatch, planned: int
+) -> None:
+    servers = [world.nova.add_server("compute1", metadata=HA) for _ in range(planned)]
+    fail_host(world)
+    notification = world.recorded(host_down())
+    driver, steps = world.driver(), HOST_AUTO.steps
+    assert isinstance(driver.step(notification, steps, steps.index("plan_evacuation"), None), Done)
+    scopes: list[Scope] = []
+    exclusive = locks.exclusive
+
+    def spied(ctx: StepContext, scope: Scope, key: str, body: Callable[[], Any]) -> Any:
+        scopes.append(scope)
+        return exclusive(ctx, scope, key, body)
+
+    monkeypatch.setattr(locks, "exclusive", spied)
+    outcomes = [world.once(notification, "evacuate_instance", steps, server.id) for server in servers]
+
+    assert [type(outcome) for outcome in outcomes] == [Done, Done, Retry][:planned]  # the window is 2
+    assert scopes.count(Scope.EVACUATIONS) == (0 if planned == 2 else planned)
 
 
 def test_a_refused_evacuation_gives_its_slot_back(world: World) -> None:
