@@ -54,6 +54,7 @@ class Found(Enum):
     HELD = "a held message"
     CLAIMED = "a claimed message"
 
+
 _ERROR_PAUSE = 1.0
 
 

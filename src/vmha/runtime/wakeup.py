@@ -5,9 +5,9 @@ A wake-up is for one message, so it wakes one idle consumer, not all of them (ev
 for work: two requests each). A generation counter makes a wake-up that arrives between a consumer's empty
 claim and its wait count: the consumer waits only if nothing happened since it last looked.
 Unwoken, the process looks for work once per poll interval, by one idle consumer, however many there are: a
-consumer's empty look puts the next poll one interval later. (Each of 16 workers polling on its own made 16
-pairs of empty claims per interval, about half of an idle gateway's CPU and load on Zaqar for nothing.) A
-consumer that finds a message wakes one more (``wake``), so a backlog no push announced is drained by all.
+consumer's empty look puts the next poll one interval later. (Each worker polling on its own made a pair of
+empty claims per worker and interval: 1207 claims in a 50-server benchmark run, 413 since.) A consumer that
+finds a message wakes one more (``wake``), so a backlog no push announced is drained by all.
 A consumer woken for a held message (``wake_after(..., held=True)``) only looks among the held ones: no Zaqar
 request for a wake-up that was never about Zaqar.
 """
