@@ -14,13 +14,14 @@ Retry (the boundary maps 409); ``confirm_instance_evacuated`` watches the result
 At most ``vmha.functions.pacing``'s window of servers of one notification are evacuating at once (the
 operator's ``host_failure.max_parallel_evacuations`` is its hard ceiling; it shrinks while Nova shows
 trouble): ``ongoing`` in the journal, from the slot taken here until ``confirm_instance_evacuated`` settles
-them. The count is taken from the journal under the notification's evacuations lock
-(``vmha.functions.locks``), so replicas agree; the same read gives the plan. When every planned server fits in
-the window at once, none can ever wait and there is nothing to count: the slot is taken outside the lock, so
-the servers' journal reads and writes do not queue behind each other. A server finding no free slot
-waits, without asking Nova anything, until another server's branch ends in this gateway (its slot is then
-free), or at most ``SLOT_WAIT_SECONDS`` for a slot freed elsewhere. A server that turns out gone or already
-moved gives its slot back when it is settled (ignored here, or by ``confirm_instance_evacuated``).
+them. The run reads the recovery once, which gives the plan. When every planned server fits in the window at
+once, none can ever wait and there is nothing to count: the slot is taken outside the lock, so the servers'
+journal reads and writes do not queue behind each other. Otherwise the servers ``ongoing`` are counted in the
+journal (one query) under the notification's evacuations lock (``vmha.functions.locks``), so replicas agree.
+A server finding no free slot waits, without asking Nova anything, until another server's branch ends in this
+gateway (its slot is then free), or at most ``SLOT_WAIT_SECONDS`` for a slot freed elsewhere. A server that turns
+out gone or already moved gives its slot back when it is settled (ignored here, or by
+``confirm_instance_evacuated``).
 
 A server's first run (still ``pending`` as planned: nothing was ever asked of Nova for it in this recovery),
 when the plan found it active, stopped or in error with no task, acts on the state the plan read moments ago
@@ -44,7 +45,7 @@ from vmha.functions.evacuation import PLANNED, InstancePlan, planned, plans
 from vmha.functions.locks import Scope
 from vmha.functions.nova import BOUNDARY_ERRORS, BadRequest, NotFound, at_boundary
 from vmha.functions.proof import proof_of_death
-from vmha.journal import InstanceProgress, InstanceStatus, NotificationDetail
+from vmha.journal import InstanceProgress, InstanceStatus, NotificationDetail, ProgressNote
 from vmha.outcomes import Done, Fail, Outcome, Retry, Skipped
 
 REBUILDING = frozenset({"rebuilding", "rebuild_block_device_mapping", "rebuild_spawning"})
@@ -62,25 +63,26 @@ def run(message: StepMessage, ctx: StepContext) -> Outcome:
     proof = proof_of_death(ctx, str(message.notification_id))
     if isinstance(proof, Fail):
         return proof
-    slot: Slot | Retry | Fail | None = _take_free_slot(ctx, message)
-    if slot is None:  # some planned servers may have to wait for a slot: counted under the lock
-        slot = locks.exclusive(ctx, Scope.EVACUATIONS, str(message.notification_id), lambda: _take_slot(ctx, message))
+    found = _mine(ctx, message)
+    if not isinstance(found, Mine):
+        return found
+    slot: Slot | Retry
+    if len(plans(found.detail)) <= pacing.WINDOW.size(ctx.settings.host_failure.max_parallel_evacuations):
+        slot = _taken(ctx, message, found)  # no planned server can ever wait: nothing to count
+    else:
+        slot = locks.exclusive(ctx, Scope.EVACUATIONS, str(message.notification_id),
+                               lambda: _take_slot(ctx, message, found))
     if not isinstance(slot, Slot):
         return slot
-    if slot.taken:  # said after the lock is released: one journal write less under it
-        ctx.journal.add_progress_event(str(message.notification_id), message.step, SLOT_TAKEN, 0.5,
-                                       str(message.instance_uuid))
     return _first(ctx, message, slot) if slot.first else _again(ctx, message, slot)
 
 
 @dataclass(frozen=True)
 class Slot:
-    """A slot taken (or kept) by this run, with what the journal read under the lock said."""
+    """A slot taken (or kept) by this run, with what the journal said when the run began."""
 
     plan: InstancePlan
     detail: NotificationDetail
-    taken: bool
-    """The slot was taken by this run (not kept from an earlier one)."""
     first: bool
     """Nothing was ever asked of Nova for this server in this recovery (still ``pending`` as planned) and the
     plan found it in a plain state (a server to reset to ERROR is always read again: a re-plan may have found
@@ -106,40 +108,15 @@ def _again(ctx: StepContext, message: StepMessage, slot: Slot) -> Outcome:
     return _evacuate(ctx, message, slot, locked=bool(server.is_locked), reset=reset)
 
 
-def _take_free_slot(ctx: StepContext, message: StepMessage) -> Slot | Fail | None:
-    """The slot, without counting the others and outside the evacuations lock, when every planned server fits in
-    the window at once: none can ever wait, on any number of replicas, so there is nothing to count. None
-    otherwise (``_take_slot`` counts under the lock)."""
-    found = _mine(ctx, message)
-    if not isinstance(found, tuple):
-        return found
-    detail, plan, mine = found
-    if len(plans(detail)) > pacing.WINDOW.size(ctx.settings.host_failure.max_parallel_evacuations):
-        return None
-    return _taken(ctx, message, detail, plan, mine)
+@dataclass(frozen=True)
+class Mine:
+    """The recovery as the journal had it when the run began, this server's plan and its progress (None: none
+    recorded). Still true under the evacuations lock: the plan never changes, and the server's progress
+    changes only in its own branch, whose step runs are one at a time."""
 
-
-def _take_slot(ctx: StepContext, message: StepMessage) -> Slot | Retry | Fail:
-    """Mark the server ``ongoing`` unless the window's count of others are (Retry: wait for a free slot).
-
-    Under the notification's evacuations lock; a server already ``ongoing`` (an earlier run of this step)
-    keeps its slot.
-    """
-    found = _mine(ctx, message)
-    if not isinstance(found, tuple):
-        return found
-    detail, plan, mine = found
-    ceiling = ctx.settings.host_failure.max_parallel_evacuations
-    in_flight = sum(1 for item in detail.instances if item.status is InstanceStatus.ONGOING)
-    limit = pacing.WINDOW.size(ceiling)
-    if (mine is None or mine.status is not InstanceStatus.ONGOING) and in_flight >= limit:
-        return Retry(f"{in_flight} evacuations in flight, at most {limit} now (host_failure.max_parallel_evacuations "
-                     f"{ceiling}, fewer while Nova shows trouble)", SLOT_WAIT_SECONDS, until_branch_ends=True)
-    return _taken(ctx, message, detail, plan, mine)
-
-
-Mine = tuple[NotificationDetail, InstancePlan, InstanceProgress | None]
-"""The recovery as the journal has it, a server's plan, and its progress (None: none recorded)."""
+    detail: NotificationDetail
+    plan: InstancePlan
+    progress: InstanceProgress | None
 
 
 def _mine(ctx: StepContext, message: StepMessage) -> Mine | Fail:
@@ -149,17 +126,42 @@ def _mine(ctx: StepContext, message: StepMessage) -> Mine | Fail:
     if plan is None:
         return Fail(f"server {message.instance_uuid} is not in the evacuation plan")
     uuid = str(message.instance_uuid)
-    return detail, plan, next((item for item in detail.instances if item.instance_uuid == uuid), None)
+    return Mine(detail, plan, next((item for item in detail.instances if item.instance_uuid == uuid), None))
 
 
-def _taken(ctx: StepContext, message: StepMessage, detail: NotificationDetail, plan: InstancePlan,
-           mine: InstanceProgress | None) -> Slot:
-    """The slot: kept by a server already ``ongoing`` (an earlier run of this step), else taken now."""
-    if mine is not None and mine.status is InstanceStatus.ONGOING:
-        return Slot(plan, detail, taken=False, first=False)
-    _record(ctx, message, InstanceStatus.ONGOING, SLOT_TAKEN)
-    untouched = mine is not None and mine.status is InstanceStatus.PENDING and mine.message == PLANNED
-    return Slot(plan, detail, taken=True, first=untouched and not plan.reset_to_error)
+def _take_slot(ctx: StepContext, message: StepMessage, mine: Mine) -> Slot | Retry:
+    """Mark the server ``ongoing`` unless the window's count of others are (Retry: wait for a free slot).
+
+    Under the notification's evacuations lock, with a fresh count of the servers ``ongoing`` (one query, not
+    the whole recovery read again); a server already ``ongoing`` (an earlier run of this step) keeps its slot.
+    """
+    if _ongoing(mine):
+        return _taken(ctx, message, mine)
+    ceiling = ctx.settings.host_failure.max_parallel_evacuations
+    in_flight = ctx.journal.count_instances(str(message.notification_id), InstanceStatus.ONGOING)
+    limit = pacing.WINDOW.size(ceiling)
+    if in_flight >= limit:
+        return Retry(f"{in_flight} evacuations in flight, at most {limit} now (host_failure.max_parallel_evacuations "
+                     f"{ceiling}, fewer while Nova shows trouble)", SLOT_WAIT_SECONDS, until_branch_ends=True)
+    return _taken(ctx, message, mine)
+
+
+def _ongoing(mine: Mine) -> bool:
+    return mine.progress is not None and mine.progress.status is InstanceStatus.ONGOING
+
+
+def _taken(ctx: StepContext, message: StepMessage, mine: Mine) -> Slot:
+    """The slot: kept by a server already ``ongoing`` (an earlier run of this step), else taken now (the
+    instance marked ``ongoing`` and the progress log told, in one journal write)."""
+    if _ongoing(mine):
+        return Slot(mine.plan, mine.detail, first=False)
+    ctx.journal.record_instance_progress(str(message.notification_id), str(message.instance_uuid),
+                                         InstanceStatus.ONGOING, source_host=ctx.notification.hostname,
+                                         message=SLOT_TAKEN, note=ProgressNote(SLOT_TAKEN, 0.5),
+                                         step_id=message.step)
+    progress = mine.progress
+    untouched = progress is not None and progress.status is InstanceStatus.PENDING and progress.message == PLANNED
+    return Slot(mine.plan, mine.detail, first=untouched and not mine.plan.reset_to_error)
 
 
 def _evacuate(ctx: StepContext, message: StepMessage, slot: Slot, *, locked: bool, reset: bool) -> Outcome:

@@ -211,6 +211,26 @@ def test_instance_progress_is_created_then_updated(journal: Journal, clock: Fake
     assert (done.started_at, done.updated_at, done.finished_at) == (started, clock.now, clock.now)
 
 
+def test_instance_progress_comes_with_its_note_or_not_at_all_and_is_counted_by_status(
+    journal: Journal, notification_id: str
+) -> None:
+    with pytest.raises(ValueError):
+        journal.record_instance_progress(notification_id, INSTANCE, InstanceStatus.ONGOING,
+                                         note=ProgressNote("out of range", 1.5), step_id="evacuate_instance")
+    assert journal.count_instances(notification_id, InstanceStatus.ONGOING) == 0
+    journal.record_instance_progress(notification_id, INSTANCE, InstanceStatus.ONGOING, message="slot taken",
+                                     note=ProgressNote("slot taken", 0.5), step_id="evacuate_instance")
+    journal.record_instance_progress(notification_id, "another-instance", InstanceStatus.PENDING)
+
+    detail = journal.get_notification(notification_id)
+    assert detail is not None
+    assert [(event.message, event.progress, event.step_id, event.instance_uuid) for event in detail.events] == [
+        ("slot taken", 0.5, "evacuate_instance", INSTANCE)]
+    assert [journal.count_instances(notification_id, status) for status in (
+        InstanceStatus.ONGOING, InstanceStatus.PENDING, InstanceStatus.SUCCEEDED)] == [1, 1, 0]
+    assert journal.count_instances("no-such-id", InstanceStatus.ONGOING) == 0
+
+
 def test_instance_progress_of_an_unknown_notification_is_refused(journal: Journal) -> None:
     with pytest.raises(UnknownNotificationError):
         journal.record_instance_progress("no-such-id", INSTANCE, InstanceStatus.PENDING)

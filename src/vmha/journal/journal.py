@@ -293,19 +293,25 @@ class Journal:
         source_host: str | None = None,
         dest_host: str | None = None,
         message: str | None = None,
+        note: ProgressNote | None = None,
+        step_id: str = "",
     ) -> InstanceProgress:
-        """Create or update one instance's progress; hosts left None keep their stored value."""
-        return self._write(
-            lambda session, now: progress.record_instance(
-                session,
-                now,
-                notification_id=notification_id,
-                instance_uuid=instance_uuid,
-                status=status,
-                hosts=(source_host, dest_host),
-                message=message,
-            )
-        )
+        """Create or update one instance's progress; hosts left None keep their stored value. ``note``: a line of
+        step ``step_id`` about the instance for the progress log, added in the same transaction."""
+
+        def record(session: Session, now: datetime) -> InstanceProgress:
+            recorded = progress.record_instance(session, now, notification_id=notification_id,
+                                                instance_uuid=instance_uuid, status=status,
+                                                hosts=(source_host, dest_host), message=message)
+            if note is not None:
+                _add_note(session, now, StepKey(notification_id, step_id, instance_uuid), note)
+            return recorded
+
+        return self._write(record)
+
+    def count_instances(self, notification_id: str, status: InstanceStatus) -> int:
+        """How many instances of a notification have ``status`` (one count, not the whole recovery)."""
+        return self._read(lambda session, _now: progress.count_instances(session, notification_id, status))
 
     def add_progress_event(
         self, notification_id: str, step_id: str, message: str, fraction_done: float, instance_uuid: str = ""

@@ -51,6 +51,15 @@ def record_instance(
     return convert.instance(row)
 
 
+def count_instances(session: Session, notification_id: str, status: InstanceStatus) -> int:
+    """How many instances of the notification have ``status``."""
+    return session.scalar(
+        sa.select(sa.func.count())
+        .select_from(InstanceProgressRow)
+        .where(InstanceProgressRow.notification_id == notification_id, InstanceProgressRow.status == status.value)
+    ) or 0
+
+
 def add_event(
     session: Session,
     now: datetime,
