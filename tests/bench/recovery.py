@@ -16,12 +16,14 @@ Redfish; the table compares each killed run with the median of the runs without 
 Before each server count's host scenarios, ``--iterations`` times its floor (issue 20, ``tests.bench.floor``):
 Nova alone, every evacuation requested at once; each host scenario's median is printed as a ratio to it
 (``--no-floor``: not measured). The summary also gives the gateway's CPU seconds per recovered server.
+First of all, unmeasured, one floor run of the smallest server count warms the cloud up (``--no-warm-up``: none):
+the first recovery after the cloud starts is seconds slower than the next ones, whoever makes it.
 ``--hypervisor kvm``: the host and VM scenarios on the kvm profile's hosts (``tests.bench.hypervisor``), real
 QEMU guests evacuated from one kvm host to the other, a VM failure being its guest's QEMU SIGKILLed; each host
 run also gives the CPU seconds of the recovered guests' QEMU processes. Way (a) only, no floor (Nova alone
 would not fence: the failed host's guests would run beside their rebuilt copies on the shared disks).
 Run: `.venv/bin/python -m tests.bench.recovery [--servers 10,50] [--iterations 1] [--methods auto,reserved_host]
-[--detected] [--fencing redfish,ipmi,selffence] [--kill-replica] [--no-floor] [--vm-iterations 5]
+[--detected] [--fencing redfish,ipmi,selffence] [--kill-replica] [--no-floor] [--no-warm-up] [--vm-iterations 5]
 [--hypervisor fake|kvm] [--json FILE]`. The local cloud must be up (`python -m tests.cloud up`, with
 ``--hypervisor kvm`` for the kvm hosts).
 """
@@ -66,7 +68,7 @@ class Results:
 def measure(layout: Layout, counts: Sequence[int], methods: Sequence[RecoveryMethod], iterations: int,
             out: Any = sys.stdout, *, vm_iterations: int = 0, detected: bool = False,
             parallel: int | None = None, kinds: Sequence[Kind | None] = (None,), kill_replica: bool = False,
-            with_floor: bool = True, hypervisor: Hypervisor = FAKE) -> Results:
+            with_floor: bool = True, warm_up: bool = False, hypervisor: Hypervisor = FAKE) -> Results:
     """Run every host scenario ``iterations`` times and the VM one ``vm_iterations`` times, printing each
     run's breakdown as it ends; ``detected``: host failures end to end (way (b), ``tests.bench.detected``);
     ``parallel``: the gateway's host_failure.max_parallel_evacuations (None: vmha's default); ``kinds``: the
@@ -74,7 +76,12 @@ def measure(layout: Layout, counts: Sequence[int], methods: Sequence[RecoveryMet
     two runs by two replicas, without and with one killed (``tests.bench.replica_kill``); ``with_floor``:
     each server count's floor (``tests.bench.floor``), ``iterations`` times, its runs between vmha's first
     combination's runs for that count, first and second in turn (a cold or warm cloud favours neither);
+    ``warm_up``: one unmeasured floor run of the smallest count first (the fake hypervisor's hosts only);
     ``hypervisor``: which hosts and guests (``tests.bench.hypervisor``)."""
+    if warm_up and hypervisor is FAKE:
+        with tempfile.TemporaryDirectory(prefix="vmha-bench-") as work:
+            warmed = floor.run(layout, Path(work), min(counts))
+        print_run(warmed, f"warm-up, not counted: {warmed.scenario} (Nova alone) on {warmed.host}", out)
     runs: list[Run] = []
     summaries = []
     if vm_iterations:
@@ -268,6 +275,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "(fencing through Redfish)")
     parser.add_argument("--no-floor", action="store_true",
                         help="do not measure Nova's floor (every evacuation requested at once, no HA service)")
+    parser.add_argument("--no-warm-up", action="store_true",
+                        help="no unmeasured floor run first (the cloud's first recovery after it starts is slower)")
     parser.add_argument("--parallel", type=int, help="host_failure.max_parallel_evacuations (default: vmha's)")
     parser.add_argument("--hypervisor", choices=tuple(HYPERVISORS), default=FAKE.name,
                         help="kvm: the kvm profile's hosts and real QEMU guests, way (a), no floor (default fake)")
@@ -296,13 +305,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = measure(Layout.from_env(), counts, methods, options.iterations, vm_iterations=options.vm_iterations,
                       detected=options.detected, parallel=options.parallel, kinds=kinds,
                       kill_replica=options.kill_replica, with_floor=not options.no_floor and hypervisor is FAKE,
-                      hypervisor=hypervisor)
+                      warm_up=not options.no_warm_up, hypervisor=hypervisor)
     print_results(results)
     if options.json:
         arguments = {"servers": counts, "methods": [item.value for item in methods], "iterations": options.iterations,
                      "vm_iterations": options.vm_iterations, "detected": options.detected,
                      "parallel": options.parallel, "fencing": fencing.names(kinds),
                      "kill_replica": options.kill_replica, "floor": not options.no_floor and hypervisor is FAKE,
+                     "warm_up": not options.no_warm_up and hypervisor is FAKE,
                      "hypervisor": hypervisor.name, "domain_type": domain_type(),
                      "self_fence_seconds": LEASE_SECONDS if leases else None}
         options.json.write_text(json.dumps(document(results, arguments), indent=2) + "\n")
