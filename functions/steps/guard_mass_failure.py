@@ -3,12 +3,13 @@
 Many hosts failing together is far more often a network partition or a control-plane fault than real
 host failures; evacuating then would start second copies of healthy servers. Like RHOSO InstanceHA, the
 recovery stops when more than ``host_failure.mass_failure_share`` of the segment's hosts are down (missed
-heartbeats or forced down), counting the failed host itself. It runs before anything is changed.
+heartbeats or forced down), counting the failed host itself. It runs before anything is changed, and asks Nova
+for every compute service in one listing.
 """
 
 from __future__ import annotations
 
-from vmha.cloud.nova import compute_service, is_down
+from vmha.cloud.nova import compute_services, is_down
 from vmha.cloud.segment_policy import applied
 from vmha.cloud.segments import segment_named
 from vmha.context import StepContext
@@ -26,8 +27,8 @@ def run(message: StepMessage, ctx: StepContext) -> Outcome:
     segment = segment_named(ctx.cloud, name) if name is not None else None
     members = segment.members if segment is not None else ()
     hosts = tuple(dict.fromkeys((*members, failed)))
-    services = {host: compute_service(ctx.cloud, host) for host in hosts}
-    known = [host for host, service in services.items() if service is not None or host == failed]
+    services = compute_services(ctx.cloud)  # one listing, however many hosts the segment has
+    known = [host for host in hosts if host in services or host == failed]
     down = sorted(host for host in known if host == failed or is_down(services[host]))
     settings = ctx.settings if segment is None else applied(ctx.settings, segment.policy)
     share, limit = len(down) / len(known), settings.host_failure.mass_failure_share

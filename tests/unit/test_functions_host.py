@@ -171,6 +171,8 @@ def test_mass_failure_guard_refuses_before_any_change(world: World) -> None:
     outcome = run.of("guard_mass_failure")
     assert isinstance(outcome, Fail) and "2 of 3" in outcome.reason
     assert world.nova.called("update_service") == []
+    # the segment's other hosts in one listing of every compute service, not a lookup each
+    assert [host for host in world.nova.called("services") if host != "compute1"] == [None]
 
 
 def test_mass_failure_guard_is_off_at_share_one(journal: Journal, clock: FakeClock) -> None:

@@ -15,7 +15,7 @@ from openstack import exceptions
 
 from vmha.capacity.model import RESOURCE_CLASSES, HostCapacity, Movable, Verdict, check, total
 from vmha.cloud.evacuees import reason_to_leave
-from vmha.cloud.nova import servers_on
+from vmha.cloud.nova import compute_services, servers_on
 from vmha.cloud.segment_policy import applied
 from vmha.cloud.segments import Segment
 from vmha.contracts import Settings
@@ -34,7 +34,7 @@ def segment_hosts(cloud: Any, segment: Segment, settings: Settings) -> list[Host
     """Each member host of ``segment`` with its capacity, its usage and the servers recovery would move."""
     providers = {hypervisor.service_details.get("host"): hypervisor.id
                  for hypervisor in cloud.compute.hypervisors(details=True)}
-    services = {service.host: service for service in cloud.compute.services(binary="nova-compute")}
+    services = compute_services(cloud)
     own = applied(settings, segment.policy)
     return [_host(cloud, name, providers.get(name), services.get(name), segment=segment, settings=own)
             for name in segment.members]

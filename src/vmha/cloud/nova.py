@@ -21,6 +21,11 @@ def compute_service(cloud: Any, host: str) -> Any | None:
     return next(iter(cloud.compute.services(host=host, binary=COMPUTE_BINARY)), None)
 
 
+def compute_services(cloud: Any) -> dict[str, Any]:
+    """Every nova-compute service by host, in one listing."""
+    return {service.host: service for service in cloud.compute.services(binary=COMPUTE_BINARY)}
+
+
 def is_down(service: Any) -> bool:
     """Nova considers the service down: missed heartbeats or forced down."""
     return service.state == "down" or bool(service.is_forced_down)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Container
 from typing import Any
 
-from vmha.cloud.nova import COMPUTE_BINARY, compute_service, is_down
+from vmha.cloud.nova import compute_service, compute_services, is_down
 from vmha.cloud.segments import Segment, disabled_by_vmha
 
 
@@ -29,5 +29,5 @@ def first_spare(cloud: Any, segment: Segment, failed: str, taken: Container[str]
 
 def scheduler_has_room(cloud: Any, failed: str) -> bool:
     """Whether a nova-compute service other than ``failed``'s is up and enabled for the scheduler to use."""
-    services = cloud.compute.services(binary=COMPUTE_BINARY)
-    return any(s.host != failed and s.status == "enabled" and not is_down(s) for s in services)
+    return any(host != failed and service.status == "enabled" and not is_down(service)
+               for host, service in compute_services(cloud).items())
