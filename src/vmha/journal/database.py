@@ -3,8 +3,8 @@
 SQLite is put in explicit-transaction mode and every transaction starts with `BEGIN IMMEDIATE`, so
 writers serialise on the database lock (waiting up to the busy timeout) instead of failing on a lock
 upgrade, and DDL runs inside the migration's transaction. Its write-ahead log (WAL, every process on one
-machine) lets reads go on while a step's result is written, and the writers of one process queue on a
-lock of their own (``writers_queue``). Migrations hold a database-wide lock (SQLite:
+machine) lets reads go on while a step's result is written; the writers of one process queue, and share
+commits, in ``vmha.journal.commits``. Migrations hold a database-wide lock (SQLite:
 that write lock; PostgreSQL: an advisory lock; MariaDB/MySQL: a named lock), so processes that start at
 the same time migrate one after the other and the later ones find the schema at head.
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -69,13 +69,6 @@ def server_timeouts(backend: str, timeout_seconds: float | None) -> dict[str, An
     if backend == "postgresql":  # psycopg / psycopg2 (libpq)
         return {"connect_timeout": seconds, "options": f"-c statement_timeout={seconds * 1000}"}
     return {}
-
-
-def writers_queue(engine: sa.Engine) -> AbstractContextManager[Any]:
-    """What a write transaction holds around itself: for SQLite, a lock of this process, so its threads
-    queue for the database lock and each goes the moment the previous commits (SQLite's own busy wait polls
-    with sleeps of up to 100 ms and lets a waiter lose to newcomers again and again); nothing otherwise."""
-    return threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
 
 
 def lost_a_race(error: sa.exc.DBAPIError) -> bool:

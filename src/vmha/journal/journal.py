@@ -13,12 +13,12 @@ from types import TracebackType
 from typing import TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from vmha.journal import absences, audit, executions, fences, notifications, progress, replicas, steps
 from vmha.journal.audit import AuditDecision, AuditEntry, AuditRecord
-from vmha.journal.database import READ_ONLY, create_journal_engine, lost_a_race, upgrade, writers_queue
+from vmha.journal.commits import Writer
+from vmha.journal.database import READ_ONLY, create_journal_engine, upgrade
 from vmha.journal.records import (
     Absence,
     Clock,
@@ -49,7 +49,6 @@ from vmha.journal.records import (
 )
 
 T = TypeVar("T")
-CONFLICT_RETRIES = 5
 MAX_PAGE = 1000
 
 
@@ -75,10 +74,10 @@ class Journal:
     def __init__(self, engine: sa.Engine, clock: Clock = utc_now) -> None:
         """Use `engine` (made by `create_journal_engine`: SQLite needs its locking setup) at its schema."""
         self._engine = engine
-        self._writes = sessionmaker(engine, expire_on_commit=False)
         self._reads = sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
-        self._writers = writers_queue(engine)
         self._clock = clock
+        self._writer = Writer(sessionmaker(engine, expire_on_commit=False), self._now,
+                              grouped=engine.dialect.name == "sqlite")
 
     def close(self) -> None:
         """Close the database connections."""
@@ -92,20 +91,15 @@ class Journal:
     ) -> None:
         self.close()
 
+    def _now(self) -> datetime:
+        return require_aware(self._clock(), "clock()")
+
     def _write(self, work: Callable[[Session, datetime], T]) -> T:
-        attempt = 1
-        while True:
-            try:
-                with self._writers, self._writes.begin() as session:
-                    return work(session, require_aware(self._clock(), "clock()"))
-            except DBAPIError as error:
-                if attempt == CONFLICT_RETRIES or not lost_a_race(error):
-                    raise
-                attempt += 1
+        return self._writer.write(work)
 
     def _read(self, work: Callable[[Session, datetime], T]) -> T:
         with self._reads.begin() as session:
-            return work(session, require_aware(self._clock(), "clock()"))
+            return work(session, self._now())
 
     def record_notification(
         self, new: NewNotification, *, dedup_window: timedelta, terminal_within: timedelta
