@@ -78,14 +78,39 @@ def test_writes_waiting_at_once_share_one_commit_and_a_failing_one_is_rolled_bac
 
 def test_a_failed_commit_fails_every_write_of_its_batch_and_writes_nothing(engine: sa.Engine) -> None:
     writer = Writer(sessionmaker(engine), utc_now, grouped=True)
+    first_started, release = threading.Event(), threading.Event()
+
+    def first(session: Session, _now: datetime) -> str:
+        first_started.set()
+        release.wait(10)
+        return "first"
 
     def refuse(_connection: object) -> None:
-        raise RuntimeError("the disk is full")
+        raise sa.exc.OperationalError("COMMIT", {}, RuntimeError("the disk is full"))
 
+    outcomes: dict[str, str | Exception] = {}
+
+    def run(name: str, work: Work[str]) -> None:
+        try:
+            outcomes[name] = writer.write(work)
+        except Exception as error:
+            outcomes[name] = error
+
+    threads = [threading.Thread(target=run, args=("first", first))]
+    threads[0].start()
+    assert first_started.wait(10)
+    for name in ("lost", "lost too"):  # queued behind the first: the next commit is theirs together
+        threads.append(threading.Thread(target=run, args=(name, _insert(name))))
+        threads[-1].start()
+    time.sleep(0.3)
     sa.event.listen(engine, "commit", refuse)
-    with pytest.raises(RuntimeError, match="disk is full"):
-        writer.write(_insert("lost"))
+    release.set()
+    for thread in threads:
+        thread.join(10)
     sa.event.remove(engine, "commit", refuse)
 
+    errors = [outcomes["lost"], outcomes["lost too"]]
+    assert all(isinstance(error, sa.exc.OperationalError) and "disk is full" in str(error) for error in errors)
+    assert errors[0] is not errors[1]  # each writer raises an error of its own, of the database error's type
     assert writer.write(_insert("kept")) == "kept"
     assert _names(engine) == ["kept"]

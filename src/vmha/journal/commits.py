@@ -2,7 +2,7 @@
 
 SQLite makes every commit durable with an fsync of its write-ahead log, and it has a single writer. While the
 cloud's databases and etcd keep the disk busy (a mass evacuation), each fsync waits its turn at the disk: at
-50 servers a step's write took 80-330 ms on average, nearly all of it queueing behind other writes' fsyncs,
+50 servers a step's write took 73-155 ms on average, nearly all of it queueing behind other writes' fsyncs,
 and those waits were most of every step hop. So the writers of one process queue on a lock of this process
 (each goes the moment the previous commits, instead of SQLite's busy wait that polls with sleeps of up to
 100 ms), and the one whose turn comes takes every write waiting behind it into its transaction: each in a
@@ -14,6 +14,7 @@ writers need no queue here, and its own log flush groups the commits of concurre
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -59,15 +60,10 @@ class Writer:
         return write.outcome()
 
     def _alone(self, work: Work[T]) -> T:
-        attempt = 1
-        while True:
-            try:
-                with self._sessions.begin() as session:
-                    return work(session, self._clock())
-            except DBAPIError as error:
-                if attempt == CONFLICT_RETRIES or not lost_a_race(error):
-                    raise
-                attempt += 1
+        def run() -> T:
+            with self._sessions.begin() as session:
+                return work(session, self._clock())
+        return _retried(run)
 
     def _commit(self, batch: list[_Write[Any]]) -> None:
         results: list[tuple[_Write[Any], Any]] = []
@@ -80,7 +76,7 @@ class Writer:
                         write.error = error
         except Exception as error:  # the transaction itself failed: none of the batch was written
             for write in batch:
-                write.error = write.error or error
+                write.error = write.error or _own_copy(error)
         else:
             for write, value in results:
                 write.value = value
@@ -89,15 +85,32 @@ class Writer:
                 write.done = True
 
     def _in_savepoint(self, session: Session, work: Work[T]) -> T:
-        attempt = 1
-        while True:
-            try:
-                with session.begin_nested():
-                    return work(session, self._clock())
-            except DBAPIError as error:
-                if attempt == CONFLICT_RETRIES or not lost_a_race(error):
-                    raise
-                attempt += 1
+        def run() -> T:
+            with session.begin_nested():
+                return work(session, self._clock())
+        return _retried(run)
+
+
+def _own_copy(error: Exception) -> Exception:
+    """``error`` for one of the writers of a failed batch: the same type and arguments (callers tell a database
+    outage by its type), a separate object, since one raised in several threads at once mixes their tracebacks."""
+    try:
+        twin = copy.copy(error)
+    except Exception:  # an exception type that cannot be rebuilt from its arguments: raised as it is
+        return error
+    return twin.with_traceback(error.__traceback__)
+
+
+def _retried(run: Callable[[], T]) -> T:
+    """``run``, again after losing a race to another replica, up to CONFLICT_RETRIES runs in all."""
+    attempt = 1
+    while True:
+        try:
+            return run()
+        except DBAPIError as error:
+            if attempt == CONFLICT_RETRIES or not lost_a_race(error):
+                raise
+            attempt += 1
 
 
 @dataclass(eq=False)
