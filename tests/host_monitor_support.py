@@ -65,12 +65,13 @@ class HostMonitors:
         return (self.workdir / f"{host}.log").read_text(errors="replace")
 
     def wait_joined(self, hosts: list[str], timeout: float = 60) -> None:
-        """Until every monitor has seen all the others (each logs nothing then: it looks at the group)."""
-        def all_running() -> bool:
-            return all("monitors running" in self.log(host) for host in hosts)
+        """Until every monitor has joined its group and enrolled (from then on its departure is reported) and
+        finished a first pass (its health file, touched after each: it has listed its HA servers)."""
+        def all_joined() -> bool:
+            return all("joined the group" in self.log(host) and (self.workdir / host / "host.health").exists()
+                       for host in hosts)
 
-        assert wait_until(all_running, timeout, 0.2), {host: self.log(host)[-1500:] for host in hosts}
-        time.sleep(INTERVAL * (MISSES + 2))  # every member has read the full group at least once
+        assert wait_until(all_joined, timeout, 0.2), {host: self.log(host)[-1500:] for host in hosts}
 
     def kill(self, host: str) -> float:
         """Kill the host (nova-compute and monitor, SIGKILL); returns the monotonic time it happened."""

@@ -3,13 +3,17 @@
 Works on tooz's etcd3 (``etcd3+http://``, through etcd's gRPC gateway) and Redis drivers. Membership and
 the leader lock expire ``interval x misses`` after the last heartbeat (rounded up to whole seconds: etcd
 leases count in seconds), so a dead member leaves the group, and a dead leader frees the lock, in that time.
-A report marker is an empty group named after the departure: creating a group is atomic on both drivers,
-and any member can see whether one exists.
+Every member also enrolls when it joins: an empty group named after its host and incarnation (creating a group
+is atomic on both drivers, and unlike membership it never expires). A member enrolled but no longer in the
+group has departed, whoever was watching when it joined: a leader that never saw the host as a member (it
+joined and died between two of the leader's reads) still finds it. The member removes its enrollment when it
+stops cleanly or joins again; the leader, once the departure is reported (``discharge``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import uuid
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -17,8 +21,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from tooz import coordination
 from tooz.locking import Lock
 
-from vmha.self_fence import ArmedLease, armed_marker, armed_prefix
+from vmha.self_fence import ArmedLease, armed_leases, armed_marker
 from vmha.tooz_errors import as_tooz_errors
+
+_LOG = logging.getLogger(__name__)
 
 
 def group_url(url: str, interval: float, misses: int) -> str:
@@ -79,17 +85,18 @@ class SegmentGroup:
             with contextlib.suppress(coordination.ToozError):
                 self._leader.release()
 
-    def reported(self, key: str) -> bool:
-        """Whether some leader has marked the departure ``key`` reported."""
-        try:
-            self._coordinator.get_members(self._marker(key)).get()
-        except coordination.GroupNotCreated:
-            return False
-        return True
+    def enrolled(self) -> list[tuple[str, str]]:
+        """(host, incarnation) of every enrollment: members, and the departed not yet discharged."""
+        prefix = self._enrollment("")
+        with as_tooz_errors():
+            names = self._groups()
+        pairs = [name[len(prefix):].rpartition(".") for name in names if name.startswith(prefix)]
+        return [(host, incarnation) for host, _, incarnation in pairs if host and incarnation]
 
-    def mark_reported(self, key: str) -> None:
-        with contextlib.suppress(coordination.GroupAlreadyExist):
-            self._coordinator.create_group(self._marker(key)).get()
+    def discharge(self, key: str) -> None:
+        """Remove the enrollment of the departure ``key`` (``host.incarnation``): it is reported."""
+        with as_tooz_errors(), contextlib.suppress(coordination.GroupNotCreated):
+            self._coordinator.delete_group(self._enrollment(key).encode()).get()
 
     def arm(self, seconds: int | None) -> None:
         """Keep this incarnation's armed marker for a lease of ``seconds`` (None: no marker)."""
@@ -97,7 +104,7 @@ class SegmentGroup:
         if wanted == self._armed:
             return
         with as_tooz_errors():
-            self._delete_own(armed_prefix(self.name, self.me))
+            self._disarm()
             if wanted is not None:
                 with contextlib.suppress(coordination.GroupAlreadyExist):
                     self._coordinator.create_group(wanted.encode()).get()
@@ -109,10 +116,11 @@ class SegmentGroup:
             return
         try:
             with as_tooz_errors():
-                self._delete_own(armed_prefix(self.name, self.me))
+                self._disarm()
                 if self._leading and self._leader is not None:
                     self._leader.release()
                 self._coordinator.leave_group(self._group).get()
+                self._delete_own_enrollments()  # a clean stop is no departure
         except coordination.ToozError:
             pass
         finally:
@@ -135,19 +143,33 @@ class SegmentGroup:
     def _join(self) -> None:
         with contextlib.suppress(coordination.GroupAlreadyExist):
             self._coordinator.create_group(self._group).get()
-        self._delete_own(self._marker(f"{self.me}.").decode())  # markers of its earlier departures
+        self._delete_own_enrollments()  # back in the group: its earlier departures are moot
         self.incarnation = uuid.uuid4().hex
         try:
             self._coordinator.join_group(self._group, {"incarnation": self.incarnation}).get()
         except coordination.MemberAlreadyExist:
             self._coordinator.update_capabilities(self._group, {"incarnation": self.incarnation}).get()
+        with contextlib.suppress(coordination.GroupAlreadyExist):  # after joining: never a departure by mistake
+            self._coordinator.create_group(self._enrollment(f"{self.me}.{self.incarnation}").encode()).get()
+        _LOG.info("joined the group", extra={"group": self.name, "incarnation": self.incarnation})
 
-    def _delete_own(self, prefix: str) -> None:
-        """Delete the groups whose names start with ``prefix`` (this host's markers)."""
-        for group in self._coordinator.get_groups().get():
-            if group.startswith(prefix.encode()):  # another member may have deleted it first
-                with contextlib.suppress(coordination.ToozError):
-                    self._coordinator.delete_group(group).get()
+    def _delete_own_enrollments(self) -> None:
+        self._delete([self._enrollment(f"{host}.{incarnation}") for host, incarnation in self.enrolled()
+                      if host == self.me])
 
-    def _marker(self, key: str) -> bytes:
-        return f"{self.name}.reported.{key}".encode()
+    def _disarm(self) -> None:
+        leases = armed_leases(self.name, self.me, self._groups())
+        self._delete([armed_marker(self.name, self.me, lease) for lease in leases])
+
+    def _delete(self, names: list[str]) -> None:
+        """Delete these groups (this host's markers; names parsed whole, so another host whose name only starts
+        like this one keeps its own)."""
+        for name in names:
+            with contextlib.suppress(coordination.ToozError):  # another member may have deleted it first
+                self._coordinator.delete_group(name.encode()).get()
+
+    def _groups(self) -> list[str]:
+        return [group.decode() for group in self._coordinator.get_groups().get()]
+
+    def _enrollment(self, key: str) -> str:
+        return f"{self.name}.enrolled.{key}"

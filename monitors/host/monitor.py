@@ -1,14 +1,15 @@
 """``vmha monitor host``: heartbeat into the segment's group; as its leader, report the hosts that leave.
 
-Every member runs the same loop each ``interval_seconds``: heartbeat (joining again if its membership had
-expired), read the members, try the leader lock. Every member keeps the same view of who left (so a new
-leader knows what its predecessor had not settled); only the leader checks a departure through Nova and the
-BMC (``verdict``) and posts a COMPUTE_HOST notification for the failed host, never for itself.
+Every member runs the same loop each ``interval_seconds``: heartbeat (joining again, and enrolling, if its
+membership had expired), read the members, try the leader lock. The leader alone reads the enrollments: a
+host enrolled but no longer a member departed (``view``), even one the leader never saw as a member. It checks
+each departure through Nova and the BMC (``verdict``) and posts a COMPUTE_HOST notification for the failed
+host, never for itself.
 
 Exactly one report per departure, across leader changes: the notification id is derived from the group,
 host and incarnation (every leader mints the same one), and once the sink has delivered it the leader
-creates the departure's marker, which makes every later leader drop it. A leader dying between delivery
-and marker makes its successor post the same id again, which the intake drops as a duplicate.
+discharges the departure's enrollment, which makes every later leader drop it. A leader dying between
+delivery and discharge makes its successor post the same id again, which the intake drops as a duplicate.
 
 A member that cannot reach the coordination engine for ``interval_seconds x misses`` and none of the
 isolation addresses either is isolated: it runs its isolation response once, until it reaches the group
@@ -48,10 +49,10 @@ class Group(Protocol):
 
     def heartbeat(self) -> None: ...
     def members(self) -> dict[str, str]: ...
+    def enrolled(self) -> list[tuple[str, str]]: ...
     def lead(self) -> bool: ...
     def resign(self) -> None: ...
-    def reported(self, key: str) -> bool: ...
-    def mark_reported(self, key: str) -> None: ...
+    def discharge(self, key: str) -> None: ...
     def arm(self, seconds: int | None) -> None: ...
     def stop(self) -> None: ...
 
@@ -107,6 +108,7 @@ class HostMonitor:
     def tick(self) -> None:
         """One heartbeat, membership read and, as leader, one pass over the departures."""
         now = self._clock()
+        self._refresh_servers()  # first: from its first heartbeat the member is armed as its segment says
         try:
             self._group.heartbeat()
             if self._stalled(now):
@@ -114,6 +116,7 @@ class HostMonitor:
             members = self._group.members()
             leading = self._group.lead()
             self._group.arm(self._lease.marker_seconds)
+            enrolled = self._group.enrolled() if leading else None
         except coordination.ToozError as error:
             self._lost(now, error)
             return
@@ -121,11 +124,12 @@ class HostMonitor:
         if self._lost_since is not None:
             _LOG.info("coordination engine reached again", extra={"isolated": self._isolated})
         self._lost_since, self._isolated = None, False
-        for departure in self._view.observe(members, now):
-            _LOG.info("host left the group", extra={"host": departure.host, "leader": leading})
-        self._refresh_servers()
         self._lease.beat()
-        if leading:
+        if enrolled is not None:
+            for departure in self._view.observe(members, enrolled):
+                _LOG.info("host left the group", extra={"host": departure.host})
+            self._sent &= self._view.departed.keys()  # back in the group, or discharged by another leader
+            self._waiting = {key: reason for key, reason in self._waiting.items() if key in self._view.departed}
             for departure in list(self._view.departed.values()):
                 self._settle(departure)
 
@@ -134,15 +138,14 @@ class HostMonitor:
         return self._last_beat is not None and now - self._last_beat > self._options.window_seconds
 
     def _settle(self, departure: Departure) -> None:
-        key = departure.key
-        if self._group.reported(key):
-            self._forget(departure)
-        elif key in self._sent:
-            if self._outbox.drain(0):
-                self._group.mark_reported(key)
-                self._forget(departure)
-        else:
+        if departure.key not in self._sent:
             self._check(departure)
+        elif self._outbox.drain(0):
+            try:
+                self._group.discharge(departure.key)
+            except coordination.ToozError as error:  # still enrolled: discharged on a later pass
+                _LOG.warning("cannot discharge a reported departure", extra={"host": departure.host,
+                                                                              "error": str(error)})
 
     def _check(self, departure: Departure) -> None:
         verdict = decide(self._probe.evidence(departure.host), self._options.nova_stale_seconds)
@@ -159,11 +162,6 @@ class HostMonitor:
         self._sent.add(departure.key)
         _LOG.info("host reported", extra={"host": departure.host, "id": str(notification.id),
                                           "reason": verdict.reason})
-
-    def _forget(self, departure: Departure) -> None:
-        self._view.settle(departure)
-        self._sent.discard(departure.key)
-        self._waiting.pop(departure.key, None)
 
     def _refresh_servers(self) -> None:
         """Every REFRESH_TICKS heartbeats, list the servers to stop if isolated and read the segment's lease

@@ -54,12 +54,12 @@ def lease_seconds(metadata: Mapping[str, str]) -> int:
 
 
 def armed_marker(group: str, host: str, lease: ArmedLease) -> str:
-    return f"{armed_prefix(group, host)}{lease.incarnation}.{lease.seconds}"
+    return f"{_armed_prefix(group, host)}{lease.incarnation}.{lease.seconds}"
 
 
 def armed_leases(group: str, host: str, groups: Iterable[str]) -> list[ArmedLease]:
     """The leases of ``host`` armed in ``group``, read from the names of every tooz group."""
-    prefix, found = armed_prefix(group, host), []
+    prefix, found = _armed_prefix(group, host), []
     for name in groups:
         parts = name[len(prefix):].split(".") if name.startswith(prefix) else []
         if len(parts) == 2 and parts[1].isdigit():  # not a host whose name only starts like this one
@@ -67,6 +67,6 @@ def armed_leases(group: str, host: str, groups: Iterable[str]) -> list[ArmedLeas
     return found
 
 
-def armed_prefix(group: str, host: str) -> str:
+def _armed_prefix(group: str, host: str) -> str:
     """What the names of ``host``'s armed markers in ``group`` start with."""
     return f"{group}.armed.{host}."

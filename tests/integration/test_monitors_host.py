@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,9 +11,11 @@ from typing import Any
 import pytest
 
 from tests.cloud.layout import COMPUTE_HOSTS, Layout
-from tests.host_monitor_support import HostMonitors
+from tests.cloud.procs import wait_until
+from tests.host_monitor_support import HostMonitors, backend_url
 from tests.monitors_support import queue, zaqar  # noqa: F401 (fixtures)
 from vmha.fencing import load_fencing_config, power_driver
+from vmha.monitors.host.coordination import SegmentGroup, group_url
 
 
 @pytest.fixture(params=["etcd", "redis"])
@@ -53,3 +56,23 @@ def test_a_killed_host_is_reported_once_then_a_killed_leader_by_the_next_one(
     for host in COMPUTE_HOSTS:
         assert not any(body["source"].endswith(f"@{host}") and body["hostname"] == host
                        for body in monitors.reports(zaqar, host))  # nobody reports itself
+
+
+@pytest.mark.parametrize("backend", ["etcd", "redis"])
+def test_enrollments_outlive_a_dead_member_and_go_with_a_clean_stop(cloud_layout: Layout, backend: str) -> None:
+    run = uuid.uuid4().hex[:8]
+    url = group_url(backend_url(cloud_layout, backend, run), 1.0, 3)
+    name = f"vmha-segment-test-{run}"
+    host, dotted, dead = (SegmentGroup(url, name, me) for me in ("node1", "node1.rack2", "node3"))
+    try:
+        for member in (host, dotted, dead):
+            member.heartbeat()
+        dead._coordinator.stop()  # dies: its membership goes, its enrollment stays
+        assert wait_until(lambda: "node3" not in host.members(), 10, 0.25)
+        assert sorted(host.enrolled()) == sorted(
+            [("node1", host.incarnation), ("node1.rack2", dotted.incarnation), ("node3", dead.incarnation)])
+        host.stop()  # a clean stop: no departure, and the host named like it keeps its enrollment
+        dotted.discharge(f"node3.{dead.incarnation}")  # reported: every later leader drops it
+        assert dotted.enrolled() == [("node1.rack2", dotted.incarnation)]
+    finally:
+        dotted.stop()

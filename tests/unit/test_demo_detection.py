@@ -39,10 +39,8 @@ def test_detection_shows_the_departure_the_wait_and_the_leaders_evidence_once() 
     detection = Detection(logs, "compute1", lines.append)  # what was logged before the kill is not detection
     waiting = {"message": "host left the group but is not reported", "host": "compute1",
                "reason": "Nova shows its nova-compute up and reporting: the host is alive"}
-    logs.records["compute2"] = [{"message": "host left the group", "host": "compute1", "leader": False},
-                                {"message": "host left the group", "host": "compute4"}]
-    logs.records["compute3"] = [{"message": "host left the group", "host": "compute1", "leader": True},
-                                waiting, dict(waiting)]
+    logs.records["compute2"] = [{"message": "host left the group", "host": "compute4"}]
+    logs.records["compute3"] = [{"message": "host left the group", "host": "compute1"}, waiting, dict(waiting)]
     assert detection.poll() is None
     logs.records["compute3"] = [{"message": "notification delivered", "target": "zaqar", "id": "n-1"}, REPORTED]
     found = detection.poll()
@@ -51,7 +49,7 @@ def test_detection_shows_the_departure_the_wait_and_the_leaders_evidence_once() 
     logs.records["compute3"] = [dict(REPORTED, id="n-2")]
     assert detection.poll() == found
     assert [line.split("  ", 1)[1] for line in lines] == [
-        "compute1 left the segment's group: no heartbeat for 3 s (3 x 1 s) (seen by compute2)",
+        "compute1 left the segment's group: no heartbeat for 3 s (3 x 1 s) (noticed by the leader, compute3)",
         f"leader compute3 does not report it yet: {waiting['reason']}",
         f"leader compute3 reports compute1, evidence: {REPORTED['reason']}",
         "notification n-1 delivered (zaqar)",
@@ -69,6 +67,20 @@ def test_monitor_logs_are_read_whole_lines_at_a_time(tmp_path: Path) -> None:
         more.write(json.dumps(REPORTED)[20:] + "\n")
     assert monitors.new_records("compute2") == [REPORTED]
     assert monitors.new_records("compute2") == []
+
+
+def test_a_monitors_last_words_are_its_own_records_on_one_line(tmp_path: Path) -> None:
+    monitors = HostMonitors(MonitorSetup("etcd3+http://127.0.0.1:1", "", "q", "s", None, 10.0), tmp_path)
+    monitors.log_path("compute3").write_text("")
+    assert monitors.last_words("compute3") == "(nothing)"
+    records = [{"time": "2026-12-05T07:34:41.99Z", "logger": "vmha.monitors.host.monitor",
+                "message": "coordination engine unreachable", "error": "ConnectionTimeoutError: "},
+               {"time": "2026-12-05T07:34:45.10Z", "logger": "sushy.connector", "message": "Authentication failed"},
+               {"time": "2026-12-05T07:34:45.12Z", "logger": "vmha.monitors.host.monitor", **REPORTED}]
+    monitors.log_path("compute3").write_text("".join(json.dumps(record) + "\n" for record in records))
+    assert monitors.last_words("compute3") == (
+        "07:34:41 coordination engine unreachable (error ConnectionTimeoutError: ); "
+        "07:34:45 host reported (host compute1, reason its nova-compute has not reported to Nova for 10 s or more)")
 
 
 def test_watch_shows_the_notification_received_and_the_power_off_the_bmc_confirmed(tmp_path: Path) -> None:

@@ -26,11 +26,15 @@ class FakeEngine:
 
     def __init__(self) -> None:
         self.members: dict[str, str] = {}
-        self.markers: set[str] = set()
+        self.enrolled: set[tuple[str, str]] = set()
         self.leader: str | None = None
         self.resigned: list[str] = []
         self.armed: dict[str, int | None] = {}
         self.up = True
+
+    def join(self, host: str, incarnation: str) -> None:
+        self.members[host] = incarnation
+        self.enrolled.add((host, incarnation))
 
 
 class FakeGroup:
@@ -42,10 +46,14 @@ class FakeGroup:
     def heartbeat(self) -> None:
         if not self.engine.up:
             raise coordination.ToozConnectionError("engine down")
-        self.engine.members.setdefault(self.me, f"{self.me}-1")
+        if self.me not in self.engine.members:
+            self.engine.join(self.me, f"{self.me}-1")
 
     def members(self) -> dict[str, str]:
         return dict(self.engine.members)
+
+    def enrolled(self) -> list[tuple[str, str]]:
+        return sorted(self.engine.enrolled)
 
     def lead(self) -> bool:
         self.engine.leader = self.engine.leader or self.me
@@ -56,17 +64,15 @@ class FakeGroup:
         if self.engine.leader == self.me:
             self.engine.leader = None
 
-    def reported(self, key: str) -> bool:
-        return key in self.engine.markers
-
-    def mark_reported(self, key: str) -> None:
-        self.engine.markers.add(key)
+    def discharge(self, key: str) -> None:
+        self.engine.enrolled = {pair for pair in self.engine.enrolled if ".".join(pair) != key}
 
     def arm(self, seconds: int | None) -> None:
         self.engine.armed[self.me] = seconds
 
     def stop(self) -> None:
         self.engine.members.pop(self.me, None)
+        self.engine.enrolled = {pair for pair in self.engine.enrolled if pair[0] != self.me}
 
 
 class FakeProbe:
@@ -110,12 +116,26 @@ def monitor(engine: FakeEngine, me: str, outbox: Outbox, *, evidence: Evidence =
 
 def test_a_departure_is_noticed_once_and_dropped_when_the_host_comes_back() -> None:
     view = GroupView("a")
-    assert view.observe({"a": "1", "b": "1", "c": "1"}, 0) == []
-    [gone] = view.observe({"a": "1", "c": "1"}, 1)
+    enrolled = [("a", "1"), ("b", "1"), ("c", "1")]
+    assert view.observe({"a": "1", "b": "1", "c": "1"}, enrolled) == []
+    [gone] = view.observe({"a": "1", "c": "1"}, enrolled)
     assert (gone.host, gone.incarnation) == ("b", "1")
     assert gone.notification_id("g") == gone.notification_id("g") != gone.notification_id("other-group")
-    view.observe({"a": "1", "b": "2", "c": "1"}, 2)
+    assert view.observe({"a": "1", "c": "1"}, enrolled) == []  # noticed once
+    view.observe({"a": "1", "b": "2", "c": "1"}, [("a", "1"), ("b", "2"), ("c", "1")])
     assert view.departed == {}
+
+
+def test_a_host_the_leader_never_saw_as_a_member_is_reported_from_its_enrollment() -> None:
+    engine, outbox = FakeEngine(), Outbox()
+    leader = monitor(engine, "a", outbox)
+    leader.tick()
+    engine.join("c", "c-1")  # c joins and dies between two of the leader's passes
+    del engine.members["c"]
+    leader.tick()
+    assert [n.hostname for n in outbox.sent] == ["c"]
+    leader.tick()  # delivered: the enrollment is discharged, nothing is reported again
+    assert engine.enrolled == {("a", "a-1")} and len(outbox.sent) == 1
 
 
 @pytest.mark.parametrize(("evidence", "status"), [
@@ -157,7 +177,7 @@ def test_a_report_not_yet_delivered_is_sent_again_by_the_next_leader_with_the_sa
     engine, outbox = FakeEngine(), Outbox()
     outbox.delivered = False
     first, second = monitor(engine, "a", outbox), monitor(engine, "b", outbox)
-    engine.members.update({"c": "c-1"})
+    engine.join("c", "c-1")
     ticks(first, second)
     del engine.members["c"]
     ticks(first, second, rounds=1)
@@ -172,7 +192,7 @@ def test_a_host_nova_sees_alive_is_not_reported() -> None:
     engine, outbox = FakeEngine(), Outbox()
     alive = Evidence(NovaView(True, down=False, report_age_seconds=1), PowerState.ON)
     leader = monitor(engine, "a", outbox, evidence=alive)
-    engine.members["b"] = "b-1"
+    engine.join("b", "b-1")
     leader.tick()
     del engine.members["b"]
     ticks(leader)

@@ -70,7 +70,8 @@ class Detection:
             return
         elif message == "host left the group" and not self._left:
             self._left = True
-            self._say(f"{self._victim} left the segment's group: no heartbeat for {WINDOW} (seen by {host})")
+            self._say(f"{self._victim} left the segment's group: no heartbeat for {WINDOW} "
+                      f"(noticed by the leader, {host})")
         elif message == "host left the group but is not reported" and record.get("reason") not in self._waits:
             self._waits.add(str(record.get("reason")))
             self._say(f"leader {host} does not report it yet: {record.get('reason')}")

@@ -24,8 +24,9 @@ from vmha.demo.hosts import DemoError
 
 INTERVAL_SECONDS, MISSES = 1.0, 3
 """Heartbeat every second; a host leaves its segment's group after 3 missed heartbeats."""
-SETTLE_SECONDS = INTERVAL_SECONDS * (MISSES + 2)
-"""After starting, every member has read the whole group at least once within this time."""
+JOINED = "joined the group"
+"""What a monitor logs once it is a member of its segment's group and enrolled: from then on, its departure is
+reported whichever monitor leads."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,6 @@ class HostMonitors:
         self.setup, self.workdir = setup, workdir
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self._offsets: dict[str, int] = {}
-        self._started_at = 0.0
 
     @property
     def running(self) -> list[str]:
@@ -63,7 +63,6 @@ class HostMonitors:
                 self.processes[host] = subprocess.Popen(
                     [str(executable), "monitor", "host"], cwd=self.workdir, env=self._environment(host),
                     stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-        self._started_at = time.monotonic()
 
     def _environment(self, host: str) -> dict[str, str]:
         setup = self.setup
@@ -82,7 +81,7 @@ class HostMonitors:
         return self.workdir / f"{host}.log"
 
     def wait_ready(self, timeout: float) -> None:
-        """Until every monitor runs and has had time to see the others; DemoError with its log if one exited."""
+        """Until every monitor has joined its segment's group; DemoError with its log if one exited."""
         deadline = time.monotonic() + timeout
         waiting = set(self.processes)
         while waiting:
@@ -90,13 +89,12 @@ class HostMonitors:
                 if self.processes[host].poll() is not None:
                     raise DemoError(f"the host monitor of {host} exited {self.processes[host].returncode}: "
                                     f"{self.tail(host)}")
-                if any(record.get("message") == "monitors running" for record in self._records(host, 0)):
+                if any(record.get("message") == JOINED for record in self._records(host, 0)):
                     waiting.discard(host)
             if waiting and time.monotonic() > deadline:
-                raise DemoError(f"the host monitors of {', '.join(sorted(waiting))} not running within "
+                raise DemoError(f"the host monitors of {', '.join(sorted(waiting))} not in the group within "
                                 f"{timeout:.0f} s: {self.tail(min(waiting))}")
             time.sleep(0.2)
-        time.sleep(max(0.0, self._started_at + SETTLE_SECONDS - time.monotonic()))
 
     def kill(self, host: str) -> None:
         """SIGKILL the host's monitor, as a power loss would."""
@@ -127,6 +125,11 @@ class HostMonitors:
         text = self.log_path(host).read_text(errors="replace") if self.log_path(host).exists() else ""
         return " | ".join(text.strip().splitlines()[-lines:]) or "(no output)"
 
+    def last_words(self, host: str, count: int = 6) -> str:
+        """What the host's monitor itself logged last (libraries' lines left out), on one line."""
+        records = [record for record in self._records(host, 0) if str(record.get("logger", "")).startswith("vmha.")]
+        return "; ".join(_said(record) for record in records[-count:]) or "(nothing)"
+
     def _records(self, host: str, offset: int) -> Iterator[dict[str, Any]]:
         return _parsed(self._complete_lines(host, offset))
 
@@ -147,3 +150,9 @@ def _parsed(lines: list[bytes]) -> Iterator[dict[str, Any]]:
             continue
         if isinstance(record, dict):
             yield record
+
+
+def _said(record: dict[str, Any]) -> str:
+    """A log record as "HH:MM:SS message (host ..., reason ...)"."""
+    details = ", ".join(f"{key} {record[key]}" for key in ("host", "reason", "error") if key in record)
+    return f"{str(record.get('time', ''))[11:19]} {record.get('message')}{f' ({details})' if details else ''}"

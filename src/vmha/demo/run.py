@@ -164,6 +164,9 @@ class Demo:
                     return watch
                 if time.monotonic() > deadline:
                     report(f"[recovery]   gave up waiting after {options.timeout_seconds:.0f} s")
+                    if found is None:  # what the surviving monitors last said tells why none reported
+                        for host in monitors.running:
+                            report(f"[detection]  {host}'s monitor last logged: {monitors.last_words(host)}")
                     return watch
                 pulse.quiet("the monitors' report" if found is None else f"the recovery ({watch.phase})")
                 time.sleep(0.5)
