@@ -135,14 +135,14 @@ def _take_slot(ctx: StepContext, message: StepMessage, mine: Mine) -> Slot | Ret
     Under the notification's evacuations lock, with a fresh count of the servers ``ongoing`` (one query, not
     the whole recovery read again); a server already ``ongoing`` (an earlier run of this step) keeps its slot.
     """
-    if _ongoing(mine):
-        return _taken(ctx, message, mine)
-    ceiling = ctx.settings.host_failure.max_parallel_evacuations
-    in_flight = ctx.journal.count_instances(str(message.notification_id), InstanceStatus.ONGOING)
-    limit = pacing.WINDOW.size(ceiling)
-    if in_flight >= limit:
-        return Retry(f"{in_flight} evacuations in flight, at most {limit} now (host_failure.max_parallel_evacuations "
-                     f"{ceiling}, fewer while Nova shows trouble)", SLOT_WAIT_SECONDS, until_branch_ends=True)
+    if not _ongoing(mine):
+        ceiling = ctx.settings.host_failure.max_parallel_evacuations
+        in_flight = ctx.journal.count_instances(str(message.notification_id), InstanceStatus.ONGOING)
+        limit = pacing.WINDOW.size(ceiling)
+        if in_flight >= limit:
+            return Retry(f"{in_flight} evacuations in flight, at most {limit} now "
+                         f"(host_failure.max_parallel_evacuations {ceiling}, fewer while Nova shows trouble)",
+                         SLOT_WAIT_SECONDS, until_branch_ends=True)
     return _taken(ctx, message, mine)
 
 

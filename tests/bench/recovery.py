@@ -79,9 +79,7 @@ def measure(layout: Layout, counts: Sequence[int], methods: Sequence[RecoveryMet
     ``warm_up``: one unmeasured floor run of the smallest count first (the fake hypervisor's hosts only);
     ``hypervisor``: which hosts and guests (``tests.bench.hypervisor``)."""
     if warm_up and hypervisor is FAKE:
-        with tempfile.TemporaryDirectory(prefix="vmha-bench-") as work:
-            warmed = floor.run(layout, Path(work), min(counts))
-        print_run(warmed, f"warm-up, not counted: {warmed.scenario} (Nova alone) on {warmed.host}", out)
+        _floor(layout, min(counts), None, out)
     runs: list[Run] = []
     summaries = []
     if vm_iterations:
@@ -143,10 +141,12 @@ def _one(layout: Layout, method: RecoveryMethod, count: int, iteration: int, out
     return run
 
 
-def _floor(layout: Layout, count: int, iteration: int, out: Any) -> Run:
+def _floor(layout: Layout, count: int, iteration: int | None, out: Any) -> Run:
+    """One floor run (``iteration`` None: the warm-up, not counted)."""
     with tempfile.TemporaryDirectory(prefix="vmha-bench-") as work:
         run = floor.run(layout, Path(work), count)
-    print_run(run, f"{run.scenario} (Nova alone) on {run.host}, iteration {iteration}", out)
+    which = f"iteration {iteration}" if iteration else "warm-up, not counted"
+    print_run(run, f"{run.scenario} (Nova alone) on {run.host}, {which}", out)
     return run
 
 
