@@ -15,6 +15,7 @@ from typing import Any
 
 import openstack
 from keystoneauth1 import exceptions as keystone_errors
+from keystoneauth1.session import TCPKeepAliveAdapter
 
 from vmha.api import ApiServer, App, Functions, Metrics, Parts, keystone_filter
 from vmha.api.auth import Filter
@@ -50,15 +51,23 @@ def load_target(spec: str) -> Any:
     return getattr(module, attribute)
 
 
-def connect(cloud: str, timeout_seconds: float) -> Any:
+def connect(cloud: str, timeout_seconds: float, callers: int = 10) -> Any:
     """The process's one openstacksdk Connection, pinned to COMPUTE_MICROVERSION (clouds.yaml / OS_CLOUD), no
     request through its session (Nova, Zaqar, Keystone...) waiting longer than ``timeout_seconds``, each carrying
-    the id of the API request or step run it serves (``vmha.cloud.request_ids``)."""
+    the id of the API request or step run it serves (``vmha.cloud.request_ids``).
+
+    Its pool keeps up to ``callers`` connections per endpoint (the threads that may call at once; requests'
+    own default is 10): with 10, the 11th concurrent call of a mass recovery opened a connection and threw it
+    away after one request, with a "Connection pool is full" warning each time."""
     try:
-        return traced(openstack.connect(cloud=cloud or None, compute_api_version=COMPUTE_MICROVERSION,
-                                        api_timeout=timeout_seconds))
+        conn = openstack.connect(cloud=cloud or None, compute_api_version=COMPUTE_MICROVERSION,
+                                 api_timeout=timeout_seconds)
     except openstack.exceptions.ConfigException as error:
         raise StartupError(f"OpenStack credentials: {error}") from error
+    adapter = TCPKeepAliveAdapter(pool_maxsize=callers)  # keystoneauth1's own adapter, with a larger pool
+    for scheme in ("https://", "http://"):
+        conn.session.session.mount(scheme, adapter)
+    return traced(conn)
 
 
 def warm_up(cloud: Any) -> None:
@@ -113,7 +122,9 @@ def build(settings: Settings, table: StepTable, intake: IntakeFunction, on_faile
     problems = table_problems(table, settings.gateway.claim_ttl_seconds)
     if problems:
         raise StartupError("step table: " + "; ".join(problems))
-    cloud = connect(settings.gateway.cloud, settings.timeouts.openstack_seconds)
+    # step workers, API threads, and the sweeper, Nova listener and metrics beside them
+    callers = settings.gateway.workers + settings.http.threads + 3
+    cloud = connect(settings.gateway.cloud, settings.timeouts.openstack_seconds, callers)
     settings = escalating_to_own_project(settings, cloud)
     journal = open_journal(settings.journal_url, timeout_seconds=settings.timeouts.journal_seconds)
     names = settings.queues
