@@ -93,6 +93,12 @@ class SegmentGroup:
         pairs = [name[len(prefix):].rpartition(".") for name in names if name.startswith(prefix)]
         return [(host, incarnation) for host, _, incarnation in pairs if host and incarnation]
 
+    def enroll(self, host: str, incarnation: str) -> None:
+        """Enroll a member that has not (it died between joining and enrolling, or runs a monitor from before
+        enrollments): from now on its departure is seen."""
+        with as_tooz_errors(), contextlib.suppress(coordination.GroupAlreadyExist):
+            self._coordinator.create_group(self._enrollment(f"{host}.{incarnation}").encode()).get()
+
     def discharge(self, key: str) -> None:
         """Remove the enrollment of the departure ``key`` (``host.incarnation``): it is reported."""
         with as_tooz_errors(), contextlib.suppress(coordination.GroupNotCreated):
@@ -149,8 +155,7 @@ class SegmentGroup:
             self._coordinator.join_group(self._group, {"incarnation": self.incarnation}).get()
         except coordination.MemberAlreadyExist:
             self._coordinator.update_capabilities(self._group, {"incarnation": self.incarnation}).get()
-        with contextlib.suppress(coordination.GroupAlreadyExist):  # after joining: never a departure by mistake
-            self._coordinator.create_group(self._enrollment(f"{self.me}.{self.incarnation}").encode()).get()
+        self.enroll(self.me, self.incarnation)  # after joining: never a departure by mistake
         _LOG.info("joined the group", extra={"group": self.name, "incarnation": self.incarnation})
 
     def _delete_own_enrollments(self) -> None:

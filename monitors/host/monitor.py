@@ -1,8 +1,9 @@
 """``vmha monitor host``: heartbeat into the segment's group; as its leader, report the hosts that leave.
 
 Every member runs the same loop each ``interval_seconds``: heartbeat (joining again, and enrolling, if its
-membership had expired), read the members, try the leader lock. The leader alone reads the enrollments: a
-host enrolled but no longer a member departed (``view``), even one the leader never saw as a member. It checks
+membership had expired), read the members, try the leader lock. The leader alone reads the enrollments
+(enrolling any member found without one): a host enrolled but no longer a member departed (``view``), even
+one the leader never saw as a member. It checks
 each departure through Nova and the BMC (``verdict``) and posts a COMPUTE_HOST notification for the failed
 host, never for itself.
 
@@ -50,6 +51,7 @@ class Group(Protocol):
     def heartbeat(self) -> None: ...
     def members(self) -> dict[str, str]: ...
     def enrolled(self) -> list[tuple[str, str]]: ...
+    def enroll(self, host: str, incarnation: str) -> None: ...
     def lead(self) -> bool: ...
     def resign(self) -> None: ...
     def discharge(self, key: str) -> None: ...
@@ -116,7 +118,7 @@ class HostMonitor:
             members = self._group.members()
             leading = self._group.lead()
             self._group.arm(self._lease.marker_seconds)
-            enrolled = self._group.enrolled() if leading else None
+            enrolled = self._enrollments(members) if leading else None
         except coordination.ToozError as error:
             self._lost(now, error)
             return
@@ -132,6 +134,14 @@ class HostMonitor:
             self._waiting = {key: reason for key, reason in self._waiting.items() if key in self._view.departed}
             for departure in list(self._view.departed.values()):
                 self._settle(departure)
+
+    def _enrollments(self, members: dict[str, str]) -> list[tuple[str, str]]:
+        """The group's enrollments, after enrolling any member found without one."""
+        enrolled = self._group.enrolled()
+        for host, incarnation in members.items() - set(enrolled):
+            self._group.enroll(host, incarnation)
+            enrolled.append((host, incarnation))
+        return enrolled
 
     def _stalled(self, now: float) -> bool:
         """Whether the last heartbeat is older than the lock's expiry: another member may lead by now."""

@@ -55,6 +55,9 @@ class FakeGroup:
     def enrolled(self) -> list[tuple[str, str]]:
         return sorted(self.engine.enrolled)
 
+    def enroll(self, host: str, incarnation: str) -> None:
+        self.engine.enrolled.add((host, incarnation))
+
     def lead(self) -> bool:
         self.engine.leader = self.engine.leader or self.me
         return self.engine.leader == self.me
@@ -124,6 +127,17 @@ def test_a_departure_is_noticed_once_and_dropped_when_the_host_comes_back() -> N
     assert view.observe({"a": "1", "c": "1"}, enrolled) == []  # noticed once
     view.observe({"a": "1", "b": "2", "c": "1"}, [("a", "1"), ("b", "2"), ("c", "1")])
     assert view.departed == {}
+
+
+def test_the_leader_enrolls_a_member_without_enrollment_so_its_departure_is_reported() -> None:
+    engine, outbox = FakeEngine(), Outbox()
+    leader = monitor(engine, "a", outbox)
+    engine.members["old"] = "old-1"  # joined without enrolling: a monitor from before enrollments
+    leader.tick()
+    assert ("old", "old-1") in engine.enrolled
+    del engine.members["old"]
+    leader.tick()
+    assert [n.hostname for n in outbox.sent] == ["old"]
 
 
 def test_a_host_the_leader_never_saw_as_a_member_is_reported_from_its_enrollment() -> None:
