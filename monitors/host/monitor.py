@@ -3,9 +3,8 @@
 Every member runs the same loop each ``interval_seconds``: heartbeat (joining again, and enrolling, if its
 membership had expired), read the members, try the leader lock. The leader alone reads the enrollments
 (enrolling any member found without one): a host enrolled but no longer a member departed (``view``), even
-one the leader never saw as a member. It checks
-each departure through Nova and the BMC (``verdict``) and posts a COMPUTE_HOST notification for the failed
-host, never for itself.
+one the leader never saw as a member. It checks each departure through Nova and the BMC (``verdict``) and
+posts a COMPUTE_HOST notification for the failed host, never for itself.
 
 Exactly one report per departure, across leader changes: the notification id is derived from the group,
 host and incarnation (every leader mints the same one), and once the sink has delivered it the leader
