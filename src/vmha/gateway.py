@@ -19,7 +19,6 @@ from keystoneauth1.session import TCPKeepAliveAdapter
 
 from vmha.api import ApiServer, App, Functions, Metrics, Parts, keystone_filter
 from vmha.api.auth import Filter
-from vmha.api.metrics import zaqar_stats
 from vmha.cloud.request_ids import traced
 from vmha.context import COMPUTE_MICROVERSION
 from vmha.contracts import Settings
@@ -128,9 +127,9 @@ def build(settings: Settings, table: StepTable, intake: IntakeFunction, on_faile
     settings = escalating_to_own_project(settings, cloud)
     journal = open_journal(settings.journal_url, timeout_seconds=settings.timeouts.journal_seconds)
     names = settings.queues
-    metrics = Metrics(journal, (names.notifications, names.steps, names.dead_letters), zaqar_stats(cloud.session),
-                      cloud, settings)
-    services = Services(settings, journal, ZaqarQueues(cloud.session), metrics.instrument(table),
+    queues = ZaqarQueues(cloud.session)
+    metrics = Metrics(journal, (names.notifications, names.steps, names.dead_letters), queues.stats, cloud, settings)
+    services = Services(settings, journal, queues, metrics.instrument(table),
                         metrics.instrument_intake(intake), cloud, on_failed=on_failed, on_sweep=on_sweep,
                         events=VersionedNotifier(settings.notifications))
     metrics.count_events(services.events)

@@ -19,7 +19,6 @@ import sqlalchemy as sa
 from tests.cloud import catalog
 from tests.cloud.layout import REGION, Layout
 from vmha.api import Metrics, keystone_filter
-from vmha.api.metrics import zaqar_stats
 from vmha.cloud.request_ids import traced
 from vmha.context import COMPUTE_MICROVERSION
 from vmha.contracts import Settings, parse_settings
@@ -96,8 +95,9 @@ def serving(layout: Layout, settings: Settings, table: StepTable, intake: Intake
     conn: Any = traced(catalog.connect(layout, "vmha-admin", compute_microversion=COMPUTE_MICROVERSION))
     journal = open_journal(settings.journal_url)
     names = settings.queues
-    metrics = Metrics(journal, (names.notifications, names.steps), zaqar_stats(conn.session), conn, settings)
-    services = Services(settings, journal, ZaqarQueues(conn.session), metrics.instrument(table),
+    queues = ZaqarQueues(conn.session)
+    metrics = Metrics(journal, (names.notifications, names.steps), queues.stats, conn, settings)
+    services = Services(settings, journal, queues, metrics.instrument(table),
                         metrics.instrument_intake(intake), conn, events=VersionedNotifier(settings.notifications))
     metrics.count_events(services.events)
     gateway = Gateway(services, metrics, keystone_filter(conn, settings.api.config_file))

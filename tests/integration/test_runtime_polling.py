@@ -1,6 +1,7 @@
 """How the consumers of one process look for work on the real Zaqar: unwoken, one poll per interval for the
 whole process; a claim that found a message makes one more consumer look; a held message's wake-up asks Zaqar
-nothing; the next step of a chain runs at once; Zaqar's endpoint looked up once. (One test drives a
+nothing; the next step of a chain runs at once; Zaqar's endpoint looked up once and its requests sharing a kept
+connection. (One test drives a
 consumer's private look and store: the behaviour is a worker's, no public call shows it.)"""
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+import urllib3
+from zaqarclient.transport import errors as zaqar_errors
 
 from vmha.journal import NotificationStatus
 from vmha.runtime import Consumer, ZaqarQueues
@@ -81,6 +84,30 @@ def test_zaqars_endpoint_is_looked_up_once_not_at_every_request(place: Place, mo
     assert all(queues.delete(item) for item in claimed if item is not None)
     assert queues.claim(name, 60, 60) is None
     assert lookups.count("messaging") == 1
+
+
+def test_zaqars_requests_share_a_kept_connection_and_its_errors_stay_the_clients(
+    place: Place, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    queues = ZaqarQueues(place.conn.session)
+    name = place.queues["steps"]
+    queues.prepare(name, delays=True)
+    opened: list[Any] = []
+    connect = urllib3.util.connection.create_connection
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        opened.append(args[0])
+        return connect(*args, **kwargs)
+
+    monkeypatch.setattr(urllib3.util.connection, "create_connection", counted)
+    for number in range(6):
+        queues.post(name, {"number": number}, ttl=60)
+    assert len(opened) <= 1  # the client alone opens a connection for each request, and drops it
+    claimed = queues.claim(name, 60, 60)
+    assert claimed is not None
+    with pytest.raises(zaqar_errors.MalformedRequest, match="claim does not exist"):  # the client's mapping
+        queues.delete(replace(claimed, claim_id="0" * 24))
+    assert queues.delete(claimed) is True
 
 
 def test_the_next_step_of_a_chain_runs_at_once_in_the_same_worker_before_older_held_messages(place: Place) -> None:

@@ -39,7 +39,6 @@ from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
-from zaqarclient.queues import client as zaqar_client
 
 from vmha.capacity import RESOURCE_CLASSES
 from vmha.capacity.reading import verdicts
@@ -66,16 +65,6 @@ CAPACITY_REFRESH_SECONDS = 60.0
 RECOVERIES_SINCE = timedelta(days=30)
 _PHASE_BUCKETS = (5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0, 1200.0)
 _BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
-
-
-def zaqar_stats(session: Any) -> QueueStats:
-    """Queue stats from Zaqar through python-zaqarclient on the keystoneauth ``session``."""
-    client = zaqar_client.Client(version=2, session=session)
-
-    def stats(queue: str) -> Mapping[str, Any]:
-        found: Mapping[str, Any] = client.queue(queue, auto_create=False).stats
-        return found
-    return stats
 
 
 @dataclass(frozen=True)

@@ -11,19 +11,25 @@ sets one on the queues the runtime posts delayed messages to, and every post nam
 Zaqar's endpoint is looked up in the catalog once, at the first request, not at every request as the client
 does when it has only the session: each lookup copies the whole catalog (keystoneauth), about a millisecond of
 CPU, and the gateway makes several requests per step. A moved Zaqar endpoint takes a gateway restart.
+The client's requests go through the keystoneauth session (``KeystoneHttp``), as every other OpenStack call
+of the process does: its timeout (the client has none of its own), its pooled keep-alive connections (the
+client makes a transport with a new HTTP session, hence a new TCP connection, for every request), its TLS
+settings from clouds.yaml.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
 from typing import Any
 
-from zaqarclient.queues import client as zaqar_client
 from zaqarclient.queues.v2 import claim as zaqar_claim
+from zaqarclient.queues.v2 import client as zaqar_client
 from zaqarclient.queues.v2 import core
 from zaqarclient.queues.v2 import message as zaqar_message
 from zaqarclient.transport import errors
+from zaqarclient.transport import http as zaqar_http
 
 from vmha.runtime.effects import DEAD_LETTER_TTL
 from vmha.runtime.queues import Claimed
@@ -34,21 +40,44 @@ _DEAD_LETTER_KEYS = ("_max_claim_count", "_dead_letter_queue", "_dead_letter_que
 _MIN_CLAIM_TTL = 60
 
 
+class KeystoneHttp:
+    """The HTTP client interface python-zaqarclient's transport sends through (``request``), on a keystoneauth
+    session: the session authenticates, times out and pools connections; the transport maps the status."""
+
+    def __init__(self, session: Any) -> None:
+        self._session = session
+
+    def request(self, method: str, *, url: str, params: Any, headers: dict[str, str], data: Any,
+                verify: bool | str) -> Any:
+        """``verify`` is the client's and ignored: the session's own (clouds.yaml) applies."""
+        return self._session.request(url, method, params=params, headers=headers, data=data, raise_exc=False)
+
+
+def _client_on(url: str, session: Any) -> Any:
+    """python-zaqarclient's v2 client with one transport, on ``KeystoneHttp``, for all its requests (the client
+    would make one per request)."""
+    client = zaqar_client.Client(url=url, version=2, session=session)
+    transport = zaqar_http.HttpTransport(client.conf)
+    transport.client = KeystoneHttp(session)
+    client._get_transport = lambda _request: transport
+    return client
+
+
 class ZaqarQueues:
     """The runtime's Queues on Zaqar; thread-safe (one client, a request per call)."""
 
     def __init__(self, session: Any) -> None:
         self._session = session
-        self._made: zaqar_client.Client | None = None
+        self._made: Any = None
         self._making = threading.Lock()
 
     @property
-    def _client(self) -> zaqar_client.Client:
+    def _client(self) -> Any:
         """The client on Zaqar's endpoint, the one the client itself would look up (public, any region)."""
         with self._making:
             if self._made is None:
                 url = self._session.get_endpoint(service_type="messaging", interface="public")
-                self._made = zaqar_client.Client(url=url, version=2, session=self._session)
+                self._made = _client_on(url, self._session)
             return self._made
 
     def prepare(self, queue: str, *, delays: bool = False, dead_letters: str = "", max_claims: int = 0) -> None:
@@ -88,6 +117,11 @@ class ZaqarQueues:
     def postpone(self, claimed: Claimed, seconds: int, grace: int) -> None:
         handle = self._client.queue(claimed.queue, auto_create=False)
         zaqar_claim.Claim(handle, id=claimed.claim_id).update(ttl=max(_MIN_CLAIM_TTL, seconds), grace=grace)
+
+    def stats(self, queue: str) -> Mapping[str, Any]:
+        """Zaqar's stats of ``queue`` (message counts, oldest and newest message)."""
+        found: Mapping[str, Any] = self._client.queue(queue, auto_create=False).stats
+        return found
 
     def release(self, claimed: Claimed) -> None:
         zaqar_claim.Claim(self._client.queue(claimed.queue, auto_create=False), id=claimed.claim_id).delete()
