@@ -24,6 +24,15 @@ def recovery(ctx: StepContext, message: StepMessage, *, with_events: bool = True
     return detail
 
 
+def branch(ctx: StepContext, message: StepMessage) -> NotificationDetail:
+    """The notification as the message's server sees it (``Journal.get_branch``): the recovery-wide step runs
+    and this server's step runs and progress, none of the other servers'."""
+    detail = ctx.journal.get_branch(str(message.notification_id), str(message.instance_uuid))
+    if detail is None:
+        raise UnknownNotificationError(str(message.notification_id))
+    return detail
+
+
 def step_result(detail: NotificationDetail, step_id: str, instance_uuid: str = "") -> JsonObject | None:
     """The recorded result of a step that succeeded or was skipped, None if it has not."""
     for step in detail.steps:

@@ -46,7 +46,7 @@ _SETTLED = frozenset({InstanceStatus.SUCCEEDED, InstanceStatus.FAILED, InstanceS
 def run(message: StepMessage, ctx: StepContext) -> Outcome:
     """Done once the server is settled elsewhere in its expected state; Retry while it is not."""
     uuid = str(message.instance_uuid)
-    detail = records.recovery(ctx, message, with_events=False)
+    detail = records.branch(ctx, message)
     plan = planned(detail, message.instance_uuid)
     settled = _settled_before(detail, uuid)
     if plan is None or settled is not None:

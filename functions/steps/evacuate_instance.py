@@ -11,17 +11,16 @@ clears a stuck task (spec §4.4). Converges: a server already off the failed hos
 left alone. Nova refusing because it still sees the host in use, or because of the server's state, is a
 Retry (the boundary maps 409); ``confirm_instance_evacuated`` watches the result.
 
-At most ``vmha.functions.pacing``'s window of servers of one notification are evacuating at once (the
-operator's ``host_failure.max_parallel_evacuations`` is its hard ceiling; it shrinks while Nova shows
-trouble): ``ongoing`` in the journal, from the slot taken here until ``confirm_instance_evacuated`` settles
-them. The run reads the recovery once, which gives the plan. When every planned server fits in the window at
-once, none can ever wait and there is nothing to count: the slot is taken outside the lock, so the servers'
-journal reads and writes do not queue behind each other. Otherwise the servers ``ongoing`` are counted in the
-journal (one query) under the notification's evacuations lock (``vmha.functions.locks``), so replicas agree.
-A server finding no free slot waits, without asking Nova anything, until another server's branch ends in this
-gateway (its slot is then free), or at most ``SLOT_WAIT_SECONDS`` for a slot freed elsewhere. A server that turns
-out gone or already moved gives its slot back when it is settled (ignored here, or by
-``confirm_instance_evacuated``).
+At most ``vmha.functions.pacing``'s window of servers of one notification are evacuating at once (the operator's
+``host_failure.max_parallel_evacuations`` is its hard ceiling; it shrinks while Nova shows trouble): ``ongoing`` in
+the journal, from the slot taken here until ``confirm_instance_evacuated`` settles them. The run reads its branch of
+the recovery once (``records.branch``), which gives the plan. When every planned server fits in the window at once,
+none can ever wait and there is nothing to count: the slot is taken outside the lock, so the servers' journal reads
+and writes do not queue behind each other. Otherwise the servers ``ongoing`` are counted in the journal (one query)
+under the notification's evacuations lock (``vmha.functions.locks``), so replicas agree. A server finding no free
+slot waits, without asking Nova anything, until another server's branch ends in this gateway (its slot is then
+free), or at most ``SLOT_WAIT_SECONDS`` for a slot freed elsewhere. A server that turns out gone or already moved
+gives its slot back when it is settled (ignored here, or by ``confirm_instance_evacuated``).
 
 A server's first run (still ``pending`` as planned: nothing was ever asked of Nova for it in this recovery),
 when the plan found it active, stopped or in error with no task, acts on the state the plan read moments ago
@@ -110,9 +109,9 @@ def _again(ctx: StepContext, message: StepMessage, slot: Slot) -> Outcome:
 
 @dataclass(frozen=True)
 class Mine:
-    """The recovery as the journal had it when the run began, this server's plan and its progress (None: none
-    recorded). Still true under the evacuations lock: the plan never changes, and the server's progress
-    changes only in its own branch, whose step runs are one at a time."""
+    """The server's branch of the recovery as the journal had it when the run began, its plan and its progress
+    (None: none recorded). Still true under the evacuations lock: the plan never changes, and the server's
+    progress changes only in its own branch, whose step runs are one at a time."""
 
     detail: NotificationDetail
     plan: InstancePlan
@@ -120,8 +119,9 @@ class Mine:
 
 
 def _mine(ctx: StepContext, message: StepMessage) -> Mine | Fail:
-    """The recovery as the journal has it now, this server's plan and its progress; Fail if it was not planned."""
-    detail = records.recovery(ctx, message, with_events=False)
+    """The server's branch of the recovery as the journal has it now, its plan and its progress; Fail if it was
+    not planned."""
+    detail = records.branch(ctx, message)
     plan = planned(detail, message.instance_uuid)
     if plan is None:
         return Fail(f"server {message.instance_uuid} is not in the evacuation plan")

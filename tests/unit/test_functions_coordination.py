@@ -159,18 +159,19 @@ def test_only_a_plan_beyond_the_window_counts_its_slots_under_the_evacuations_lo
 
     monkeypatch.setattr(locks, "exclusive", spied)
     reads: list[str] = []
-    read = world.journal.get_notification
+    read = world.journal.get_branch
 
-    def counted(notification_id: str, *, with_events: bool = True) -> Any:
-        reads.append(notification_id)
-        return read(notification_id, with_events=with_events)
+    def counted(notification_id: str, instance_uuid: str) -> Any:
+        reads.append(instance_uuid)
+        return read(notification_id, instance_uuid)
 
-    monkeypatch.setattr(world.journal, "get_notification", counted)
+    monkeypatch.setattr(world.journal, "get_branch", counted)
     outcomes = [world.once(notification, "evacuate_instance", steps, server.id) for server in servers]
 
     assert [type(outcome) for outcome in outcomes] == [Done, Done, Retry][:planned]  # the window is 2
     assert scopes.count(Scope.EVACUATIONS) == (0 if planned == 2 else planned)
-    assert len(reads) == planned  # one read of the recovery per run; under the lock, a count of the ongoing
+    # one read of its branch per run; under the lock, a count of the ongoing
+    assert reads == [str(server.id) for server in servers]
 
 
 def test_a_refused_evacuation_gives_its_slot_back(world: World) -> None:

@@ -264,3 +264,26 @@ def test_detail_gathers_steps_instances_and_events_in_order(
         ("fence_host", "", "host powered off", 1.0, clock.now),
         ("evacuate_instance", INSTANCE, "evacuation requested", 0.5, clock.now),
     ]
+
+
+def test_a_branch_holds_the_recovery_wide_runs_and_its_own_server_only(
+    journal: Journal, clock: FakeClock, notification_id: str
+) -> None:
+    other = "0c0ffee0-3f0e-4d59-a1b4-0a5d5c2f8e11"
+    journal.finish_step(_claim(journal.begin_step(StepKey(notification_id, "plan_evacuation"), LEASE)), {"n": 2})
+    for uuid in (INSTANCE, other):
+        clock.advance(timedelta(seconds=1))
+        journal.finish_step(_claim(journal.begin_step(StepKey(notification_id, "evacuate_instance", uuid), LEASE)), {})
+        journal.record_instance_progress(notification_id, uuid, InstanceStatus.ONGOING, source_host="compute-1")
+    journal.add_progress_event(notification_id, "plan_evacuation", "planned", 1.0)
+
+    branch = journal.get_branch(notification_id, INSTANCE)
+
+    whole = journal.get_notification(notification_id, with_events=False)
+    assert branch is not None and whole is not None
+    assert branch.notification == whole.notification
+    assert [(s.key.step_id, s.key.instance_uuid, s.result) for s in branch.steps] == [
+        ("plan_evacuation", "", {"n": 2}), ("evacuate_instance", INSTANCE, {})]
+    assert branch.instances == tuple(item for item in whole.instances if item.instance_uuid == INSTANCE)
+    assert branch.events == ()
+    assert journal.get_branch("6f1b7a52-0000-4d59-a1b4-0a5d5c2f8e11", INSTANCE) is None

@@ -156,6 +156,13 @@ class Journal:
         the steps that run once per server read only the step runs and instances."""
         return self._read(lambda session, _now: progress.detail(session, notification_id, with_events))
 
+    def get_branch(self, notification_id: str, instance_uuid: str) -> NotificationDetail | None:
+        """A notification as one server's branch of its flow sees it: its recovery-wide step runs, that
+        server's step runs and progress, no events; None if unknown. A step that runs once per server reads
+        a fixed number of rows, not the whole recovery (at 50 servers, every run of such a step built the
+        other 49 servers' rows: about a fifth of the gateway's busy time)."""
+        return self._read(lambda session, _now: progress.detail(session, notification_id, False, instance_uuid))
+
     def get_notification_record(self, notification_id: str) -> NotificationRecord | None:
         """The notification alone (one row, however long its recovery); None if unknown."""
         return self._read(lambda session, _now: notifications.get(session, notification_id))

@@ -87,22 +87,19 @@ def add_event(
     return convert.event(row)
 
 
-def detail(session: Session, notification_id: str, with_events: bool = True) -> NotificationDetail | None:
+def detail(session: Session, notification_id: str, with_events: bool = True,
+           instance: str | None = None) -> NotificationDetail | None:
     """The notification with its step runs, instances and progress events (none unless ``with_events``),
-    each oldest first."""
+    each oldest first; with ``instance``, of the instances only that one, and of the step runs only the
+    recovery-wide ones and that instance's."""
     row = session.get(NotificationRow, notification_id)
     if row is None:
         return None
-    steps = session.scalars(
-        sa.select(StepRunRow)
-        .where(StepRunRow.notification_id == notification_id)
-        .order_by(StepRunRow.started_at, StepRunRow.step_id, StepRunRow.instance_uuid)
-    )
-    instances = session.scalars(
-        sa.select(InstanceProgressRow)
-        .where(InstanceProgressRow.notification_id == notification_id)
-        .order_by(InstanceProgressRow.started_at, InstanceProgressRow.instance_uuid)
-    )
+    steps = sa.select(StepRunRow).where(StepRunRow.notification_id == notification_id)
+    instances = sa.select(InstanceProgressRow).where(InstanceProgressRow.notification_id == notification_id)
+    if instance is not None:
+        steps = steps.where(StepRunRow.instance_uuid.in_(("", instance)))
+        instances = instances.where(InstanceProgressRow.instance_uuid == instance)
     events = session.scalars(
         sa.select(ProgressEventRow)
         .where(ProgressEventRow.notification_id == notification_id)
@@ -110,7 +107,9 @@ def detail(session: Session, notification_id: str, with_events: bool = True) -> 
     ) if with_events else ()
     return NotificationDetail(
         notification=convert.notification(row),
-        steps=tuple(convert.step(step) for step in steps),
-        instances=tuple(convert.instance(instance) for instance in instances),
+        steps=tuple(convert.step(step) for step in session.scalars(
+            steps.order_by(StepRunRow.started_at, StepRunRow.step_id, StepRunRow.instance_uuid))),
+        instances=tuple(convert.instance(item) for item in session.scalars(
+            instances.order_by(InstanceProgressRow.started_at, InstanceProgressRow.instance_uuid))),
         events=tuple(convert.event(event) for event in events),
     )
