@@ -1,27 +1,28 @@
 """COMPUTE_HOST, per instance: wait until one server is settled on another host, then finish it off.
 
-Settled: off the failed host with no task in progress (Nova clears the task before the destination takes
-the server over, so a server with no task still on the failed host is left behind only once Nova's
-evacuation record in os-migrations has ended). Then the plan's after-actions (spec §4.4): stop a server
-that was not running, reset one that was in ERROR back to ERROR, unlock it if vmha locked it; and record it
-``succeeded`` with its new host. Not settled yet: Retry after the recheck interval, or later while the
-evacuation is younger than half the time this gateway saw evacuations take, and without a read of its own
-while the gateway's latest listing of the failed host (``vmha.functions.pacing.SIGHTINGS``, at most 0.5 s
-old) shows it there with a task in progress. While Nova has a task in progress, its Retry is ``announced``: a
-gateway hearing Nova's versioned notifications runs it again as soon as Nova announces the server may have
-settled (``vmha.nova_news``), and such a look skips the listing, which may predate the news, to read the
-server. The first look at a server whose evacuation Nova announced (followed, no news yet) reads nothing and
-waits for that news (or the fallback poll): Nova, busy with the evacuations, answers no read that cannot
-settle anything. Once the task is gone, Nova announces the task's end (instance.rebuild.end), then moves the
-server to its new host (an instance.update with its new host). A server a read showed rebuilt and still on
-the failed host is remembered (``SIGHTINGS.rebuilt``); so is, until its next news, one whose news names it on
-the failed host (rebuild.end and the update clearing the task do): their next looks read Nova's evacuation
-record (os-migrations, far cheaper for Nova than a server) and the server only once the record ended, at
-the news of the move or, when Nova is not heard, the quick recheck. No listing older than such a read makes
-the server look busy again. The news only chooses what to read first: what is decided is decided on reads.
-A server that Nova left on the failed host or that went to ERROR, or one still unsettled at the step's
-deadline, is recorded ``failed`` and the step is Skipped, so that its branch still reaches
-``finish_host_recovery``, which fails the notification after putting an unused reserved host back.
+Settled: off the failed host with no task in progress (Nova clears the task before the destination takes the
+server over, so a server with no task still on the failed host is left behind only once Nova's evacuation
+record in os-migrations has ended). Then the plan's after-actions (spec §4.4): stop a server that was not
+running, reset one that was in ERROR back to ERROR, unlock it if vmha locked it; and record it ``succeeded``
+with its new host. Not settled yet: Retry after the recheck interval, or later while the evacuation is younger
+than half the time this gateway saw evacuations take, and without a read of its own while the gateway's latest
+listing of the failed host (``vmha.functions.pacing.SIGHTINGS``, at most 0.5 s old) shows it there with a task
+in progress. While Nova has a task in progress, its Retry is ``announced``: a gateway hearing Nova's versioned
+notifications runs it again as soon as Nova announces the server may have settled (``vmha.nova_news``), and
+such a look skips the listing, which may predate the news, to read the server. A look at a server Nova
+announces (followed, no news yet) reads nothing and waits for that news, ``nova_news.FALLBACK_SECONDS`` at most
+(or longer while the evacuation is young), unless the look before it waited already: Nova, busy with the
+evacuations, answers no read that cannot settle anything, and a lost announcement costs a few seconds, never
+the server. Once the task is gone, Nova announces the task's end (instance.rebuild.end), then moves the server
+to its new host (an instance.update with its new host). A server a read showed rebuilt and still on the failed
+host is remembered (``SIGHTINGS.rebuilt``); so is, until its next news, one whose news names it on the failed
+host (rebuild.end and the update clearing the task do): their next looks read Nova's evacuation record (os-
+migrations, far cheaper for Nova than a server) and the server only once the record ended, at the news of the
+move or, when Nova is not heard, the quick recheck. No listing older than such a read makes the server look
+busy again. The news only chooses what to read first: what is decided is decided on reads. A server that Nova
+left on the failed host or that went to ERROR, or one still unsettled at the step's deadline, is recorded
+``failed`` and the step is Skipped, so that its branch still reaches ``finish_host_recovery``, which fails the
+notification after putting an unused reserved host back.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from vmha.functions import pacing, records
 from vmha.functions.evacuation import InstancePlan, planned
 from vmha.functions.nova import at_boundary, recheck_delay
 from vmha.journal import InstanceStatus, NotificationDetail
-from vmha.nova_news import NEWS
+from vmha.nova_news import FALLBACK_SECONDS, NEWS
 from vmha.outcomes import Done, Fail, Outcome, Retry, Skipped
 
 _SETTLED = frozenset({InstanceStatus.SUCCEEDED, InstanceStatus.FAILED, InstanceStatus.IGNORED})
@@ -51,13 +52,14 @@ def run(message: StepMessage, ctx: StepContext) -> Outcome:
     settled = _settled_before(detail, uuid)
     if plan is None or settled is not None:
         return settled or Fail(f"server {uuid} is not in the evacuation plan")
-    if message.attempt == 1 and NEWS.following(uuid) and not NEWS.pending(uuid):
-        return Retry(f"server {uuid}: Nova announced its evacuation; its end is awaited",
-                     recheck_delay(ctx, message), announced=True)
     failed_host, recovery = ctx.notification.hostname, str(message.notification_id)
     requested = _requested(detail, uuid)
     elapsed = (ctx.now() - requested).total_seconds() if requested is not None else None
-    late, news = _too_late(ctx, message, detail, plan, requested), NEWS.take(uuid)
+    late = _too_late(ctx, message, detail, plan, requested)
+    if not late and NEWS.following(uuid) and not NEWS.pending(uuid) and NEWS.wait_once(uuid):
+        return Retry(f"server {uuid}: Nova announces its evacuation; its news is awaited",
+                     max(FALLBACK_SECONDS, _delay(ctx, message, elapsed)), announced=True)
+    news = NEWS.take(uuid)
     # moved next: a server a read showed rebuilt, or one its news names on the failed host with its task over
     moving = pacing.SIGHTINGS.was_rebuilt(recovery, uuid) if news is None else news.host == failed_host
     if not late and moving:

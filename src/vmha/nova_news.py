@@ -18,6 +18,9 @@ from dataclasses import dataclass
 
 KEPT_SECONDS = 600.0
 """What was heard of a server is forgotten this long after its last event (its recovery looks no more)."""
+FALLBACK_SECONDS = 5.0
+"""A look at a followed server that waits for its news instead of reading (``wait_once``) comes back after this
+long at the latest: news lost, or never sent, delays a look by no more."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class NovaNews:
         self._clock = clock
         self._heard: dict[str, float] = {}
         self._news: dict[str, News] = {}
+        self._waiting: set[str] = set()
         self._connected = False
         self._lock = threading.Lock()
 
@@ -51,6 +55,7 @@ class NovaNews:
             if len(self._heard) > 1000:
                 self._heard = {key: at for key, at in self._heard.items() if now - at < KEPT_SECONDS}
                 self._news = {key: news for key, news in self._news.items() if key in self._heard}
+                self._waiting &= self._heard.keys()
             self._heard[server] = now
             if settled:
                 self._news[server] = News(host)
@@ -71,7 +76,19 @@ class NovaNews:
     def take(self, server: str) -> News | None:
         """The news of ``server`` no look took yet, if any; a look takes it."""
         with self._lock:
+            self._waiting.discard(server)
             return self._news.pop(server, None)
+
+    def wait_once(self, server: str) -> bool:
+        """Whether a look at ``server`` may wait for its news instead of reading Nova: not twice in a row, so
+        the look after one that waited (woken by its ``FALLBACK_SECONDS`` timer, not by news) reads; taking
+        news allows a wait again."""
+        with self._lock:
+            if server in self._waiting:
+                self._waiting.discard(server)
+                return False
+            self._waiting.add(server)
+            return True
 
 
 NEWS = NovaNews()

@@ -16,13 +16,26 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from vmha.functions import pacing
+from vmha.functions.steps import confirm_instance_evacuated
 from vmha.journal import Journal, open_journal
 from vmha.journal.database import VERSION_TABLE
 from vmha.journal.schema import Base
+from vmha.nova_news import NovaNews
 
 from .journal_support import FakeClock
 
 SQLITE_FILE = "sqlite"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_state(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts with what a fresh gateway process knows of Nova: no window cut, no settle times, no
+    listings, no news (else the order of the tests would change what they see)."""
+    monkeypatch.setattr(pacing, "WINDOW", pacing.Window())
+    monkeypatch.setattr(pacing, "SETTLING", pacing.Settling())
+    monkeypatch.setattr(pacing, "SIGHTINGS", pacing.Sightings())
+    monkeypatch.setattr(confirm_instance_evacuated, "NEWS", NovaNews())
 
 
 def _database_params() -> list[object]:

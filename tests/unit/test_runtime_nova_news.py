@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from vmha.cloud.nova import get_server
 from vmha.contracts import parse_settings
 from vmha.functions.steps import confirm_instance_evacuated
 from vmha.journal import Journal, NotificationStatus
-from vmha.nova_news import KEPT_SECONDS, News, NovaNews
+from vmha.nova_news import FALLBACK_SECONDS, KEPT_SECONDS, News, NovaNews
 from vmha.outcomes import Done
 from vmha.runtime.held import Held, HeldMessages
 from vmha.runtime.nova_listener import NovaListener, announcement
@@ -86,6 +87,15 @@ def test_a_server_is_followed_only_while_connected_and_its_news_is_taken_once() 
     assert not news.following(OTHER)
 
 
+def test_a_look_may_wait_for_news_but_not_twice_in_a_row_and_taking_news_allows_it_again() -> None:
+    news = NovaNews()
+    assert news.wait_once(SERVER) and not news.wait_once(SERVER)  # the look after a wait reads
+    assert news.wait_once(SERVER) and news.wait_once(OTHER)
+    news.heard(SERVER, settled=True)
+    assert news.take(SERVER) == News(None)
+    assert news.wait_once(SERVER)
+
+
 @pytest.mark.parametrize(("event_type", "data", "expected"), [
     ("instance.update", {"task_state": None, "state": "active", "host": "compute2"}, (SERVER, True, "compute2")),
     ("instance.update", {"task_state": None, "state": "error", "host": "compute2"}, (SERVER, True, "compute2")),
@@ -150,3 +160,30 @@ def test_the_first_look_at_an_announced_evacuation_reads_nothing_until_news(
     assert isinstance(run.of("confirm_instance_evacuated", server.id), Done) and server.compute_host != "compute1"
     # the first look (Nova still evacuating) reads the server only when news already came; the next one settles it
     assert looks == [server.id] * reads
+
+
+def test_a_followed_server_whose_news_never_comes_is_read_after_the_fallback_wait(
+        journal: Journal, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    world = make_world(journal, clock)
+    server = world.nova.add_server("compute1")
+    fail_host(world)
+    news = NovaNews()
+    news.connected(True)
+    news.heard(server.id, settled=False)  # Nova announced the server's lock and evacuation, then nothing more
+    monkeypatch.setattr(confirm_instance_evacuated, "NEWS", news)
+    looks: list[datetime] = []
+
+    def counted(cloud: Any, uuid: str) -> Any:
+        looks.append(clock.now)
+        return get_server(cloud, uuid)
+
+    monkeypatch.setattr(confirm_instance_evacuated, "get_server", counted)
+    run = world.run(host_down())
+    assert run.status is NotificationStatus.FINISHED
+    assert isinstance(run.of("confirm_instance_evacuated", server.id), Done) and server.compute_host != "compute1"
+    [record] = world.journal.list_notifications(limit=1)
+    detail = world.journal.get_notification(record.id, with_events=False)
+    assert detail is not None
+    [evacuated] = [step.finished_at for step in detail.steps if step.key.step_id == "evacuate_instance"]
+    # the first look waited for news; the next, woken by its timer, read and settled the server
+    assert evacuated is not None and len(looks) == 1 and looks[0] - evacuated >= timedelta(seconds=FALLBACK_SECONDS)
