@@ -1,7 +1,8 @@
 """A recovery ridden through a dependency's outage (issue 15 item 3): Nova's API, Zaqar, the journal's database
 (PostgreSQL, a database of its own) or etcd, each a real process of the local cloud, stopped while a host
-recovery runs and started again ``seconds`` later. Used by tests/integration/test_outages.py (90 s each) and
-the soak script ``python -m tests.bench.outages`` (5 minutes each).
+recovery runs and started again ``seconds`` later. Used by tests/integration/test_outages.py (30 s each, the
+gateway's step retries shortened to last less) and the soak script ``python -m tests.bench.outages`` (5 minutes
+each, vmha's default retries).
 
 Stopping a shared service breaks whatever else runs on the cloud meanwhile: the outage holds an exclusive
 ``flock`` on ``OUTAGE_LOCK``; other sessions' integration runs can take it shared to stay out of the way.
@@ -14,7 +15,7 @@ import fcntl
 import signal
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -102,11 +103,14 @@ def journal_database(layout: Layout, outage: str, tmp_path: Path) -> Iterator[st
 
 
 def ride_out(conn: Any, layout: Layout, tmp_path: Path, outage: str, seconds: float, *, servers: int = 3,
-             say: Callable[[str], None] = lambda text: None) -> RiddenOut:
-    """Kill a host holding ``servers`` HA servers, report it to a real gateway, stop ``outage`` as soon as the
-    recovery began, start it again after ``seconds`` and wait for the recovery's end."""
+             retry: Mapping[str, Any] | None = None, say: Callable[[str], None] = lambda text: None) -> RiddenOut:
+    """Kill a host holding ``servers`` HA servers, report it to a real gateway (its ``retry`` settings, default
+    vmha's), stop ``outage`` as soon as the recovery began, start it again after ``seconds`` and wait for the
+    recovery's end."""
     with journal_database(layout, outage, tmp_path) as journal_url, cloud_to_myself():
         settings: dict[str, Any] = {"host_failure": {"evacuate_all_instances": False}}
+        if retry is not None:
+            settings["retry"] = dict(retry)
         if outage == "etcd":
             settings["coordination_url"] = layout.etcd_url.replace("http://", "etcd3+http://")
         recoveries = Recoveries(tmp_path, conn, layout, journal_url=journal_url, **settings)
