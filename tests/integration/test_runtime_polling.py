@@ -1,8 +1,8 @@
 """How the consumers of one process look for work on the real Zaqar: unwoken, one poll per interval for the
 whole process; a claim that found a message makes one more consumer look; a held message's wake-up asks Zaqar
 nothing; the next step of a chain runs at once; Zaqar's endpoint looked up once and its requests sharing a kept
-connection. (One test drives a
-consumer's private look and store: the behaviour is a worker's, no public call shows it.)"""
+connection. (One test drives a consumer's private look and store: the behaviour is a worker's, no public call
+shows it.)"""
 
 from __future__ import annotations
 
