@@ -9,10 +9,11 @@ than half the time this gateway saw evacuations take, and without a read of its 
 listing of the failed host (``vmha.functions.pacing.SIGHTINGS``, at most 0.5 s old) shows it there with a task
 in progress. While Nova has a task in progress, its Retry is ``announced``: a gateway hearing Nova's versioned
 notifications runs it again as soon as Nova announces the server may have settled (``vmha.nova_news``), and
-such a look skips the listing, which may predate the news, to read the server. A look at a server Nova
-announces (followed, no news yet) reads nothing and waits for that news, ``nova_news.FALLBACK_SECONDS`` at most
-(or longer while the evacuation is young), unless the look before it waited already: Nova, busy with the
-evacuations, answers no read that cannot settle anything, and a lost announcement costs a few seconds, never
+such a look skips the listing, which may predate the news, to read the server. The first look at a server
+Nova announces (followed, no news yet: its evacuation was just requested) reads nothing and waits for that news,
+``nova_notifications.poll_seconds`` at most (or longer while the evacuation is young): Nova, busy with the
+evacuations, answers no read that cannot settle anything. Later looks without news are the fallback poll, which
+the gateway spaces out while they find nothing new (``NovaNews.poll``): a lost announcement costs seconds, never
 the server. Once the task is gone, Nova announces the task's end (instance.rebuild.end), then moves the server
 to its new host (an instance.update with its new host). A server a read showed rebuilt and still on the failed
 host is remembered (``SIGHTINGS.rebuilt``); so is, until its next news, one whose news names it on the failed
@@ -37,7 +38,7 @@ from vmha.functions import pacing, records
 from vmha.functions.evacuation import InstancePlan, planned
 from vmha.functions.nova import at_boundary, recheck_delay
 from vmha.journal import InstanceStatus, NotificationDetail
-from vmha.nova_news import FALLBACK_SECONDS, NEWS
+from vmha.nova_news import NEWS
 from vmha.outcomes import Done, Fail, Outcome, Retry, Skipped
 
 _SETTLED = frozenset({InstanceStatus.SUCCEEDED, InstanceStatus.FAILED, InstanceStatus.IGNORED})
@@ -56,9 +57,10 @@ def run(message: StepMessage, ctx: StepContext) -> Outcome:
     requested = _requested(detail, uuid)
     elapsed = (ctx.now() - requested).total_seconds() if requested is not None else None
     late = _too_late(ctx, message, detail, plan, requested)
-    if not late and NEWS.following(uuid) and not NEWS.pending(uuid) and NEWS.wait_once(uuid):
+    if not late and message.attempt == 1 and NEWS.following(uuid) and not NEWS.pending(uuid):
+        poll = ctx.settings.nova_notifications.poll_seconds
         return Retry(f"server {uuid}: Nova announces its evacuation; its news is awaited",
-                     max(FALLBACK_SECONDS, _delay(ctx, message, elapsed)), announced=True)
+                     max(poll, _delay(ctx, message, elapsed)), announced=True)
     news = NEWS.take(uuid)
     # moved next: a server a read showed rebuilt, or one its news names on the failed host with its task over
     moving = pacing.SIGHTINGS.was_rebuilt(recovery, uuid) if news is None else news.host == failed_host

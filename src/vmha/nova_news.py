@@ -18,9 +18,8 @@ from dataclasses import dataclass
 
 KEPT_SECONDS = 600.0
 """What was heard of a server is forgotten this long after its last event (its recovery looks no more)."""
-FALLBACK_SECONDS = 5.0
-"""A look at a followed server that waits for its news instead of reading (``wait_once``) comes back after this
-long at the latest: news lost, or never sent, delays a look by no more."""
+MAX_POLL_DOUBLINGS = 2
+"""A followed server's fallback poll doubles after each look that found no news, up to this many times (``poll``)."""
 
 
 @dataclass(frozen=True)
@@ -38,7 +37,7 @@ class NovaNews:
         self._clock = clock
         self._heard: dict[str, float] = {}
         self._news: dict[str, News] = {}
-        self._waiting: set[str] = set()
+        self._silent: dict[str, int] = {}
         self._connected = False
         self._lock = threading.Lock()
 
@@ -55,7 +54,7 @@ class NovaNews:
             if len(self._heard) > 1000:
                 self._heard = {key: at for key, at in self._heard.items() if now - at < KEPT_SECONDS}
                 self._news = {key: news for key, news in self._news.items() if key in self._heard}
-                self._waiting &= self._heard.keys()
+                self._silent = {key: count for key, count in self._silent.items() if key in self._heard}
             self._heard[server] = now
             if settled:
                 self._news[server] = News(host)
@@ -74,21 +73,23 @@ class NovaNews:
             return server in self._news
 
     def take(self, server: str) -> News | None:
-        """The news of ``server`` no look took yet, if any; a look takes it."""
+        """The news of ``server`` no look took yet, if any; a look takes it (and counts as silent without it)."""
         with self._lock:
-            self._waiting.discard(server)
-            return self._news.pop(server, None)
+            news = self._news.pop(server, None)
+            if news is None:
+                self._silent[server] = self._silent.get(server, 0) + 1
+            else:
+                self._silent.pop(server, None)
+            return news
 
-    def wait_once(self, server: str) -> bool:
-        """Whether a look at ``server`` may wait for its news instead of reading Nova: not twice in a row, so
-        the look after one that waited (woken by its ``FALLBACK_SECONDS`` timer, not by news) reads; taking
-        news allows a wait again."""
+    def poll(self, server: str, seconds: float) -> float:
+        """How long a look at ``server`` may wait for its news before it reads Nova anyway: ``seconds`` after a
+        look that took news, doubled after each look since that took none, up to ``MAX_POLL_DOUBLINGS`` times.
+        News flows while Nova works on the server; the fallback poll is only for news lost, which then costs at
+        most the longest poll."""
         with self._lock:
-            if server in self._waiting:
-                self._waiting.discard(server)
-                return False
-            self._waiting.add(server)
-            return True
+            silent = self._silent.get(server, 0)
+        return seconds * 2.0 ** min(silent, MAX_POLL_DOUBLINGS)
 
 
 NEWS = NovaNews()

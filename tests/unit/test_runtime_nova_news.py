@@ -7,26 +7,33 @@ from __future__ import annotations
 import json
 import logging
 import time
-from datetime import datetime, timedelta
+import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from vmha.cloud.nova import get_server
-from vmha.contracts import parse_settings
+from vmha.contracts import StepMessage, parse_settings
+from vmha.functions.registry import STEPS
 from vmha.functions.steps import confirm_instance_evacuated
 from vmha.journal import Journal, NotificationStatus
-from vmha.nova_news import FALLBACK_SECONDS, KEPT_SECONDS, News, NovaNews
-from vmha.outcomes import Done
+from vmha.nova_news import KEPT_SECONDS, MAX_POLL_DOUBLINGS, News, NovaNews
+from vmha.outcomes import Done, Fail
+from vmha.runtime.flow import Post
 from vmha.runtime.held import Held, HeldMessages
 from vmha.runtime.nova_listener import NovaListener, announcement
 from vmha.runtime.queues import Claimed
+from vmha.runtime.runner import StepRunner
+from vmha.runtime.services import LEASE_MARGIN, Services
 from vmha.runtime.wakeup import Wakeup
 
 from .functions_support import fail_host, host_down, make_world
 from .journal_support import FakeClock
 
 SERVER, OTHER = "6d0e4b1e-0d5c-4a43-9a59-2b4b8a3e1c01", "0b7e3c55-54f6-4c1d-8e8e-0b2f4d1c9a02"
+CONFIRM = STEPS["confirm_instance_evacuated"]
+POLL = 5.0
 
 
 def _held(name: str, delay: float, key: str | None = None) -> Held:
@@ -87,13 +94,17 @@ def test_a_server_is_followed_only_while_connected_and_its_news_is_taken_once() 
     assert not news.following(OTHER)
 
 
-def test_a_look_may_wait_for_news_but_not_twice_in_a_row_and_taking_news_allows_it_again() -> None:
+def test_a_servers_poll_doubles_while_its_looks_find_no_news_and_news_brings_it_back() -> None:
     news = NovaNews()
-    assert news.wait_once(SERVER) and not news.wait_once(SERVER)  # the look after a wait reads
-    assert news.wait_once(SERVER) and news.wait_once(OTHER)
+    assert news.poll(SERVER, 5.0) == 5.0, "no look yet"
+    assert news.take(SERVER) is None
+    assert news.poll(SERVER, 5.0) == 10.0 and news.poll(OTHER, 5.0) == 5.0
+    for _ in range(MAX_POLL_DOUBLINGS + 3):
+        news.take(SERVER)
+    assert news.poll(SERVER, 5.0) == 5.0 * 2**MAX_POLL_DOUBLINGS, "doubled no further"
     news.heard(SERVER, settled=True)
     assert news.take(SERVER) == News(None)
-    assert news.wait_once(SERVER)
+    assert news.poll(SERVER, 5.0) == 5.0
 
 
 @pytest.mark.parametrize(("event_type", "data", "expected"), [
@@ -186,4 +197,26 @@ def test_a_followed_server_whose_news_never_comes_is_read_after_the_fallback_wai
     assert detail is not None
     [evacuated] = [step.finished_at for step in detail.steps if step.key.step_id == "evacuate_instance"]
     # the first look waited for news; the next, woken by its timer, read and settled the server
-    assert evacuated is not None and len(looks) == 1 and looks[0] - evacuated >= timedelta(seconds=FALLBACK_SECONDS)
+    poll = timedelta(seconds=world.settings.nova_notifications.poll_seconds)
+    assert evacuated is not None and len(looks) == 1 and looks[0] - evacuated >= poll
+
+
+@pytest.mark.parametrize(("claim_left", "followed", "expected"), [
+    (300.0, False, 1.0),  # not followed: the step's own delay
+    (300.0, True, 2 * POLL),  # followed, one silent look since the last news: twice the poll
+    (CONFIRM.timeout_seconds + LEASE_MARGIN.total_seconds() + 3.0, True, 3.0),  # cut short where the claim ends
+])
+def test_a_held_look_at_a_followed_server_waits_its_poll_as_far_as_the_claim_allows(
+        journal: Journal, claim_left: float, followed: bool, expected: float) -> None:
+    news = NovaNews()
+    news.connected(followed)
+    news.heard(SERVER, settled=False)
+    news.take(SERVER)  # one look found no news
+    options = {"nova_notifications": {"poll_seconds": POLL}, "gateway": {"claim_ttl_seconds": 300}}
+    services = Services(parse_settings(options, {}), journal, None, STEPS,  # type: ignore[arg-type]
+                        lambda *args: Fail("no intake here"), None, news=news)
+    message = StepMessage(uuid.uuid4(), CONFIRM.id, 2, (CONFIRM.id,), 0, datetime.now(UTC), uuid.UUID(SERVER))
+    claimed = Claimed("steps", "m", "claim", message.to_dict(), time.monotonic() - 300 + claim_left)
+    held = StepRunner(services, None)._held(claimed, [Post(message, 1.0, announced=True)])  # type: ignore[arg-type]
+    assert held is not None and held.wake_key == SERVER
+    assert held.delay == pytest.approx(expected, abs=0.1)

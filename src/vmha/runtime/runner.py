@@ -95,19 +95,22 @@ class StepRunner:
 
     def _held(self, claimed: Claimed, actions: list[flow.Action]) -> Held | None:
         """The one message ``actions`` post, kept here when it can run and end before the claim expires; a look
-        at a server Nova announces to this process waits up to ``nova_notifications.poll_seconds`` for news."""
+        at a server Nova announces to this process waits for news up to its poll (``NovaNews.poll``: from
+        ``nova_notifications.poll_seconds``, longer while its looks find no news), as far as the claim allows."""
         match actions:
             case [flow.Post(message=message) as post] if message.step in self._services.table:
-                timeout = self._services.table[message.step].timeout_seconds
-                expires = claimed.claimed_at + self._services.settings.gateway.claim_ttl_seconds
+                services = self._services
+                timeout = services.table[message.step].timeout_seconds
+                expires = claimed.claimed_at + services.settings.gateway.claim_ttl_seconds
+                room = expires - time.monotonic() - timeout - LEASE_MARGIN.total_seconds()
                 key = str(message.instance_uuid) if post.announced else None
-                delays = [post.delay]
-                if key is not None and self._services.news.following(key):
-                    delays.insert(0, max(post.delay, self._services.settings.nova_notifications.poll_seconds))
-                for delay in delays:
-                    if time.monotonic() + delay + timeout + LEASE_MARGIN.total_seconds() <= expires:
-                        waiter = str(message.notification_id) if post.until_branch_ends else None
-                        return Held(replace(claimed, body=message.to_dict()), delay, waiter, key)
+                delay = post.delay
+                if key is not None and services.news.following(key):
+                    poll = services.news.poll(key, services.settings.nova_notifications.poll_seconds)
+                    delay = max(delay, min(room, poll))
+                if delay <= room:
+                    waiter = str(message.notification_id) if post.until_branch_ends else None
+                    return Held(replace(claimed, body=message.to_dict()), delay, waiter, key)
         return None
 
     def _decide(self, message: StepMessage, record: NotificationRecord, frame: flow.Frame) -> list[flow.Action]:
