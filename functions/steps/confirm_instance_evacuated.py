@@ -19,7 +19,9 @@ to its new host (an instance.update with its new host). A server a read showed r
 host is remembered (``SIGHTINGS.rebuilt``); so is, until its next news, one whose news names it on the failed
 host (rebuild.end and the update clearing the task do): their next looks read Nova's evacuation record (os-
 migrations, far cheaper for Nova than a server) and the server only once the record ended, at the news of the
-move or, when Nova is not heard, the quick recheck. No listing older than such a read makes the server look
+move or, when Nova is not heard, the quick recheck. News naming the server still on the failed host with no
+error wakes no held look (``NovaNews.leaving``): the look it would wake only learns that Nova has yet to move
+the server, which the news of the move tells. No listing older than such a read makes the server look
 busy again. The news only chooses what to read first: what is decided is decided on reads. A server that Nova
 left on the failed host or that went to ERROR, or one still unsettled at the step's deadline, is recorded
 ``failed`` and the step is Skipped, so that its branch still reaches ``finish_host_recovery``, which fails the
@@ -54,6 +56,7 @@ def run(message: StepMessage, ctx: StepContext) -> Outcome:
     if plan is None or settled is not None:
         return settled or Fail(f"server {uuid} is not in the evacuation plan")
     failed_host, recovery = ctx.notification.hostname, str(message.notification_id)
+    NEWS.leaving(uuid, failed_host)
     requested = _requested(detail, uuid)
     elapsed = (ctx.now() - requested).total_seconds() if requested is not None else None
     late = _too_late(ctx, message, detail, plan, requested)
@@ -63,7 +66,8 @@ def run(message: StepMessage, ctx: StepContext) -> Outcome:
                      max(poll, _delay(ctx, message, elapsed)), announced=True)
     news = NEWS.take(uuid)
     # moved next: a server a read showed rebuilt, or one its news names on the failed host with its task over
-    moving = pacing.SIGHTINGS.was_rebuilt(recovery, uuid) if news is None else news.host == failed_host
+    moving = pacing.SIGHTINGS.was_rebuilt(recovery, uuid) if news is None else (
+        news.host == failed_host and not news.error)
     if not late and moving:
         if evacuation_running(ctx.cloud, uuid, failed_host):
             return _moving(ctx, message, failed_host)

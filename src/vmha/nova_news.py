@@ -6,7 +6,9 @@ News only ever prompts a look: nothing here is trusted to decide anything, a ste
 in for quick polling. A server has *news* when its latest event told that it may have settled (no task left,
 or a task ended) and no look has taken that news since: a later event that tells nothing of the kind (a task
 begun, a lock) makes it stale, so news of an earlier life of the server (its boot) never prompts a look at
-its evacuation.
+its evacuation. News *wakes* the looks held for the server only when it can settle something: a look that
+awaits the server's move off a failed host (``leaving``) is not woken by news naming it still there with no
+error (Nova ends the rebuild there, then moves it), but takes that news when it runs for another reason.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ class News:
 
     host: str | None
     """The host Nova named the server on (None: none named)."""
+    error: bool = False
+    """It told of an error (an ``.error`` event, or the server in ERROR)."""
 
 
 class NovaNews:
@@ -38,6 +42,7 @@ class NovaNews:
         self._heard: dict[str, float] = {}
         self._news: dict[str, News] = {}
         self._silent: dict[str, int] = {}
+        self._leaving: dict[str, str] = {}
         self._connected = False
         self._lock = threading.Lock()
 
@@ -46,20 +51,28 @@ class NovaNews:
         with self._lock:
             self._connected = up
 
-    def heard(self, server: str, settled: bool, host: str | None = None) -> None:
+    def heard(self, server: str, settled: bool, host: str | None = None, error: bool = False) -> bool:
         """An event about ``server`` naming it on ``host``; ``settled``: it tells the server may have settled
-        (otherwise news not taken yet is stale)."""
+        (otherwise news not taken yet is stale); ``error``: it tells of an error. Returns whether it wakes the
+        looks held for the server (see the module docstring)."""
         now = self._clock()
         with self._lock:
             if len(self._heard) > 1000:
                 self._heard = {key: at for key, at in self._heard.items() if now - at < KEPT_SECONDS}
                 self._news = {key: news for key, news in self._news.items() if key in self._heard}
                 self._silent = {key: count for key, count in self._silent.items() if key in self._heard}
+                self._leaving = {key: host for key, host in self._leaving.items() if key in self._heard}
             self._heard[server] = now
-            if settled:
-                self._news[server] = News(host)
-            else:
+            if not settled:
                 self._news.pop(server, None)
+                return False
+            news = self._news[server] = News(host, error)
+            return self._wakes(server, news)
+
+    def leaving(self, server: str, host: str) -> None:
+        """The looks at ``server`` await its move off ``host``: news naming it still there wakes none of them."""
+        with self._lock:
+            self._leaving[server] = host
 
     def following(self, server: str) -> bool:
         """Whether the listener is connected and has heard of ``server`` lately."""
@@ -68,9 +81,10 @@ class NovaNews:
             return self._connected and at is not None and self._clock() - at < KEPT_SECONDS
 
     def pending(self, server: str) -> bool:
-        """Whether ``server`` has news no look took yet."""
+        """Whether ``server`` has news no look took yet that wakes its looks."""
         with self._lock:
-            return server in self._news
+            news = self._news.get(server)
+            return news is not None and self._wakes(server, news)
 
     def take(self, server: str) -> News | None:
         """The news of ``server`` no look took yet, if any; a look takes it (and counts as silent without it)."""
@@ -90,6 +104,9 @@ class NovaNews:
         with self._lock:
             silent = self._silent.get(server, 0)
         return seconds * 2.0 ** min(silent, MAX_POLL_DOUBLINGS)
+
+    def _wakes(self, server: str, news: News) -> bool:
+        return news.error or news.host is None or news.host != self._leaving.get(server)
 
 
 NEWS = NovaNews()

@@ -77,8 +77,9 @@ def test_a_notification_wakes_the_confirmation_that_settles_the_server(
                  line["message"] == WOKEN or (line["message"] == "step ran"
                                               and line.get("step") == "confirm_instance_evacuated"))]
     # a look found the server busy; from then on every look was one Nova's news ran early (polls are a minute
-    # apart): one per piece of news (the rebuild's end, the move's update), and the last settled the server
+    # apart), and only the news of the move woke one (the rebuild's end names the failed host): that look settled it
     assert looks[0] == ("step ran", "Retry") and looks[-1] == ("step ran", "Done"), looks
+    assert looks.count((WOKEN, None)) == 1, looks
     assert looks[1::2] == [(WOKEN, None)] * (len(looks) // 2), looks
     assert all(message == "step ran" for message, _ in looks[::2]), looks
     assert not any(line["message"] == DEAF for line in lines)

@@ -108,18 +108,32 @@ def test_a_servers_poll_doubles_while_its_looks_find_no_news_and_news_brings_it_
 
 
 @pytest.mark.parametrize(("event_type", "data", "expected"), [
-    ("instance.update", {"task_state": None, "state": "active", "host": "compute2"}, (SERVER, True, "compute2")),
-    ("instance.update", {"task_state": None, "state": "error", "host": "compute2"}, (SERVER, True, "compute2")),
-    ("instance.update", {"task_state": "rebuilding", "host": "compute2"}, (SERVER, False, "compute2")),
-    ("instance.rebuild.end", {"task_state": None, "host": "compute1"}, (SERVER, True, "compute1")),
-    ("instance.evacuate", {"task_state": "rebuilding"}, (SERVER, False, None)),
-    ("instance.rebuild.error", {"task_state": "rebuilding", "host": 7}, (SERVER, True, None)),
-    ("instance.power_off.end", {"task_state": None}, (SERVER, True, None)),
+    ("instance.update", {"task_state": None, "state": "active", "host": "compute2"},
+     (SERVER, True, "compute2", False)),
+    ("instance.update", {"task_state": None, "state": "error", "host": "compute2"}, (SERVER, True, "compute2", True)),
+    ("instance.update", {"task_state": "rebuilding", "host": "compute2"}, (SERVER, False, "compute2", False)),
+    ("instance.rebuild.end", {"task_state": None, "host": "compute1"}, (SERVER, True, "compute1", False)),
+    ("instance.evacuate", {"task_state": "rebuilding"}, (SERVER, False, None, False)),
+    ("instance.rebuild.error", {"task_state": "rebuilding", "host": 7}, (SERVER, True, None, True)),
+    ("instance.power_off.end", {"task_state": None}, (SERVER, True, None, False)),
     ("service.update", {"task_state": None}, None),
 ])
 def test_nova_envelopes_name_the_server_and_whether_it_may_have_settled(
-        event_type: str, data: dict[str, Any], expected: tuple[str, bool, str | None] | None) -> None:
+        event_type: str, data: dict[str, Any], expected: tuple[str, bool, str | None, bool] | None) -> None:
     assert announcement(_envelope(event_type, **data)) == expected
+
+
+def test_news_of_a_server_still_on_the_host_it_is_awaited_off_wakes_nothing_unless_it_tells_of_an_error() -> None:
+    news = NovaNews()
+    news.leaving(SERVER, "compute1")
+    assert not news.heard(SERVER, settled=True, host="compute1"), "rebuilt, not moved yet"
+    assert not news.pending(SERVER) and news.take(SERVER) == News("compute1"), "a look running anyway takes it"
+    assert news.heard(SERVER, settled=True, host="compute1", error=True), "an error there is worth a look"
+    assert news.pending(SERVER)
+    assert news.heard(SERVER, settled=True, host="compute2"), "moved"
+    assert news.heard(SERVER, settled=True), "no host named"
+    assert not news.heard(SERVER, settled=False, host="compute2"), "a task begun is no news"
+    assert news.heard(OTHER, settled=True, host="compute1"), "another server's looks await no move"
 
 
 @pytest.mark.parametrize("body", [

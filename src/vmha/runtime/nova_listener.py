@@ -11,8 +11,9 @@ An ``instance.*`` event names its server (``nova_object.data.uuid``): the server
 (``vmha.nova_news``), and an event telling it may have settled (any ``instance.*.end`` or ``.error``, or an
 ``instance.update`` with no task left: the one that clears an evacuation's task, the conductor's to ERROR when
 no host is found, and the one of the server's move to its new host, which Nova makes after
-``instance.rebuild.end``) is news that wakes the looks held for it (``HeldMessages.wake``); any other event of
-the server (a task begun, a lock) makes earlier news stale. Nothing else is read from it. The broker down,
+``instance.rebuild.end``) is news for its looks; it wakes those held for it (``HeldMessages.wake``) unless they
+await the server's move off the host it names and it tells of no error (``NovaNews.leaving``). Any other event
+of the server (a task begun, a lock) makes earlier news stale. Nothing else is read from it. The broker down,
 unreachable or refusing the queue is logged and counted, and tried again after a pause growing to
 ``MAX_PAUSE``; meanwhile nothing is followed and confirmations poll as usual, so a broker down costs a
 recovery only the notifications' head start.
@@ -56,6 +57,8 @@ class Announcement(NamedTuple):
     """It tells the server may have settled."""
     host: str | None
     """The host it names the server on."""
+    error: bool
+    """It tells of an error: an ``.error`` event, or the server in ERROR."""
 
 
 def announcement(body: Any) -> Announcement | None:
@@ -76,10 +79,11 @@ def announcement(body: Any) -> Announcement | None:
     server = data.get("uuid")
     if not isinstance(server, str):
         return None
-    ended = event_type.endswith((".end", ".error"))
+    failed = event_type.endswith(".error")
+    ended = failed or event_type.endswith(".end")
     host = data.get("host")
     return Announcement(server, ended or (event_type == "instance.update" and data.get("task_state") is None),
-                        host if isinstance(host, str) else None)
+                        host if isinstance(host, str) else None, failed or data.get("state") == "error")
 
 
 class NovaListener:
@@ -146,9 +150,7 @@ class NovaListener:
         found = announcement(body)
         if found is None:
             return
-        server, settled, host = found
-        self._news.heard(server, settled, host)
-        woken = self._wake(server) if settled else 0
+        woken = self._wake(found.server) if self._news.heard(*found) else 0
         self._count("heard")
         self._count("woken", woken)
 
