@@ -1,31 +1,32 @@
 """COMPUTE_HOST, per instance: wait until one server is settled on another host, then finish it off.
 
-Settled: off the failed host with no task in progress (Nova clears the task before the destination takes the
-server over, so a server with no task still on the failed host is left behind only once Nova's evacuation
-record in os-migrations has ended). Then the plan's after-actions (spec §4.4): stop a server that was not
-running, reset one that was in ERROR back to ERROR, unlock it if vmha locked it; and record it ``succeeded``
-with its new host. Not settled yet: Retry after the recheck interval, or later while the evacuation is younger
-than half the time this gateway saw evacuations take, and without a read of its own while the gateway's latest
-listing of the failed host (``vmha.functions.pacing.SIGHTINGS``, at most 0.5 s old) shows it there with a task
-in progress. While Nova has a task in progress, its Retry is ``announced``: a gateway hearing Nova's versioned
-notifications runs it again as soon as Nova announces the server may have settled (``vmha.nova_news``), and
-such a look skips the listing, which may predate the news, to read the server. The first look at a server
-Nova announces (followed, no news yet: its evacuation was just requested) reads nothing and waits for that news,
-``nova_notifications.poll_seconds`` at most (or longer while the evacuation is young): Nova, busy with the
-evacuations, answers no read that cannot settle anything. Later looks without news are the fallback poll, which
-the gateway spaces out while they find nothing new (``NovaNews.poll``): a lost announcement costs seconds, never
-the server. Once the task is gone, Nova announces the task's end (instance.rebuild.end), then moves the server
-to its new host (an instance.update with its new host). A server a read showed rebuilt and still on the failed
-host is remembered (``SIGHTINGS.rebuilt``); so is, until its next news, one whose news names it on the failed
-host (rebuild.end and the update clearing the task do): their next looks read Nova's evacuation record (os-
-migrations, far cheaper for Nova than a server) and the server only once the record ended, at the news of the
-move or, when Nova is not heard, the quick recheck. News naming the server still on the failed host with no
-error wakes no held look (``NovaNews.leaving``): the look it would wake only learns that Nova has yet to move
-the server, which the news of the move tells. No listing older than such a read makes the server look
-busy again. The news only chooses what to read first: what is decided is decided on reads. A server that Nova
-left on the failed host or that went to ERROR, or one still unsettled at the step's deadline, is recorded
-``failed`` and the step is Skipped, so that its branch still reaches ``finish_host_recovery``, which fails the
-notification after putting an unused reserved host back.
+Settled: off the failed host with no task in progress (Nova clears the task before the destination takes the server
+over, so a server with no task still on the failed host is left behind only once Nova's evacuation record in
+os-migrations has ended). Then the plan's after-actions (spec §4.4): stop a server that was not running, reset one
+that was in ERROR back to ERROR, unlock it if vmha locked it; and record it ``succeeded`` with its new host. Not
+settled yet: Retry after the recheck interval, or later while the evacuation is younger than half the time this
+gateway saw evacuations take, and without a read of its own while the gateway's latest listing of the failed host
+(``vmha.functions.pacing.SIGHTINGS``, at most 0.5 s old) shows it there with a task in progress, unless Nova
+announces the server: its looks are then few and far between, and one read of it costs Nova and the gateway a
+fraction of a listing of the whole host (``servers_on``). While Nova has a task in progress, its Retry is
+``announced``: a gateway hearing Nova's versioned notifications runs it again as soon as Nova announces the server
+may have settled (``vmha.nova_news``), and such a look skips the listing, which may predate the news, to read the
+server. The first look at a server Nova announces (followed, no news yet: its evacuation was just requested) reads
+nothing and waits for that news, ``nova_notifications.poll_seconds`` at most (or longer while the evacuation is
+young): Nova, busy with the evacuations, answers no read that cannot settle anything. Later looks without news are
+the fallback poll, which the gateway spaces out while they find nothing new (``NovaNews.poll``): a lost announcement
+costs seconds, never the server. Once the task is gone, Nova announces the task's end (instance.rebuild.end), then
+moves the server to its new host (an instance.update with its new host). A server a read showed rebuilt and still on
+the failed host is remembered (``SIGHTINGS.rebuilt``); so is, until its next news, one whose news names it on the
+failed host (rebuild.end and the update clearing the task do): their next looks read Nova's evacuation record
+(os-migrations, far cheaper for Nova than a server) and the server only once the record ended, at the news of the
+move or, when Nova is not heard, the quick recheck. News naming the server still on the failed host with no error
+wakes no held look (``NovaNews.leaving``): the look it would wake only learns that Nova has yet to move the server,
+which the news of the move tells. No listing older than such a read makes the server look busy again. The news only
+chooses what to read first: what is decided is decided on reads. A server that Nova left on the failed host or that
+went to ERROR, or one still unsettled at the step's deadline, is recorded ``failed`` and the step is Skipped, so
+that its branch still reaches ``finish_host_recovery``, which fails the notification after putting an unused
+reserved host back.
 """
 
 from __future__ import annotations
@@ -59,8 +60,8 @@ def run(message: StepMessage, ctx: StepContext) -> Outcome:
     NEWS.leaving(uuid, failed_host)
     requested = _requested(detail, uuid)
     elapsed = (ctx.now() - requested).total_seconds() if requested is not None else None
-    late = _too_late(ctx, message, detail, plan, requested)
-    if not late and message.attempt == 1 and NEWS.following(uuid) and not NEWS.pending(uuid):
+    late, followed = _too_late(ctx, message, detail, plan, requested), NEWS.following(uuid)
+    if not late and message.attempt == 1 and followed and not NEWS.pending(uuid):
         poll = ctx.settings.nova_notifications.poll_seconds
         return Retry(f"server {uuid}: Nova announces its evacuation; its news is awaited",
                      max(poll, _delay(ctx, message, elapsed)), announced=True)
@@ -71,7 +72,7 @@ def run(message: StepMessage, ctx: StepContext) -> Outcome:
     if not late and moving:
         if evacuation_running(ctx.cloud, uuid, failed_host):
             return _moving(ctx, message, failed_host)
-    elif not late and news is None and pacing.SIGHTINGS.busy_on(
+    elif not late and news is None and not followed and pacing.SIGHTINGS.busy_on(
             recovery, ctx.now(), uuid, lambda: servers_on(ctx.cloud, failed_host)):
         return Retry(f"server {uuid}: still on {failed_host} with a task in progress", _delay(ctx, message, elapsed),
                      announced=True)
