@@ -46,10 +46,11 @@ class NovaNews:
         self._connected = False
         self._lock = threading.Lock()
 
-    def connected(self, up: bool) -> None:
-        """The listener is consuming (True) or lost the broker (False)."""
+    def connected(self, up: bool) -> bool:
+        """The listener is consuming (True) or lost the broker (False); returns whether it was consuming."""
         with self._lock:
-            self._connected = up
+            was, self._connected = self._connected, up
+            return was
 
     def heard(self, server: str, settled: bool, host: str | None = None, error: bool = False) -> bool:
         """An event about ``server`` naming it on ``host``; ``settled``: it tells the server may have settled
@@ -70,9 +71,12 @@ class NovaNews:
             return self._wakes(server, news)
 
     def leaving(self, server: str, host: str) -> None:
-        """The looks at ``server`` await its move off ``host``: news naming it still there wakes none of them."""
+        """The looks at ``server`` await its move off ``host``: news naming it still there wakes none of them.
+        Kept only for a server heard of (as what ``take`` counts), so that nothing here grows without the
+        listener."""
         with self._lock:
-            self._leaving[server] = host
+            if server in self._heard:
+                self._leaving[server] = host
 
     def following(self, server: str) -> bool:
         """Whether the listener is connected and has heard of ``server`` lately."""
@@ -90,10 +94,10 @@ class NovaNews:
         """The news of ``server`` no look took yet, if any; a look takes it (and counts as silent without it)."""
         with self._lock:
             news = self._news.pop(server, None)
-            if news is None:
-                self._silent[server] = self._silent.get(server, 0) + 1
-            else:
+            if news is not None:
                 self._silent.pop(server, None)
+            elif server in self._heard:
+                self._silent[server] = self._silent.get(server, 0) + 1
             return news
 
     def poll(self, server: str, seconds: float) -> float:

@@ -61,6 +61,28 @@ def test_news_of_a_server_wakes_only_its_held_looks_all_at_once() -> None:
     assert held.wake(SERVER) == 0
 
 
+def test_losing_the_broker_runs_every_look_held_for_news_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    held = HeldMessages(Wakeup())
+    for name, key in [("look-a", SERVER), ("look-other", OTHER), ("plain", None)]:
+        held.hold(_held(name, 60, key))
+    news = NovaNews()
+    options = parse_settings({"nova_notifications": {"transport_url": "rabbit://u:p@127.0.0.1:9/"}}, {})
+    listener = NovaListener(options.nova_notifications, news, held.wake, held.wake_announced)
+
+    def consumed_then_lost() -> None:
+        news.connected(True)
+        listener.stop(0)  # the thread ends after this failure
+        raise ConnectionResetError("the broker closed the connection")
+
+    monkeypatch.setattr(listener, "_consume", consumed_then_lost)
+    listener.start()
+    listener.stop(10)
+    assert not news.following(SERVER)
+    woken = {claimed.id for claimed in (held.pop_due(), held.pop_due()) if claimed is not None}
+    assert woken == {"look-a", "look-other"}
+    assert held.pop_due() is None, "a message held for another reason keeps its time"
+
+
 def test_news_heard_while_the_look_ran_makes_its_hold_due_at_once() -> None:
     news = NovaNews()
     held = HeldMessages(Wakeup(), news.pending)
@@ -96,6 +118,8 @@ def test_a_server_is_followed_only_while_connected_and_its_news_is_taken_once() 
 
 def test_a_servers_poll_doubles_while_its_looks_find_no_news_and_news_brings_it_back() -> None:
     news = NovaNews()
+    assert news.take(SERVER) is None and news.poll(SERVER, 5.0) == 5.0, "never heard of: nothing counted"
+    news.heard(SERVER, settled=False)
     assert news.poll(SERVER, 5.0) == 5.0, "no look yet"
     assert news.take(SERVER) is None
     assert news.poll(SERVER, 5.0) == 10.0 and news.poll(OTHER, 5.0) == 5.0
@@ -125,6 +149,8 @@ def test_nova_envelopes_name_the_server_and_whether_it_may_have_settled(
 
 def test_news_of_a_server_still_on_the_host_it_is_awaited_off_wakes_nothing_unless_it_tells_of_an_error() -> None:
     news = NovaNews()
+    news.leaving(SERVER, "compute1")  # never heard of: not kept
+    assert news.heard(SERVER, settled=True, host="compute1")
     news.leaving(SERVER, "compute1")
     assert not news.heard(SERVER, settled=True, host="compute1"), "rebuilt, not moved yet"
     assert not news.pending(SERVER) and news.take(SERVER) == News("compute1"), "a look running anyway takes it"
@@ -150,7 +176,13 @@ def test_a_broker_that_is_not_there_is_logged_counted_and_follows_nothing(caplog
                                                      "timeout_seconds": 1}}, {}).nova_notifications
     news = NovaNews()
     news.heard(SERVER, settled=True)
-    listener = NovaListener(options, news, lambda server: 0)
+    woken: list[str] = []
+
+    def wake_all() -> int:
+        woken.append("all")
+        return 0
+
+    listener = NovaListener(options, news, lambda server: 0, wake_all)
     with caplog.at_level(logging.WARNING, logger="vmha.runtime.nova_listener"):
         listener.start()
         deadline = time.monotonic() + 30
@@ -159,6 +191,7 @@ def test_a_broker_that_is_not_there_is_logged_counted_and_follows_nothing(caplog
         listener.stop(10)
     assert listener.counts.get("failures", 0) >= 1
     assert not news.following(SERVER)
+    assert not woken, "never connected: no look waited for its news"
     messages = [record.getMessage() for record in caplog.records if record.name == "vmha.runtime.nova_listener"]
     assert messages and set(messages) == {"not hearing Nova's notifications; confirmations poll"}
 

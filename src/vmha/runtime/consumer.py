@@ -67,7 +67,8 @@ class Consumer:
         self._escalation = Escalation(services.settings.escalation, services.journal)
         self._held = HeldMessages(self.wakeup, services.news.pending)
         heard = services.settings.nova_notifications
-        self.nova = NovaListener(heard, services.news, self._held.wake) if heard.transport_url else None
+        self.nova = (NovaListener(heard, services.news, self._held.wake, self._held.wake_announced)
+                     if heard.transport_url else None)
         self.replica = Replica(services, self._held, self.wakeup)
         effects = self._effects = Effects(services, self.wakeup, self._escalation, self._held)
         self._failures = Failures()

@@ -91,18 +91,15 @@ class HeldMessages:
 
     def wake(self, key: str) -> int:
         """News for ``key`` came: every message held with that wake key runs now. Returns how many."""
-        now = time.monotonic()
-        with self._lock:
-            woken = [entry for entry in self._entries if entry.held.wake_key == key and entry.due > now]
-            for entry in woken:
-                entry.due = now
-            if woken:
-                heapq.heapify(self._entries)
-        for _ in woken:
-            self._wakeup.wake_after(0, held=True)
+        woken = self._run_now(lambda held: held.wake_key == key)
         if woken:
-            log.info("held look woken by Nova's news", extra={"instance_uuid": key, "woken": len(woken)})
-        return len(woken)
+            log.info("held look woken by Nova's news", extra={"instance_uuid": key, "woken": woken})
+        return woken
+
+    def wake_announced(self) -> int:
+        """Every message held with a wake key runs now (no news will come: the listener lost the broker).
+        Returns how many."""
+        return self._run_now(lambda held: held.wake_key is not None)
 
     def clear(self) -> int:
         """Drop every held message (their claims were given away); return how many there were."""
@@ -110,3 +107,16 @@ class HeldMessages:
             dropped = len(self._entries)
             self._entries.clear()
         return dropped
+
+    def _run_now(self, chosen: Callable[[Held], bool]) -> int:
+        """The held messages ``chosen`` picks, not due yet, fall due now; returns how many."""
+        now = time.monotonic()
+        with self._lock:
+            woken = [entry for entry in self._entries if chosen(entry.held) and entry.due > now]
+            for entry in woken:
+                entry.due = now
+            if woken:
+                heapq.heapify(self._entries)
+        for _ in woken:
+            self._wakeup.wake_after(0, held=True)
+        return len(woken)

@@ -16,7 +16,8 @@ await the server's move off the host it names and it tells of no error (``NovaNe
 of the server (a task begun, a lock) makes earlier news stale. Nothing else is read from it. The broker down,
 unreachable or refusing the queue is logged and counted, and tried again after a pause growing to
 ``MAX_PAUSE``; meanwhile nothing is followed and confirmations poll as usual, so a broker down costs a
-recovery only the notifications' head start.
+recovery only the notifications' head start: the looks held for news when the connection is lost run at once,
+instead of at the end of their fallback poll (``NovaNews.poll``).
 """
 
 from __future__ import annotations
@@ -89,11 +90,14 @@ def announcement(body: Any) -> Announcement | None:
 class NovaListener:
     """One daemon thread hearing Nova's versioned notifications (see the module docstring)."""
 
-    def __init__(self, options: NovaNotificationOptions, news: NovaNews, wake: Callable[[str], int]) -> None:
-        """``wake(server)``: run the looks held for ``server`` now; returns how many there were."""
+    def __init__(self, options: NovaNotificationOptions, news: NovaNews, wake: Callable[[str], int],
+                 wake_all: Callable[[], int]) -> None:
+        """``wake(server)``: run the looks held for ``server`` now; ``wake_all()``: run every look held for news
+        now; both return how many there were."""
         self._options = options
         self._news = news
         self._wake = wake
+        self._wake_all = wake_all
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._listen, name="vmha-nova-listener", daemon=True)
         self._counts: Counter[str] = Counter()
@@ -125,7 +129,8 @@ class NovaListener:
                 log.warning("not hearing Nova's notifications; confirmations poll",
                             extra={"reason": str(error) or type(error).__name__, "retry_in_seconds": pause})
             finally:
-                self._news.connected(False)
+                if self._news.connected(False):  # the news they wait for may be lost: the looks poll again
+                    log.info("looks held for Nova's news run now", extra={"woken": self._wake_all()})
             self._stopping.wait(pause)
             pause = min(MAX_PAUSE, pause * 2)
 
