@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections import Counter
-from collections.abc import Iterator
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,15 +25,19 @@ class CountingQueues(ZaqarQueues):
     def __init__(self, session: Any) -> None:
         super().__init__(session)
         self.posts: Counter[str] = Counter()
+        """Messages posted."""
+        self.batches: defaultdict[str, list[int]] = defaultdict(list)
+        """The number of messages of each post request, in order."""
         self.claims: Counter[str] = Counter()
 
     def claim(self, queue: str, ttl: int, grace: int) -> Claimed | None:
         self.claims[queue] += 1
         return super().claim(queue, ttl, grace)
 
-    def post(self, queue: str, body: Any, *, ttl: int, delay: int = 0) -> None:
-        self.posts[queue] += 1
-        super().post(queue, body, ttl=ttl, delay=delay)
+    def post(self, queue: str, bodies: Sequence[Any], *, ttl: int, delay: int = 0) -> None:
+        self.posts[queue] += len(bodies)
+        self.batches[queue].append(len(bodies))
+        super().post(queue, bodies, ttl=ttl, delay=delay)
 
 
 class Place:

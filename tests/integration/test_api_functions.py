@@ -27,7 +27,7 @@ def step_message(api: Running, step: str) -> dict[str, Any]:
     notification = {"id": str(nid), "source": "test", "type": "PROCESS", "hostname": "h1",
                     "generated_time": datetime.now(UTC).isoformat(),
                     "payload": {"event": "STOPPED", "process_name": "ignore:test"}}
-    api.gateway.services.queues.post(place_queue, notification, ttl=600)
+    api.gateway.services.queues.post(place_queue, [notification], ttl=600)
     wait_ended(api.gateway.services.journal, str(nid), timeout=60)
     return StepMessage(nid, step, 1, (step,), 0, datetime.now(UTC) + timedelta(hours=1)).to_dict()
 

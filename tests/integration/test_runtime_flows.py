@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.cloud.procs import wait_until
-from tests.runtime_steps import GATE_WAIT, instances
+from tests.runtime_steps import FANNED_OUT, GATE_WAIT, instances
 from vmha.contracts import StepMessage
 from vmha.journal import NotificationStatus, StepStatus
 
@@ -17,7 +17,8 @@ from .runtime_support import CountingQueues, Place, running, wait_ended
 
 
 def test_a_flow_with_fan_out_and_join_runs_every_step_once(place: Place) -> None:
-    services = place.services(place.settings())
+    queues = CountingQueues(place.conn.session)
+    services = place.services(place.settings(), queues)
     with running(services):
         nid = place.notify("flow:ok,fan,each,each2,join")
         detail = wait_ended(services.journal, nid)
@@ -31,6 +32,8 @@ def test_a_flow_with_fan_out_and_join_runs_every_step_once(place: Place) -> None
     started = [(event.step_id, event.instance_uuid) for event in detail.events if event.message.endswith("started")]
     assert sorted(started) == sorted((step, instance if instance != "-" else "") for step, instance in expected)
     assert place.dead_letters() == []
+    # intake's first step, the branches together (not a request each), the join
+    assert queues.batches[place.queues["steps"]] == [1, FANNED_OUT, 1]
 
 
 def test_retry_waits_its_delay_and_then_succeeds(place: Place) -> None:

@@ -78,7 +78,7 @@ def test_zaqars_endpoint_is_looked_up_once_not_at_every_request(place: Place, mo
     name = place.queues["steps"]
     queues.prepare(name, delays=True)
     for number in range(3):
-        queues.post(name, {"number": number}, ttl=60)
+        queues.post(name, [{"number": number}], ttl=60)
     claimed = [queues.claim(name, 60, 60) for _ in range(3)]
     assert sorted(item.body["number"] for item in claimed if item is not None) == [0, 1, 2]
     assert all(queues.delete(item) for item in claimed if item is not None)
@@ -101,7 +101,7 @@ def test_zaqars_requests_share_a_kept_connection_and_its_errors_stay_the_clients
 
     monkeypatch.setattr(urllib3.util.connection, "create_connection", counted)
     for number in range(6):
-        queues.post(name, {"number": number}, ttl=60)
+        queues.post(name, [{"number": number}], ttl=60)
     assert len(opened) <= 1  # the client alone opens a connection for each request, and drops it
     claimed = queues.claim(name, 60, 60)
     assert claimed is not None

@@ -165,14 +165,14 @@ def test_no_forged_step_message_evacuates_without_a_fence(unproven: Unproven, ad
     services, nid = unproven.api.gateway.services, str(unproven.notification.id)
     queues = services.settings.queues
     without_fence = unproven.message(("plan_evacuation", "evacuate_instance", "confirm_instance_evacuated"))
-    services.queues.post(queues.steps, without_fence, ttl=600)
+    services.queues.post(queues.steps, [without_fence], ttl=600)
     letters = helpers.zaqar(admin_conn).queue(queues.dead_letters, auto_create=False)
 
     def dead_lettered() -> bool:
         return any("is not the flow recorded" in json.dumps(letter.body) for letter in letters.messages(echo=True))
 
     assert wait_until(dead_lettered, 60, 0.5)
-    services.queues.post(queues.steps, unproven.message(), ttl=600)  # the right flow: the step itself refuses
+    services.queues.post(queues.steps, [unproven.message()], ttl=600)  # the right flow: the step itself refuses
 
     def refused() -> bool:
         detail = services.journal.get_notification(nid)

@@ -29,6 +29,6 @@ def test_a_zaqar_that_never_answers_is_given_up_after_the_sessions_timeout(silen
     queues = ZaqarQueues(session)
     began = time.monotonic()
     with pytest.raises(keystone_errors.ConnectTimeout) as raised:
-        queues.post("steps", {"step": "one"}, ttl=60)
+        queues.post("steps", [{"step": "one"}], ttl=60)
     assert time.monotonic() - began < 5  # python-zaqarclient's own requests would wait forever
     assert is_outage(raised.value)

@@ -69,5 +69,5 @@ def refusal(refused: Refused, notification: Notification) -> ApiError:
 def enqueue(services: Services, notification: Notification) -> None:
     """Post ``notification`` (validated by ``to_dict``) for the consumers' intake."""
     settings = services.settings
-    services.queues.post(settings.queues.notifications, notification.to_dict(),
+    services.queues.post(settings.queues.notifications, [notification.to_dict()],
                          ttl=settings.monitor.sink.message_ttl_seconds)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -43,6 +43,9 @@ DEAD_LETTER_TTL = 1_209_600
 """Dead letters live 14 days, Zaqar's longest message TTL, for an operator to read."""
 MAX_DEAD_BODY = 131_072
 """A dead letter quotes at most this many characters of the message (Zaqar takes 256 KiB per post)."""
+POST_BATCH = 20
+"""Step messages posted in one request at most: a fan-out's branches show at once instead of one request
+apart, well within Zaqar's 256 KiB per post."""
 _TTL_MARGIN = 3600
 _MIN_TTL = 60
 
@@ -57,28 +60,42 @@ class Effects:
         self._held = held
 
     def apply(self, claimed: Claimed, notification_id: str, actions: Sequence[Action]) -> None:
-        """Carry out ``actions`` in order for the message ``claimed`` of notification ``notification_id``."""
+        """Carry out ``actions`` in order for the message ``claimed`` of notification ``notification_id``; consecutive
+        posts (a fan-out's branches) go out together (``post_steps``)."""
+        posts: list[Post] = []
         for action in actions:
+            if isinstance(action, Post):
+                posts.append(action)
+                continue
+            self.post_steps(posts)
+            posts = []
             match action:
-                case Post(message=message, delay=delay):
-                    self.post_step(message.to_dict(), message.deadline, delay)
                 case DeadLetter(reason=reason):
                     self.dead_letter(claimed, reason, notification_id)
                 case SetStatus(status=status, reason=reason):
                     self.set_status(notification_id, status, reason)
                 case EndBranch(message=message, reason=reason):
                     self._end_branch(claimed, notification_id, message, reason)
+        self.post_steps(posts)
 
-    def post_step(self, document: dict[str, Any], deadline: datetime, delay: float = 0.0) -> None:
-        """Post a step message living until some time after its deadline; wake the consumers when it shows."""
-        left = int((deadline - self._services.clock()).total_seconds())
-        shows = zaqar_delay(delay)
-        ttl = max(_MIN_TTL, left) + shows + _TTL_MARGIN
-        self._services.queues.post(self._services.settings.queues.steps, document, ttl=ttl, delay=shows)
-        if shows:
-            self._wakeup.wake_after(shows)
-        else:
-            self._wakeup.wake()
+    def post_steps(self, posts: Sequence[Post]) -> None:
+        """Post the step messages of ``posts``, each living until some time after its deadline, those alike in life
+        and delay (a fan-out's branches) in requests of up to ``POST_BATCH``; wake a consumer for each when it
+        shows."""
+        now, batches = self._services.clock(), defaultdict[tuple[int, int], list[dict[str, Any]]](list)
+        for post in posts:
+            shows = zaqar_delay(post.delay)
+            left = int((post.message.deadline - now).total_seconds())
+            batches[max(_MIN_TTL, left) + shows + _TTL_MARGIN, shows].append(post.message.to_dict())
+        for (ttl, shows), documents in batches.items():
+            for first in range(0, len(documents), POST_BATCH):
+                batch = documents[first:first + POST_BATCH]
+                self._services.queues.post(self._services.settings.queues.steps, batch, ttl=ttl, delay=shows)
+                for _ in batch:
+                    if shows:
+                        self._wakeup.wake_after(shows)
+                    else:
+                        self._wakeup.wake()
 
     def dead_letter(self, claimed: Claimed, reason: str, notification_id: str | None) -> None:
         """Copy ``claimed`` to the dead-letter queue with ``reason`` (nothing is lost)."""
@@ -90,7 +107,7 @@ class Effects:
             "at": self._services.clock().isoformat(),
             "body": _bounded(claimed.body),
         }
-        self._services.queues.post(self._services.settings.queues.dead_letters, letter, ttl=DEAD_LETTER_TTL)
+        self._services.queues.post(self._services.settings.queues.dead_letters, [letter], ttl=DEAD_LETTER_TTL)
         log.warning("dead-lettered", extra={"queue": claimed.queue, "notification_id": notification_id,
                                             "reason": reason})
 

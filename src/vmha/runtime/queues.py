@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -30,8 +31,9 @@ class Queues(Protocol):
     def claim(self, queue: str, ttl: int, grace: int) -> Claimed | None:
         """Claim the oldest visible message of ``queue`` for ``ttl`` seconds; None when there is none."""
 
-    def post(self, queue: str, body: Any, *, ttl: int, delay: int = 0) -> None:
-        """Post one message living ``ttl`` seconds, claimable after ``delay`` seconds (at most 900)."""
+    def post(self, queue: str, bodies: Sequence[Any], *, ttl: int, delay: int = 0) -> None:
+        """Post messages with ``bodies`` in one request, all or none, each living ``ttl`` seconds and claimable after
+        ``delay`` seconds (at most 900)."""
 
     def delete(self, claimed: Claimed) -> bool:
         """Delete a claimed message; False when the claim was lost (expired and taken by another)."""

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from zaqarclient.queues.v2 import claim as zaqar_claim
@@ -101,8 +101,9 @@ class ZaqarQueues:
             return Claimed(queue=queue, id=message.id, claim_id=message.claim_id, body=message.body)
         return None
 
-    def post(self, queue: str, body: Any, *, ttl: int, delay: int = 0) -> None:
-        self._client.queue(queue, auto_create=False).post([{"body": body, "ttl": ttl, "delay": delay}])
+    def post(self, queue: str, bodies: Sequence[Any], *, ttl: int, delay: int = 0) -> None:
+        self._client.queue(queue, auto_create=False).post([{"body": body, "ttl": ttl, "delay": delay}
+                                                           for body in bodies])
 
     def delete(self, claimed: Claimed) -> bool:
         handle = self._client.queue(claimed.queue, auto_create=False)
