@@ -15,18 +15,20 @@ server. The first look at a server Nova announces (followed, no news yet: its ev
 nothing and waits for that news, ``nova_notifications.poll_seconds`` at most (or longer while the evacuation is
 young): Nova, busy with the evacuations, answers no read that cannot settle anything. Later looks without news are
 the fallback poll, which the gateway spaces out while they find nothing new (``NovaNews.poll``): a lost announcement
-costs seconds, never the server. Once the task is gone, Nova announces the task's end (instance.rebuild.end), then
-moves the server to its new host (an instance.update with its new host). A server a read showed rebuilt and still on
-the failed host is remembered (``SIGHTINGS.rebuilt``); so is, until its next news, one whose news names it on the
-failed host (rebuild.end and the update clearing the task do): their next looks read Nova's evacuation record
-(os-migrations, far cheaper for Nova than a server) and the server only once the record ended, at the news of the
-move or, when Nova is not heard, the quick recheck. News naming the server still on the failed host with no error
-wakes no held look (``NovaNews.leaving``): the look it would wake only learns that Nova has yet to move the server,
-which the news of the move tells. No listing older than such a read makes the server look busy again. The news only
-chooses what to read first: what is decided is decided on reads. A server that Nova left on the failed host or that
-went to ERROR, or one still unsettled at the step's deadline, is recorded ``failed`` and the step is Skipped, so
-that its branch still reaches ``finish_host_recovery``, which fails the notification after putting an unused
-reserved host back.
+costs seconds, never the server. Such a look asks Nova's evacuation record first (os-migrations, a fraction of a
+server read for Nova) and reads the server only once the record ended: at fifty servers, most fallback looks come
+while Nova still has the server queued or rebuilding. Once the task is gone, Nova announces the task's end
+(instance.rebuild.end), then moves the server to its new host (an instance.update with its new host). A server a read
+showed rebuilt and still on the failed host is remembered (``SIGHTINGS.rebuilt``); so is, until its next news, one
+whose news names it on the failed host (rebuild.end and the update clearing the task do): their next looks read
+Nova's evacuation record (os-migrations, far cheaper for Nova than a server) and the server only once the record
+ended, at the news of the move or, when Nova is not heard, the quick recheck. News naming the server still on the
+failed host with no error wakes no held look (``NovaNews.leaving``): the look it would wake only learns that Nova has
+yet to move the server, which the news of the move tells. No listing older than such a read makes the server look
+busy again. The news only chooses what to read first: what is decided is decided on reads. A server that Nova left on
+the failed host or that went to ERROR, or one still unsettled at the step's deadline, is recorded ``failed`` and the
+step is Skipped, so that its branch still reaches ``finish_host_recovery``, which fails the notification after
+putting an unused reserved host back.
 """
 
 from __future__ import annotations
@@ -69,9 +71,9 @@ def run(message: StepMessage, ctx: StepContext) -> Outcome:
     # moved next: a server a read showed rebuilt, or one its news names on the failed host with its task over
     moving = pacing.SIGHTINGS.was_rebuilt(recovery, uuid) if news is None else (
         news.host == failed_host and not news.error)
-    if not late and moving:
+    if not late and (moving or (followed and news is None)):  # the server moving next, or a fallback look
         if evacuation_running(ctx.cloud, uuid, failed_host):
-            return _moving(ctx, message, failed_host)
+            return _moving(ctx, message, failed_host) if moving else _evacuating(ctx, message, failed_host, elapsed)
     elif not late and news is None and not followed and pacing.SIGHTINGS.busy_on(
             recovery, ctx.now(), uuid, lambda: servers_on(ctx.cloud, failed_host)):
         return Retry(f"server {uuid}: still on {failed_host} with a task in progress", _delay(ctx, message, elapsed),
@@ -112,6 +114,13 @@ def _moving(ctx: StepContext, message: StepMessage, failed_host: str) -> Retry:
     the move), so the look comes again at the quick recheck, or at that news when Nova is heard."""
     return Retry(f"server {message.instance_uuid}: rebuilt, Nova is moving it off {failed_host}",
                  recheck_delay(ctx, message), announced=True)
+
+
+def _evacuating(ctx: StepContext, message: StepMessage, failed_host: str, elapsed: float | None) -> Retry:
+    """Nova's evacuation record has not ended: a read of the server could settle nothing, so the look comes again
+    at Nova's news, or at the next fallback poll."""
+    return Retry(f"server {message.instance_uuid}: Nova's evacuation of it off {failed_host} has not ended",
+                 _delay(ctx, message, elapsed), announced=True)
 
 
 def _delay(ctx: StepContext, message: StepMessage, elapsed: float | None) -> float:

@@ -257,6 +257,40 @@ def test_a_followed_server_whose_news_never_comes_is_read_alone_after_the_fallba
     assert "servers" not in calls[calls.index("evacuate_server"):]
 
 
+def test_a_fallback_look_reads_a_followed_server_only_once_novas_evacuation_record_ended(
+        journal: Journal, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    world = make_world(journal, clock)
+    server = world.nova.add_server("compute1")
+    fail_host(world)
+    news = NovaNews()
+    news.connected(True)
+    news.heard(server.id, settled=False)  # Nova announced the server's lock and evacuation, then nothing more
+    monkeypatch.setattr(confirm_instance_evacuated, "NEWS", news)
+    settle, kept = world.nova.settle, []
+
+    def slow_nova() -> None:  # Nova keeps the server queued and rebuilding through two waits after the request
+        if server.pending is not None and len(kept) < 2:
+            kept.append(clock.now)
+            return
+        settle()
+
+    monkeypatch.setattr(world.nova, "settle", slow_nova)
+    looks: list[str] = []
+
+    def counted(cloud: Any, uuid: str) -> Any:
+        looks.append(uuid)
+        return get_server(cloud, uuid)
+
+    monkeypatch.setattr(confirm_instance_evacuated, "get_server", counted)
+    run = world.run(host_down())
+    assert run.status is NotificationStatus.FINISHED and len(kept) == 2
+    assert isinstance(run.of("confirm_instance_evacuated", server.id), Done) and server.compute_host != "compute1"
+    # the fallback looks while Nova's evacuation record was open (after the first look's wait and the second's)
+    # asked only the record; the one that found it ended read the server
+    calls = [call[0] for call in world.nova.calls]
+    assert calls[calls.index("evacuate_server"):].count("migrations") == len(kept) + 1 and looks == [server.id]
+
+
 @pytest.mark.parametrize(("claim_left", "followed", "expected"), [
     (300.0, False, 1.0),  # not followed: the step's own delay
     (300.0, True, 2 * POLL),  # followed, one silent look since the last news: twice the poll
