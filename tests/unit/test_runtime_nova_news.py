@@ -28,7 +28,7 @@ from vmha.runtime.runner import StepRunner
 from vmha.runtime.services import LEASE_MARGIN, Services
 from vmha.runtime.wakeup import Wakeup
 
-from .functions_support import fail_host, host_down, make_world
+from .functions_support import World, fail_host, host_down, make_world
 from .journal_support import FakeClock
 
 SERVER, OTHER = "6d0e4b1e-0d5c-4a43-9a59-2b4b8a3e1c01", "0b7e3c55-54f6-4c1d-8e8e-0b2f4d1c9a02"
@@ -202,46 +202,41 @@ def test_a_broker_that_is_not_there_is_logged_counted_and_follows_nothing(caplog
     assert messages and set(messages) == {"not hearing Nova's notifications; confirmations poll"}
 
 
-@pytest.mark.parametrize(("pending", "reads"), [(False, 1), (True, 2)])
-def test_the_first_look_at_an_announced_evacuation_reads_nothing_until_news(
-        journal: Journal, clock: FakeClock, monkeypatch: pytest.MonkeyPatch, pending: bool, reads: int) -> None:
+def _followed(journal: Journal, clock: FakeClock, monkeypatch: pytest.MonkeyPatch,
+              pending: bool = False) -> tuple[World, Any, list[datetime]]:
+    """A world whose compute1 failed holding one server Nova announced (its lock, its evacuation; ``pending``:
+    with news no look took yet), and the times the confirmation read that server at."""
     world = make_world(journal, clock)
     server = world.nova.add_server("compute1")
     fail_host(world)
     news = NovaNews()
     news.connected(True)
-    news.heard(server.id, settled=pending)  # Nova announced the server (its lock, its evacuation)
+    news.heard(server.id, settled=pending)
     monkeypatch.setattr(confirm_instance_evacuated, "NEWS", news)
-    looks: list[str] = []
+    reads: list[datetime] = []
 
     def counted(cloud: Any, uuid: str) -> Any:
-        looks.append(uuid)
+        reads.append(clock.now)
         return get_server(cloud, uuid)
 
     monkeypatch.setattr(confirm_instance_evacuated, "get_server", counted)
+    return world, server, reads
+
+
+@pytest.mark.parametrize(("pending", "expected"), [(False, 1), (True, 2)])
+def test_the_first_look_at_an_announced_evacuation_reads_nothing_until_news(
+        journal: Journal, clock: FakeClock, monkeypatch: pytest.MonkeyPatch, pending: bool, expected: int) -> None:
+    world, server, reads = _followed(journal, clock, monkeypatch, pending)
     run = world.run(host_down())
     assert run.status is NotificationStatus.FINISHED
     assert isinstance(run.of("confirm_instance_evacuated", server.id), Done) and server.compute_host != "compute1"
     # the first look (Nova still evacuating) reads the server only when news already came; the next one settles it
-    assert looks == [server.id] * reads
+    assert len(reads) == expected
 
 
 def test_a_followed_server_whose_news_never_comes_is_read_alone_after_the_fallback_wait(
         journal: Journal, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
-    world = make_world(journal, clock)
-    server = world.nova.add_server("compute1")
-    fail_host(world)
-    news = NovaNews()
-    news.connected(True)
-    news.heard(server.id, settled=False)  # Nova announced the server's lock and evacuation, then nothing more
-    monkeypatch.setattr(confirm_instance_evacuated, "NEWS", news)
-    looks: list[datetime] = []
-
-    def counted(cloud: Any, uuid: str) -> Any:
-        looks.append(clock.now)
-        return get_server(cloud, uuid)
-
-    monkeypatch.setattr(confirm_instance_evacuated, "get_server", counted)
+    world, server, reads = _followed(journal, clock, monkeypatch)  # then nothing more is heard of it
     run = world.run(host_down())
     assert run.status is NotificationStatus.FINISHED
     assert isinstance(run.of("confirm_instance_evacuated", server.id), Done) and server.compute_host != "compute1"
@@ -252,21 +247,15 @@ def test_a_followed_server_whose_news_never_comes_is_read_alone_after_the_fallba
     # the first look waited for news; the next, woken by its timer, read the server (no listing of the failed
     # host: a followed server's looks are few) and settled it
     poll = timedelta(seconds=world.settings.nova_notifications.poll_seconds)
-    assert evacuated is not None and len(looks) == 1 and looks[0] - evacuated >= poll
+    assert evacuated is not None and len(reads) == 1 and reads[0] - evacuated >= poll
     calls = [call[0] for call in world.nova.calls]
     assert "servers" not in calls[calls.index("evacuate_server"):]
 
 
 def test_a_fallback_look_reads_a_followed_server_only_once_novas_evacuation_record_ended(
         journal: Journal, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
-    world = make_world(journal, clock)
-    server = world.nova.add_server("compute1")
-    fail_host(world)
-    news = NovaNews()
-    news.connected(True)
-    news.heard(server.id, settled=False)  # Nova announced the server's lock and evacuation, then nothing more
-    monkeypatch.setattr(confirm_instance_evacuated, "NEWS", news)
-    settle, kept = world.nova.settle, []
+    world, server, reads = _followed(journal, clock, monkeypatch)  # then nothing more is heard of it
+    settle, kept = world.nova.settle, list[datetime]()
 
     def slow_nova() -> None:  # Nova keeps the server queued and rebuilding through two waits after the request
         if server.pending is not None and len(kept) < 2:
@@ -275,20 +264,13 @@ def test_a_fallback_look_reads_a_followed_server_only_once_novas_evacuation_reco
         settle()
 
     monkeypatch.setattr(world.nova, "settle", slow_nova)
-    looks: list[str] = []
-
-    def counted(cloud: Any, uuid: str) -> Any:
-        looks.append(uuid)
-        return get_server(cloud, uuid)
-
-    monkeypatch.setattr(confirm_instance_evacuated, "get_server", counted)
     run = world.run(host_down())
     assert run.status is NotificationStatus.FINISHED and len(kept) == 2
     assert isinstance(run.of("confirm_instance_evacuated", server.id), Done) and server.compute_host != "compute1"
     # the fallback looks while Nova's evacuation record was open (after the first look's wait and the second's)
     # asked only the record; the one that found it ended read the server
     calls = [call[0] for call in world.nova.calls]
-    assert calls[calls.index("evacuate_server"):].count("migrations") == len(kept) + 1 and looks == [server.id]
+    assert calls[calls.index("evacuate_server"):].count("migrations") == len(kept) + 1 and len(reads) == 1
 
 
 @pytest.mark.parametrize(("claim_left", "followed", "expected"), [
