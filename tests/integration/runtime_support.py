@@ -24,8 +24,6 @@ class CountingQueues(ZaqarQueues):
 
     def __init__(self, session: Any) -> None:
         super().__init__(session)
-        self.posts: Counter[str] = Counter()
-        """Messages posted."""
         self.batches: defaultdict[str, list[int]] = defaultdict(list)
         """The number of messages of each post request, in order."""
         self.claims: Counter[str] = Counter()
@@ -35,7 +33,6 @@ class CountingQueues(ZaqarQueues):
         return super().claim(queue, ttl, grace)
 
     def post(self, queue: str, bodies: Sequence[Any], *, ttl: int, delay: int = 0) -> None:
-        self.posts[queue] += len(bodies)
         self.batches[queue].append(len(bodies))
         super().post(queue, bodies, ttl=ttl, delay=delay)
 
