@@ -287,9 +287,11 @@ def verdict(detail: NotificationDetail) -> str:
     return detail.notification.status.value + (f" ({reason})" if reason else "")
 
 
-def wait_recovered(conn: Any, placed: list[Placement], deadline: float, ended: Callable[[], bool]) -> float | None:
+def wait_recovered(conn: Any, placed: list[Placement], deadline: float, ended: Callable[[], bool],
+                   recovered_one: Callable[[str], None] | None = None) -> float | None:
     """time.monotonic() when every server was first seen recovered; None at the deadline, or once vmha ended
-    the notification (e.g. failed it) without every server recovered.
+    the notification (e.g. failed it) without every server recovered. ``recovered_one`` is told each server's
+    id the first time it is seen recovered.
 
     Each poll lists only the servers Nova changed since shortly before the previous poll (``changes-since``,
     Nova's timestamps are whole seconds): a full detailed listing of 50 servers every 0.2 s took about a
@@ -297,6 +299,7 @@ def wait_recovered(conn: Any, placed: list[Placement], deadline: float, ended: C
     before = {server.id: server for server in placed}
     prefix = placed[0].name.rpartition("-")[0]
     recovered: set[str] = set()
+    told: set[str] = set()
     since: datetime | None = None
     while time.monotonic() < deadline:
         over = ended()
@@ -306,6 +309,9 @@ def wait_recovered(conn: Any, placed: list[Placement], deadline: float, ended: C
             if found.id in before:
                 moved = servers.recovered(before[found.id], servers.place(found))
                 (recovered.add if moved else recovered.discard)(found.id)
+                if moved and recovered_one is not None and found.id not in told:
+                    told.add(found.id)
+                    recovered_one(found.id)
         since = asked
         if len(recovered) == len(before):
             return time.monotonic()

@@ -15,7 +15,10 @@ first without a kill, then with one replica SIGKILLed mid-recovery (``tests.benc
 Redfish; the table compares each killed run with the median of the runs without (``tests.bench.takeover``).
 Before each server count's host scenarios, ``--iterations`` times its floor (issue 20, ``tests.bench.floor``):
 Nova alone, every evacuation requested at once; each host scenario's median is printed as a ratio to it
-(``--no-floor``: not measured). The summary also gives the gateway's CPU seconds per recovered server.
+(``--no-floor``: not measured). ``--locked-floor``: beside each floor run, the same with every server locked
+first and unlocked once recovered (``tests.bench.floor.LOCKED``: the least a service that locks as Masakari
+does must add), each host scenario's median also printed as a ratio to it, without a target. The summary also
+gives the gateway's CPU seconds per recovered server.
 First of all, unmeasured, one floor run of the smallest server count warms the cloud up (``--no-warm-up``: none):
 the first recovery after the cloud starts is seconds slower than the next ones, whoever makes it.
 ``--hypervisor kvm``: the host and VM scenarios on the kvm profile's hosts (``tests.bench.hypervisor``), real
@@ -23,7 +26,8 @@ QEMU guests evacuated from one kvm host to the other, a VM failure being its gue
 run also gives the CPU seconds of the recovered guests' QEMU processes. Way (a) only, no floor (Nova alone
 would not fence: the failed host's guests would run beside their rebuilt copies on the shared disks).
 Run: `.venv/bin/python -m tests.bench.recovery [--servers 10,50] [--iterations 1] [--methods auto,reserved_host]
-[--detected] [--fencing redfish,ipmi,selffence] [--kill-replica] [--no-floor] [--no-warm-up] [--vm-iterations 5]
+[--detected] [--fencing redfish,ipmi,selffence] [--kill-replica] [--no-floor] [--locked-floor] [--no-warm-up]
+[--vm-iterations 5]
 [--hypervisor fake|kvm] [--json FILE]`. The local cloud must be up (`python -m tests.cloud up`, with
 ``--hypervisor kvm`` for the kvm hosts).
 """
@@ -68,7 +72,8 @@ class Results:
 def measure(layout: Layout, counts: Sequence[int], methods: Sequence[RecoveryMethod], iterations: int,
             out: Any = sys.stdout, *, vm_iterations: int = 0, detected: bool = False,
             parallel: int | None = None, kinds: Sequence[Kind | None] = (None,), kill_replica: bool = False,
-            with_floor: bool = True, warm_up: bool = False, hypervisor: Hypervisor = FAKE) -> Results:
+            with_floor: bool = True, locked_floor: bool = False, warm_up: bool = False,
+            hypervisor: Hypervisor = FAKE) -> Results:
     """Run every host scenario ``iterations`` times and the VM one ``vm_iterations`` times, printing each
     run's breakdown as it ends; ``detected``: host failures end to end (way (b), ``tests.bench.detected``);
     ``parallel``: the gateway's host_failure.max_parallel_evacuations (None: vmha's default); ``kinds``: the
@@ -76,7 +81,8 @@ def measure(layout: Layout, counts: Sequence[int], methods: Sequence[RecoveryMet
     two runs by two replicas, without and with one killed (``tests.bench.replica_kill``); ``with_floor``:
     each server count's floor (``tests.bench.floor``), ``iterations`` times, its runs between vmha's first
     combination's runs for that count, first and second in turn (a cold or warm cloud favours neither);
-    ``warm_up``: one unmeasured floor run of the smallest count first (the fake hypervisor's hosts only);
+    ``locked_floor``: with each floor run, the locked floor's (``tests.bench.floor.LOCKED``); ``warm_up``: one
+    unmeasured floor run of the smallest count first (the fake hypervisor's hosts only);
     ``hypervisor``: which hosts and guests (``tests.bench.hypervisor``)."""
     if warm_up and hypervisor is FAKE:
         _floor(layout, min(counts), None, out)
@@ -90,22 +96,26 @@ def measure(layout: Layout, counts: Sequence[int], methods: Sequence[RecoveryMet
     plain = not detected and not kill_replica
     kills: tuple[bool | None, ...] = (False, True) if kill_replica else (None,)
     floors: dict[int, report.Summary] = {}
+    locked_floors: dict[int, report.Summary] = {}
+    floor_kinds = (False, True) if locked_floor else (False,)
     for count, method, kind in itertools.product(counts, methods, kinds):
         below: list[Run] = []
         mine: list[Run] = []
         floored = with_floor and count not in floors
         for n in range(1, iterations + 1):
             if floored and n % 2 == 1:
-                below.append(_floor(layout, count, n, out))
+                below += [_floor(layout, count, n, out, locked=locked) for locked in floor_kinds]
             mine += [_one(layout, method, count, n, out, detected=detected, parallel=parallel, kind=kind, kill=kill,
                           hypervisor=hypervisor) for kill in kills]
             if floored and n % 2 == 0:
-                below.append(_floor(layout, count, n, out))
+                below += [_floor(layout, count, n, out, locked=locked) for locked in floor_kinds]
         if below:
             runs += below
-            floors[count] = report.summarize(below[0].scenario, [run.rto_seconds for run in below], None, {},
-                                             cloud_cpu=[run.cloud_cpu for run in below])
+            floors[count] = _summary_of(below, f"{floor.SCENARIO} {count}")
             summaries.append(floors[count])
+            if locked_floor:
+                locked_floors[count] = _summary_of(below, f"{floor.LOCKED} {count}")
+                summaries.append(locked_floors[count])
         runs += mine
         for scenario in dict.fromkeys(run.scenario for run in mine):
             ran = [run for run in mine if run.scenario == scenario]
@@ -114,9 +124,17 @@ def measure(layout: Layout, counts: Sequence[int], methods: Sequence[RecoveryMet
                                               report.MASAKARI_HOST.get(count, {}) if plain else {},
                                               floor=floors.get(count),
                                               floor_target=report.FLOOR_TARGETS.get(count) if plain else None,
+                                              locked_floor=locked_floors.get(count),
                                               cpu_per_server=[run.cpu_per_server for run in ran],
                                               cloud_cpu=[run.cloud_cpu for run in ran]))
     return Results(tuple(runs), tuple(summaries), scenario_hops(runs))
+
+
+def _summary_of(floors: Sequence[Run], scenario: str) -> report.Summary:
+    """The summary of the floor runs of ``scenario``."""
+    ran = [run for run in floors if run.scenario == scenario]
+    return report.summarize(scenario, [run.rto_seconds for run in ran], None, {},
+                            cloud_cpu=[run.cloud_cpu for run in ran])
 
 
 def scenario_hops(runs: Sequence[Run]) -> tuple[report.Hops, ...]:
@@ -141,10 +159,10 @@ def _one(layout: Layout, method: RecoveryMethod, count: int, iteration: int, out
     return run
 
 
-def _floor(layout: Layout, count: int, iteration: int | None, out: Any) -> Run:
-    """One floor run (``iteration`` None: the warm-up, not counted)."""
+def _floor(layout: Layout, count: int, iteration: int | None, out: Any, *, locked: bool = False) -> Run:
+    """One floor run (``iteration`` None: the warm-up, not counted; ``locked``: the locked floor)."""
     with tempfile.TemporaryDirectory(prefix="vmha-bench-") as work:
-        run = floor.run(layout, Path(work), count)
+        run = floor.run(layout, Path(work), count, locked=locked)
     which = f"iteration {iteration}" if iteration else "warm-up, not counted"
     print_run(run, f"{run.scenario} (Nova alone) on {run.host}, {which}", out)
     return run
@@ -219,7 +237,7 @@ def _where(runs: Sequence[Run], scenario: str) -> str:
 def document(results: Results, arguments: dict[str, Any]) -> dict[str, Any]:
     """The JSON record of a benchmark run, with the machine and the date."""
     summaries = [{**dataclasses.asdict(item), "ratios": item.ratios, "floor_ratio": item.floor_ratio,
-                  "missed": item.missed}
+                  "locked_floor_ratio": item.locked_floor_ratio, "missed": item.missed}
                  for item in results.summaries]
     return {
         "benchmark": "vmha recovery time, way " + ("(b): detected by vmha's host monitor" if arguments.get("detected")
@@ -275,6 +293,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "(fencing through Redfish)")
     parser.add_argument("--no-floor", action="store_true",
                         help="do not measure Nova's floor (every evacuation requested at once, no HA service)")
+    parser.add_argument("--locked-floor", action="store_true",
+                        help="beside each floor run, the same with every server locked first, unlocked once recovered")
     parser.add_argument("--no-warm-up", action="store_true",
                         help="no unmeasured floor run first (the cloud's first recovery after it starts is slower)")
     parser.add_argument("--parallel", type=int, help="host_failure.max_parallel_evacuations (default: vmha's)")
@@ -305,13 +325,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = measure(Layout.from_env(), counts, methods, options.iterations, vm_iterations=options.vm_iterations,
                       detected=options.detected, parallel=options.parallel, kinds=kinds,
                       kill_replica=options.kill_replica, with_floor=not options.no_floor and hypervisor is FAKE,
-                      warm_up=not options.no_warm_up, hypervisor=hypervisor)
+                      locked_floor=options.locked_floor, warm_up=not options.no_warm_up, hypervisor=hypervisor)
     print_results(results)
     if options.json:
         arguments = {"servers": counts, "methods": [item.value for item in methods], "iterations": options.iterations,
                      "vm_iterations": options.vm_iterations, "detected": options.detected,
                      "parallel": options.parallel, "fencing": fencing.names(kinds),
                      "kill_replica": options.kill_replica, "floor": not options.no_floor and hypervisor is FAKE,
+                     "locked_floor": options.locked_floor and not options.no_floor and hypervisor is FAKE,
                      "warm_up": not options.no_warm_up and hypervisor is FAKE,
                      "hypervisor": hypervisor.name, "domain_type": domain_type(),
                      "self_fence_seconds": LEASE_SECONDS if leases else None}

@@ -55,6 +55,8 @@ class Summary:
     """The median of what the cloud's own processes spent from the kill to the end (``tests.bench.cloud_cpu``)."""
     nova_cpu_seconds: float | None = None
     """The same of Nova's services alone."""
+    locked_floor_seconds: float | None = None
+    """The median of the locked floor (each server locked first, ``tests.bench.floor.LOCKED``), if measured."""
 
     @property
     def floor_ratio(self) -> float | None:
@@ -62,6 +64,13 @@ class Summary:
         if not self.floor_seconds or self.median_seconds is None:
             return None
         return self.median_seconds / self.floor_seconds
+
+    @property
+    def locked_floor_ratio(self) -> float | None:
+        """How many times the locked floor's time this scenario took (no target: figures for the issue)."""
+        if not self.locked_floor_seconds or self.median_seconds is None:
+            return None
+        return self.median_seconds / self.locked_floor_seconds
 
     @property
     def ratios(self) -> dict[str, float]:
@@ -80,17 +89,19 @@ class Summary:
 
 def summarize(scenario: str, rtos: Sequence[float | None], target: float | None,
               masakari: dict[str, float], *, floor: Summary | None = None, floor_target: float | None = None,
-              cpu_per_server: Sequence[float | None] = (), cloud_cpu: Sequence[CloudCpu | None] = ()) -> Summary:
+              locked_floor: Summary | None = None, cpu_per_server: Sequence[float | None] = (),
+              cloud_cpu: Sequence[CloudCpu | None] = ()) -> Summary:
     """Summary of the runs of one scenario; a run whose servers were not all recovered has RTO None. ``floor``:
     the floor's summary for the same server count, ``floor_target`` the most the ratio to it may be;
-    ``cpu_per_server``: each run's gateway CPU seconds per recovered server; ``cloud_cpu``: what each run
-    cost the cloud's own processes."""
+    ``locked_floor``: the locked floor's; ``cpu_per_server``: each run's gateway CPU seconds per recovered
+    server; ``cloud_cpu``: what each run cost the cloud's own processes."""
     done = [rto for rto in rtos if rto is not None]
     median = statistics.median(done) if done else None
     return Summary(scenario, len(rtos), len(done), median, target, masakari,
                    None if floor is None else floor.median_seconds, floor_target if floor is not None else None,
                    _median(cpu_per_server), _median([None if cpu is None else cpu.control_plane for cpu in cloud_cpu]),
-                   _median([None if cpu is None else cpu.nova for cpu in cloud_cpu]))
+                   _median([None if cpu is None else cpu.nova for cpu in cloud_cpu]),
+                   None if locked_floor is None else locked_floor.median_seconds)
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
@@ -101,11 +112,12 @@ def percentile(values: Sequence[float], fraction: float) -> float:
 
 def summary_lines(summaries: Sequence[Summary]) -> list[str]:
     rows = [(item.scenario, f"{item.recovered_runs}/{item.runs}", _seconds(item.median_seconds),
-             _seconds(item.target_seconds), _floor(item), _cpu(item.cpu_per_server), _cloud(item),
-             _versus(item, "defaults"), _versus(item, "tuned"), "MISSED" if item.missed else "met")
+             _seconds(item.target_seconds), _floor(item), _locked_floor(item), _cpu(item.cpu_per_server),
+             _cloud(item), _versus(item, "defaults"), _versus(item, "tuned"), "MISSED" if item.missed else "met")
             for item in summaries]
-    return table(("SCENARIO", "RECOVERED", "MEDIAN RTO", "TARGET", "VS FLOOR", "GATEWAY CPU/SERVER",
-                  "CLOUD CPU (NOVA)", "VS MASAKARI DEFAULTS", "VS MASAKARI TUNED", "VERDICT"), rows)
+    return table(("SCENARIO", "RECOVERED", "MEDIAN RTO", "TARGET", "VS FLOOR", "VS LOCKED FLOOR",
+                  "GATEWAY CPU/SERVER", "CLOUD CPU (NOVA)", "VS MASAKARI DEFAULTS", "VS MASAKARI TUNED", "VERDICT"),
+                 rows)
 
 
 def span_lines(spans: Sequence[Span]) -> list[str]:
@@ -206,6 +218,12 @@ def _floor(item: Summary) -> str:
     goal = "" if item.floor_target is None else (
         f" ({'met' if ratio <= item.floor_target else 'MISSED'} {item.floor_target:.2f}x)")
     return f"{ratio:.2f}x of {item.floor_seconds:.1f} s{goal}"
+
+
+def _locked_floor(item: Summary) -> str:
+    """``1.12x of 7.1 s``: the scenario's time over the locked floor's."""
+    ratio = item.locked_floor_ratio
+    return "-" if ratio is None else f"{ratio:.2f}x of {item.locked_floor_seconds:.1f} s"
 
 
 def _cpu(seconds: float | None) -> str:
