@@ -1,8 +1,8 @@
 """How the consumers of one process look for work on the real Zaqar: unwoken, one poll per interval for the
 whole process; a claim that found a message makes one more consumer look; a held message's wake-up asks Zaqar
-nothing; the next step of a chain runs at once; Zaqar's endpoint looked up once and its requests sharing a kept
-connection. (One test drives a consumer's private look and store: the behaviour is a worker's, no public call
-shows it.)"""
+nothing; a wake-up for a posted step claims the steps queue first; the next step of a chain runs at once;
+Zaqar's endpoint looked up once and its requests sharing a kept connection. (One test drives a consumer's
+private look and store: the behaviour is a worker's, no public call shows it.)"""
 
 from __future__ import annotations
 
@@ -62,6 +62,21 @@ def test_a_claim_that_found_a_message_wakes_one_more_consumer_and_a_held_wake_up
     assert consumer.wakeup.wait(consumer.wakeup.generation, 60) is False  # a held message's: Zaqar not asked
     consumer.wakeup.wake_after(0)
     assert consumer.wakeup.wait(consumer.wakeup.generation, 60) is True  # a delayed message shows in Zaqar
+
+
+def test_a_look_answering_a_posted_steps_wake_up_claims_the_steps_queue_first(place: Place) -> None:
+    queues = CountingQueues(place.conn.session)
+    consumer = Consumer(place.services(place.settings(), queues))  # not started: the test drives its looks
+    for queue in place.queues.values():
+        queues.prepare(queue)
+    steps, notifications = place.queues["steps"], place.queues["notifications"]
+    place.post("steps", {"not": "a step"})  # claimed and dead-lettered: nothing posted
+    consumer.wakeup.wake(steps=True)
+    assert consumer.poll_once().name == "CLAIMED"
+    assert (queues.claims[steps], queues.claims[notifications]) == (1, 0)  # one request for it, not two
+    place.post("steps", {"not": "a step either"})
+    assert consumer.poll_once().name == "CLAIMED"  # any other look: the notifications queue first
+    assert (queues.claims[steps], queues.claims[notifications]) == (2, 1)
 
 
 def test_zaqars_endpoint_is_looked_up_once_not_at_every_request(place: Place, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -50,6 +50,15 @@ def test_a_wakeup_between_looking_and_waiting_is_not_lost() -> None:
     assert not waiter.is_alive()
 
 
+def test_each_wake_up_for_a_posted_step_puts_the_steps_queue_first_for_one_look() -> None:
+    wakeup = Wakeup()
+    wakeup.wake()
+    assert wakeup.steps_first() is False  # a push or a poll: new failures first
+    wakeup.wake(steps=True)
+    wakeup.wake(steps=True)
+    assert [wakeup.steps_first() for _ in range(3)] == [True, True, False]
+
+
 def test_a_due_delay_wakes_a_waiter() -> None:
     wakeup = Wakeup()
     seen = wakeup.generation

@@ -2,7 +2,8 @@
 
 Each worker first runs a held message that is due (a step that follows one this process ran, kept under
 its claim: ``vmha.runtime.held``), then claims from the notifications queue (new failures start at
-once), then from the steps queue, handles what it got and looks again; with nothing to do it waits for the
+once), then from the steps queue (the other way round when it answers a wake-up for a step message this process
+posted: ``Wakeup.steps_first``), handles what it got and looks again; with nothing to do it waits for the
 process's next poll (``vmha.runtime.wakeup``), a wake-up or the next held message. A message whose handling
 keeps raising is dead-lettered (``vmha.runtime.poison``); one held up by a dependency outage is held under its
 claim (renewed while Zaqar answers) and tried again every ``OUTAGE_PAUSE`` seconds, so the recovery goes on as
@@ -73,7 +74,7 @@ class Consumer:
         effects = self._effects = Effects(services, self.wakeup, self._escalation, self._held)
         self._failures = Failures()
         names = services.settings.queues
-        self._handlers: dict[str, Handler] = {  # claimed in this order: new failures first
+        self._handlers: dict[str, Handler] = {  # claimed in this order: new failures first (but see steps_first)
             names.notifications: NotificationRunner(services, effects).handle,
             names.steps: StepRunner(services, effects, lambda: self.replica.owner).handle,
         }
@@ -139,7 +140,8 @@ class Consumer:
         if not queues:
             return Found.NOTHING
         gateway = self._services.settings.gateway
-        for queue, handle in self._handlers.items():
+        handlers = list(self._handlers.items())
+        for queue, handle in reversed(handlers) if self.wakeup.steps_first() else handlers:
             claimed = self._services.queues.claim(queue, gateway.claim_ttl_seconds, gateway.claim_grace_seconds)
             if claimed is not None:
                 self.wakeup.wake()  # there may be more: one more consumer looks

@@ -96,7 +96,7 @@ class Effects:
                     if shows:
                         self._wakeup.wake_after(shows)
                     else:
-                        self._wakeup.wake()
+                        self._wakeup.wake(steps=True)
 
     def dead_letter(self, claimed: Claimed, reason: str, notification_id: str | None) -> None:
         """Copy ``claimed`` to the dead-letter queue with ``reason`` (nothing is lost)."""

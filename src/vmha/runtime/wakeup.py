@@ -9,7 +9,9 @@ consumer's empty look puts the next poll one interval later. (Each worker pollin
 empty claims per worker and interval: 1207 claims in a 50-server benchmark run, 413 since.) A consumer that
 finds a message wakes one more (``wake``), so a backlog no push announced is drained by all.
 A consumer woken for a held message (``wake_after(..., held=True)``) only looks among the held ones: no Zaqar
-request for a wake-up that was never about Zaqar.
+request for a wake-up that was never about Zaqar. A wake-up for a step message this process posted
+(``wake(steps=True)``) lets the next look claim from the steps queue first (``steps_first``): one claim request
+for that message, not an empty claim of the notifications queue before it (a fan-out's branches start sooner).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ class Wakeup:
         self._due: list[tuple[float, bool]] = []
         """(when, held): a due time, and whether it is a held message's (no Zaqar request needed)."""
         self._next_poll = -math.inf
+        self._steps_first = 0
+        """Wake-ups for step messages posted here that no look has answered yet."""
 
     @property
     def generation(self) -> int:
@@ -36,11 +40,21 @@ class Wakeup:
         with self._condition:
             return self._generation
 
-    def wake(self) -> None:
-        """Wake one waiting consumer now (and any that is looking for work)."""
+    def wake(self, *, steps: bool = False) -> None:
+        """Wake one waiting consumer now (and any that is looking for work); ``steps``: for a step message this
+        process posted, so that a look claims from the steps queue first."""
         with self._condition:
             self._generation += 1
+            self._steps_first += steps
             self._condition.notify()
+
+    def steps_first(self) -> bool:
+        """Whether this look claims from the steps queue first (it answers one wake-up for a posted step)."""
+        with self._condition:
+            if not self._steps_first:
+                return False
+            self._steps_first -= 1
+            return True
 
     def wake_all(self) -> None:
         """Wake every waiting consumer now (to stop)."""
