@@ -61,16 +61,15 @@ class Summary:
     @property
     def floor_ratio(self) -> float | None:
         """How many times the floor's time this scenario took."""
-        if not self.floor_seconds or self.median_seconds is None:
-            return None
-        return self.median_seconds / self.floor_seconds
+        return self._over(self.floor_seconds)
 
     @property
     def locked_floor_ratio(self) -> float | None:
         """How many times the locked floor's time this scenario took (no target: figures for the issue)."""
-        if not self.locked_floor_seconds or self.median_seconds is None:
-            return None
-        return self.median_seconds / self.locked_floor_seconds
+        return self._over(self.locked_floor_seconds)
+
+    def _over(self, seconds: float | None) -> float | None:
+        return None if not seconds or self.median_seconds is None else self.median_seconds / seconds
 
     @property
     def ratios(self) -> dict[str, float]:
@@ -212,18 +211,19 @@ def _median(values: Sequence[float | None]) -> float | None:
 
 def _floor(item: Summary) -> str:
     """``1.32x of 6.0 s (MISSED 1.15x)``: the scenario's time over the floor's."""
-    ratio = item.floor_ratio
-    if ratio is None:
-        return "-"
-    goal = "" if item.floor_target is None else (
-        f" ({'met' if ratio <= item.floor_target else 'MISSED'} {item.floor_target:.2f}x)")
-    return f"{ratio:.2f}x of {item.floor_seconds:.1f} s{goal}"
+    return _versus_floor(item.floor_ratio, item.floor_seconds, item.floor_target)
 
 
 def _locked_floor(item: Summary) -> str:
     """``1.12x of 7.1 s``: the scenario's time over the locked floor's."""
-    ratio = item.locked_floor_ratio
-    return "-" if ratio is None else f"{ratio:.2f}x of {item.locked_floor_seconds:.1f} s"
+    return _versus_floor(item.locked_floor_ratio, item.locked_floor_seconds, None)
+
+
+def _versus_floor(ratio: float | None, seconds: float | None, target: float | None) -> str:
+    if ratio is None or seconds is None:
+        return "-"
+    goal = "" if target is None else f" ({'met' if ratio <= target else 'MISSED'} {target:.2f}x)"
+    return f"{ratio:.2f}x of {seconds:.1f} s{goal}"
 
 
 def _cpu(seconds: float | None) -> str:

@@ -78,6 +78,7 @@ class Consumer:
             names.notifications: NotificationRunner(services, effects).handle,
             names.steps: StepRunner(services, effects, lambda: self.replica.owner).handle,
         }
+        self._claim_order = tuple(self._handlers.items())
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._in_flight: dict[str, Claimed] = {}
@@ -140,8 +141,8 @@ class Consumer:
         if not queues:
             return Found.NOTHING
         gateway = self._services.settings.gateway
-        handlers = list(self._handlers.items())
-        for queue, handle in reversed(handlers) if self.wakeup.steps_first() else handlers:
+        order = self._claim_order
+        for queue, handle in order[::-1] if self.wakeup.steps_first() else order:
             claimed = self._services.queues.claim(queue, gateway.claim_ttl_seconds, gateway.claim_grace_seconds)
             if claimed is not None:
                 self.wakeup.wake()  # there may be more: one more consumer looks
