@@ -287,3 +287,28 @@ def test_a_branch_holds_the_recovery_wide_runs_and_its_own_server_only(
     assert branch.instances == tuple(item for item in whole.instances if item.instance_uuid == INSTANCE)
     assert branch.events == ()
     assert journal.get_branch("6f1b7a52-0000-4d59-a1b4-0a5d5c2f8e11", INSTANCE) is None
+
+
+def test_a_join_reads_the_fan_out_the_ended_branches_and_the_failed_servers(
+    journal: Journal, notification_id: str
+) -> None:
+    ended, skipped, running, failed = (f"{n}f1b7a52-3f0e-4d59-a1b4-0a5d5c2f8e11" for n in range(4))
+    fan_out = {"fan_out": [ended, skipped, running, failed]}
+    before = journal.get_join(notification_id, "plan_evacuation", "confirm")
+    assert before is not None and (before.fan_out_result, before.done, before.failed) == (None, frozenset(), frozenset())
+    journal.finish_step(_claim(journal.begin_step(StepKey(notification_id, "plan_evacuation"), LEASE)), fan_out)
+    journal.finish_step(_claim(journal.begin_step(StepKey(notification_id, "confirm", ended), LEASE)), {})
+    journal.skip_step(_claim(journal.begin_step(StepKey(notification_id, "confirm", skipped), LEASE)), {})
+    journal.finish_step(_claim(journal.begin_step(StepKey(notification_id, "evacuate", running), LEASE)), {})
+    journal.begin_step(StepKey(notification_id, "confirm", running), LEASE)
+    journal.fail_step(_claim(journal.begin_step(StepKey(notification_id, "confirm", failed), LEASE)), "gone")
+    journal.record_instance_progress(notification_id, failed, InstanceStatus.FAILED, message="gone")
+    journal.record_instance_progress(notification_id, running, InstanceStatus.ONGOING)
+
+    state = journal.get_join(notification_id, "plan_evacuation", "confirm")
+
+    assert state is not None
+    assert state.notification == journal.get_notification_record(notification_id)
+    assert state.fan_out_result == fan_out
+    assert (state.done, state.failed) == (frozenset({ended, skipped}), frozenset({failed}))
+    assert journal.get_join("6f1b7a52-0000-4d59-a1b4-0a5d5c2f8e11", "plan_evacuation", "confirm") is None

@@ -122,9 +122,10 @@ def test_the_join_runs_once_every_branch_has_ended(frame: flow.Frame, journal: J
     done(journal, StepKey(recorded.id, "each2", str(a)), {})
 
     def after_a() -> list[flow.Action]:
-        detail = journal.get_notification(recorded.id)
-        assert detail is not None
-        return flow.joined(message(frame, 3, a, notification_id=nid), frame, detail)
+        ended = message(frame, 3, a, notification_id=nid)
+        state = journal.get_join(recorded.id, *flow.join_steps(ended, frame.table))
+        assert state is not None
+        return flow.joined(ended, frame, state)
 
     assert after_a() == []
     journal.record_instance_progress(recorded.id, str(b), InstanceStatus.FAILED, message="gone")
@@ -140,9 +141,11 @@ def test_a_flow_ending_with_branches_fails_if_an_instance_failed(frame: flow.Fra
     done(journal, StepKey(recorded.id, "fan"), {flow.FAN_OUT_KEY: [str(a), str(b)]})
     done(journal, StepKey(recorded.id, "each", str(a)), {})
     journal.record_instance_progress(recorded.id, str(b), InstanceStatus.FAILED, message="gone")
-    detail = journal.get_notification(recorded.id)
-    assert detail is not None
-    [status] = flow.joined(message(frame, 1, a, steps, uuid.UUID(recorded.id)), frame, detail)
+    ended = message(frame, 1, a, steps, uuid.UUID(recorded.id))
+    assert flow.join_steps(ended, frame.table) == ("fan", "each")
+    state = journal.get_join(recorded.id, "fan", "each")
+    assert state is not None
+    [status] = flow.joined(ended, frame, state)
     assert status == flow.SetStatus(NotificationStatus.FAILED, "1 of 2 instances failed")
 
 

@@ -66,6 +66,9 @@ class Writer:
         return _retried(run)
 
     def _commit(self, batch: list[_Write[Any]]) -> None:
+        if len(batch) == 1:  # a write alone needs no savepoint: two statements and the ORM's nesting fewer
+            self._commit_alone(batch[0])
+            return
         results: list[tuple[_Write[Any], Any]] = []
         try:
             with self._sessions.begin() as session:
@@ -83,6 +86,14 @@ class Writer:
         finally:
             for write in batch:
                 write.done = True
+
+    def _commit_alone(self, write: _Write[Any]) -> None:
+        try:
+            write.value = self._alone(write.work)
+        except Exception as error:
+            write.error = error
+        finally:
+            write.done = True
 
     def _in_savepoint(self, session: Session, work: Work[T]) -> T:
         def run() -> T:

@@ -1,6 +1,14 @@
-"""Rows to frozen records: the only place ORM objects turn into what callers see."""
+"""Rows to frozen records: the only place rows turn into what callers see.
+
+A row is an ORM object or a Core result row: each converter takes what has the columns it reads (a protocol of
+read-only attributes), so the hot paths that read and write with Core statements and the rest that use the ORM
+share one conversion.
+"""
 
 from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
 
 from vmha.journal.records import (
     InstanceProgress,
@@ -12,10 +20,99 @@ from vmha.journal.records import (
     StepRecord,
     StepStatus,
 )
-from vmha.journal.schema import InstanceProgressRow, NotificationRow, ProgressEventRow, StepRunRow
 
 
-def notification(row: NotificationRow) -> NotificationRecord:
+class NotificationColumns(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def hostname(self) -> str: ...
+    @property
+    def generated_time(self) -> datetime: ...
+    @property
+    def payload(self) -> dict[str, Any]: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def status_reason(self) -> str | None: ...
+    @property
+    def segment(self) -> str | None: ...
+    @property
+    def recovery_method(self) -> str | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def updated_at(self) -> datetime: ...
+    @property
+    def deadline(self) -> datetime: ...
+    @property
+    def flow(self) -> list[str] | None: ...
+
+
+class StepColumns(Protocol):
+    @property
+    def notification_id(self) -> str: ...
+    @property
+    def step_id(self) -> str: ...
+    @property
+    def instance_uuid(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def attempts(self) -> int: ...
+    @property
+    def result(self) -> dict[str, Any] | None: ...
+    @property
+    def error(self) -> str | None: ...
+    @property
+    def started_at(self) -> datetime: ...
+    @property
+    def lease_expires_at(self) -> datetime: ...
+    @property
+    def finished_at(self) -> datetime | None: ...
+
+
+class InstanceColumns(Protocol):
+    @property
+    def notification_id(self) -> str: ...
+    @property
+    def instance_uuid(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def source_host(self) -> str | None: ...
+    @property
+    def dest_host(self) -> str | None: ...
+    @property
+    def message(self) -> str | None: ...
+    @property
+    def started_at(self) -> datetime: ...
+    @property
+    def updated_at(self) -> datetime: ...
+    @property
+    def finished_at(self) -> datetime | None: ...
+
+
+class EventColumns(Protocol):
+    @property
+    def notification_id(self) -> str: ...
+    @property
+    def step_id(self) -> str: ...
+    @property
+    def instance_uuid(self) -> str: ...
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def progress(self) -> float: ...
+
+
+def notification(row: NotificationColumns) -> NotificationRecord:
     return NotificationRecord(
         id=row.id,
         type=row.type,
@@ -34,7 +131,7 @@ def notification(row: NotificationRow) -> NotificationRecord:
     )
 
 
-def step(row: StepRunRow) -> StepRecord:
+def step(row: StepColumns) -> StepRecord:
     return StepRecord(
         key=StepKey(row.notification_id, row.step_id, row.instance_uuid),
         status=StepStatus(row.status),
@@ -47,7 +144,7 @@ def step(row: StepRunRow) -> StepRecord:
     )
 
 
-def instance(row: InstanceProgressRow) -> InstanceProgress:
+def instance(row: InstanceColumns) -> InstanceProgress:
     return InstanceProgress(
         notification_id=row.notification_id,
         instance_uuid=row.instance_uuid,
@@ -61,7 +158,7 @@ def instance(row: InstanceProgressRow) -> InstanceProgress:
     )
 
 
-def event(row: ProgressEventRow) -> ProgressEvent:
+def event(row: EventColumns) -> ProgressEvent:
     return ProgressEvent(
         notification_id=row.notification_id,
         step_id=row.step_id,

@@ -30,6 +30,7 @@ from vmha.journal.records import (
     HeldClaim,
     InstanceProgress,
     InstanceStatus,
+    JoinState,
     JsonObject,
     NewNotification,
     NotificationDetail,
@@ -162,6 +163,12 @@ class Journal:
         a fixed number of rows, not the whole recovery (at 50 servers, every run of such a step built the
         other 49 servers' rows: about a fifth of the gateway's busy time)."""
         return self._read(lambda session, _now: progress.detail(session, notification_id, False, instance_uuid))
+
+    def get_join(self, notification_id: str, fan_out_step: str, last_step: str) -> JoinState | None:
+        """What the end of the branches ``fan_out_step`` started and ``last_step`` ends is decided on (a few
+        columns, see ``JoinState``); None if the notification is unknown."""
+        return self._read(lambda session, _now: progress.join_state(session, notification_id, fan_out_step,
+                                                                    last_step))
 
     def get_notification_record(self, notification_id: str) -> NotificationRecord | None:
         """The notification alone (one row, however long its recovery); None if unknown."""
@@ -371,5 +378,7 @@ def _check_limit(limit: int) -> None:
 
 
 def _add_note(session: Session, now: datetime, key: StepKey, note: ProgressNote) -> None:
-    progress.add_event(session, now, notification_id=key.notification_id, step_id=key.step_id,
-                       instance_uuid=key.instance_uuid, message=note.message, progress=note.progress)
+    """The progress line of a step run or instance row written in this transaction (so its notification exists)."""
+    progress.append_event(session.connection(), now, ProgressEvent(
+        notification_id=key.notification_id, step_id=key.step_id, instance_uuid=key.instance_uuid, at=now,
+        message=note.message, progress=note.progress))

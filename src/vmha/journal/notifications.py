@@ -21,8 +21,11 @@ from vmha.journal.records import (
     Recorded,
     RecordOutcome,
 )
-from vmha.journal.schema import DedupClaimRow, NotificationRow
+from vmha.journal.schema import DedupClaimRow, NotificationRow, table_of
 from vmha.journal.transitions import TERMINAL, allowed_sources
+
+_NOTIFICATIONS = table_of(NotificationRow)
+_BY_ID = sa.select(_NOTIFICATIONS).where(_NOTIFICATIONS.c.id == sa.bindparam("id"))
 
 
 def dedup_key(notification_type: str, hostname: str, payload: JsonObject) -> str:
@@ -139,7 +142,8 @@ def set_flow(session: Session, notification_id: str, flow: tuple[str, ...]) -> N
 
 
 def get(session: Session, notification_id: str) -> NotificationRecord | None:
-    row = session.get(NotificationRow, notification_id)
+    """The notification (a Core read: every step hop makes one)."""
+    row = session.connection().execute(_BY_ID, {"id": notification_id}).one_or_none()
     return None if row is None else convert.notification(row)
 
 

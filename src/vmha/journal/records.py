@@ -314,6 +314,20 @@ class NotificationDetail:
 
 
 @dataclass(frozen=True, slots=True)
+class JoinState:
+    """What the end of a recovery's branches is decided on, read narrowly: a join looks once per ended branch, so
+    reading the whole recovery there would cost the square of its servers."""
+
+    notification: NotificationRecord
+    fan_out_result: JsonObject | None
+    """The recorded result of the step that fanned the branches out (None before it ended)."""
+    done: frozenset[str]
+    """The instances whose branch's last step succeeded or was skipped."""
+    failed: frozenset[str]
+    """The instances recorded ``failed``."""
+
+
+@dataclass(frozen=True, slots=True)
 class NotificationFilter:
     """Filters of `Journal.list_notifications`; empty/None fields match everything."""
 

@@ -10,7 +10,15 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from vmha.journal.records import Heartbeat, HeldClaim, StepStatus
-from vmha.journal.schema import ClaimRow, ReplicaRow, StepRunRow
+from vmha.journal.schema import ClaimRow, ReplicaRow, StepRunRow, table_of
+
+_CLAIMS = table_of(ClaimRow)
+_MESSAGE = sa.and_(_CLAIMS.c.queue == sa.bindparam("key_queue"), _CLAIMS.c.message_id == sa.bindparam("key_message"))
+_RETAKE = sa.update(_CLAIMS).where(_MESSAGE)
+_HOLD = sa.insert(_CLAIMS)
+_FORGET = sa.delete(_CLAIMS).where(_MESSAGE, _CLAIMS.c.claim_id == sa.bindparam("key_claim"),
+                                   _CLAIMS.c.owner == sa.bindparam("key_owner"))
+"""Statements built once: every held step message records its claim and forgets it."""
 
 
 def join(session: Session, now: datetime, owner: str, *, host: str, pid: int) -> None:
@@ -35,20 +43,19 @@ def leave(session: Session, owner: str) -> None:
 
 def hold(session: Session, now: datetime, owner: str, claim: HeldClaim) -> None:
     """Record that ``owner`` holds ``claim`` (replacing the record of an earlier claim on the same message)."""
-    row = session.get(ClaimRow, (claim.queue, claim.message_id))
-    if row is None:
-        session.add(ClaimRow(queue=claim.queue, message_id=claim.message_id, claim_id=claim.claim_id, owner=owner,
-                             claimed_at=now))
-    else:
-        row.claim_id, row.owner, row.claimed_at = claim.claim_id, owner, now
+    connection = session.connection()
+    values = {"claim_id": claim.claim_id, "owner": owner, "claimed_at": now}
+    if connection.execute(_RETAKE, {"key_queue": claim.queue, "key_message": claim.message_id, **values}).rowcount:
+        return
+    connection.execute(_HOLD, {"queue": claim.queue, "message_id": claim.message_id, **values})
 
 
 def forget(session: Session, owner: str, claims: Iterable[HeldClaim]) -> None:
     """Forget the records of ``claims`` held by ``owner`` (not a newer claim on the same message)."""
+    connection = session.connection()
     for claim in claims:
-        session.execute(sa.delete(ClaimRow).where(
-            ClaimRow.queue == claim.queue, ClaimRow.message_id == claim.message_id,
-            ClaimRow.claim_id == claim.claim_id, ClaimRow.owner == owner))
+        connection.execute(_FORGET, {"key_queue": claim.queue, "key_message": claim.message_id,
+                                     "key_claim": claim.claim_id, "key_owner": owner})
 
 
 def heartbeats(session: Session, now: datetime) -> tuple[Heartbeat, ...]:

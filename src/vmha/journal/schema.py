@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
@@ -60,6 +60,12 @@ def one_of(column: str, values: Iterable[StrEnum]) -> str:
 class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime(), dict[str, Any]: sa.JSON()}
+
+
+def table_of(model: type[Base]) -> sa.Table:
+    """The table of ``model``, for Core statements: the hot paths (a step run's start and end, a server's progress,
+    a branch's read) skip the ORM's identity map and unit of work, most of what a journal call cost in CPU."""
+    return cast(sa.Table, model.__table__)
 
 
 class NotificationRow(Base):
@@ -233,3 +239,11 @@ class AuditRow(Base):
     decision: Mapped[str] = mapped_column(sa.String(8))
     status: Mapped[int]
     reason: Mapped[str | None] = mapped_column(sa.Text)
+
+
+_KNOWN = sa.select(table_of(NotificationRow).c.id).where(table_of(NotificationRow).c.id == sa.bindparam("id"))
+
+
+def known(connection: sa.Connection, notification_id: str) -> bool:
+    """Whether the notification ``notification_id`` is recorded (one indexed read, for the hot paths' checks)."""
+    return connection.execute(_KNOWN, {"id": notification_id}).first() is not None

@@ -30,7 +30,7 @@ from vmha.journal import (
 )
 from vmha.runtime.backoff import zaqar_delay
 from vmha.runtime.context import RunContext, new_request_id, notification_of
-from vmha.runtime.flow import Action, DeadLetter, EndBranch, Frame, Post, SetStatus, joined
+from vmha.runtime.flow import Action, DeadLetter, EndBranch, Frame, Post, SetStatus, join_steps, joined
 from vmha.runtime.held import HeldMessages
 from vmha.runtime.queues import Claimed
 from vmha.runtime.services import Services
@@ -163,11 +163,11 @@ class Effects:
         if reason is not None:
             journal.record_instance_progress(notification_id, str(message.instance_uuid), InstanceStatus.FAILED,
                                              message=reason)
-        detail = journal.get_notification(notification_id, with_events=False)
-        if detail is not None:
-            services = self._services
-            frame = Frame(services.table, services.clock(), detail.notification.deadline)
-            self.apply(claimed, notification_id, joined(message, frame, detail))
+        services = self._services
+        state = journal.get_join(notification_id, *join_steps(message, services.table))
+        if state is not None:
+            frame = Frame(services.table, services.clock(), state.notification.deadline)
+            self.apply(claimed, notification_id, joined(message, frame, state))
         self._held.branch_ended(notification_id)
 
 

@@ -18,14 +18,12 @@ from datetime import datetime
 from uuid import UUID
 
 from vmha.contracts import RetryPolicy, StepMessage
-from vmha.journal import InstanceStatus, NotificationDetail, NotificationStatus, StepStatus
+from vmha.journal import JoinState, NotificationStatus
 from vmha.runtime.backoff import OUTAGE_PAUSE, hop, retry_delay
 from vmha.runtime.table import StepTable, branch_end, branch_start
 
 FAN_OUT_KEY = "fan_out"
 """Key of the instance uuids the runtime adds to the recorded result of a step that fanned out."""
-
-_DONE = frozenset({StepStatus.SUCCEEDED, StepStatus.SKIPPED})
 
 
 @dataclass(frozen=True)
@@ -133,26 +131,23 @@ def retry(message: StepMessage, policy: RetryPolicy, requested: float, reason: s
     return [Post(replace(message, attempt=attempt, not_before=not_before), delay, until_branch_ends, announced)]
 
 
-def joined(message: StepMessage, frame: Frame, detail: NotificationDetail) -> list[Action]:
-    """After a branch of ``message`` ended: nothing while others run, then the join step (or the end)."""
-    flow, table = message.flow, frame.table
-    start, end = branch_start(flow, message.position, table), branch_end(flow, message.position, table)
-    branches = fanned_out(detail, flow[start - 1])
-    done = {run.key.instance_uuid for run in detail.steps if run.key.step_id == flow[end - 1] and run.status in _DONE}
-    failed = {item.instance_uuid for item in detail.instances if item.status == InstanceStatus.FAILED}
-    if not branches <= done | failed:
+def joined(message: StepMessage, frame: Frame, state: JoinState) -> list[Action]:
+    """After a branch of ``message`` ended: nothing while others run, then the join step (or the end);
+    ``state`` read with ``join_steps``."""
+    flow = message.flow
+    end = branch_end(flow, message.position, frame.table)
+    branches = {str(instance) for instance in (state.fan_out_result or {}).get(FAN_OUT_KEY, ())}
+    if not branches <= state.done | state.failed:
         return []
     if end < len(flow):
         return [Post(frame.at(message, end, None))]
-    lost = branches & failed
+    lost = branches & state.failed
     if lost:
         return [SetStatus(NotificationStatus.FAILED, f"{len(lost)} of {len(branches)} instances failed")]
     return [SetStatus(NotificationStatus.FINISHED)]
 
 
-def fanned_out(detail: NotificationDetail, step_id: str) -> set[str]:
-    """The instance uuids recorded as fanned out by ``step_id`` of this notification."""
-    for run in detail.steps:
-        if run.key.step_id == step_id and not run.key.instance_uuid and run.result:
-            return {str(instance) for instance in run.result.get(FAN_OUT_KEY, ())}
-    return set()
+def join_steps(message: StepMessage, table: StepTable) -> tuple[str, str]:
+    """The step that fanned out the branch of ``message`` and the branch's last step (what ``joined`` reads)."""
+    flow = message.flow
+    return flow[branch_start(flow, message.position, table) - 1], flow[branch_end(flow, message.position, table) - 1]
