@@ -288,10 +288,13 @@ def verdict(detail: NotificationDetail) -> str:
 
 
 def wait_recovered(conn: Any, placed: list[Placement], deadline: float, ended: Callable[[], bool],
-                   recovered_one: Callable[[str], None] | None = None) -> float | None:
+                   recovered_one: Callable[[str], None] | None = None, *,
+                   give_up_on_error: bool = False) -> float | None:
     """time.monotonic() when every server was first seen recovered; None at the deadline, or once vmha ended
     the notification (e.g. failed it) without every server recovered. ``recovered_one`` is told each server's
-    id the first time it is seen recovered.
+    id the first time it is seen recovered. ``give_up_on_error`` (Nova alone, no HA service): None as soon as a
+    server is seen in ERROR with no task in progress, where Nova leaves a server whose evacuation it gave up on
+    (e.g. no valid host): nothing else would move it, and the wait would last until the deadline.
 
     Each poll lists only the servers Nova changed since shortly before the previous poll (``changes-since``,
     Nova's timestamps are whole seconds): a full detailed listing of 50 servers every 0.2 s took about a
@@ -307,6 +310,7 @@ def wait_recovered(conn: Any, placed: list[Placement], deadline: float, ended: C
         query = {} if since is None else {"changes_since": (since - CHANGES_MARGIN).isoformat()}
         for found in conn.compute.servers(details=True, name=f"^{prefix}-", **query):
             if found.id in before:
+                over = over or (give_up_on_error and found.status == "ERROR" and found.task_state is None)
                 moved = servers.recovered(before[found.id], servers.place(found))
                 (recovered.add if moved else recovered.discard)(found.id)
                 if moved and recovered_one is not None and found.id not in told:
