@@ -72,10 +72,21 @@ def plan_for(server: Any) -> InstancePlan:
 
 def plans(detail: NotificationDetail) -> dict[str, InstancePlan]:
     """The recorded plan of every server ``plan_evacuation`` planned, by server id."""
-    recorded = (step_result(detail, "plan_evacuation") or {}).get("instances", {})
-    return {uuid: InstancePlan.from_dict(plan) for uuid, plan in recorded.items()}
+    return {uuid: InstancePlan.from_dict(plan) for uuid, plan in _recorded(detail).items()}
 
 
 def planned(detail: NotificationDetail, instance_uuid: object) -> InstancePlan | None:
-    """The recorded plan of one server, None if ``plan_evacuation`` did not plan it."""
-    return None if instance_uuid is None else plans(detail).get(str(instance_uuid))
+    """The recorded plan of one server, None if ``plan_evacuation`` did not plan it (only that plan is built: every
+    step of every server asks for its own, and building all of them each time costs the square of the servers)."""
+    plan = None if instance_uuid is None else _recorded(detail).get(str(instance_uuid))
+    return None if plan is None else InstancePlan.from_dict(plan)
+
+
+def planned_count(detail: NotificationDetail) -> int:
+    """How many servers ``plan_evacuation`` planned."""
+    return len(_recorded(detail))
+
+
+def _recorded(detail: NotificationDetail) -> JsonObject:
+    recorded: JsonObject = (step_result(detail, "plan_evacuation") or {}).get("instances", {})
+    return recorded

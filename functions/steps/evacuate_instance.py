@@ -40,7 +40,7 @@ from vmha.cloud.nova import get_server
 from vmha.context import StepContext
 from vmha.contracts import StepMessage
 from vmha.functions import locks, pacing, records
-from vmha.functions.evacuation import PLANNED, InstancePlan, planned, plans
+from vmha.functions.evacuation import PLANNED, InstancePlan, planned, planned_count
 from vmha.functions.locks import Scope
 from vmha.functions.nova import BOUNDARY_ERRORS, BadRequest, NotFound, at_boundary
 from vmha.functions.proof import proof_of_death
@@ -66,7 +66,7 @@ def run(message: StepMessage, ctx: StepContext) -> Outcome:
     if not isinstance(found, Mine):
         return found
     slot: Slot | Retry
-    if len(plans(found.detail)) <= pacing.WINDOW.size(ctx.settings.host_failure.max_parallel_evacuations):
+    if planned_count(found.detail) <= pacing.WINDOW.size(ctx.settings.host_failure.max_parallel_evacuations):
         slot = _taken(ctx, message, found)  # no planned server can ever wait: nothing to count
     else:
         slot = locks.exclusive(ctx, Scope.EVACUATIONS, str(message.notification_id),

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
+from vmha.functions.evacuation import planned, planned_count, plans
 from vmha.journal import InstanceStatus, Journal, NotificationStatus
 from vmha.outcomes import Done, Fail
 
@@ -38,6 +41,20 @@ def test_plan_filters_orders_and_records(journal: Journal, clock: FakeClock) -> 
     assert all(s.compute_host == "compute1" for s in left)
     recorded = instances(world, run_id(world))
     assert {recorded[s.id] for s in left} == {InstanceStatus.IGNORED}
+
+
+def test_a_server_reads_its_own_plan_and_the_count_of_all(world: World) -> None:
+    servers = [world.nova.add_server("compute1", metadata=HA, vm_state=state) for state in ("active", "stopped")]
+    fail_host(world)
+    assert isinstance(world.run(host_down()).of("plan_evacuation"), Done)
+    detail = world.journal.get_branch(run_id(world), servers[1].id)
+    assert detail is not None
+
+    assert planned_count(detail) == 2
+    assert planned(detail, uuid.UUID(servers[1].id)) == plans(detail)[servers[1].id]
+    assert (planned(detail, servers[1].id) or pytest.fail("not planned")).vm_state == "stopped"
+    assert planned(detail, uuid.uuid4()) is None
+    assert planned(detail, None) is None
 
 
 def test_evacuate_all_puts_ha_servers_first(world: World) -> None:

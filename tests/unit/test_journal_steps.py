@@ -295,7 +295,8 @@ def test_a_join_reads_the_fan_out_the_ended_branches_and_the_failed_servers(
     ended, skipped, running, failed = (f"{n}f1b7a52-3f0e-4d59-a1b4-0a5d5c2f8e11" for n in range(4))
     fan_out = {"fan_out": [ended, skipped, running, failed]}
     before = journal.get_join(notification_id, "plan_evacuation", "confirm")
-    assert before is not None and (before.fan_out_result, before.done, before.failed) == (None, frozenset(), frozenset())
+    assert before is not None
+    assert (before.fan_out_result, before.done, before.failed) == (None, frozenset(), frozenset())
     journal.finish_step(_claim(journal.begin_step(StepKey(notification_id, "plan_evacuation"), LEASE)), fan_out)
     journal.finish_step(_claim(journal.begin_step(StepKey(notification_id, "confirm", ended), LEASE)), {})
     journal.skip_step(_claim(journal.begin_step(StepKey(notification_id, "confirm", skipped), LEASE)), {})
