@@ -292,3 +292,4 @@ def test_a_held_look_at_a_followed_server_waits_its_poll_as_far_as_the_claim_all
     held = StepRunner(services, None)._held(claimed, [Post(message, 1.0, announced=True)])  # type: ignore[arg-type]
     assert held is not None and held.wake_key == SERVER
     assert held.delay == pytest.approx(expected, abs=0.1)
+    assert (held.claimed.step, held.claimed.body) == (message, message.to_dict())  # run as it is, not parsed again

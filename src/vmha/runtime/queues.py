@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from vmha.contracts import StepMessage
+
 
 @dataclass(frozen=True)
 class Claimed:
@@ -18,6 +20,9 @@ class Claimed:
     body: Any
     claimed_at: float = field(default_factory=time.monotonic)
     """``time.monotonic()`` when the claim was taken: the claim ends ``claim_ttl_seconds`` after it."""
+    step: StepMessage | None = None
+    """The step message this process made ``body`` of (a message held to run again here): run as it is, not
+    parsed and checked again (only what comes from a queue is untrusted)."""
 
 
 class Queues(Protocol):

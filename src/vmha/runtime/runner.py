@@ -61,7 +61,7 @@ class StepRunner:
         """Process one claimed step message and delete it, or keep its claim for the one message that
         follows (exceptions leave it to come back)."""
         try:
-            message = parse_step_message(claimed.body)
+            message = claimed.step or parse_step_message(claimed.body)
         except ContractError as error:
             self._effects.reject(claimed, f"invalid step message: {error}", id_of(claimed.body, "notification_id"))
         else:
@@ -110,7 +110,7 @@ class StepRunner:
                     delay = max(delay, min(room, poll))
                 if delay <= room:
                     waiter = str(message.notification_id) if post.until_branch_ends else None
-                    return Held(replace(claimed, body=message.to_dict()), delay, waiter, key)
+                    return Held(replace(claimed, body=message.to_dict(), step=message), delay, waiter, key)
         return None
 
     def _decide(self, message: StepMessage, record: NotificationRecord, frame: flow.Frame) -> list[flow.Action]:
