@@ -1,7 +1,7 @@
 """Rows to frozen records: the only place rows turn into what callers see.
 
 A row is an ORM object or a Core result row: each converter takes what has the columns it reads (a protocol of
-read-only attributes), so the hot paths that read and write with Core statements and the rest that use the ORM
+attributes), so the hot paths that read and write with Core statements and the rest that use the ORM
 share one conversion.
 """
 
@@ -23,93 +23,53 @@ from vmha.journal.records import (
 
 
 class NotificationColumns(Protocol):
-    @property
-    def id(self) -> str: ...
-    @property
-    def type(self) -> str: ...
-    @property
-    def hostname(self) -> str: ...
-    @property
-    def generated_time(self) -> datetime: ...
-    @property
-    def payload(self) -> dict[str, Any]: ...
-    @property
-    def source(self) -> str: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def status_reason(self) -> str | None: ...
-    @property
-    def segment(self) -> str | None: ...
-    @property
-    def recovery_method(self) -> str | None: ...
-    @property
-    def created_at(self) -> datetime: ...
-    @property
-    def updated_at(self) -> datetime: ...
-    @property
-    def deadline(self) -> datetime: ...
-    @property
-    def flow(self) -> list[str] | None: ...
+    id: str
+    type: str
+    hostname: str
+    generated_time: datetime
+    payload: dict[str, Any]
+    source: str
+    status: str
+    status_reason: str | None
+    segment: str | None
+    recovery_method: str | None
+    created_at: datetime
+    updated_at: datetime
+    deadline: datetime
+    flow: list[str] | None
 
 
-class StepColumns(Protocol):
-    @property
-    def notification_id(self) -> str: ...
-    @property
-    def step_id(self) -> str: ...
-    @property
-    def instance_uuid(self) -> str: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def attempts(self) -> int: ...
-    @property
-    def result(self) -> dict[str, Any] | None: ...
-    @property
-    def error(self) -> str | None: ...
-    @property
-    def started_at(self) -> datetime: ...
-    @property
-    def lease_expires_at(self) -> datetime: ...
-    @property
-    def finished_at(self) -> datetime | None: ...
+class _OfInstance(Protocol):
+    notification_id: str
+    instance_uuid: str
 
 
-class InstanceColumns(Protocol):
-    @property
-    def notification_id(self) -> str: ...
-    @property
-    def instance_uuid(self) -> str: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def source_host(self) -> str | None: ...
-    @property
-    def dest_host(self) -> str | None: ...
-    @property
-    def message(self) -> str | None: ...
-    @property
-    def started_at(self) -> datetime: ...
-    @property
-    def updated_at(self) -> datetime: ...
-    @property
-    def finished_at(self) -> datetime | None: ...
+class StepColumns(_OfInstance, Protocol):
+    step_id: str
+    status: str
+    attempts: int
+    result: dict[str, Any] | None
+    error: str | None
+    started_at: datetime
+    lease_expires_at: datetime
+    finished_at: datetime | None
 
 
-class EventColumns(Protocol):
-    @property
-    def notification_id(self) -> str: ...
-    @property
-    def step_id(self) -> str: ...
-    @property
-    def instance_uuid(self) -> str: ...
-    @property
-    def at(self) -> datetime: ...
-    @property
-    def message(self) -> str: ...
-    @property
-    def progress(self) -> float: ...
+class InstanceColumns(_OfInstance, Protocol):
+    status: str
+    source_host: str | None
+    dest_host: str | None
+    message: str | None
+    started_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+
+
+class EventColumns(_OfInstance, Protocol):
+    step_id: str
+    at: datetime
+    message: str
+    progress: float
 
 
 def notification(row: NotificationColumns) -> NotificationRecord:
