@@ -25,8 +25,6 @@ _NOTIFICATIONS = table_of(NotificationRow)
 _RUNS = table_of(StepRunRow)
 _INSTANCES = table_of(InstanceProgressRow)
 _EVENTS = table_of(ProgressEventRow)
-
-
 _INSTANCE = sa.and_(_INSTANCES.c.notification_id == sa.bindparam("key_notification"),
                     _INSTANCES.c.instance_uuid == sa.bindparam("key_instance"))
 _LOCKED_INSTANCE = sa.select(_INSTANCES).where(_INSTANCE).with_for_update()
@@ -36,23 +34,23 @@ _INSERT_EVENT = sa.insert(_EVENTS)
 _COUNT_INSTANCES = sa.select(sa.func.count()).select_from(_INSTANCES).where(
     _INSTANCES.c.notification_id == sa.bindparam("notification"), _INSTANCES.c.status == sa.bindparam("state"))
 _NOTIFICATION = sa.select(_NOTIFICATIONS).where(_NOTIFICATIONS.c.id == sa.bindparam("notification"))
-_OF_NOTIFICATION = {"steps": _RUNS.c.notification_id == sa.bindparam("notification"),
-                    "instances": _INSTANCES.c.notification_id == sa.bindparam("notification")}
-_ALL_STEPS = sa.select(_RUNS).where(_OF_NOTIFICATION["steps"]).order_by(
+_RUNS_OF = _RUNS.c.notification_id == sa.bindparam("notification")
+_INSTANCES_OF = _INSTANCES.c.notification_id == sa.bindparam("notification")
+_ALL_STEPS = sa.select(_RUNS).where(_RUNS_OF).order_by(
     _RUNS.c.started_at, _RUNS.c.step_id, _RUNS.c.instance_uuid)
 _BRANCH_STEPS = _ALL_STEPS.where(_RUNS.c.instance_uuid.in_((sa.literal(""), sa.bindparam("instance"))))
-_ALL_INSTANCES = sa.select(_INSTANCES).where(_OF_NOTIFICATION["instances"]).order_by(
+_ALL_INSTANCES = sa.select(_INSTANCES).where(_INSTANCES_OF).order_by(
     _INSTANCES.c.started_at, _INSTANCES.c.instance_uuid)
 _BRANCH_INSTANCES = _ALL_INSTANCES.where(_INSTANCES.c.instance_uuid == sa.bindparam("instance"))
 _EVENTS_OF = sa.select(_EVENTS).where(_EVENTS.c.notification_id == sa.bindparam("notification")).order_by(
     _EVENTS.c.id)
 _FAN_OUT = sa.select(_RUNS.c.result).where(
-    _OF_NOTIFICATION["steps"], _RUNS.c.step_id == sa.bindparam("step"), _RUNS.c.instance_uuid == "")
+    _RUNS_OF, _RUNS.c.step_id == sa.bindparam("step"), _RUNS.c.instance_uuid == "")
 _DONE_BRANCHES = sa.select(_RUNS.c.instance_uuid).where(
-    _OF_NOTIFICATION["steps"], _RUNS.c.step_id == sa.bindparam("step"),
+    _RUNS_OF, _RUNS.c.step_id == sa.bindparam("step"),
     _RUNS.c.status.in_((StepStatus.SUCCEEDED.value, StepStatus.SKIPPED.value)))
 _FAILED_INSTANCES = sa.select(_INSTANCES.c.instance_uuid).where(
-    _OF_NOTIFICATION["instances"], _INSTANCES.c.status == InstanceStatus.FAILED.value)
+    _INSTANCES_OF, _INSTANCES.c.status == InstanceStatus.FAILED.value)
 """Statements built once (every hop runs some): building one costs more CPU than running it."""
 
 

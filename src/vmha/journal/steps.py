@@ -31,8 +31,6 @@ from vmha.journal.schema import StepRunRow, known, table_of
 
 _DONE = frozenset({StepStatus.SUCCEEDED.value, StepStatus.SKIPPED.value})
 _RUNS = table_of(StepRunRow)
-
-
 _KEY = sa.and_(_RUNS.c.notification_id == sa.bindparam("key_notification"),
                _RUNS.c.step_id == sa.bindparam("key_step"), _RUNS.c.instance_uuid == sa.bindparam("key_instance"))
 _LOCKED = sa.select(_RUNS).where(_KEY).with_for_update()
