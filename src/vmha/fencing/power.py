@@ -17,6 +17,7 @@ import sushy
 from pyghmi import exceptions as ipmi_exceptions
 from pyghmi.ipmi import command as ipmi_command
 
+from vmha.fencing import ipmi_wakeup
 from vmha.fencing.config import BmcAccess, Protocol
 
 
@@ -93,7 +94,8 @@ class IpmiPower:
     pyghmi keeps one session per BMC and user in the process and blocks when a second Command is opened
     beside a live one, so the Command is shared by every driver with the same BMC and credentials, and
     opened under that BMC's own lock. Each call runs in a daemon thread and is abandoned after the
-    timeout: a call stuck in pyghmi then holds only its own BMC's lock.
+    timeout: a call stuck in pyghmi then holds only its own BMC's lock. pyghmi's lost wake-up is mended
+    first (``ipmi_wakeup``).
     """
 
     _commands: ClassVar[dict[tuple[str, int, str, str], ipmi_command.Command]] = {}
@@ -134,6 +136,7 @@ class IpmiPower:
 
     def _command(self) -> ipmi_command.Command:
         access = self._access
+        ipmi_wakeup.install()
         with self._guard:
             lock = self._locks.setdefault(self._key, threading.Lock())
         with lock:
