@@ -26,6 +26,7 @@ import openstack
 from tests.bench import host_failure, nova_events
 from tests.bench.cloud_cpu import Meter
 from tests.bench.host_failure import TIMEOUT, Run
+from tests.bench.nova_watch import watching
 from tests.bench.timeline import Span
 from tests.cloud import catalog, helpers
 from tests.cloud.layout import Layout
@@ -58,7 +59,7 @@ def run(layout: Layout, _work: Path, count: int, *, locked: bool = False, timeou
 
 def _fail(conn: Any, layout: Layout, placed: list[Placement], timeout: float, *, locked: bool) -> Run:
     host = placed[0].host
-    service = helpers.compute_service(conn, host)
+    service, watch = helpers.compute_service(conn, host), watching(layout)
     helpers.kill_host(layout, host)
     t0, started, cloud = utc_now(), time.monotonic(), Meter(layout)
     conn.compute.update_service_forced_down(service, host, "nova-compute", forced=True)
@@ -70,7 +71,7 @@ def _fail(conn: Any, layout: Layout, placed: list[Placement], timeout: float, *,
             unlocks.append(pool.submit(conn.compute.unlock_server, server_id))
 
         done_at = host_failure.wait_recovered(conn, placed, started + timeout, lambda: False,
-                                              unlock if locked else None, give_up_on_error=True)
+                                              unlock if locked else None, give_up_on_error=True, watch=watch)
     cpu = cloud.spent()
     unlocked = sum(1 for future in unlocks if future.exception() is None)
     accepted = sum(1 for *_, error in requests if error is None)

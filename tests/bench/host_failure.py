@@ -30,6 +30,7 @@ from tests.bench import fencing, nova_events, timeline
 from tests.bench.cloud_cpu import CloudCpu, Meter
 from tests.bench.fencing import Fenced, Kind
 from tests.bench.hypervisor import FAKE, Hypervisor, cpu_seconds, qemu_pids
+from tests.bench.nova_watch import NovaWatch, watching
 from tests.bench.takeover import Takeover
 from tests.cloud import catalog, helpers
 from tests.cloud.layout import Layout
@@ -51,6 +52,8 @@ from vmha.journal import TERMINAL, NotificationDetail, utc_now
 
 HOST_DOWN = HostPayload(HostEvent.STOPPED, HostStatus.NORMAL, ClusterStatus.OFFLINE)
 POLL_SECONDS = 0.2
+FALLBACK_POLL_SECONDS = 2.0
+"""How often a wait hearing Nova's announcements (``tests.bench.nova_watch``) lists the servers anyway."""
 CHANGES_MARGIN = timedelta(seconds=2)
 """How far before the previous poll each ``changes-since`` listing starts (Nova keeps whole seconds)."""
 SPARE_REASON = "vmha benchmark: reserved host"
@@ -237,12 +240,12 @@ def _fail(conn: Any, layout: Layout, recoveries: Recoveries, method: RecoveryMet
     """Kill the servers' host, post the notification at once, time the recovery, read the journal; on kvm
     hosts, what the recovered guests' QEMU processes cost."""
     host = placed[0].host
-    cpu = gateway_cpu(recoveries)
+    cpu, watch = gateway_cpu(recoveries), watching(layout)
     helpers.kill_host(layout, host)
     t0, started, cloud = utc_now(), time.monotonic(), Meter(layout)
     nid = recoveries.notify(host, HOST_DOWN)
     found = outcome(conn, recoveries, method, placed, killed=(t0, started), nid=nid, timeout=timeout, kind=kind,
-                    labels=hypervisor.labels, cpu_before=cpu, cloud=cloud)
+                    labels=hypervisor.labels, cpu_before=cpu, cloud=cloud, watch=watch)
     if hypervisor is FAKE:
         return found
     guests = cpu_seconds(qemu_pids(layout, conn, [server.id for server in placed]))
@@ -256,14 +259,16 @@ def gateway_cpu(recoveries: Recoveries) -> float:
 
 def outcome(conn: Any, recoveries: Recoveries, method: RecoveryMethod, placed: list[Placement], *,
             killed: tuple[datetime, float], nid: str, timeout: float, kind: Kind | None = None,
-            labels: tuple[str, ...] = (), cpu_before: float | None = None, cloud: Meter | None = None) -> Run:
+            labels: tuple[str, ...] = (), cpu_before: float | None = None, cloud: Meter | None = None,
+            watch: NovaWatch | None = None) -> Run:
     """Time the recovery of notification ``nid`` from ``killed`` (UTC and monotonic times of the kill); the
     scenario is ``host <method> <servers>``, then ``labels``, then ``kind``'s name. A run not fenced by
     ``kind``'s method has no RTO, its verdict says why. ``cpu_before``: the gateway's CPU seconds at the kill
     (``gateway_cpu``), to measure what the recovery cost it; ``cloud``: the meter of the cloud's processes,
-    started at the kill."""
+    started at the kill; ``watch``: Nova's announcements, heard since before the kill (``wait_recovered``)."""
     (t0, started), host = killed, placed[0].host
-    done_at = wait_recovered(conn, placed, started + timeout, lambda: recoveries.status(nid) in TERMINAL)
+    done_at = wait_recovered(conn, placed, started + timeout, lambda: recoveries.status(nid) in TERMINAL,
+                             watch=watch)
     detail = recoveries.wait_ended(nid, max(60.0, started + timeout - time.monotonic()))
     cpu = None if cpu_before is None else gateway_cpu(recoveries) - cpu_before
     spent = None if cloud is None else cloud.spent()  # before the reads below, which are the benchmark's own
@@ -289,37 +294,88 @@ def verdict(detail: NotificationDetail) -> str:
 
 def wait_recovered(conn: Any, placed: list[Placement], deadline: float, ended: Callable[[], bool],
                    recovered_one: Callable[[str], None] | None = None, *,
-                   give_up_on_error: bool = False) -> float | None:
+                   give_up_on_error: bool = False, watch: NovaWatch | None = None) -> float | None:
     """time.monotonic() when every server was first seen recovered; None at the deadline, or once vmha ended
     the notification (e.g. failed it) without every server recovered. ``recovered_one`` is told each server's
     id the first time it is seen recovered. ``give_up_on_error`` (Nova alone, no HA service): None as soon as a
     server is seen in ERROR with no task in progress, where Nova leaves a server whose evacuation it gave up on
     (e.g. no valid host): nothing else would move it, and the wait would last until the deadline.
 
-    Each poll lists only the servers Nova changed since shortly before the previous poll (``changes-since``,
-    Nova's timestamps are whole seconds): a full detailed listing of 50 servers every 0.2 s took about a
-    third of a second of the single nova-api process each time and slowed the recovery it measured."""
-    before = {server.id: server for server in placed}
-    prefix = placed[0].name.rpartition("-")[0]
-    recovered: set[str] = set()
-    told: set[str] = set()
-    since: datetime | None = None
+    With a ``watch`` that hears Nova, a server is seen where Nova last announced it, at the instant that was
+    heard; Nova is listed only every ``FALLBACK_POLL_SECONDS`` (a lost announcement) and once all are heard
+    recovered, to verify: a server that listing shows elsewhere is waited for again. Without one, each poll lists
+    only the servers Nova changed since shortly before the previous poll (``changes-since``, Nova's timestamps
+    are whole seconds): a full detailed listing of 50 servers every 0.2 s took about a third of a second of the
+    single nova-api process each time and slowed the recovery it measured."""
+    sightings = Sightings({server.id: server for server in placed}, give_up_on_error, recovered_one)
+    listing = Listing(conn, placed[0].name.rpartition("-")[0])
+    listen = watch is not None and watch.listening
+    next_poll = time.monotonic() + FALLBACK_POLL_SECONDS if listen else 0.0
     while time.monotonic() < deadline:
         over = ended()
-        asked = utc_now()
-        query = {} if since is None else {"changes_since": (since - CHANGES_MARGIN).isoformat()}
-        for found in conn.compute.servers(details=True, name=f"^{prefix}-", **query):
-            if found.id in before:
-                over = over or (give_up_on_error and found.status == "ERROR" and found.task_state is None)
-                moved = servers.recovered(before[found.id], servers.place(found))
-                (recovered.add if moved else recovered.discard)(found.id)
-                if moved and recovered_one is not None and found.id not in told:
-                    told.add(found.id)
-                    recovered_one(found.id)
-        since = asked
-        if len(recovered) == len(before):
-            return time.monotonic()
-        if over:
+        if watch is not None and listen:
+            for server_id in sightings.before:
+                heard = watch.last(server_id)
+                if heard is not None:
+                    sightings.saw(heard.placement, heard.at)
+        if time.monotonic() >= next_poll or (listen and sightings.all_recovered):
+            asked = time.monotonic()
+            for found in listing.changed(everything=sightings.all_recovered):
+                sightings.saw(found, asked)
+            next_poll = asked + (FALLBACK_POLL_SECONDS if listen else 0.0)
+        if sightings.all_recovered:  # heard: when Nova announced the last one; polled: once a poll showed it
+            return max(sightings.recovered.values()) if listen else time.monotonic()
+        if over or sightings.given_up:
             return None
         time.sleep(POLL_SECONDS)
     return None
+
+
+class Listing:
+    """The benchmark's servers listed from Nova: those it changed since shortly before the previous listing, or
+    every one."""
+
+    def __init__(self, conn: Any, prefix: str) -> None:
+        self._conn, self._prefix = conn, prefix
+        self._since: datetime | None = None
+
+    def changed(self, *, everything: bool = False) -> list[Placement]:
+        asked = utc_now()
+        query = {} if self._since is None or everything else {
+            "changes_since": (self._since - CHANGES_MARGIN).isoformat()}
+        found = [servers.place(server) for server in
+                 self._conn.compute.servers(details=True, name=f"^{self._prefix}-", **query)]
+        self._since = asked
+        return found
+
+
+class Sightings:
+    """Where each server was last seen, and since when it has been seen recovered."""
+
+    def __init__(self, before: dict[str, Placement], give_up_on_error: bool,
+                 recovered_one: Callable[[str], None] | None) -> None:
+        self.before = before
+        self.recovered: dict[str, float] = {}
+        self.given_up = False
+        self._give_up_on_error, self._recovered_one = give_up_on_error, recovered_one
+        self._seen_at: dict[str, float] = {}
+        self._told: set[str] = set()
+
+    @property
+    def all_recovered(self) -> bool:
+        return len(self.recovered) == len(self.before)
+
+    def saw(self, found: Placement, at: float) -> None:
+        """``found`` seen at ``at``: a listing is the truth as of when it was asked, an announcement as of when it
+        was heard; an older sighting than the last one changes nothing."""
+        if found.id not in self.before or at <= self._seen_at.get(found.id, float("-inf")):
+            return
+        self._seen_at[found.id] = at
+        self.given_up = self.given_up or (self._give_up_on_error and found.status == "ERROR" and found.task is None)
+        if not servers.recovered(self.before[found.id], found):
+            self.recovered.pop(found.id, None)
+            return
+        self.recovered.setdefault(found.id, at)
+        if self._recovered_one is not None and found.id not in self._told:
+            self._told.add(found.id)
+            self._recovered_one(found.id)

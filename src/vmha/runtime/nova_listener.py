@@ -62,9 +62,9 @@ class Announcement(NamedTuple):
     """It tells of an error: an ``.error`` event, or the server in ERROR."""
 
 
-def announcement(body: Any) -> Announcement | None:
-    """What an AMQP body of Nova's announces; None for anything else (another event, another format, a
-    malformed body)."""
+def instance_event(body: Any) -> tuple[str, dict[str, Any]] | None:
+    """The event type and the server's data (``nova_object.data``) of an AMQP body of Nova's announcing an
+    ``instance.*`` event; None for anything else (another event, another format, a malformed body)."""
     message = body.get("oslo.message", body) if isinstance(body, dict) else None
     if isinstance(message, str):
         try:
@@ -77,14 +77,46 @@ def announcement(body: Any) -> Announcement | None:
     data = payload.get("nova_object.data") if isinstance(payload, dict) else None
     if not isinstance(event_type, str) or not event_type.startswith("instance.") or not isinstance(data, dict):
         return None
-    server = data.get("uuid")
-    if not isinstance(server, str):
+    return (event_type, data) if isinstance(data.get("uuid"), str) else None
+
+
+def announcement(body: Any) -> Announcement | None:
+    """What an AMQP body of Nova's announces; None for anything else (see ``instance_event``)."""
+    event = instance_event(body)
+    if event is None:
         return None
+    event_type, data = event
     failed = event_type.endswith(".error")
     ended = failed or event_type.endswith(".end")
     host = data.get("host")
-    return Announcement(server, ended or (event_type == "instance.update" and data.get("task_state") is None),
+    return Announcement(data["uuid"], ended or (event_type == "instance.update" and data.get("task_state") is None),
                         host if isinstance(host, str) else None, failed or data.get("state") == "error")
+
+
+def own_queue(options: NovaNotificationOptions, name: str) -> Queue:
+    """A queue of one listener's own bound to Nova's exchange for both priorities: exclusive to its connection,
+    deleted when it closes, at most ``MAX_QUEUED`` events (the oldest dropped)."""
+    exchange = Exchange(options.exchange, type="topic", durable=False, no_declare=True)  # Nova's own
+    return Queue(name, bindings=[binding(exchange, routing_key=f"{options.topic}.{priority}")
+                                 for priority in ("info", "error")],
+                 exclusive=True, auto_delete=True, durable=False, queue_arguments={"x-max-length": MAX_QUEUED})
+
+
+def hear(options: NovaNotificationOptions, queue_name: str, heard: Callable[[Any], None],
+         listening: Callable[[], None], stopping: threading.Event) -> None:
+    """Hear Nova's notifications on the queue ``queue_name`` of one's own (``own_queue``) until ``stopping`` is
+    set: ``listening()`` once the queue is bound, ``heard(body)`` for each event. Raises what the broker or the
+    client raise (the connection is made within ``options.timeout_seconds``)."""
+    url = options.transport_url.replace("rabbit://", "amqp://", 1)
+    with Connection(url, connect_timeout=options.timeout_seconds, heartbeat=HEARTBEAT_SECONDS) as connection:
+        connection.ensure_connection(max_retries=1, timeout=options.timeout_seconds)
+        with connection.Consumer([own_queue(options, queue_name)], callbacks=[lambda body, _message: heard(body)],
+                                 no_ack=True, accept=["json"]):
+            listening()
+            while not stopping.is_set():
+                with contextlib.suppress(TimeoutError):
+                    connection.drain_events(timeout=_DRAIN_SECONDS)
+                connection.heartbeat_check()  # busy or idle: a stream of events sends no heartbeat
 
 
 class NovaListener:
@@ -135,23 +167,13 @@ class NovaListener:
             pause = min(MAX_PAUSE, pause * 2)
 
     def _consume(self) -> None:
-        options = self._options
-        exchange = Exchange(options.exchange, type="topic", durable=False, no_declare=True)  # Nova's own
-        queue = Queue(self.queue_name, bindings=[binding(exchange, routing_key=f"{options.topic}.{priority}")
-                                                 for priority in ("info", "error")],
-                      exclusive=True, auto_delete=True, durable=False, queue_arguments={"x-max-length": MAX_QUEUED})
-        url = options.transport_url.replace("rabbit://", "amqp://", 1)
-        with Connection(url, connect_timeout=options.timeout_seconds, heartbeat=HEARTBEAT_SECONDS) as connection:
-            connection.ensure_connection(max_retries=1, timeout=options.timeout_seconds)
-            with connection.Consumer([queue], callbacks=[self._heard], no_ack=True, accept=["json"]):
-                self._news.connected(True)
-                log.info("hearing Nova's notifications", extra={"queue": self.queue_name})
-                while not self._stopping.is_set():
-                    with contextlib.suppress(TimeoutError):
-                        connection.drain_events(timeout=_DRAIN_SECONDS)
-                    connection.heartbeat_check()  # busy or idle: a stream of events sends no heartbeat
+        hear(self._options, self.queue_name, self._heard, self._listening, self._stopping)
 
-    def _heard(self, body: Any, message: Any) -> None:
+    def _listening(self) -> None:
+        self._news.connected(True)
+        log.info("hearing Nova's notifications", extra={"queue": self.queue_name})
+
+    def _heard(self, body: Any) -> None:
         found = announcement(body)
         if found is None:
             return
