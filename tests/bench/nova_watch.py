@@ -53,6 +53,12 @@ class NovaWatch:
     def ready(self, timeout: float) -> bool:
         return self._listening.wait(timeout)
 
+    @property
+    def servers_heard(self) -> int:
+        """How many servers Nova has announced since the watch began."""
+        with self._lock:
+            return len(self._last)
+
     def last(self, server_id: str) -> Heard | None:
         with self._lock:
             return self._last.get(server_id)

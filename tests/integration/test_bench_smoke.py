@@ -10,13 +10,15 @@ from __future__ import annotations
 import io
 import json
 
-from tests.bench import fencing, floor, recovery
+from tests.bench import fencing, floor, nova_watch, recovery
 from tests.cloud.layout import Layout
 from vmha.contracts import RecoveryMethod
 
 
 def test_recovery_benchmark_completes_and_recovers_every_server(cloud_layout: Layout) -> None:
-    out = io.StringIO()
+    out, watch = io.StringIO(), nova_watch.watching(cloud_layout)
+    assert watch is not None, "the benchmark hears Nova's notifications instead of polling it"
+    heard_before = watch.servers_heard
     # Every evacuation in flight at once: the smoke checks completeness, and this keeps it short in CI.
     results = recovery.measure(cloud_layout, [5], [RecoveryMethod.AUTO], 1, out, parallel=5,
                                kinds=[fencing.KINDS["redfish"]], locked_floor=True)
@@ -24,6 +26,7 @@ def test_recovery_benchmark_completes_and_recovers_every_server(cloud_layout: La
     document = json.loads(json.dumps(recovery.document(results, {"servers": [5]})))
 
     below, locked, run = results.runs
+    assert watch.listening and watch.servers_heard >= heard_before + 15  # 5 servers booted for each of the 3 runs
     assert (below.scenario, below.servers, below.recovered) == ("floor 5", 5, 5), out.getvalue()
     assert below.rto_seconds is not None and below.verdict == "5/5 evacuations accepted"
     assert (locked.scenario, locked.recovered, locked.verdict) == ("floor locked 5", 5,

@@ -93,7 +93,7 @@ def announcement(body: Any) -> Announcement | None:
                         host if isinstance(host, str) else None, failed or data.get("state") == "error")
 
 
-def own_queue(options: NovaNotificationOptions, name: str) -> Queue:
+def _own_queue(options: NovaNotificationOptions, name: str) -> Queue:
     """A queue of one listener's own bound to Nova's exchange for both priorities: exclusive to its connection,
     deleted when it closes, at most ``MAX_QUEUED`` events (the oldest dropped)."""
     exchange = Exchange(options.exchange, type="topic", durable=False, no_declare=True)  # Nova's own
@@ -104,13 +104,13 @@ def own_queue(options: NovaNotificationOptions, name: str) -> Queue:
 
 def hear(options: NovaNotificationOptions, queue_name: str, heard: Callable[[Any], None],
          listening: Callable[[], None], stopping: threading.Event) -> None:
-    """Hear Nova's notifications on the queue ``queue_name`` of one's own (``own_queue``) until ``stopping`` is
+    """Hear Nova's notifications on the queue ``queue_name`` of one's own (``_own_queue``) until ``stopping`` is
     set: ``listening()`` once the queue is bound, ``heard(body)`` for each event. Raises what the broker or the
     client raise (the connection is made within ``options.timeout_seconds``)."""
     url = options.transport_url.replace("rabbit://", "amqp://", 1)
     with Connection(url, connect_timeout=options.timeout_seconds, heartbeat=HEARTBEAT_SECONDS) as connection:
         connection.ensure_connection(max_retries=1, timeout=options.timeout_seconds)
-        with connection.Consumer([own_queue(options, queue_name)], callbacks=[lambda body, _message: heard(body)],
+        with connection.Consumer([_own_queue(options, queue_name)], callbacks=[lambda body, _message: heard(body)],
                                  no_ack=True, accept=["json"]):
             listening()
             while not stopping.is_set():
