@@ -309,22 +309,19 @@ def wait_recovered(conn: Any, placed: list[Placement], deadline: float, ended: C
     single nova-api process each time and slowed the recovery it measured."""
     sightings = Sightings({server.id: server for server in placed}, give_up_on_error, recovered_one)
     listing = Listing(conn, placed[0].name.rpartition("-")[0])
-    listen = watch is not None and watch.listening
-    next_poll = time.monotonic() + FALLBACK_POLL_SECONDS if listen else 0.0
+    heard_from = watch if watch is not None and watch.listening else None
+    next_poll = 0.0 if heard_from is None else time.monotonic() + FALLBACK_POLL_SECONDS
     while time.monotonic() < deadline:
         over = ended()
-        if watch is not None and listen:
-            for server_id in sightings.before:
-                heard = watch.last(server_id)
-                if heard is not None:
-                    sightings.saw(heard.placement, heard.at)
-        if time.monotonic() >= next_poll or (listen and sightings.all_recovered):
+        if heard_from is not None:
+            sightings.hear(heard_from)
+        if time.monotonic() >= next_poll or (heard_from is not None and sightings.all_recovered):
             asked = time.monotonic()
             for found in listing.changed(everything=sightings.all_recovered):
                 sightings.saw(found, asked)
-            next_poll = asked + (FALLBACK_POLL_SECONDS if listen else 0.0)
+            next_poll = asked + (0.0 if heard_from is None else FALLBACK_POLL_SECONDS)
         if sightings.all_recovered:  # heard: when Nova announced the last one; polled: once a poll showed it
-            return max(sightings.recovered.values()) if listen else time.monotonic()
+            return time.monotonic() if heard_from is None else max(sightings.recovered.values())
         if over or sightings.given_up:
             return None
         time.sleep(POLL_SECONDS)
@@ -364,6 +361,13 @@ class Sightings:
     @property
     def all_recovered(self) -> bool:
         return len(self.recovered) == len(self.before)
+
+    def hear(self, watch: NovaWatch) -> None:
+        """What ``watch`` last heard of each server."""
+        for server_id in self.before:
+            heard = watch.last(server_id)
+            if heard is not None:
+                self.saw(heard.placement, heard.at)
 
     def saw(self, found: Placement, at: float) -> None:
         """``found`` seen at ``at``: a listing is the truth as of when it was asked, an announcement as of when it
