@@ -14,11 +14,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import socket
-import subprocess
 import threading
 import time
-import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,24 +23,22 @@ from pathlib import Path
 from typing import Any
 
 import libvirt
-import requests
 import yaml
 
+from tests.bmc_support import OwnBmc, own_bmc
 from tests.cloud import helpers
 from tests.cloud.layout import BMC_USER, Layout
 from tests.fencing_support import step_times
 from tests.host_monitor_support import HostMonitors
 from tests.libvirtd_support import private_libvirtd
-from tests.monitors_support import wait_until
 from tests.partition_support import Partition, partition
 from vmha.journal import NotificationDetail
 from vmha.self_fence import LEASE_KEY, SELF_FENCING
 
 LEASE_SECONDS = 8
 """A short ``vmha:self_fence_seconds``: the survivors wait it plus ``vmha.self_fence.MARGIN_SECONDS``."""
-Bmc = tuple[Path, subprocess.Popen[bytes]]
+Bmc = tuple[Path, OwnBmc]
 """A fencing file naming the host's own BMC emulator, and that emulator (``silent_bmc``)."""
-EMULATOR = Path(__file__).resolve().parent / "cloud" / "bmc_emulator.py"
 
 
 def segment_metadata(lease: int = LEASE_SECONDS) -> dict[str, str]:
@@ -51,41 +46,17 @@ def segment_metadata(lease: int = LEASE_SECONDS) -> dict[str, str]:
     return {"vmha:fencing": SELF_FENCING, LEASE_KEY: str(lease)}
 
 
-def _free_port(kind: int) -> int:
-    with socket.socket(socket.AF_INET, kind) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextlib.contextmanager
 def silent_bmc(layout: Layout, host: str, workdir: Path) -> Iterator[Bmc]:
     """A BMC emulator of ``host``'s own and a fencing file naming it for ``host`` (the others keep the cloud's);
     the emulator is killed afterwards if the run has not silenced it already."""
-    redfish, password = _free_port(socket.SOCK_STREAM), uuid.uuid4().hex
-    workdir.mkdir()
-    (workdir / "password").write_text(password + "\n")
-    with (workdir / "bmc.log").open("wb") as log:
-        process = subprocess.Popen([layout.bin("python"), str(EMULATOR), host, str(redfish),
-                                    str(_free_port(socket.SOCK_DGRAM)), BMC_USER, password, str(workdir)],
-                                   stdout=log, stderr=subprocess.STDOUT)
-    try:
-        url = f"http://127.0.0.1:{redfish}"
-        assert wait_until(lambda: _answers(url), 60, 0.2), (workdir / "bmc.log").read_text()
+    with own_bmc(layout, host, workdir) as bmc:
         document = yaml.safe_load(layout.fencing_yaml.read_text())
-        document["hosts"][host] = {"protocol": "redfish", "address": url, "username": BMC_USER,
+        document["hosts"][host] = {"protocol": "redfish", "address": bmc.redfish_url, "username": BMC_USER,
                                    "password_file": str(workdir / "password")}
         fencing = workdir / "fencing.yaml"
         fencing.write_text(yaml.safe_dump(document))
-        yield fencing, process
-    finally:
-        process.kill()
-        process.wait(30)
-
-
-def _answers(url: str) -> bool:
-    with contextlib.suppress(requests.RequestException):
-        return requests.get(f"{url}/redfish/v1", timeout=2).status_code < 500
-    return False
+        yield fencing, bmc
 
 
 @functools.cache
@@ -125,15 +96,14 @@ class Isolated:
     monitors: HostMonitors
     partition: Partition
     stops: Stops
-    bmc: subprocess.Popen[bytes]
+    bmc: OwnBmc
     domains: frozenset[str]
     """The uuids of the HA servers' domains on the host."""
 
     def cut(self) -> tuple[datetime, float]:
         """The BMC goes silent (its emulator stopped), then the host is cut off: its namespace's link down and its
         nova-compute killed; returns the UTC and monotonic times of the cut."""
-        self.bmc.kill()
-        self.bmc.wait(30)
+        self.bmc.stop()
         cut_at = datetime.now(UTC), time.monotonic()
         self.partition.cut()
         helpers.kill_host(self.monitors.layout, self.host)  # its control-plane link

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import enum
 import threading
+import time
+from dataclasses import dataclass
 from typing import ClassVar
 from typing import Protocol as TypingProtocol
 
 import sushy
-from pyghmi import exceptions as ipmi_exceptions
 from pyghmi.ipmi import command as ipmi_command
 
-from vmha.fencing import ipmi_wakeup
+from vmha.fencing import ipmi_sessions, ipmi_wakeup
 from vmha.fencing.config import BmcAccess, Protocol
 
 
@@ -33,6 +34,12 @@ class BmcError(Exception):
 class BmcAuthError(BmcError):
     """The BMC refused the user name or password: retrying cannot help."""
 
+
+SESSION_REUSE_SECONDS = 10.0
+"""An IPMI session whose BMC last answered on it longer ago than this is replaced before a call. A BMC closes a
+session left idle (60 s in IPMI 2.0) and forgets every session when it restarts, and pyghmi, which looks after
+its sessions only while a call waits, keeps none alive in between: a call on a session kept from an earlier
+fencing would wait out its whole timeout, and pyghmi would hand the same dead session to the next attempt."""
 
 # pyghmi's session errors that mean the credentials were refused (IPMI 2.0 RAKP status codes and its own check).
 _IPMI_REFUSALS = ("Incorrect password", "Unauthorized name", "Unauthorized role", "Invalid integrity check value")
@@ -88,17 +95,26 @@ class RedfishPower:
             raise _bmc_error(self._access, error) from error
 
 
+@dataclass
+class _KeptSession:
+    """An open IPMI session (a pyghmi Command) and when its BMC last answered on it (``time.monotonic()``)."""
+
+    command: ipmi_command.Command
+    answered_at: float
+
+
 class IpmiPower:
     """Chassis power over IPMI 2.0 lanplus.
 
     pyghmi keeps one session per BMC and user in the process and blocks when a second Command is opened
     beside a live one, so the Command is shared by every driver with the same BMC and credentials, and
-    opened under that BMC's own lock. Each call runs in a daemon thread and is abandoned after the
-    timeout: a call stuck in pyghmi then holds only its own BMC's lock. pyghmi's lost wake-up is mended
-    first (``ipmi_wakeup``).
+    opened under that BMC's own lock. A session is used again only while its BMC answered on it within
+    ``SESSION_REUSE_SECONDS`` (the calls of one fencing); an older one is logged out and a new one opened.
+    Each call runs in a daemon thread and is abandoned after the timeout: a call stuck in pyghmi then
+    holds only its own BMC's lock. pyghmi's lost wake-up is mended first (``ipmi_wakeup``).
     """
 
-    _commands: ClassVar[dict[tuple[str, int, str, str], ipmi_command.Command]] = {}
+    _sessions: ClassVar[dict[tuple[str, int, str, str], _KeptSession]] = {}
     _locks: ClassVar[dict[tuple[str, int, str, str], threading.Lock]] = {}
     _guard: ClassVar[threading.Lock] = threading.Lock()
 
@@ -120,8 +136,10 @@ class IpmiPower:
 
         def work() -> None:
             try:
-                box.append(getattr(self._command(), method)(*args))
-            except (ipmi_exceptions.IpmiException, OSError) as error:
+                kept = self._session()
+                box.append(getattr(kept.command, method)(*args))
+                kept.answered_at = time.monotonic()
+            except Exception as error:  # pyghmi's own faults too: the caller gets a BmcError naming them
                 box.append(error)
 
         worker = threading.Thread(target=work, name=f"ipmi-{self._access.host}", daemon=True)
@@ -130,23 +148,29 @@ class IpmiPower:
         result = box[0] if box else TimeoutError(f"no answer within {self._access.timeout_seconds:g} s")
         if isinstance(result, Exception):
             with self._guard:  # a broken session must not be reused
-                self._commands.pop(self._key, None)
+                self._sessions.pop(self._key, None)
             raise _bmc_error(self._access, result) from result
         return result
 
-    def _command(self) -> ipmi_command.Command:
+    def _session(self) -> _KeptSession:
+        """The BMC's session answered on lately, else a new one (the old one logged out first)."""
         access = self._access
         ipmi_wakeup.install()
         with self._guard:
             lock = self._locks.setdefault(self._key, threading.Lock())
         with lock:
-            command = self._commands.get(self._key)
-            if command is None:
-                command = ipmi_command.Command(bmc=access.address, userid=access.username,
-                                               password=access.password, port=access.port)
-                with self._guard:
-                    self._commands[self._key] = command
-            return command
+            kept = self._sessions.get(self._key)
+            if kept is not None and time.monotonic() - kept.answered_at <= SESSION_REUSE_SECONDS:
+                return kept
+            if kept is not None:
+                ipmi_sessions.retire(kept.command)
+            ipmi_sessions.forget_opened(access.address, access.port, access.username, access.password)
+            command = ipmi_command.Command(bmc=access.address, userid=access.username,
+                                           password=access.password, port=access.port)
+            kept = _KeptSession(command, time.monotonic())
+            with self._guard:
+                self._sessions[self._key] = kept
+            return kept
 
 
 def power_driver(access: BmcAccess) -> PowerDriver:
