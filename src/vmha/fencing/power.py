@@ -109,7 +109,7 @@ class IpmiPower:
     pyghmi keeps one session per BMC and user in the process and blocks when a second Command is opened
     beside a live one, so the Command is shared by every driver with the same BMC and credentials, and
     opened under that BMC's own lock. A session is used again only while its BMC answered on it within
-    ``SESSION_REUSE_SECONDS`` (the calls of one fencing); an older one is logged out and a new one opened.
+    ``SESSION_REUSE_SECONDS`` (the calls of one fencing); an older one is ended and a new one opened.
     Each call runs in a daemon thread and is abandoned after the timeout: a call stuck in pyghmi then
     holds only its own BMC's lock. pyghmi's lost wake-up is mended first (``ipmi_wakeup``).
     """
@@ -153,7 +153,7 @@ class IpmiPower:
         return result
 
     def _session(self) -> _KeptSession:
-        """The BMC's session answered on lately, else a new one (the old one logged out first)."""
+        """The BMC's session answered on lately, else a new one (the old one ended first)."""
         access = self._access
         ipmi_wakeup.install()
         with self._guard:
