@@ -5,16 +5,13 @@ under the credentials it keeps (bytes), so the entry is never removed. A later C
 credentials whose BMC no longer has a live session is handed that entry back: the process's first session
 for that BMC, broken or logged out, on which every call then fails ("Session no longer connected", measured
 against a BMC emulator down for 30 s: every call failed for good once it was back). ``forget_opened`` drops
-such an entry before a Command is opened; ``retire`` ends a session as pyghmi does when it gives up on one
-(``_mark_broken``: the BMC told with one packet, no answer awaited), so that the next Command opens a new one.
+such an entry before a Command is opened; ``retire`` makes pyghmi drop a session, so that the next Command
+opens a new one.
 Both change nothing if a future pyghmi lacks what they use.
 """
 
 from __future__ import annotations
 
-import contextlib
-
-from pyghmi import exceptions as ipmi_exceptions
 from pyghmi.ipmi import command as ipmi_command
 from pyghmi.ipmi.private import session as ipmi_session
 
@@ -32,7 +29,14 @@ def forget_opened(address: str, port: int, username: str, password: str) -> None
 
 
 def retire(command: ipmi_command.Command) -> None:
-    """End the Command's session in pyghmi, and on the BMC if it still knows it."""
+    """Make pyghmi drop the Command's session without a word to the BMC: what pyghmi does when it gives up on a
+    session (``_mark_broken``) less its logout, which first waits for the session's command in flight, for ever
+    when that is a keep-alive sent to a BMC that restarted since (measured). The BMC closes the session itself
+    once it is idle, if it still knows it."""
     session = command.ipmi_session
-    with contextlib.suppress(ipmi_exceptions.IpmiException, OSError):
-        getattr(session, "_mark_broken", session.logout)()
+    for table, lock in (("keepalive_sessions", "KEEPALIVE_SESSIONS"), ("waiting_sessions", "WAITING_SESSIONS")):
+        sessions, guard = getattr(ipmi_session.Session, table, None), getattr(ipmi_session, lock, None)
+        if isinstance(sessions, dict) and guard is not None:
+            with guard:
+                sessions.pop(session, None)
+    session.broken = True  # ``Session.__new__`` then drops it instead of handing it out again
