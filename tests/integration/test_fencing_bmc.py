@@ -11,7 +11,7 @@ import pytest
 
 from tests.bmc_support import own_bmc
 from tests.cloud.layout import COMPUTE_HOSTS, Layout
-from vmha.fencing import BmcAccess, BmcAuthError, BmcError, PowerState, load_fencing_config, power, power_driver
+from vmha.fencing import BmcAccess, BmcAuthError, BmcError, PowerState, load_fencing_config, power_driver
 
 PYGHMI_GIVES_UP_SECONDS = 30
 """pyghmi 1.6.19 gives up on a session about 27 s after a call on it went unanswered (measured)."""
@@ -67,22 +67,6 @@ def test_a_silent_ipmi_bmc_is_an_error_after_the_timeout(bmcs: dict[str, BmcAcce
         power_driver(silent).power_state()
     assert not isinstance(raised.value, BmcAuthError)
 
-
-
-def test_an_ipmi_session_its_bmc_may_have_forgotten_is_replaced_not_waited_on(
-        cloud_layout: Layout, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A BMC forgets its sessions when it restarts (and closes one left idle), and pyghmi keeps none alive between
-    calls: the session of an earlier fencing would cost the next call its whole timeout, then pyghmi would hand
-    the same dead session to the retry."""
-    monkeypatch.setattr(power, "SESSION_REUSE_SECONDS", 0.5)  # the restart below takes longer
-    with own_bmc(cloud_layout, "ipmi-restarted", tmp_path / "bmc") as bmc:
-        access = bmc.ipmi(timeout_seconds=SLOW_LOGIN_SECONDS)
-        assert power_driver(access).power_state() is PowerState.ON
-        bmc.stop()
-        bmc.start()
-        assert power_driver(access).power_state() is PowerState.ON
-        power_driver(access).power_off()
-        assert power_driver(access).power_state() is PowerState.OFF
 
 
 def test_an_ipmi_bmc_back_after_an_outage_is_reached_again(cloud_layout: Layout, tmp_path: Path) -> None:
